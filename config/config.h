@@ -1,0 +1,71 @@
+// tetherd's configuration file: an INI-style text ("[section]", "key = value", '#' comments
+// on their own line), parsed into validated values. Every error names file, line, key and cause.
+#pragma once
+
+#include <array>
+#include <map>
+#include <regex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tether/ip.h"
+#include "tether/log.h"
+#include "tether/result.h"
+
+namespace tetherd {
+
+enum class IfaceKind { Usb = 0, Wifi = 1, Bluetooth = 2, Ethernet = 3 };
+constexpr int kIfaceKindCount = 4;
+const char* ifaceKindName(IfaceKind kind);  // "usb", "wifi", "bluetooth", "ethernet"
+bool parseIfaceKind(std::string_view text, IfaceKind& out);
+
+struct KindSettings {
+  std::string pattern;  // ECMAScript regex matched against the whole interface name; empty = none
+  std::regex regex;     // compiled from pattern
+  Ipv4Prefix subnet;    // preferred subnet; the downstream gets host .1
+  bool autoTether = false;
+};
+
+struct Config {
+  std::string sourceName;  // file the values came from ("" for defaults)
+
+  // [daemon]
+  log::Level logLevel = log::Level::Info;
+  std::string controlSocket = "/run/tetherd/tetherd.sock";
+  std::string controlGroup;  // group owning the control socket (mode 0660); empty = root
+  std::string runDir = "/run/tetherd";
+  std::string stateDir = "/var/lib/tetherd";
+
+  // [upstream]
+  std::vector<std::string> upstreamPriority;  // interface names, best first
+  std::string resolvFile = "/etc/resolv.conf";
+  // [upstream.<ifname>]
+  std::map<std::string, std::vector<Ipv4Address>> upstreamDns;
+
+  // [tethering]
+  std::array<KindSettings, kIfaceKindCount> kinds;
+  int startTimeoutMs = 10000;
+  int stopTimeoutMs = 5000;
+
+  // [dhcp]
+  std::string dnsmasqPath = "/usr/sbin/dnsmasq";
+  int leaseTimeSec = 3600;
+  int rangeFirstHost = 10;
+  int rangeLastHost = 250;
+
+  // Which kind a name belongs to, by the configured patterns (first match in kind order).
+  bool kindOf(std::string_view ifname, IfaceKind& out) const;
+  const KindSettings& kind(IfaceKind k) const { return kinds[static_cast<size_t>(k)]; }
+};
+
+Config defaultConfig();
+
+// Parse text; `sourceName` is used in error messages ("tetherd.conf:12: ...").
+Result<Config> parseConfig(std::string_view text, const std::string& sourceName);
+Result<Config> loadConfigFile(const std::string& path);
+
+// Durations: "250ms", "10s", "5m", "1h", or plain seconds. Returns milliseconds.
+bool parseDurationMs(std::string_view text, long long& outMs);
+
+}  // namespace tetherd

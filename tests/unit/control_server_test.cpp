@@ -1,0 +1,180 @@
+// The control server on a real unix socket in a temporary directory, driven by real clients.
+#include "tether/control_server.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <filesystem>
+#include <future>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "tether/command_table.h"
+#include "tether/ctl_client.h"
+
+using namespace tetherd;
+using namespace tetherd::control;
+
+namespace {
+
+class ControlServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir = std::filesystem::temp_directory_path() / ("tetherd-cs-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    path = (dir / "ctl.sock").string();
+    commands.add("ping", "ping", [](const Request&, const Responder& r) { r.finish(code::CommandOkay, "pong"); });
+    commands.add("list", "list", [](const Request& req, const Responder& r) {
+      for (const auto& a : req.args) r.line(code::InterfaceList, a);
+      r.finish(code::CommandOkay, "done");
+    });
+    server = std::make_unique<ControlServer>(io, [this](const Request& r, const Responder& resp) { commands.dispatch(r, resp); },
+                                             ServerLimits{256, 64 * 1024});
+    ASSERT_TRUE(server->listenPath(path, ""));
+    loop = std::thread([this] { io.run(); });
+  }
+  void TearDown() override {
+    boost::asio::post(io, [this] { server->stop(); });
+    work.reset();
+    loop.join();
+    server.reset();
+    std::filesystem::remove_all(dir);
+  }
+  int rawConnect() {
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    path.copy(addr.sun_path, sizeof addr.sun_path - 1);
+    EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    timeval tv{5, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    return fd;
+  }
+  static std::string readLine(int fd) {
+    std::string out;
+    char c;
+    while (::read(fd, &c, 1) == 1) {
+      if (c == '\n') return out;
+      out += c;
+    }
+    return out;
+  }
+  static void sendAll(int fd, const std::string& s) { ASSERT_EQ(::send(fd, s.data(), s.size(), MSG_NOSIGNAL), static_cast<ssize_t>(s.size())); }
+
+  std::filesystem::path dir;
+  std::string path;
+  boost::asio::io_context io{1};
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work = boost::asio::make_work_guard(io);
+  CommandTable commands;
+  std::unique_ptr<ControlServer> server;
+  std::thread loop;
+};
+
+TEST_F(ControlServerTest, SocketIsNotWorldAccessible) {
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  EXPECT_EQ(st.st_mode & 0777, 0660u);
+}
+
+TEST_F(ControlServerTest, PingAndListThroughTheClient) {
+  ctl::Client c;
+  ASSERT_TRUE(c.connect(path, 5000));
+  auto o = c.call({"ping"});
+  ASSERT_TRUE(o) << o.error().message;
+  EXPECT_EQ(o->final.code, 200);
+  EXPECT_EQ(o->final.message, "pong");
+  auto l = c.call({"list", "a b", "c"});
+  ASSERT_TRUE(l);
+  ASSERT_EQ(l->lines.size(), 2u);
+  EXPECT_EQ(l->lines[0].message, "a b");
+  EXPECT_EQ(l->final.message, "done");
+}
+
+TEST_F(ControlServerTest, MalformedLinesGet5xxAndServiceContinues) {
+  int fd = rawConnect();
+  sendAll(fd, "1 ping \"unclosed\n");
+  EXPECT_EQ(readLine(fd), "500 1 Unclosed quotes error");
+  sendAll(fd, std::string("\x01\x02\xff junk\n"));
+  EXPECT_EQ(readLine(fd).substr(0, 6), "500 0 ");
+  sendAll(fd, "2 nosuch\n");
+  EXPECT_EQ(readLine(fd), "500 2 Command not recognized: nosuch");
+  sendAll(fd, "3 ping\n");
+  EXPECT_EQ(readLine(fd), "200 3 pong");
+  ::close(fd);
+}
+
+TEST_F(ControlServerTest, OverLongLineRefusedThenNextLineServed) {
+  int fd = rawConnect();
+  std::string huge = "5 ping " + std::string(3 * kMaxLineLength, 'x') + "\n6 ping\n";
+  sendAll(fd, huge);
+  EXPECT_EQ(readLine(fd), "500 5 Command too long");
+  EXPECT_EQ(readLine(fd), "200 6 pong");
+  ::close(fd);
+}
+
+TEST_F(ControlServerTest, VanishingClientMidLineHarmsNothing) {
+  for (int i = 0; i < 20; ++i) {
+    int fd = rawConnect();
+    sendAll(fd, "7 pi");
+    ::close(fd);
+  }
+  ctl::Client c;
+  ASSERT_TRUE(c.connect(path, 5000));
+  auto o = c.call({"ping"});
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->final.code, 200);
+}
+
+TEST_F(ControlServerTest, FiftyConcurrentClientsAllAnswered) {
+  std::vector<std::future<int>> results;
+  for (int i = 0; i < 50; ++i)
+    results.push_back(std::async(std::launch::async, [this] {
+      ctl::Client c;
+      if (!c.connect(path, 10000)) return -1;
+      auto o = c.call({"ping"});
+      return o ? o->final.code : -2;
+    }));
+  for (auto& r : results) EXPECT_EQ(r.get(), 200);
+}
+
+TEST_F(ControlServerTest, ClientThatNeverReadsIsDroppedOthersServed) {
+  int slow = rawConnect();
+  int small = 4096;
+  ::setsockopt(slow, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  std::string many;
+  for (int i = 0; i < 4000; ++i) many += "1 list aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n";
+  // Sent but replies never read: the server must bound its queue and drop this client.
+  ::send(slow, many.data(), many.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  ctl::Client c;
+  ASSERT_TRUE(c.connect(path, 5000));
+  auto o = c.call({"ping"});
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->final.code, 200);
+  ::close(slow);
+}
+
+TEST_F(ControlServerTest, BroadcastReachesMonitors) {
+  int fd = rawConnect();
+  sendAll(fd, "1 ping\n");
+  EXPECT_EQ(readLine(fd), "200 1 pong");
+  boost::asio::post(io, [this] { server->broadcast(code::InterfaceChange, "Iface added usb0"); });
+  EXPECT_EQ(readLine(fd), "600 Iface added usb0");
+  ::close(fd);
+}
+
+TEST_F(ControlServerTest, SecondServerOnSamePathRefused) {
+  boost::asio::io_context io2;
+  ControlServer other(io2, [](const Request&, const Responder&) {});
+  auto st = other.listenPath(path, "");
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.error().message.find("another tetherd"), std::string::npos);
+}
+
+}  // namespace

@@ -1,0 +1,150 @@
+#include "tether/daemon.h"
+
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+
+#include "tether/command_table.h"
+#include "tether/control_server.h"
+#include "tether/log.h"
+
+namespace tetherd {
+
+namespace asio = boost::asio;
+using namespace control;
+
+struct Daemon::Impl {
+  explicit Impl(DaemonOptions o) : options(std::move(o)), signals(io), control(io, [this](const Request& r, const Responder& resp) { commands.dispatch(r, resp); }) {}
+
+  Result<Config> loadConfig() {
+    std::error_code ec;
+    if (!options.configExplicit && !std::filesystem::exists(options.configPath, ec)) {
+      log::notice("no config file at ", options.configPath, ": using defaults");
+      return defaultConfig();
+    }
+    auto c = loadConfigFile(options.configPath);
+    if (!c) return c;
+    if (!options.controlSocketOverride.empty()) c->controlSocket = options.controlSocketOverride;
+    if (!options.logLevelOverride.empty()) log::parseLevel(options.logLevelOverride, c->logLevel);
+    return c;
+  }
+
+  void registerCommands() {
+    commands.add("ping", "ping", [](const Request& r, const Responder& resp) {
+      if (!r.args.empty()) return resp.finish(code::CommandSyntaxError, "Usage: ping");
+      resp.finish(code::CommandOkay, "pong");
+    });
+    commands.add("version", "version", [](const Request&, const Responder& resp) {
+      resp.finish(code::CommandOkay, "tetherd " TETHERD_VERSION);
+    });
+    commands.add("help", "help", [this](const Request&, const Responder& resp) {
+      for (const auto& u : commands.usages()) resp.line(code::SettingList, u);
+      resp.finish(code::CommandOkay, "end of command list");
+    });
+    commands.add("status", "status", [this](const Request&, const Responder& resp) {
+      auto up = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started);
+      resp.finish(code::StatusReport, "state=running version=" TETHERD_VERSION " uptime=" + std::to_string(up.count()) +
+                                          " clients=" + std::to_string(control.clientCount()) +
+                                          " config=" + (config.sourceName.empty() ? "defaults" : config.sourceName));
+    });
+  }
+
+  Status openControlSocket() {
+    int n = sd_listen_fds(1);
+    if (n > 1) return makeError(Errc::InvalidArgument, "systemd passed " + std::to_string(n) + " sockets; expected one");
+    if (n == 1) {
+      log::info("control socket handed over by systemd (socket activation)");
+      return control.adoptFd(SD_LISTEN_FDS_START);
+    }
+    std::filesystem::path dir = std::filesystem::path(config.controlSocket).parent_path();
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return makeError(Errc::SystemError, "create " + dir.string() + ": " + ec.message());
+    auto st = control.listenPath(config.controlSocket, config.controlGroup);
+    if (st) log::info("control socket listening on ", config.controlSocket);
+    return st;
+  }
+
+  void waitSignals() {
+    signals.async_wait([this](boost::system::error_code ec, int sig) {
+      if (ec) return;
+      if (sig == SIGHUP) {
+        reload();
+        waitSignals();
+        return;
+      }
+      log::notice("received ", sig == SIGTERM ? "SIGTERM" : "SIGINT", ": shutting down");
+      shutdown();
+    });
+  }
+
+  // SIGHUP: a new config takes effect whole, or not at all.
+  void reload() {
+    sd_notify(0, "RELOADING=1");
+    auto c = loadConfig();
+    if (!c) {
+      log::error("reload refused, keeping the running configuration: ", c.error().message);
+    } else {
+      if (c->controlSocket != config.controlSocket)
+        log::warning("control_socket changes take effect on restart");
+      c->controlSocket = config.controlSocket;
+      config = std::move(c.value());
+      log::setLevel(config.logLevel);
+      log::notice("configuration reloaded from ", options.configPath);
+      control.broadcast(code::TetherStateChange, "Config reloaded");
+    }
+    sd_notify(0, "READY=1");
+  }
+
+  void shutdown() {
+    sd_notify(0, "STOPPING=1");
+    signals.cancel();
+    control.stop();
+    io.stop();
+  }
+
+  int run() {
+    auto c = loadConfig();
+    if (!c) {
+      log::error(c.error().message);
+      return 2;
+    }
+    config = std::move(c.value());
+    log::setLevel(config.logLevel);
+    signals.add(SIGTERM);
+    signals.add(SIGINT);
+    signals.add(SIGHUP);
+    std::signal(SIGPIPE, SIG_IGN);
+    registerCommands();
+    if (auto st = openControlSocket(); !st) {
+      log::error("cannot open control socket: ", st.error().message);
+      return 1;
+    }
+    waitSignals();
+    started = std::chrono::steady_clock::now();
+    sd_notify(0, "READY=1");
+    log::notice("tetherd ", TETHERD_VERSION, " ready");
+    io.run();
+    log::notice("tetherd stopped");
+    return 0;
+  }
+
+  DaemonOptions options;
+  Config config;
+  asio::io_context io{1};
+  asio::signal_set signals;
+  CommandTable commands;
+  ControlServer control;
+  std::chrono::steady_clock::time_point started;
+};
+
+Daemon::Daemon(DaemonOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+Daemon::~Daemon() = default;
+int Daemon::run() { return impl_->run(); }
+
+}  // namespace tetherd
