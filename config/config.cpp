@@ -126,6 +126,13 @@ std::string setDuration(int& fieldMs, const std::string& v, long long minMs, lon
   return "";
 }
 
+std::string setBool(bool& field, const std::string& v) {
+  if (v == "yes" || v == "true" || v == "on") field = true;
+  else if (v == "no" || v == "false" || v == "off") field = false;
+  else return "'" + v + "' is not yes or no";
+  return "";
+}
+
 std::string setIfnameList(std::vector<std::string>& field, const std::string& v) {
   std::vector<std::string> names = splitWords(v);
   std::set<std::string> seen;
@@ -198,6 +205,7 @@ const std::map<std::string, std::map<std::string, Setter>>& sectionTable() {
     up["resolv_file"] = [](Config& c, const std::string& v) { return setPath(c.resolvFile, v); };
 
     auto& teth = t["tethering"];
+    teth["autostart"] = [](Config& c, const std::string& v) { return setBool(c.autostart, v); };
     teth["auto_tether"] = [](Config& c, const std::string& v) -> std::string {
       std::array<bool, kIfaceKindCount> on{};
       for (const auto& w : splitWords(v)) {

@@ -44,6 +44,7 @@ struct Config {
   std::map<std::string, std::vector<Ipv4Address>> upstreamDns;
 
   // [tethering]
+  bool autostart = true;  // start tethering when the daemon starts (else: `tether start`)
   std::array<KindSettings, kIfaceKindCount> kinds;
   int startTimeoutMs = 10000;
   int stopTimeoutMs = 5000;

@@ -11,7 +11,14 @@
 
 #include "tether/command_table.h"
 #include "tether/control_server.h"
+#include "tether/dhcp_service.h"
+#include "tether/iptc_firewall.h"
 #include "tether/log.h"
+#include "tether/nl_netlink.h"
+#include "tether/process.h"
+#include "tether/sysctl.h"
+#include "tether/tether_commands.h"
+#include "tether/tether_manager.h"
 
 namespace tetherd {
 
@@ -79,7 +86,12 @@ struct Daemon::Impl {
         return;
       }
       log::notice("received ", sig == SIGTERM ? "SIGTERM" : "SIGINT", ": shutting down");
-      shutdown();
+      if (shuttingDown) return;
+      shuttingDown = true;
+      waitSignals();  // a second signal during the orderly stop is absorbed
+      monitor.reset();
+      if (!manager) return shutdown();
+      manager->stop([this] { shutdown(); });
     });
   }
 
@@ -95,10 +107,40 @@ struct Daemon::Impl {
       c->controlSocket = config.controlSocket;
       config = std::move(c.value());
       log::setLevel(config.logLevel);
+      if (dhcp) dhcp->reconfigure(config);
+      if (manager) manager->reconfigure(config);
       log::notice("configuration reloaded from ", options.configPath);
       control.broadcast(code::TetherStateChange, "Config reloaded");
     }
     sd_notify(0, "READY=1");
+  }
+
+  // The tethering core: real adapters, the manager, and the netlink event stream.
+  Status startTethering() {
+    if (auto st = ensureDirs(); !st) return st;
+    dhcp = std::make_unique<DnsmasqService>(io, processes, config);
+    dhcp->cleanupStale();
+    manager = std::make_unique<TetherManager>(ManagerDeps{io, netlink, firewall, sysctl}, *dhcp, config,
+                                              [this](int c, const std::string& m) { control.broadcast(c, m); });
+    registerTetherCommands(commands, *manager);
+    monitor = std::make_unique<NetlinkMonitor>(io, [this](const NetEvent& e) {
+      if (manager) manager->onNetEvent(e);
+    });
+    // Events first, then the dump: nothing that happens in between is missed.
+    if (auto st = monitor->start(); !st) return st;
+    if (auto st = manager->start(); !st) return st;
+    if (config.autostart)
+      if (auto st = manager->startTethering(); !st) log::error("tethering did not start: ", st.error().message);
+    return {};
+  }
+
+  Status ensureDirs() {
+    for (const auto& d : {config.runDir, config.stateDir}) {
+      std::error_code ec;
+      std::filesystem::create_directories(d, ec);
+      if (ec) return makeError(Errc::SystemError, "create " + d + ": " + ec.message());
+    }
+    return {};
   }
 
   void shutdown() {
@@ -125,6 +167,11 @@ struct Daemon::Impl {
       log::error("cannot open control socket: ", st.error().message);
       return 1;
     }
+    if (auto st = startTethering(); !st) {
+      log::error("cannot start: ", st.error().message);
+      control.stop();
+      return 1;
+    }
     waitSignals();
     started = std::chrono::steady_clock::now();
     sd_notify(0, "READY=1");
@@ -141,6 +188,14 @@ struct Daemon::Impl {
   CommandTable commands;
   ControlServer control;
   std::chrono::steady_clock::time_point started;
+  bool shuttingDown = false;
+  NlNetlink netlink;
+  IptcFirewall firewall;
+  ProcSysctl sysctl;
+  PosixProcessRunner processes{io};
+  std::unique_ptr<DnsmasqService> dhcp;
+  std::unique_ptr<TetherManager> manager;
+  std::unique_ptr<NetlinkMonitor> monitor;
 };
 
 Daemon::Daemon(DaemonOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}

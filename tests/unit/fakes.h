@@ -1,0 +1,139 @@
+// Fakes of the narrow interfaces, for unit-testing the policy layer. They record what was
+// asked and can be told to fail; they do nothing to the machine.
+#pragma once
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "tether/firewall.h"
+#include "tether/netlink.h"
+#include "tether/sysctl.h"
+#include "tether/tether_manager.h"
+
+namespace tetherd::testing {
+
+class FakeNetlink : public Netlink {
+ public:
+  std::vector<LinkInfo> linkList;
+  std::vector<AddrInfo> addrList;
+  std::vector<DefaultRoute> routeList;
+  std::vector<std::string> ops;  // "add usb0 192.168.42.1/24", "up usb0", "del ..."
+  std::set<std::string> failAddressOn;
+
+  LinkInfo& addLink(const std::string& name, bool up = true) {
+    linkList.push_back(LinkInfo{static_cast<int>(linkList.size()) + 2, name, up, up});
+    return linkList.back();
+  }
+  int indexOf(const std::string& name) const {
+    for (const auto& l : linkList)
+      if (l.name == name) return l.index;
+    return 0;
+  }
+  Result<std::vector<LinkInfo>> links() override { return linkList; }
+  Result<std::vector<AddrInfo>> addresses() override { return addrList; }
+  Result<std::vector<DefaultRoute>> defaultRoutes() override { return routeList; }
+  Status setLinkUp(const std::string& ifname, bool up) override {
+    if (!indexOf(ifname)) return makeError(Errc::UnknownIface, ifname);
+    ops.push_back(std::string(up ? "up " : "down ") + ifname);
+    return {};
+  }
+  Status addAddress(const std::string& ifname, const Ipv4Prefix& p) override {
+    if (!indexOf(ifname)) return makeError(Errc::UnknownIface, ifname);
+    if (failAddressOn.count(ifname)) return makeError(Errc::IfaceCfgError, "Operation not permitted");
+    ops.push_back("add " + ifname + " " + p.str());
+    return {};
+  }
+  Status removeAddress(const std::string& ifname, const Ipv4Prefix& p) override {
+    ops.push_back("del " + ifname + " " + p.str());
+    return {};
+  }
+};
+
+class FakeFirewall : public Firewall {
+ public:
+  FirewallState state;
+  bool installed = false;
+  int applies = 0, resets = 0;
+  int busyTimes = 0;  // next applies answer Busy this many times
+  bool fail = false;
+  Status reset() override {
+    ++resets;
+    state = {};
+    installed = false;
+    return {};
+  }
+  Status apply(const FirewallState& s) override {
+    if (busyTimes > 0) {
+      --busyTimes;
+      return makeError(Errc::Busy, "xtables lock held");
+    }
+    if (fail) return makeError(Errc::SystemError, "iptc_commit: Invalid argument");
+    ++applies;
+    state = s;
+    installed = true;
+    return {};
+  }
+  Result<std::vector<TrafficCounter>> counters() override {
+    std::vector<TrafficCounter> out;
+    for (const auto& p : state.pairs) out.push_back(TrafficCounter{p.downstream, p.upstream, 10, 1, 20, 2});
+    return out;
+  }
+  std::vector<std::string> rules() const {
+    std::vector<std::string> out;
+    if (!installed) return out;
+    for (const auto& [table, lines] : renderFirewallRules(state))
+      for (const auto& l : lines) out.push_back(table + " " + l);
+    return out;
+  }
+};
+
+class FakeSysctl : public Sysctl {
+ public:
+  std::map<std::string, std::string> values{{"net/ipv4/ip_forward", "0"}};
+  bool failWrites = false;
+  Result<std::string> read(const std::string& key) override {
+    auto it = values.find(key);
+    if (it == values.end()) return makeError(Errc::NotFound, key);
+    return it->second;
+  }
+  Status write(const std::string& key, const std::string& value) override {
+    if (failWrites) return makeError(Errc::SystemError, "write sysctl " + key + ": Read-only file system");
+    values[key] = value;
+    return {};
+  }
+};
+
+class FakeDhcp : public DhcpService {
+ public:
+  std::map<std::string, Downstream> running_;
+  std::vector<Ipv4Address> servers;
+  std::vector<std::string> ops;
+  bool failStart = false;
+  Status start(const Downstream& d) override {
+    if (failStart) return makeError(Errc::DhcpServerError, "dnsmasq: failed to create listening socket");
+    ops.push_back("start " + d.ifname + " " + d.subnet.str() + " " + d.address.str());
+    running_[d.ifname] = d;
+    return {};
+  }
+  void stop(const std::string& ifname) override {
+    if (running_.erase(ifname)) ops.push_back("stop " + ifname);
+  }
+  Status setServers(const std::vector<Ipv4Address>& s) override {
+    servers = s;
+    std::string line = "servers";
+    for (const auto& a : s) line += " " + a.str();
+    ops.push_back(line);
+    return {};
+  }
+  void stopAll(std::function<void()> done) override {
+    running_.clear();
+    done();
+  }
+  bool running(const std::string& ifname) const override { return running_.count(ifname) > 0; }
+  int restarts(const std::string&) const override { return 0; }
+};
+
+}  // namespace tetherd::testing

@@ -1,0 +1,329 @@
+// The policy layer end to end over fakes: what it asks of the kernel, the firewall and the
+// DHCP service, as exact text, through start, failover, unplug, conflicts, errors and stop.
+#include "tether/tether_manager.h"
+
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "fakes.h"
+
+using namespace tetherd;
+using namespace tetherd::testing;
+using IState = TetherInterfaceMachine::State;
+using MState = TetherMasterMachine::State;
+using Lines = std::vector<std::string>;
+
+namespace {
+
+class TetherManagerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir = std::filesystem::temp_directory_path() / ("tetherd-mgr-" + std::to_string(::getpid()) + "-" +
+                                                    ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    config = defaultConfig();
+    config.runDir = (dir / "run").string();
+    config.stateDir = (dir / "state").string();
+    config.upstreamPriority = {"eth0", "wwan0"};
+    config.upstreamDns["eth0"] = {*Ipv4Address::parse("10.0.1.1")};
+    config.upstreamDns["wwan0"] = {*Ipv4Address::parse("10.0.2.1")};
+    config.resolvFile = (dir / "resolv.conf").string();
+    nl.addLink("lo");
+    nl.addLink("eth0");
+    nl.addLink("wwan0");
+    nl.addLink("usb0");
+    route("eth0", "10.0.1.254", 100);
+    route("wwan0", "10.0.2.254", 200);
+    nl.addrList.push_back(AddrInfo{nl.indexOf("eth0"), "eth0", *Ipv4Prefix::parse("10.0.1.2/24")});
+  }
+  void TearDown() override { std::filesystem::remove_all(dir); }
+
+  void route(const std::string& ifname, const char* gw, uint32_t metric) {
+    nl.routeList.push_back(DefaultRoute{nl.indexOf(ifname), ifname, *Ipv4Address::parse(gw), metric});
+  }
+  std::unique_ptr<TetherManager> make() {
+    auto m = std::make_unique<TetherManager>(ManagerDeps{io, nl, fw, sysctl}, dhcp, config,
+                                             [this](int c, const std::string& msg) { events.push_back(std::to_string(c) + " " + msg); });
+    EXPECT_TRUE(m->start());
+    return m;
+  }
+  IState stateOf(TetherManager& m, const std::string& ifname) {
+    for (const auto& d : m.downstreams())
+      if (d.ifname == ifname) return d.state;
+    return IState::Unavailable;
+  }
+  void linkEvent(NetEvent::Type t, const std::string& name, bool up = true) {
+    NetEvent e;
+    e.type = t;
+    if (t == NetEvent::Type::LinkAdded && !nl.indexOf(name)) nl.addLink(name, up);
+    e.link = LinkInfo{nl.indexOf(name), name, up, up};
+    mgr->onNetEvent(e);
+  }
+  void routeEvent(NetEvent::Type t, const std::string& ifname, const char* gw, uint32_t metric) {
+    NetEvent e;
+    e.type = t;
+    e.route = DefaultRoute{nl.indexOf(ifname), ifname, *Ipv4Address::parse(gw), metric};
+    mgr->onNetEvent(e);
+  }
+
+  std::filesystem::path dir;
+  boost::asio::io_context io;
+  Config config;
+  FakeNetlink nl;
+  FakeFirewall fw;
+  FakeSysctl sysctl;
+  FakeDhcp dhcp;
+  std::vector<std::string> events;
+  std::unique_ptr<TetherManager> mgr;
+};
+
+const Lines kUsbViaEth0 = {
+    "filter -N tetherd_FORWARD",
+    "filter -N tetherd_counters",
+    "filter -A FORWARD -j tetherd_FORWARD",
+    "filter -A tetherd_FORWARD -i eth0 -o usb0 -m conntrack --ctstate RELATED,ESTABLISHED -g tetherd_counters",
+    "filter -A tetherd_FORWARD -i usb0 -o eth0 -m conntrack --ctstate INVALID -j DROP",
+    "filter -A tetherd_FORWARD -i usb0 -o eth0 -g tetherd_counters",
+    "filter -A tetherd_FORWARD -i usb0 -j DROP",
+    "filter -A tetherd_counters -i usb0 -o eth0 -j ACCEPT",
+    "filter -A tetherd_counters -i eth0 -o usb0 -j ACCEPT",
+    "mangle -N tetherd_mangle_FORWARD",
+    "mangle -A FORWARD -j tetherd_mangle_FORWARD",
+    "mangle -A tetherd_mangle_FORWARD -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu",
+    "nat -N tetherd_nat_POSTROUTING",
+    "nat -A POSTROUTING -j tetherd_nat_POSTROUTING",
+    "nat -A tetherd_nat_POSTROUTING -o eth0 -j MASQUERADE",
+};
+
+TEST_F(TetherManagerTest, StartTethersUsbThroughTheBestUpstream) {
+  mgr = make();
+  EXPECT_EQ(mgr->upstream(), "eth0");
+  ASSERT_TRUE(mgr->startTethering());
+  EXPECT_EQ(mgr->masterState(), MState::TetherModeAlive);
+  EXPECT_EQ(stateOf(*mgr, "usb0"), IState::Tethered);
+  EXPECT_EQ(sysctl.values["net/ipv4/ip_forward"], "1");
+  EXPECT_EQ(nl.ops, (Lines{"add usb0 192.168.42.1/24", "up usb0"}));
+  EXPECT_EQ(dhcp.ops, (Lines{"servers 10.0.1.1", "start usb0 192.168.42.0/24 192.168.42.1"}));
+  EXPECT_EQ(fw.rules(), kUsbViaEth0);
+  // Upstreams are never treated as downstreams.
+  for (const auto& d : mgr->downstreams()) EXPECT_NE(d.ifname, "eth0");
+  auto second = mgr->startTethering();
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second.error().code, Errc::AlreadyExists);
+}
+
+TEST_F(TetherManagerTest, FailoverAndFallBackRepointNatAndDns) {
+  mgr = make();
+  ASSERT_TRUE(mgr->startTethering());
+  dhcp.ops.clear();
+  events.clear();
+  linkEvent(NetEvent::Type::LinkChanged, "eth0", false);
+  EXPECT_EQ(mgr->upstream(), "wwan0");
+  EXPECT_TRUE(fw.state.pairs.count(NatPair{"usb0", "wwan0"}));
+  EXPECT_FALSE(fw.state.pairs.count(NatPair{"usb0", "eth0"}));
+  EXPECT_EQ(dhcp.ops, (Lines{"servers 10.0.2.1"}));
+  EXPECT_EQ(events.front(), "600 Iface linkstate eth0 down");
+  EXPECT_NE(std::find(events.begin(), events.end(), "611 Upstream wwan0"), events.end());
+  linkEvent(NetEvent::Type::LinkChanged, "eth0", true);
+  EXPECT_EQ(mgr->upstream(), "eth0");
+  EXPECT_EQ(fw.rules(), kUsbViaEth0);
+  // A lost default route counts as down too.
+  routeEvent(NetEvent::Type::RouteRemoved, "eth0", "10.0.1.254", 100);
+  EXPECT_EQ(mgr->upstream(), "wwan0");
+  routeEvent(NetEvent::Type::RouteRemoved, "wwan0", "10.0.2.254", 200);
+  EXPECT_EQ(mgr->upstream(), std::nullopt);
+  EXPECT_TRUE(fw.state.pairs.empty());
+  EXPECT_EQ(fw.state.downstreams, (std::set<std::string>{"usb0"}));  // still isolated: no leak
+  EXPECT_EQ(stateOf(*mgr, "usb0"), IState::Tethered);
+}
+
+TEST_F(TetherManagerTest, UnplugUntethersAndReplugRetethers) {
+  mgr = make();
+  ASSERT_TRUE(mgr->startTethering());
+  nl.ops.clear();
+  dhcp.ops.clear();
+  linkEvent(NetEvent::Type::LinkRemoved, "usb0");
+  io.poll();
+  EXPECT_EQ(stateOf(*mgr, "usb0"), IState::Unavailable);  // record dropped
+  EXPECT_TRUE(fw.state.pairs.empty());
+  EXPECT_EQ(dhcp.ops, (Lines{"stop usb0"}));
+  dhcp.ops.clear();
+  linkEvent(NetEvent::Type::LinkAdded, "usb0");
+  EXPECT_EQ(stateOf(*mgr, "usb0"), IState::Tethered);
+  EXPECT_EQ(dhcp.ops, (Lines{"start usb0 192.168.42.0/24 192.168.42.1"}));
+  EXPECT_EQ(fw.rules(), kUsbViaEth0);
+}
+
+TEST_F(TetherManagerTest, TwoDownstreamsRemovingOneLeavesTheOther) {
+  nl.addLink("wlan0");
+  mgr = make();
+  ASSERT_TRUE(mgr->startTethering());
+  EXPECT_EQ(stateOf(*mgr, "wlan0"), IState::Tethered);
+  EXPECT_TRUE(dhcp.running("wlan0"));
+  EXPECT_EQ(dhcp.running_["wlan0"].subnet.str(), "192.168.43.0/24");
+  ASSERT_TRUE(mgr->removeInterface("wlan0"));
+  EXPECT_EQ(stateOf(*mgr, "wlan0"), IState::Initial);
+  EXPECT_EQ(stateOf(*mgr, "usb0"), IState::Tethered);
+  EXPECT_TRUE(dhcp.running("usb0"));
+  EXPECT_FALSE(dhcp.running("wlan0"));
+  EXPECT_EQ(fw.rules(), kUsbViaEth0);
+}
+
+TEST_F(TetherManagerTest, UpstreamInsideTheUsbSubnetMovesIt) {
+  mgr = make();
+  ASSERT_TRUE(mgr->startTethering());
+  dhcp.ops.clear();
+  NetEvent e;
+  e.type = NetEvent::Type::AddrAdded;
+  e.addr = AddrInfo{nl.indexOf("wwan0"), "wwan0", *Ipv4Prefix::parse("192.168.42.77/24")};
+  nl.addrList.push_back(e.addr);
+  mgr->onNetEvent(e);
+  EXPECT_EQ(stateOf(*mgr, "usb0"), IState::Tethered);
+  // Not 43, 44 or 45: those are the Wi-Fi, Bluetooth and Ethernet kinds' own.
+  EXPECT_EQ(dhcp.ops, (Lines{"stop usb0", "start usb0 192.168.46.0/24 192.168.46.1"}));
+  EXPECT_NE(std::find(nl.ops.begin(), nl.ops.end(), "del usb0 192.168.42.1/24"), nl.ops.end());
+  EXPECT_EQ(nl.ops.back(), "up usb0");
+}
+
+TEST_F(TetherManagerTest, BadInputIsTypedAndNothingHalfApplied) {
+  mgr = make();
+  ASSERT_TRUE(mgr->startTethering());
+  auto rulesBefore = fw.rules();
+  auto r1 = mgr->addInterface("nosuch0");
+  ASSERT_FALSE(r1);
+  EXPECT_EQ(r1.error().code, Errc::UnknownIface);
+  auto r2 = mgr->enableNat("usb0", "usb0");
+  ASSERT_FALSE(r2);
+  EXPECT_EQ(r2.error().code, Errc::InvalidArgument);
+  auto r3 = mgr->addInterface("bad/name");
+  EXPECT_EQ(r3.error().code, Errc::InvalidArgument);
+  auto r4 = mgr->addInterface("eth0");
+  EXPECT_EQ(r4.error().code, Errc::UnavailIface);
+  fw.fail = true;
+  auto r5 = mgr->enableNat("usb0", "wwan0");
+  ASSERT_FALSE(r5);
+  EXPECT_EQ(r5.error().code, Errc::EnableForwardingError);
+  fw.fail = false;
+  ASSERT_TRUE(mgr->disableNat("usb0", "eth0").error().code == Errc::NotFound);
+  ASSERT_TRUE(mgr->setDnsOverride({}));
+  EXPECT_EQ(fw.rules(), rulesBefore);
+}
+
+TEST_F(TetherManagerTest, ManualNatPairs) {
+  nl.addLink("lan0");
+  mgr = make();
+  ASSERT_TRUE(mgr->enableNat("lan0", "eth0"));
+  EXPECT_TRUE(fw.state.pairs.count(NatPair{"lan0", "eth0"}));
+  ASSERT_TRUE(mgr->disableNat("lan0", "eth0"));
+  EXPECT_TRUE(fw.state.pairs.empty());
+}
+
+TEST_F(TetherManagerTest, StopRemovesEverythingAndRestoresForwarding) {
+  sysctl.values["net/ipv4/ip_forward"] = "0";
+  mgr = make();
+  ASSERT_TRUE(mgr->startTethering());
+  ASSERT_TRUE(mgr->stopTethering());
+  EXPECT_EQ(sysctl.values["net/ipv4/ip_forward"], "0");
+  EXPECT_TRUE(fw.rules().empty());
+  EXPECT_TRUE(dhcp.running_.empty());
+  EXPECT_NE(std::find(nl.ops.begin(), nl.ops.end(), "del usb0 192.168.42.1/24"), nl.ops.end());
+  EXPECT_EQ(stateOf(*mgr, "usb0"), IState::Initial);
+  EXPECT_EQ(mgr->masterState(), MState::Initial);
+  EXPECT_EQ(mgr->stopTethering().error().code, Errc::NotFound);
+  // A forwarding value of 1 set by the admin is kept.
+  sysctl.values["net/ipv4/ip_forward"] = "1";
+  ASSERT_TRUE(mgr->startTethering());
+  ASSERT_TRUE(mgr->stopTethering());
+  EXPECT_EQ(sysctl.values["net/ipv4/ip_forward"], "1");
+}
+
+TEST_F(TetherManagerTest, MasterErrorIsReportedAndClears) {
+  sysctl.failWrites = true;
+  mgr = make();
+  auto st = mgr->startTethering();
+  ASSERT_FALSE(st);
+  EXPECT_EQ(mgr->masterState(), MState::SetIpForwardingEnabledError);
+  EXPECT_NE(mgr->masterError().message.find("Read-only file system"), std::string::npos);
+  EXPECT_EQ(stateOf(*mgr, "usb0"), IState::Initial);
+  auto again = mgr->startTethering();
+  EXPECT_EQ(again.error().code, Errc::MasterError);
+  sysctl.failWrites = false;
+  ASSERT_TRUE(mgr->clearError());
+  EXPECT_EQ(mgr->masterState(), MState::Initial);
+  ASSERT_TRUE(mgr->startTethering());
+  EXPECT_EQ(stateOf(*mgr, "usb0"), IState::Tethered);
+}
+
+TEST_F(TetherManagerTest, DhcpFailureIsATypedInterfaceError) {
+  dhcp.failStart = true;
+  mgr = make();
+  ASSERT_TRUE(mgr->startTethering());
+  auto ds = mgr->downstreams();
+  ASSERT_EQ(ds.size(), 1u);
+  EXPECT_EQ(ds[0].state, IState::Failed);
+  EXPECT_EQ(ds[0].error.code, Errc::DhcpServerError);
+  EXPECT_TRUE(std::find_if(events.begin(), events.end(), [](const std::string& e) {
+                return e.find("610 Tether usb0 failed dhcp-server-error") == 0;
+              }) != events.end());
+  EXPECT_NE(std::find(nl.ops.begin(), nl.ops.end(), "del usb0 192.168.42.1/24"), nl.ops.end());  // rolled back
+  dhcp.failStart = false;
+  ASSERT_TRUE(mgr->addInterface("usb0"));
+  EXPECT_EQ(stateOf(*mgr, "usb0"), IState::Tethered);
+}
+
+TEST_F(TetherManagerTest, BusyFirewallConvergesLater) {
+  mgr = make();
+  ASSERT_TRUE(mgr->startTethering());
+  fw.busyTimes = 3;
+  linkEvent(NetEvent::Type::LinkChanged, "eth0", false);
+  EXPECT_EQ(mgr->upstream(), "wwan0");
+  EXPECT_FALSE(fw.state.pairs.count(NatPair{"usb0", "wwan0"}));
+  io.run_for(std::chrono::seconds(2));
+  EXPECT_TRUE(fw.state.pairs.count(NatPair{"usb0", "wwan0"}));
+}
+
+TEST_F(TetherManagerTest, CrashLeftoversAreUndoneAtStart) {
+  std::filesystem::create_directories(config.runDir);
+  std::ofstream(config.runDir + "/ip_forward.orig") << "0\n";
+  std::ofstream(config.runDir + "/downstream-addresses") << "usb0 192.168.42.1/24\n";
+  sysctl.values["net/ipv4/ip_forward"] = "1";  // left on by the crashed run
+  config.autostart = false;
+  mgr = make();
+  EXPECT_EQ(sysctl.values["net/ipv4/ip_forward"], "0");
+  EXPECT_EQ(fw.resets, 1);
+  EXPECT_EQ(nl.ops, (Lines{"del usb0 192.168.42.1/24"}));
+  EXPECT_FALSE(std::filesystem::exists(config.runDir + "/ip_forward.orig"));
+}
+
+TEST_F(TetherManagerTest, AutoTetherFollowsKindsAndExplicitRequests) {
+  config.kinds[static_cast<size_t>(IfaceKind::Usb)].autoTether = false;
+  mgr = make();
+  ASSERT_TRUE(mgr->startTethering());
+  EXPECT_EQ(stateOf(*mgr, "usb0"), IState::Initial);
+  ASSERT_TRUE(mgr->addInterface("usb0"));
+  EXPECT_EQ(stateOf(*mgr, "usb0"), IState::Tethered);
+  // An explicitly requested interface comes back after an unplug.
+  linkEvent(NetEvent::Type::LinkRemoved, "usb0");
+  io.poll();
+  linkEvent(NetEvent::Type::LinkAdded, "usb0");
+  EXPECT_EQ(stateOf(*mgr, "usb0"), IState::Tethered);
+  linkEvent(NetEvent::Type::LinkAdded, "rndis0");
+  EXPECT_EQ(stateOf(*mgr, "rndis0"), IState::Initial);
+}
+
+TEST_F(TetherManagerTest, DnsOverride) {
+  mgr = make();
+  ASSERT_TRUE(mgr->startTethering());
+  ASSERT_TRUE(mgr->setDnsOverride({*Ipv4Address::parse("9.9.9.9")}));
+  EXPECT_EQ(dhcp.servers, (std::vector<Ipv4Address>{*Ipv4Address::parse("9.9.9.9")}));
+  ASSERT_TRUE(mgr->setDnsOverride({}));
+  EXPECT_EQ(dhcp.servers, (std::vector<Ipv4Address>{*Ipv4Address::parse("10.0.1.1")}));
+}
+
+}  // namespace

@@ -1,0 +1,118 @@
+#include "tether/dhcp_service.h"
+
+#include <boost/asio/post.hpp>
+#include <csignal>
+#include <filesystem>
+
+#include "tether/dnsmasq.h"
+#include "tether/files.h"
+#include "tether/log.h"
+
+namespace tetherd {
+
+DnsmasqService::DnsmasqService(boost::asio::io_context& io, ProcessRunner& runner, const Config& config)
+    : io_(io), runner_(runner), config_(config) {}
+
+DnsmasqService::~DnsmasqService() = default;
+
+std::string DnsmasqService::serversFile() const { return config_.runDir + "/dnsmasq-servers.conf"; }
+
+void DnsmasqService::cleanupStale() {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(config_.runDir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("dnsmasq-", 0) == 0 && name.size() > 4 && name.substr(name.size() - 4) == ".pid") {
+      if (auto st = killStalePidFile(entry.path().string(), "dnsmasq"); !st)
+        log::warning("stale dnsmasq ", name, ": ", st.error().message);
+      else
+        log::notice("removed stale dnsmasq of a previous run (", name, ")");
+    }
+  }
+}
+
+Status DnsmasqService::start(const Downstream& d) {
+  if (!std::filesystem::exists(serversFile()))
+    if (auto st = writeFileAtomic(serversFile(), dnsmasqServersFile(servers_), 0644); !st) return st;
+  DnsmasqDownstream dd{d.ifname, d.subnet, d.address, config_.rangeFirstHost, config_.rangeLastHost, config_.leaseTimeSec};
+  auto argv = dnsmasqArgv(config_.dnsmasqPath, dd, config_.runDir, config_.stateDir);
+  if (!argv) return argv.error();
+  ProcessSpec spec{"dnsmasq-" + d.ifname, std::move(*argv)};
+  auto it = instances_.find(d.ifname);
+  if (it != instances_.end()) {
+    if (it->second->spec().argv == spec.argv && it->second->running()) return {};
+    it->second->setSpec(std::move(spec));
+    it->second->restart();
+    return {};
+  }
+  (void)killStalePidFile(config_.runDir + "/dnsmasq-" + d.ifname + ".pid", "dnsmasq");
+  auto sup = std::make_unique<Supervisor>(runner_, io_, std::move(spec));
+  std::string ifname = d.ifname;
+  sup->onExited([ifname](int status, bool willRestart) {
+    log::warning("dnsmasq for ", ifname, " exited (", describeExit(status), ")", willRestart ? ", restarting" : "");
+  });
+  if (auto st = sup->start(); !st) {
+    return makeError(Errc::DhcpServerError, "cannot start dnsmasq for " + d.ifname + ": " + st.error().message);
+  }
+  instances_[d.ifname] = std::move(sup);
+  return {};
+}
+
+void DnsmasqService::stop(const std::string& ifname) {
+  auto it = instances_.find(ifname);
+  if (it == instances_.end()) return;
+  Supervisor* raw = it->second.get();
+  stopping_.push_back(std::move(it->second));
+  instances_.erase(it);
+  raw->stop([this, raw] {
+    // Destroy the supervisor after its own callback has returned.
+    boost::asio::post(io_, [this, raw] {
+      std::erase_if(stopping_, [raw](const std::unique_ptr<Supervisor>& s) { return s.get() == raw; });
+    });
+  });
+}
+
+Status DnsmasqService::setServers(const std::vector<Ipv4Address>& servers) {
+  servers_ = servers;
+  if (auto st = writeFileAtomic(serversFile(), dnsmasqServersFile(servers_), 0644); !st) return st;
+  for (auto& [n, s] : instances_)
+    if (s->running()) (void)s->signal(SIGHUP);  // re-reads the servers file, keeps leases
+  return {};
+}
+
+void DnsmasqService::stopAll(std::function<void()> done) {
+  std::vector<std::string> names;
+  for (auto& [n, s] : instances_) names.push_back(n);
+  for (auto& n : names) stop(n);
+  if (stopping_.empty()) {
+    ::unlink(serversFile().c_str());
+    boost::asio::post(io_, std::move(done));
+    return;
+  }
+  auto remaining = std::make_shared<size_t>(stopping_.size());
+  auto finish = std::make_shared<std::function<void()>>(std::move(done));
+  for (auto& s : stopping_) {
+    s->stop([this, remaining, finish] {
+      if (--*remaining == 0) {
+        ::unlink(serversFile().c_str());
+        boost::asio::post(io_, *finish);
+      }
+    });
+  }
+}
+
+bool DnsmasqService::running(const std::string& ifname) const {
+  auto it = instances_.find(ifname);
+  return it != instances_.end() && it->second->running();
+}
+
+int DnsmasqService::restarts(const std::string& ifname) const {
+  auto it = instances_.find(ifname);
+  return it == instances_.end() ? 0 : it->second->restartCount();
+}
+
+pid_t DnsmasqService::pid(const std::string& ifname) const {
+  auto it = instances_.find(ifname);
+  return it == instances_.end() ? 0 : it->second->pid();
+}
+
+}  // namespace tetherd

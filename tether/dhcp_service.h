@@ -1,0 +1,42 @@
+// The real DhcpService: one supervised dnsmasq per tethered downstream, bound only to that
+// interface, sharing one servers file that a SIGHUP re-reads when the upstream changes.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <map>
+#include <memory>
+
+#include "config/config.h"
+#include "tether/process_supervisor.h"
+#include "tether/tether_manager.h"
+
+namespace tetherd {
+
+class DnsmasqService : public DhcpService {
+ public:
+  DnsmasqService(boost::asio::io_context& io, ProcessRunner& runner, const Config& config);
+  ~DnsmasqService() override;
+
+  // Kill dnsmasq instances a previous run left (by their pid files), remove their files.
+  void cleanupStale();
+  void reconfigure(const Config& config) { config_ = config; }
+
+  Status start(const Downstream& d) override;
+  void stop(const std::string& ifname) override;
+  Status setServers(const std::vector<Ipv4Address>& servers) override;
+  void stopAll(std::function<void()> done) override;
+  bool running(const std::string& ifname) const override;
+  int restarts(const std::string& ifname) const override;
+  pid_t pid(const std::string& ifname) const;
+
+ private:
+  std::string serversFile() const;
+  boost::asio::io_context& io_;
+  ProcessRunner& runner_;
+  Config config_;
+  std::vector<Ipv4Address> servers_;
+  std::map<std::string, std::unique_ptr<Supervisor>> instances_;
+  std::vector<std::unique_ptr<Supervisor>> stopping_;
+};
+
+}  // namespace tetherd
