@@ -4,18 +4,34 @@
 
 namespace tetherd::control {
 
+namespace {
+// The sequence number at the start of a line, when one can be read even though the rest of
+// the line is refused, so the client can match the error to its request.
+uint32_t leadingSeq(std::string_view line) {
+  while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+  size_t n = 0;
+  while (n < line.size() && n < 10 && line[n] >= '0' && line[n] <= '9') ++n;
+  if (n == 0 || n > 9 || (n < line.size() && line[n] != ' ' && line[n] != '\t')) return 0;
+  uint32_t seq = 0;
+  std::from_chars(line.data(), line.data() + n, seq);
+  return seq;
+}
+}  // namespace
+
 ParseResult parseRequest(std::string_view line) {
   ParseResult r;
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   if (line.size() > kMaxLineLength) {
     r.kind = ParseResult::Kind::Error;
     r.error = "Command too long";
+    r.request.seq = leadingSeq(line);
     return r;
   }
   for (unsigned char c : line) {
     if ((c < 0x20 && c != '\t') || c == 0x7f) {
       r.kind = ParseResult::Kind::Error;
       r.error = "Invalid character in command";
+      r.request.seq = leadingSeq(line);
       return r;
     }
   }

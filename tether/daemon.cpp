@@ -65,6 +65,8 @@ struct Daemon::Impl {
     int n = sd_listen_fds(1);
     if (n > 1) return makeError(Errc::InvalidArgument, "systemd passed " + std::to_string(n) + " sockets; expected one");
     if (n == 1) {
+      if (sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, nullptr, 0) <= 0)
+        return makeError(Errc::InvalidArgument, "the socket systemd passed is not a listening unix stream socket");
       log::info("control socket handed over by systemd (socket activation)");
       return control.adoptFd(SD_LISTEN_FDS_START);
     }

@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "tether/ctl_client.h"
 
 static void usage(FILE* out) {
@@ -31,7 +33,15 @@ int main(int argc, char** argv) {
       json = true;
     } else if ((a == "--socket" || a == "--timeout") && i + 1 < argc) {
       if (a == "--socket") socketPath = argv[++i];
-      else timeoutMs = std::atoi(argv[++i]) * 1000;
+      else {
+        char* end = nullptr;
+        long secs = std::strtol(argv[++i], &end, 10);
+        if (*end != '\0' || secs <= 0 || secs > 3600) {
+          std::fprintf(stderr, "tetherctl: --timeout: '%s' is not a number of seconds (1-3600)\n", argv[i]);
+          return 2;
+        }
+        timeoutMs = static_cast<int>(secs) * 1000;
+      }
     } else if (a.size() > 2 && a.rfind("--", 0) == 0) {
       std::fprintf(stderr, "tetherctl: unknown option '%s'\n", a.c_str());
       return 2;
@@ -51,7 +61,10 @@ int main(int argc, char** argv) {
   }
   if (words.size() == 1 && words[0] == "monitor") {
     auto st = client.monitor([json](const tetherd::control::Reply& r) {
-      if (json) std::printf("{\"code\":%d,\"event\":\"%s\"}\n", r.code, r.message.c_str());
+      if (json) {
+        nlohmann::json j{{"code", r.code}, {"event", r.message}};
+        std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+      }
       else std::printf("%d %s\n", r.code, r.message.c_str());
       std::fflush(stdout);
     });

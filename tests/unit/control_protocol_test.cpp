@@ -78,6 +78,7 @@ TEST(ControlProtocol, BinaryJunkRefused) {
   auto r = parseRequest(junk);
   ASSERT_EQ(r.kind, Kind::Error);
   EXPECT_EQ(r.error, "Invalid character in command");
+  EXPECT_EQ(r.request.seq, 1u);  // the client can still match the refusal to its request
   std::string esc = "\x1b[2J";
   EXPECT_EQ(parseRequest(esc).kind, Kind::Error);
 }
