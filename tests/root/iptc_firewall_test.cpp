@@ -1,0 +1,447 @@
+// IptcFirewall against the real legacy x_tables of the test's private network namespace
+// (root_tests' main unshares one), checked with iptables-legacy, the tool an administrator
+// would use to look at them.
+#include "tether/iptc_firewall.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+using namespace tetherd;
+
+namespace {
+
+using Lines = std::vector<std::string>;
+const char* const kTables[] = {"filter", "nat", "mangle"};
+
+struct Outcome {
+  int status = -1;
+  std::string output;  // stdout and stderr
+};
+
+Outcome sh(const std::string& command) {
+  Outcome r;
+  FILE* p = ::popen((command + " 2>&1").c_str(), "r");
+  if (p == nullptr) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) r.output.append(buf, n);
+  r.status = ::pclose(p);
+  return r;
+}
+
+// Runs a command that must succeed.
+std::string must(const std::string& command) {
+  Outcome r = sh(command);
+  EXPECT_EQ(r.status, 0) << command << "\n" << r.output;
+  return r.output;
+}
+
+Lines split(const std::string& text) {
+  Lines lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+Lines listTable(const std::string& table) { return split(must("iptables-legacy -t " + table + " -S")); }
+
+// tetherd's part of `iptables-legacy -S`: its "-N" lines, jumps and rules all name a tetherd_ chain.
+Lines tetherdLines(const std::string& table) {
+  Lines out;
+  for (auto& line : listTable(table)) {
+    if (line.find("tetherd_") != std::string::npos) out.push_back(line);
+  }
+  return out;
+}
+
+Lines foreignLines(const std::string& table) {
+  Lines out;
+  for (auto& line : listTable(table)) {
+    if (line.find("tetherd_") == std::string::npos) out.push_back(line);
+  }
+  return out;
+}
+
+// The "-A <chain>" lines of one chain, in order.
+Lines chainRules(const std::string& table, const std::string& chain) {
+  Lines out;
+  for (auto& line : listTable(table)) {
+    if (line.rfind("-A " + chain + " ", 0) == 0) out.push_back(line);
+  }
+  return out;
+}
+
+FirewallState twoPairs() {
+  return FirewallState{{"usb0", "wlan0"}, {{"usb0", "rmnet0"}, {"wlan0", "eth0"}}};
+}
+
+class IptcFirewallTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char path[] = "/tmp/tetherd-xtables-lock-XXXXXX";
+    const int fd = ::mkstemp(path);
+    ASSERT_GE(fd, 0);
+    ::close(fd);
+    lockPath_ = path;
+    // Read by IptcFirewall's default constructor and by iptables-legacy alike.
+    ::setenv("XTABLES_LOCKFILE", path, 1);
+    flushAll();
+  }
+
+  void TearDown() override {
+    flushAll();
+    ::unsetenv("XTABLES_LOCKFILE");
+    ::unlink(lockPath_.c_str());
+  }
+
+  static void flushAll() {
+    for (const char* t : kTables) must(std::string("iptables-legacy -t ") + t + " -F && iptables-legacy -t " + t + " -X");
+  }
+
+  void expectInstalled(const FirewallState& s) {
+    auto expected = renderFirewallRules(s);
+    for (const char* t : kTables) EXPECT_EQ(tetherdLines(t), expected[t]) << "table " << t;
+  }
+
+  static void expectNothingOfTetherd() {
+    for (const char* t : kTables) EXPECT_EQ(tetherdLines(t), Lines{}) << "table " << t;
+  }
+
+  std::string lockPath_;
+};
+
+TEST_F(IptcFirewallTest, ApplyInstallsExactlyTheRenderedRules) {
+  IptcFirewall fw;
+  ASSERT_TRUE(fw.apply(twoPairs()).ok());
+  expectInstalled(twoPairs());
+  EXPECT_EQ(fw.commitCount(), 3u);  // one commit per table
+}
+
+TEST_F(IptcFirewallTest, ApplyTwiceChangesNothing) {
+  IptcFirewall fw;
+  ASSERT_TRUE(fw.apply(twoPairs()).ok());
+  const unsigned commits = fw.commitCount();
+  ASSERT_TRUE(fw.apply(twoPairs()).ok());
+  EXPECT_EQ(fw.commitCount(), commits) << "unchanged tables must not be committed";
+  expectInstalled(twoPairs());
+  EXPECT_EQ(chainRules("filter", "FORWARD"), Lines{"-A FORWARD -j tetherd_FORWARD"});
+}
+
+TEST_F(IptcFirewallTest, ApplyEmptyStateKeepsChainsAndHooks) {
+  IptcFirewall fw;
+  ASSERT_TRUE(fw.apply(FirewallState{}).ok());
+  expectInstalled(FirewallState{});
+}
+
+TEST_F(IptcFirewallTest, ApplyWithAPairRemoved) {
+  IptcFirewall fw;
+  ASSERT_TRUE(fw.apply(twoPairs()).ok());
+  const unsigned commits = fw.commitCount();
+  FirewallState fewer{{"usb0", "wlan0"}, {{"wlan0", "eth0"}}};
+  ASSERT_TRUE(fw.apply(fewer).ok());
+  expectInstalled(fewer);
+  // filter and nat changed; mangle (one clamp rule while any pair exists) did not.
+  EXPECT_EQ(fw.commitCount(), commits + 2);
+
+  ASSERT_TRUE(fw.apply(FirewallState{}).ok());
+  expectInstalled(FirewallState{});
+}
+
+TEST_F(IptcFirewallTest, RulesMadeByIptablesAreRecognisedAsTheSame) {
+  // The same rules typed by an administrator: apply() must see nothing to change, which shows
+  // that the hand-built entries are those iptables builds.
+  for (const auto& [table, lines] : renderFirewallRules(twoPairs())) {
+    for (const auto& line : lines) must("iptables-legacy -t " + table + " " + line);
+  }
+  IptcFirewall fw;
+  ASSERT_TRUE(fw.apply(twoPairs()).ok());
+  EXPECT_EQ(fw.commitCount(), 0u);
+  expectInstalled(twoPairs());
+}
+
+TEST_F(IptcFirewallTest, ResetRemovesEverything) {
+  IptcFirewall fw;
+  ASSERT_TRUE(fw.apply(twoPairs()).ok());
+  ASSERT_TRUE(fw.reset().ok());
+  expectNothingOfTetherd();
+  const unsigned commits = fw.commitCount();
+  ASSERT_TRUE(fw.reset().ok()) << "reset of nothing is fine";
+  EXPECT_EQ(fw.commitCount(), commits);
+}
+
+// What a crashed earlier run (or an older version) may have left: duplicate jumps, stale
+// rules, a chain no longer used, jumps from a foreign chain.
+void makeLeftovers() {
+  for (const char* cmd : {
+           "-N tetherd_FORWARD",
+           "-N tetherd_counters",
+           "-N tetherd_old",
+           "-A FORWARD -j tetherd_FORWARD",
+           "-A FORWARD -i keep0 -j ACCEPT",
+           "-A FORWARD -j tetherd_FORWARD",
+           "-I FORWARD -j tetherd_FORWARD",
+           "-A INPUT -j tetherd_old",
+           "-A tetherd_FORWARD -i gone0 -o eth0 -g tetherd_counters",
+           "-A tetherd_FORWARD -i gone0 -j DROP",
+           "-A tetherd_counters -i gone0 -o eth0 -j ACCEPT",
+           "-A tetherd_old -j tetherd_counters",
+           "-N foreign",
+           "-A foreign -j tetherd_FORWARD",
+           "-t nat -N tetherd_nat_POSTROUTING",
+           "-t nat -A POSTROUTING -j tetherd_nat_POSTROUTING",
+           "-t nat -A POSTROUTING -j tetherd_nat_POSTROUTING",
+           "-t nat -A tetherd_nat_POSTROUTING -o eth0 -j MASQUERADE",
+           "-t mangle -N tetherd_mangle_FORWARD",
+           "-t mangle -A FORWARD -j tetherd_mangle_FORWARD",
+       }) {
+    must(std::string("iptables-legacy ") + cmd);
+  }
+}
+
+TEST_F(IptcFirewallTest, ResetRemovesLeftoversOfAPreviousRun) {
+  makeLeftovers();
+  IptcFirewall fw;
+  ASSERT_TRUE(fw.reset().ok());
+  expectNothingOfTetherd();
+  EXPECT_EQ(chainRules("filter", "FORWARD"), Lines{"-A FORWARD -i keep0 -j ACCEPT"});
+  EXPECT_EQ(chainRules("filter", "foreign"), Lines{}) << "the jump from a foreign chain went, the chain stays";
+}
+
+TEST_F(IptcFirewallTest, ApplyOverLeftoversConverges) {
+  makeLeftovers();
+  IptcFirewall fw;
+  ASSERT_TRUE(fw.apply(twoPairs()).ok());
+  // tetherd_old is not managed by apply (reset() removes it); everything else is as rendered.
+  auto expected = renderFirewallRules(twoPairs());
+  for (const char* t : kTables) {
+    Lines got;
+    for (auto& line : tetherdLines(t)) {
+      if (line.find("tetherd_old") == std::string::npos && line != "-A foreign -j tetherd_FORWARD") got.push_back(line);
+    }
+    EXPECT_EQ(got, expected[t]) << "table " << t;
+  }
+  EXPECT_EQ(chainRules("filter", "FORWARD"), (Lines{"-A FORWARD -j tetherd_FORWARD", "-A FORWARD -i keep0 -j ACCEPT"}));
+}
+
+TEST_F(IptcFirewallTest, ForeignRulesAreUntouched) {
+  for (const char* cmd : {
+           "-P FORWARD DROP",
+           "-A FORWARD -i foo0 -j ACCEPT",
+           "-N DOCKER-USER",
+           "-A DOCKER-USER -j RETURN",
+           "-A FORWARD -j DOCKER-USER",
+           "-t nat -A POSTROUTING -o bar0 -j MASQUERADE",
+           "-t mangle -A FORWARD -o bar0 -j ACCEPT",
+       }) {
+    must(std::string("iptables-legacy ") + cmd);
+  }
+  std::map<std::string, Lines> before;
+  for (const char* t : kTables) before[t] = listTable(t);
+
+  IptcFirewall fw;
+  ASSERT_TRUE(fw.apply(twoPairs()).ok());
+  for (const char* t : kTables) EXPECT_EQ(foreignLines(t), before[t]) << "table " << t;
+  expectInstalled(twoPairs());
+  // Our jump was inserted in front of the foreign rules.
+  EXPECT_EQ(chainRules("filter", "FORWARD"),
+            (Lines{"-A FORWARD -j tetherd_FORWARD", "-A FORWARD -i foo0 -j ACCEPT", "-A FORWARD -j DOCKER-USER"}));
+  EXPECT_EQ(chainRules("nat", "POSTROUTING").front(), "-A POSTROUTING -j tetherd_nat_POSTROUTING");
+
+  ASSERT_TRUE(fw.reset().ok());
+  for (const char* t : kTables) EXPECT_EQ(listTable(t), before[t]) << "table " << t;
+}
+
+TEST_F(IptcFirewallTest, InvalidNamesAreRejectedBeforeAnythingIsTouched) {
+  IptcFirewall fw;
+  auto st = fw.apply(FirewallState{{"wlan0"}, {{"wlan0", "name with spaces"}}});
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code, Errc::InvalidArgument);
+  EXPECT_EQ(fw.commitCount(), 0u);
+  expectNothingOfTetherd();
+}
+
+TEST_F(IptcFirewallTest, BusyWhileAnotherProcessHoldsTheLock) {
+  int locked[2], release[2];
+  ASSERT_EQ(::pipe(locked), 0);
+  ASSERT_EQ(::pipe(release), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // Another process (think: iptables-legacy -w) holding the lock until told to stop.
+    ::close(locked[0]);
+    ::close(release[1]);  // else its read below would never see EOF
+    ::alarm(30);          // never outlive a parent that failed half-way
+    const int fd = ::open(lockPath_.c_str(), O_RDONLY);
+    if (fd < 0 || ::flock(fd, LOCK_EX) != 0) ::_exit(1);
+    char c = 'x';
+    if (::write(locked[1], &c, 1) != 1) ::_exit(1);
+    (void)!::read(release[0], &c, 1);  // returns at EOF, when the parent closes its end
+    ::_exit(0);
+  }
+  ::close(locked[1]);
+  ::close(release[0]);
+  char c;
+  ASSERT_EQ(::read(locked[0], &c, 1), 1);
+
+  IptcFirewall fw;
+  const auto start = std::chrono::steady_clock::now();
+  auto st = fw.apply(twoPairs());
+  const auto waited = std::chrono::steady_clock::now() - start;
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code, Errc::Busy) << st.error().message;
+  EXPECT_LT(waited, std::chrono::milliseconds(100)) << "must not block the event loop";
+  auto rs = fw.reset();
+  ASSERT_FALSE(rs.ok());
+  EXPECT_EQ(rs.error().code, Errc::Busy);
+
+  ::close(release[1]);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  ::close(locked[0]);
+
+  ASSERT_TRUE(fw.apply(twoPairs()).ok());
+  expectInstalled(twoPairs());
+}
+
+// Two more namespaces (a tethered client and a server behind the upstream) around the test's
+// own, which routes between them through tetherd's rules.
+class IptcFirewallTrafficTest : public IptcFirewallTest {
+ protected:
+  void SetUp() override {
+    IptcFirewallTest::SetUp();
+    client_ = spawnNamespace();
+    server_ = spawnNamespace();
+    ASSERT_GT(client_, 0);
+    ASSERT_GT(server_, 0);
+    const std::string c = std::to_string(client_), s = std::to_string(server_);
+    must("ip link add fwd0 type veth peer name fwd0p && ip link set fwd0p netns " + c);
+    must("ip link add fwu0 type veth peer name fwu0p && ip link set fwu0p netns " + s);
+    must("ip addr add 10.77.1.1/24 dev fwd0 && ip link set fwd0 up");
+    must("ip addr add 10.77.2.1/24 dev fwu0 && ip link set fwu0 up");
+    must("echo 1 > /proc/sys/net/ipv4/ip_forward");  // this namespace's only
+    must("nsenter -t " + c + " -n sh -c 'ip link set lo up && ip addr add 10.77.1.2/24 dev fwd0p && "
+         "ip link set fwd0p up && ip route add default via 10.77.1.1'");
+    // No route back to 10.77.1.0/24: replies only come back if MASQUERADE works.
+    must("nsenter -t " + s + " -n sh -c 'ip link set lo up && ip addr add 10.77.2.2/24 dev fwu0p && "
+         "ip link set fwu0p up'");
+  }
+
+  void TearDown() override {
+    sh("ip link del fwd0; ip link del fwu0");
+    for (pid_t pid : {client_, server_}) {
+      if (pid > 0) ::kill(pid, SIGKILL);
+    }
+    IptcFirewallTest::TearDown();
+  }
+
+  // A process sitting in a new network namespace; its pid names the namespace.
+  static pid_t spawnNamespace() {
+    Outcome r = sh("unshare --net sleep 120 </dev/null >/dev/null 2>&1 & echo $!");
+    return r.status == 0 ? static_cast<pid_t>(std::atoi(r.output.c_str())) : -1;
+  }
+
+  // `n` TCP connection attempts from the client to a closed port of the server: each is one
+  // SYN out (tx) and one RST back (rx).
+  void connectFromClient(int n) {
+    must("nsenter -t " + std::to_string(client_) + " -n bash -c 'for i in $(seq " + std::to_string(n) +
+         "); do (exec 3<>/dev/tcp/10.77.2.2/80) 2>/dev/null; done; true'");
+  }
+
+  pid_t client_ = -1, server_ = -1;
+};
+
+TEST_F(IptcFirewallTrafficTest, CountersCountForwardedTrafficAndSurviveApply) {
+  IptcFirewall fw;
+  FirewallState s{{"fwd0"}, {{"fwd0", "fwu0"}}};
+  ASSERT_TRUE(fw.apply(s).ok());
+  connectFromClient(3);
+
+  auto counters = fw.counters();
+  ASSERT_TRUE(counters.ok()) << counters.error().message;
+  ASSERT_EQ(counters->size(), 1u);
+  const TrafficCounter before = counters->front();
+  EXPECT_EQ(before.downstream, "fwd0");
+  EXPECT_EQ(before.upstream, "fwu0");
+  EXPECT_EQ(before.txPackets, 3u);
+  EXPECT_EQ(before.rxPackets, 3u);
+  EXPECT_GE(before.txBytes, 3u * 40);  // at least IP + TCP headers
+  EXPECT_GE(before.rxBytes, 3u * 40);
+
+  // Another downstream and pair: tetherd_counters is rebuilt, the kept rules keep their counts.
+  const unsigned commits = fw.commitCount();
+  FirewallState more{{"fwd0", "fwd1"}, {{"fwd0", "fwu0"}, {"fwd1", "fwu0"}}};
+  ASSERT_TRUE(fw.apply(more).ok());
+  EXPECT_EQ(fw.commitCount(), commits + 1) << "only filter changes";
+  counters = fw.counters();
+  ASSERT_TRUE(counters.ok()) << counters.error().message;
+  ASSERT_EQ(counters->size(), 2u);
+  const TrafficCounter& after = counters->front();
+  EXPECT_EQ(after.downstream, "fwd0");
+  EXPECT_EQ(after.txPackets, before.txPackets);
+  EXPECT_EQ(after.txBytes, before.txBytes);
+  EXPECT_EQ(after.rxPackets, before.rxPackets);
+  EXPECT_EQ(after.rxBytes, before.rxBytes);
+  EXPECT_EQ((*counters)[1].downstream, "fwd1");
+  EXPECT_EQ((*counters)[1].txPackets, 0u);
+
+  // Traffic keeps being counted on the rebuilt rules.
+  connectFromClient(2);
+  counters = fw.counters();
+  ASSERT_TRUE(counters.ok());
+  EXPECT_EQ(counters->front().txPackets, 5u);
+  EXPECT_EQ(counters->front().rxPackets, 5u);
+
+  // Without the pair, the client's traffic is dropped (the SYN is retransmitted into the
+  // DROP rule until `timeout` ends the attempt) and nothing is counted.
+  ASSERT_TRUE(fw.apply(FirewallState{{"fwd0"}, {}}).ok());
+  EXPECT_NE(sh("timeout 2 nsenter -t " + std::to_string(client_) +
+               " -n bash -c 'exec 3<>/dev/tcp/10.77.2.2/80'").status, 0);
+  counters = fw.counters();
+  ASSERT_TRUE(counters.ok());
+  EXPECT_TRUE(counters->empty());
+  const Lines verbose = split(must("iptables-legacy -v -S tetherd_FORWARD"));
+  ASSERT_EQ(verbose.size(), 2u);
+  EXPECT_EQ(verbose[1].rfind("-A tetherd_FORWARD -i fwd0 -c ", 0), 0u) << verbose[1];
+  EXPECT_EQ(verbose[1].find("-c 0 0"), std::string::npos) << "the SYN hit the DROP rule: " << verbose[1];
+}
+
+TEST_F(IptcFirewallTest, CountersReportRulesRemovedBehindItsBack) {
+  IptcFirewall fw;
+  ASSERT_TRUE(fw.apply(FirewallState{{"wlan0"}, {{"wlan0", "eth0"}}}).ok());
+  auto counters = fw.counters();
+  ASSERT_TRUE(counters.ok()) << counters.error().message;
+  ASSERT_EQ(counters->size(), 1u);
+  EXPECT_EQ(counters->front().txPackets, 0u);
+
+  must("iptables-legacy -D tetherd_counters -i eth0 -o wlan0 -j ACCEPT");
+  counters = fw.counters();
+  ASSERT_FALSE(counters.ok());
+  EXPECT_EQ(counters.error().code, Errc::NotFound);
+
+  ASSERT_TRUE(fw.apply(FirewallState{{"wlan0"}, {{"wlan0", "eth0"}}}).ok()) << "apply repairs it";
+  EXPECT_TRUE(fw.counters().ok());
+  ASSERT_TRUE(fw.reset().ok());
+  counters = fw.counters();
+  ASSERT_TRUE(counters.ok());
+  EXPECT_TRUE(counters->empty());
+}
+
+TEST_F(IptcFirewallTest, CountersOfNothingAreEmpty) {
+  IptcFirewall fw;
+  auto counters = fw.counters();
+  ASSERT_TRUE(counters.ok());
+  EXPECT_TRUE(counters->empty());
+}
+
+}  // namespace

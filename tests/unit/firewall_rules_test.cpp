@@ -1,0 +1,161 @@
+// The exact rule text tetherd installs. The expected lines are what `iptables-legacy -S`
+// prints for these rules (checked against the real tool; tests/root/iptc_firewall_test.cpp
+// compares the kernel's tables with renderFirewallRules()).
+#include "tether/firewall.h"
+
+#include <gtest/gtest.h>
+
+using namespace tetherd;
+
+namespace {
+
+using Lines = std::vector<std::string>;
+
+FirewallState state(std::set<std::string> downstreams, std::set<NatPair> pairs) {
+  return FirewallState{std::move(downstreams), std::move(pairs)};
+}
+
+}  // namespace
+
+TEST(FirewallRules, EmptyStateHasChainsAndJumpsOnly) {
+  auto rules = renderFirewallRules(FirewallState{});
+  ASSERT_EQ(rules.size(), 3u);
+  EXPECT_EQ(rules["filter"], (Lines{
+                                 "-N tetherd_FORWARD",
+                                 "-N tetherd_counters",
+                                 "-A FORWARD -j tetherd_FORWARD",
+                             }));
+  EXPECT_EQ(rules["nat"], (Lines{
+                              "-N tetherd_nat_POSTROUTING",
+                              "-A POSTROUTING -j tetherd_nat_POSTROUTING",
+                          }));
+  EXPECT_EQ(rules["mangle"], (Lines{
+                                 "-N tetherd_mangle_FORWARD",
+                                 "-A FORWARD -j tetherd_mangle_FORWARD",
+                             }));
+}
+
+TEST(FirewallRules, OnePair) {
+  auto rules = renderFirewallRules(state({"wlan0"}, {{"wlan0", "eth0"}}));
+  EXPECT_EQ(rules["filter"], (Lines{
+                                 "-N tetherd_FORWARD",
+                                 "-N tetherd_counters",
+                                 "-A FORWARD -j tetherd_FORWARD",
+                                 "-A tetherd_FORWARD -i eth0 -o wlan0 -m conntrack --ctstate RELATED,ESTABLISHED -g tetherd_counters",
+                                 "-A tetherd_FORWARD -i wlan0 -o eth0 -m conntrack --ctstate INVALID -j DROP",
+                                 "-A tetherd_FORWARD -i wlan0 -o eth0 -g tetherd_counters",
+                                 "-A tetherd_FORWARD -i wlan0 -j DROP",
+                                 "-A tetherd_counters -i wlan0 -o eth0 -j ACCEPT",
+                                 "-A tetherd_counters -i eth0 -o wlan0 -j ACCEPT",
+                             }));
+  EXPECT_EQ(rules["nat"], (Lines{
+                              "-N tetherd_nat_POSTROUTING",
+                              "-A POSTROUTING -j tetherd_nat_POSTROUTING",
+                              "-A tetherd_nat_POSTROUTING -o eth0 -j MASQUERADE",
+                          }));
+  EXPECT_EQ(rules["mangle"], (Lines{
+                                 "-N tetherd_mangle_FORWARD",
+                                 "-A FORWARD -j tetherd_mangle_FORWARD",
+                                 "-A tetherd_mangle_FORWARD -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu",
+                             }));
+}
+
+TEST(FirewallRules, TwoDownstreamsShareOneUpstreamMasqueradeOnce) {
+  auto rules = renderFirewallRules(state({"usb0", "wlan0"}, {{"usb0", "eth0"}, {"wlan0", "eth0"}}));
+  EXPECT_EQ(rules["filter"], (Lines{
+                                 "-N tetherd_FORWARD",
+                                 "-N tetherd_counters",
+                                 "-A FORWARD -j tetherd_FORWARD",
+                                 "-A tetherd_FORWARD -i eth0 -o usb0 -m conntrack --ctstate RELATED,ESTABLISHED -g tetherd_counters",
+                                 "-A tetherd_FORWARD -i usb0 -o eth0 -m conntrack --ctstate INVALID -j DROP",
+                                 "-A tetherd_FORWARD -i usb0 -o eth0 -g tetherd_counters",
+                                 "-A tetherd_FORWARD -i eth0 -o wlan0 -m conntrack --ctstate RELATED,ESTABLISHED -g tetherd_counters",
+                                 "-A tetherd_FORWARD -i wlan0 -o eth0 -m conntrack --ctstate INVALID -j DROP",
+                                 "-A tetherd_FORWARD -i wlan0 -o eth0 -g tetherd_counters",
+                                 "-A tetherd_FORWARD -i usb0 -j DROP",
+                                 "-A tetherd_FORWARD -i wlan0 -j DROP",
+                                 "-A tetherd_counters -i usb0 -o eth0 -j ACCEPT",
+                                 "-A tetherd_counters -i eth0 -o usb0 -j ACCEPT",
+                                 "-A tetherd_counters -i wlan0 -o eth0 -j ACCEPT",
+                                 "-A tetherd_counters -i eth0 -o wlan0 -j ACCEPT",
+                             }));
+  EXPECT_EQ(rules["nat"], (Lines{
+                              "-N tetherd_nat_POSTROUTING",
+                              "-A POSTROUTING -j tetherd_nat_POSTROUTING",
+                              "-A tetherd_nat_POSTROUTING -o eth0 -j MASQUERADE",
+                          }));
+  // One clamp rule, however many pairs.
+  EXPECT_EQ(rules["mangle"].size(), 3u);
+}
+
+TEST(FirewallRules, TwoUpstreams) {
+  auto rules = renderFirewallRules(state({"wlan0"}, {{"wlan0", "rmnet0"}, {"wlan0", "eth0"}}));
+  // Pairs in set order: (wlan0, eth0) before (wlan0, rmnet0).
+  EXPECT_EQ(rules["filter"], (Lines{
+                                 "-N tetherd_FORWARD",
+                                 "-N tetherd_counters",
+                                 "-A FORWARD -j tetherd_FORWARD",
+                                 "-A tetherd_FORWARD -i eth0 -o wlan0 -m conntrack --ctstate RELATED,ESTABLISHED -g tetherd_counters",
+                                 "-A tetherd_FORWARD -i wlan0 -o eth0 -m conntrack --ctstate INVALID -j DROP",
+                                 "-A tetherd_FORWARD -i wlan0 -o eth0 -g tetherd_counters",
+                                 "-A tetherd_FORWARD -i rmnet0 -o wlan0 -m conntrack --ctstate RELATED,ESTABLISHED -g tetherd_counters",
+                                 "-A tetherd_FORWARD -i wlan0 -o rmnet0 -m conntrack --ctstate INVALID -j DROP",
+                                 "-A tetherd_FORWARD -i wlan0 -o rmnet0 -g tetherd_counters",
+                                 "-A tetherd_FORWARD -i wlan0 -j DROP",
+                                 "-A tetherd_counters -i wlan0 -o eth0 -j ACCEPT",
+                                 "-A tetherd_counters -i eth0 -o wlan0 -j ACCEPT",
+                                 "-A tetherd_counters -i wlan0 -o rmnet0 -j ACCEPT",
+                                 "-A tetherd_counters -i rmnet0 -o wlan0 -j ACCEPT",
+                             }));
+  EXPECT_EQ(rules["nat"], (Lines{
+                              "-N tetherd_nat_POSTROUTING",
+                              "-A POSTROUTING -j tetherd_nat_POSTROUTING",
+                              "-A tetherd_nat_POSTROUTING -o eth0 -j MASQUERADE",
+                              "-A tetherd_nat_POSTROUTING -o rmnet0 -j MASQUERADE",
+                          }));
+  EXPECT_EQ(rules["mangle"].size(), 3u);
+}
+
+TEST(FirewallRules, DownstreamWithoutPairIsOnlyDropped) {
+  auto rules = renderFirewallRules(state({"usb0", "wlan0"}, {{"wlan0", "eth0"}}));
+  const Lines expectedFilter{
+      "-N tetherd_FORWARD",
+      "-N tetherd_counters",
+      "-A FORWARD -j tetherd_FORWARD",
+      "-A tetherd_FORWARD -i eth0 -o wlan0 -m conntrack --ctstate RELATED,ESTABLISHED -g tetherd_counters",
+      "-A tetherd_FORWARD -i wlan0 -o eth0 -m conntrack --ctstate INVALID -j DROP",
+      "-A tetherd_FORWARD -i wlan0 -o eth0 -g tetherd_counters",
+      "-A tetherd_FORWARD -i usb0 -j DROP",
+      "-A tetherd_FORWARD -i wlan0 -j DROP",
+      "-A tetherd_counters -i wlan0 -o eth0 -j ACCEPT",
+      "-A tetherd_counters -i eth0 -o wlan0 -j ACCEPT",
+  };
+  EXPECT_EQ(rules["filter"], expectedFilter);
+
+  // A downstream alone: dropped, nothing forwarded, no NAT, no clamp.
+  auto alone = renderFirewallRules(state({"usb0"}, {}));
+  EXPECT_EQ(alone["filter"], (Lines{
+                                 "-N tetherd_FORWARD",
+                                 "-N tetherd_counters",
+                                 "-A FORWARD -j tetherd_FORWARD",
+                                 "-A tetherd_FORWARD -i usb0 -j DROP",
+                             }));
+  EXPECT_EQ(alone["nat"].size(), 2u);
+  EXPECT_EQ(alone["mangle"].size(), 2u);
+}
+
+TEST(FirewallRules, ChainsAreSortedAndHookedOnce) {
+  for (const auto& table : fw::buildTables(state({"wlan0"}, {{"wlan0", "eth0"}}))) {
+    for (size_t i = 1; i < table.chains.size(); ++i) EXPECT_LT(table.chains[i - 1].name, table.chains[i].name);
+    for (const auto& chain : table.chains) EXPECT_TRUE(fw::isOwnChain(chain.name)) << chain.name;
+  }
+}
+
+TEST(FirewallValidate, RejectsBadNames) {
+  EXPECT_TRUE(fw::validate(state({"wlan0"}, {{"wlan0", "eth0"}})).ok());
+  EXPECT_EQ(fw::validate(state({"bad name"}, {})).error().code, Errc::InvalidArgument);
+  EXPECT_EQ(fw::validate(state({}, {{"wlan0", "0123456789abcdef"}})).error().code, Errc::InvalidArgument);
+  EXPECT_EQ(fw::validate(state({}, {{"", "eth0"}})).error().code, Errc::InvalidArgument);
+  EXPECT_EQ(fw::validate(state({}, {{"eth0", "eth0"}})).error().code, Errc::InvalidArgument);
+  EXPECT_EQ(fw::validate(state({"ppp+"}, {})).error().code, Errc::InvalidArgument);
+}
