@@ -222,6 +222,26 @@ const std::map<std::string, std::map<std::string, Setter>>& sectionTable() {
     teth["start_timeout"] = [](Config& c, const std::string& v) { return setDuration(c.startTimeoutMs, v, 100, 600'000); };
     teth["stop_timeout"] = [](Config& c, const std::string& v) { return setDuration(c.stopTimeoutMs, v, 100, 600'000); };
 
+    auto& ap = t["softap"];
+    ap["interface"] = [](Config& c, const std::string& v) -> std::string {
+      if (!validIfname(v)) return "'" + v + "' is not a valid interface name";
+      c.softapInterface = v;
+      return "";
+    };
+    ap["hostapd"] = [](Config& c, const std::string& v) { return setPath(c.hostapdPath, v); };
+    ap["driver"] = [](Config& c, const std::string& v) -> std::string {
+      if (v != "nl80211" && v != "wired") return "'" + v + "' is not nl80211 or wired";
+      c.softapDriver = v;
+      return "";
+    };
+    ap["eap_user_file"] = [](Config& c, const std::string& v) -> std::string {
+      if (v.empty()) {
+        c.softapEapUserFile.clear();
+        return "";
+      }
+      return setPath(c.softapEapUserFile, v);
+    };
+
     auto& dhcp = t["dhcp"];
     dhcp["dnsmasq"] = [](Config& c, const std::string& v) { return setPath(c.dnsmasqPath, v); };
     dhcp["lease_time"] = [](Config& c, const std::string& v) -> std::string {
@@ -330,6 +350,8 @@ Result<Config> parseConfig(std::string_view text, const std::string& sourceName)
     if (!err.empty()) return fail("key '" + key + "' in [" + section + "]: " + err);
   }
   lineNo = 0;
+  if (c.softapDriver == "wired" && c.softapEapUserFile.empty())
+    return makeError(Errc::InvalidArgument, sourceName + ": [softap] driver = wired needs eap_user_file");
   if (c.rangeFirstHost > c.rangeLastHost)
     return fail("[dhcp] range_first_host is greater than range_last_host");
   for (const auto& k : c.kinds) {

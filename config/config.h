@@ -49,6 +49,12 @@ struct Config {
   int startTimeoutMs = 10000;
   int stopTimeoutMs = 5000;
 
+  // [softap]
+  std::string softapInterface = "wlan0";  // the interface hostapd runs the soft AP on
+  std::string hostapdPath = "/usr/sbin/hostapd";
+  std::string softapDriver = "nl80211";   // nl80211 (radios) or wired (802.1X on Ethernet: tests)
+  std::string softapEapUserFile;          // wired test mode only
+
   // [dhcp]
   std::string dnsmasqPath = "/usr/sbin/dnsmasq";
   int leaseTimeSec = 3600;

@@ -156,6 +156,7 @@ struct Fsm_ : msm::front::state_machine_def<Fsm_> {
     Row< Starting,    Ready,             Tethered,    none,                none >,
     Row< Starting,    StartFailed,       Failed,      RecordError,         none >,
     Row< Starting,    Timeout,           Failed,      RecordError,         none >,
+    Row< Starting,    ReadyLost,         Failed,      RecordError,         none >,
     Row< Starting,    MasterError,       Failed,      RecordError,         none >,
     Row< Starting,    TetherUnrequested, Initial,     Unconfigure,         none >,
     Row< Starting,    InterfaceRemoved,  Unavailable, none,                none >,

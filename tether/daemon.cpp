@@ -9,6 +9,8 @@
 #include <csignal>
 #include <filesystem>
 
+#include "softap/softap_commands.h"
+#include "softap/softap_service.h"
 #include "tether/command_table.h"
 #include "tether/control_server.h"
 #include "tether/dhcp_service.h"
@@ -110,6 +112,7 @@ struct Daemon::Impl {
       config = std::move(c.value());
       log::setLevel(config.logLevel);
       if (dhcp) dhcp->reconfigure(config);
+      if (softap) softap->reconfigure(config);
       if (manager) manager->reconfigure(config);
       log::notice("configuration reloaded from ", options.configPath);
       control.broadcast(code::TetherStateChange, "Config reloaded");
@@ -125,6 +128,13 @@ struct Daemon::Impl {
     manager = std::make_unique<TetherManager>(ManagerDeps{io, netlink, firewall, sysctl}, *dhcp, config,
                                               [this](int c, const std::string& m) { control.broadcast(c, m); });
     registerTetherCommands(commands, *manager);
+    softap = std::make_unique<softap::SoftApService>(
+        io, processes, config, [this](int c, const std::string& m) { control.broadcast(c, m); },
+        [this](const std::string& ifname) { manager->apReady(ifname); },
+        [this](const std::string& ifname, const Error& e) { manager->apLost(ifname, e); });
+    if (auto st = softap->load(); !st) return st;
+    manager->setAccessPoint(softap.get());
+    softap::registerSoftapCommands(commands, *softap, *manager);
     monitor = std::make_unique<NetlinkMonitor>(io, [this](const NetEvent& e) {
       if (manager) manager->onNetEvent(e);
     });
@@ -197,6 +207,7 @@ struct Daemon::Impl {
   PosixProcessRunner processes{io};
   std::unique_ptr<DnsmasqService> dhcp;
   std::unique_ptr<TetherManager> manager;
+  std::unique_ptr<softap::SoftApService> softap;
   std::unique_ptr<NetlinkMonitor> monitor;
 };
 

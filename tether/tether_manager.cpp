@@ -22,9 +22,10 @@ namespace code = control::code;
 namespace {
 
 struct Downstream {
-  Downstream(const std::string& name, IfaceKind k, InterfaceActions& actions, const Config& cfg, asio::io_context& io)
+  Downstream(const std::string& name, IfaceKind k, InterfaceActions& actions, const Config& cfg, asio::io_context& io,
+             bool waitForReady)
       : ifname(name), kind(k), timer(io),
-        machine(std::make_unique<TetherInterfaceMachine>(name, actions, cfg.startTimeoutMs, false)) {}
+        machine(std::make_unique<TetherInterfaceMachine>(name, actions, cfg.startTimeoutMs, waitForReady)) {}
   std::string ifname;
   IfaceKind kind;
   asio::steady_timer timer;
@@ -64,6 +65,7 @@ struct TetherManager::Impl : MasterActions, InterfaceActions {
   std::optional<std::string> upstream;
   std::vector<std::string> priority;
   std::vector<Ipv4Address> dnsOverride;
+  AccessPoint* ap = nullptr;
 
   std::string addressStateFile() const { return config.runDir + "/downstream-addresses"; }
 
@@ -143,7 +145,8 @@ struct TetherManager::Impl : MasterActions, InterfaceActions {
     bool matches = config.kindOf(ifname, kind);
     if (!matches && !requested.count(ifname)) return;
     if (std::find(priority.begin(), priority.end(), ifname) != priority.end()) return;  // an upstream
-    downstreams[ifname] = std::make_unique<Downstream>(ifname, kind, *this, config, deps.io);
+    bool isAp = ap && ap->isApInterface(ifname);
+    downstreams[ifname] = std::make_unique<Downstream>(ifname, kind, *this, config, deps.io, isAp);
   }
 
   // retryFailed: also start again a downstream whose last attempt failed (on `tether start`,
@@ -308,11 +311,15 @@ struct TetherManager::Impl : MasterActions, InterfaceActions {
       log::notice(ifname, ": preferred subnet ", config.kind(d->kind).subnet.str(), " is in use, using ", subnet->str());
     auto st = dhcp.start(DhcpService::Downstream{ifname, *subnet, addr.address});
     if (!st) return makeError(Errc::DhcpServerError, ifname + ": DHCP server: " + st.error().message);
+    if (ap && ap->isApInterface(ifname)) {
+      if (auto a = ap->start(ifname); !a) return makeError(Errc::TetherIfaceError, ifname + ": soft AP: " + a.error().message);
+    }
     return {};
   }
 
   void unconfigure(const std::string& ifname) override {
     Downstream* d = find(ifname);
+    if (ap && ap->isApInterface(ifname)) ap->stop(ifname);
     dhcp.stop(ifname);
     forwarding.erase(ifname);
     if (d && d->address) {
@@ -562,6 +569,23 @@ void TetherManager::onNetEvent(const NetEvent& e) {
     case NetEvent::Type::RouteRemoved: impl_->onRoute(e); break;
     case NetEvent::Type::Resync: impl_->onResync(); break;
   }
+}
+
+void TetherManager::setAccessPoint(AccessPoint* ap) { impl_->ap = ap; }
+
+void TetherManager::apReady(const std::string& ifname) {
+  Impl& m = *impl_;
+  auto* d = m.find(ifname);
+  if (!d) return;
+  if (d->machine->state() == IState::Failed && m.wanted(*d)) {
+    d->machine->tetherRequested();  // the AP came back after a failed start: try again
+    return;
+  }
+  d->machine->ready();
+}
+
+void TetherManager::apLost(const std::string& ifname, const Error& why) {
+  if (auto* d = impl_->find(ifname)) d->machine->readyLost(why);
 }
 
 Status TetherManager::addInterface(const std::string& ifname) {

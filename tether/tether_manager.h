@@ -49,6 +49,16 @@ class DhcpService {
   virtual int restarts(const std::string& ifname) const = 0;
 };
 
+// The soft AP as the manager sees it (the real one drives hostapd: softap/softap_service.h).
+// Readiness and loss are reported back through TetherManager::apReady / apLost.
+class AccessPoint {
+ public:
+  virtual ~AccessPoint() = default;
+  virtual bool isApInterface(const std::string& ifname) const = 0;
+  virtual Status start(const std::string& ifname) = 0;  // idempotent
+  virtual void stop(const std::string& ifname) = 0;
+};
+
 class TetherManager {
  public:
   using EventSink = std::function<void(int code, const std::string& message)>;
@@ -63,6 +73,10 @@ class TetherManager {
   // A new validated configuration (SIGHUP).
   void reconfigure(const Config& config);
   void onNetEvent(const NetEvent& event);
+  // The soft AP: set before start(); its interface then waits for apReady() in Starting.
+  void setAccessPoint(AccessPoint* ap);
+  void apReady(const std::string& ifname);
+  void apLost(const std::string& ifname, const Error& why);
 
   // Operations (control socket `tether ...`, web API).
   Status startTethering();
