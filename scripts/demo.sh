@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The demo: installs dependencies, builds tetherd, brings up the namespace lab with tetherd
-# running in the appliance namespace and a client behind usb0, and waits; Ctrl-C tears
+# running in the appliance namespace and a client behind each of usb0, wlan0 and bt-pan
+# (each gets a lease and fetches a page through NAT), and waits; Ctrl-C tears
 # everything down (namespaces, veths, processes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 bash scripts/build.sh release
 export TETHERD_BIN="$PWD/build/tetherd" TETHERCTL_BIN="$PWD/build/tetherctl"
-exec python3 scripts/lab up --tetherd --demo
+exec python3 scripts/lab up --tetherd --dhcp dhclient
