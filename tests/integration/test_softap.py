@@ -37,6 +37,14 @@ def hostapd_pids():
     return out
 
 
+def cmdline(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid) as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
 def state(ifname):
     for line in LAB.tetherctl("tether", "interface", "list").stdout.splitlines():
         if line.split(" ", 1)[0] == ifname:
@@ -140,6 +148,19 @@ class SoftApTest(unittest.TestCase):
         wait_state("wlan0", "tethered")
         self.assertIn("state=ENABLED", LAB.tetherctl("softap", "status").stdout)
 
+    def test_runtime_change_does_not_disturb_other_downstreams(self):
+        phone = LAB.add_downstream("usb0", client="phone")
+        wait_state("usb0", "tethered")
+        phone.dhcp("udhcpc")
+        usb_dnsmasq = [p for p in LAB.app.pids() if "--interface=usb0" in cmdline(p)]
+        self.assertEqual(len(usb_dnsmasq), 1)
+        LAB.tetherctl("softap", "set", "passphrase", "a-new-secret-9", check=True)
+        LAB.tetherctl("softap", "set", "ssid", "Other", check=True)
+        self.assertEqual(phone.curl(WHOAMI).strip(), "203.0.113.2")
+        self.assertIn(usb_dnsmasq[0], LAB.app.pids())  # usb0's DHCP server untouched
+        self.assertEqual(state("usb0"), "tethered")
+        wait_state("wlan0", "tethered")
+
     def test_settings_are_validated_applied_and_kept(self):
         r = LAB.tetherctl("softap", "set", "passphrase", "1234567")
         self.assertEqual(r.returncode, 2)
@@ -163,6 +184,27 @@ class SoftApTest(unittest.TestCase):
             LAB.start_tetherd(f.read())
         self.assertIn('ssid=Cafe "Lab"', LAB.tetherctl("softap", "get", "ssid").stdout)
         self.assertIn("02:00:00:00:00:01", LAB.tetherctl("softap", "blocked").stdout)
+
+
+class SoftApFailureTest(unittest.TestCase):
+    """hostapd cannot start: the Wi-Fi downstream fails with hostapd's own reason."""
+
+    def setUp(self):
+        global LAB
+        LAB = L.Lab().start()
+        self.addCleanup(LAB.teardown)
+
+    def test_startup_failure_reports_hostapds_reason(self):
+        LAB.add_downstream("wlan0", client="sta")
+        missing = os.path.join(LAB.dir, "no-such-eap-users")
+        LAB.start_tetherd(LAB.default_config() + "\n[softap]\ndriver = wired\neap_user_file = %s\n" % missing)
+        L.wait_for(lambda: state("wlan0") == "failed", timeout=10, what="wlan0 failed")
+        line = [l for l in LAB.tetherctl("tether", "interface", "list").stdout.splitlines() if l.startswith("wlan0")][0]
+        self.assertIn("hostapd exited", line)
+        status = LAB.tetherctl("softap", "status").stdout
+        self.assertIn("error=", status)
+        self.assertEqual(LAB.stop_tetherd(signal.SIGTERM), 0)
+        self.assertEqual(hostapd_pids(), [])
 
 
 if __name__ == "__main__":
