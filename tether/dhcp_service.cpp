@@ -1,6 +1,8 @@
 #include "tether/dhcp_service.h"
 
 #include <boost/asio/post.hpp>
+#include <sys/stat.h>
+
 #include <csignal>
 #include <filesystem>
 
@@ -31,6 +33,11 @@ void DnsmasqService::cleanupStale() {
 }
 
 Status DnsmasqService::start(const Downstream& d) {
+  // dnsmasq reads the servers file after dropping to nobody: the run dir must let it in.
+  struct stat st {};
+  if (::stat(config_.runDir.c_str(), &st) == 0 && (st.st_mode & S_IXOTH) == 0)
+    return makeError(Errc::DhcpServerError, "run_dir " + config_.runDir +
+                                                " is not searchable by others (mode 0755 needed): dnsmasq could not read its servers file");
   if (!std::filesystem::exists(serversFile()))
     if (auto st = writeFileAtomic(serversFile(), dnsmasqServersFile(servers_), 0644); !st) return st;
   DnsmasqDownstream dd{d.ifname, d.subnet, d.address, config_.rangeFirstHost, config_.rangeLastHost, config_.leaseTimeSec};
@@ -44,7 +51,6 @@ Status DnsmasqService::start(const Downstream& d) {
     it->second->restart();
     return {};
   }
-  (void)killStalePidFile(config_.runDir + "/dnsmasq-" + d.ifname + ".pid", "dnsmasq");
   auto sup = std::make_unique<Supervisor>(runner_, io_, std::move(spec));
   std::string ifname = d.ifname;
   sup->onExited([ifname](int status, bool willRestart) {
