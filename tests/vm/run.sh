@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# The VM lab: boots Debian's own kernel in QEMU (TCG) with an initramfs holding tetherd, and
+# runs scenarios in which tetherd tethers real (simulated) radios and cables: Wi-Fi on
+# mac80211_hwsim, USB gadgets on dummy_hcd, Bluetooth on vhci controllers. See docs/VM-LAB.md.
+#
+# Usage: tests/vm/run.sh [options] [scenario...] [KEY=VALUE...]
+#   scenario      wifi, usb, bt (default: all three)
+#   KEY=VALUE     passed to the guest on the kernel command line, e.g. BREAK=wifi-passphrase
+#   --expect R=V  instead of "no result is fail": require result R to start with V
+#                 (e.g. --expect wifi=fail: the deliberately broken run must be caught)
+#   --timeout S   host-side limit for the whole VM (default 600)
+#   --name N      results directory name under <build>/vm-out (default: last)
+# Environment: TETHERD_BIN, TETHERCTL_BIN (default <build>/tetherd, <build>/tetherctl),
+#   VM_BUILD_DIR (default: the directory of TETHERD_BIN, else build/), VM_KVER (default: the
+#   newest /boot/vmlinuz-*), VM_SCENARIO_TIMEOUT (guest, per scenario; default 150).
+# Exit: 0 all good; 1 a scenario failed or an expectation was not met; 2 usage/setup error.
+# The last line printed is the guest's summary: VM-RESULT wifi=pass wifi-sae=pass ...
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+
+scenarios=() params=() expects=() timeout=600 name=last
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --expect) expects+=("${2:?--expect R=V}"); shift 2 ;;
+    --timeout) timeout=${2:?--timeout S}; shift 2 ;;
+    --name) name=${2:?--name N}; shift 2 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *=*) params+=("$1"); shift ;;
+    wifi|usb|bt) scenarios+=("$1"); shift ;;
+    *) echo "vm-lab: unknown argument '$1' (scenarios: wifi usb bt)" >&2; exit 2 ;;
+  esac
+done
+[ ${#scenarios[@]} -gt 0 ] || scenarios=(wifi usb bt)
+
+build=${VM_BUILD_DIR:-}
+if [ -z "$build" ]; then
+  if [ -n "${TETHERD_BIN:-}" ]; then build=$(dirname "$TETHERD_BIN"); else build=$repo/build; fi
+fi
+tetherd=${TETHERD_BIN:-$build/tetherd}
+tetherctl=${TETHERCTL_BIN:-$build/tetherctl}
+for b in "$tetherd" "$tetherctl"; do
+  [ -x "$b" ] || { echo "vm-lab: $b missing: build tetherd first (scripts/build.sh)" >&2; exit 2; }
+done
+if [ -z "${VM_KVER:-}" ]; then
+  VM_KVER=$(ls /boot/vmlinuz-* 2>/dev/null | sed 's|/boot/vmlinuz-||' | sort -V | tail -1)
+fi
+kernel=/boot/vmlinuz-$VM_KVER
+[ -n "$VM_KVER" ] && [ -r "$kernel" ] || { echo "vm-lab: no kernel in /boot (install linux-image-amd64)" >&2; exit 2; }
+command -v qemu-system-x86_64 >/dev/null || { echo "vm-lab: qemu-system-x86_64 missing (scripts/install-deps.sh)" >&2; exit 2; }
+
+cache=$build/vm-cache
+out=$build/vm-out/$name
+mkdir -p "$cache"
+t0=$(date +%s.%N)
+elapsed() { awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
+
+bash "$here/fetch-debs.sh" "$cache"
+bash "$here/build-initramfs.sh" base "$cache" "$VM_KVER"
+rm -rf "$out"
+mkdir -p "$out/share"
+bash "$here/build-initramfs.sh" project "$cache" "$out/project.cpio.gz" "$tetherd" "$tetherctl"
+cat "$cache/base-$VM_KVER.cpio.gz" "$out/project.cpio.gz" >"$out/initramfs.cpio.gz"
+rm "$out/project.cpio.gz"
+echo "vm-lab: initramfs ready after $(elapsed) s; booting $VM_KVER (TCG) for: ${scenarios[*]} ${params[*]:-}"
+
+scen_csv=$(IFS=,; echo "${scenarios[*]}")
+append="console=ttyS0 quiet panic=-1 SCENARIOS=$scen_csv SCENARIO_TIMEOUT=${VM_SCENARIO_TIMEOUT:-150} ${params[*]:-}"
+qemu_pid=""
+cleanup() { [ -n "$qemu_pid" ] && kill "$qemu_pid" 2>/dev/null || true; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+tq=$(date +%s.%N)
+# The console goes to the terminal and to console.log; the guest writes its logs to share/.
+timeout -k 5 "$timeout" qemu-system-x86_64 -accel tcg -cpu max -m 512 -smp 1 \
+  -nographic -no-reboot -nic none -monitor none -serial stdio \
+  -kernel "$kernel" -initrd "$out/initramfs.cpio.gz" -append "$append" \
+  -virtfs "local,path=$out/share,mount_tag=out,security_model=none,id=out" \
+  </dev/null > >(tee "$out/console.log") 2>&1 &
+qemu_pid=$!
+rc=0
+wait "$qemu_pid" || rc=$?
+qemu_pid=""
+wait  # tee
+qemu_s=$(awk -v a="$tq" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+rm -f "$out/initramfs.cpio.gz"
+
+summary=$(tr -d '\r' <"$out/console.log" | grep '^VM-RESULT' | tail -1 || true)
+vmtime=$(tr -d '\r' <"$out/console.log" | grep '^VM-TIME' | tail -1 || true)
+echo "vm-lab: QEMU ran $qemu_s s (exit $rc); total $(elapsed) s; logs in $out"
+[ -n "$vmtime" ] && echo "vm-lab: $vmtime"
+if [ -z "$summary" ]; then
+  [ "$rc" -eq 124 ] && echo "vm-lab: QEMU killed after $timeout s" >&2
+  echo "vm-lab: FAIL: the guest printed no VM-RESULT line" >&2
+  echo "VM-RESULT none"
+  exit 1
+fi
+
+status=0
+declare -A res
+for kv in ${summary#VM-RESULT}; do res[${kv%%=*}]=${kv#*=}; done
+if [ ${#expects[@]} -gt 0 ]; then
+  for e in "${expects[@]}"; do
+    k=${e%%=*} v=${e#*=}
+    if [[ "${res[$k]:-}" != "$v"* ]]; then
+      echo "vm-lab: FAIL: expected $k=$v*, got $k=${res[$k]:-<none>}" >&2
+      status=1
+    else
+      echo "vm-lab: as expected: $k=${res[$k]}"
+    fi
+  done
+else
+  for k in "${!res[@]}"; do
+    if [[ "${res[$k]}" == fail* ]]; then
+      status=1
+      echo "vm-lab: FAIL: $k=${res[$k]}; its logs: $out/share/${k%%-*}/" >&2
+      for f in steps.log tetherd.log; do
+        [ -f "$out/share/${k%%-*}/$f" ] && { echo "--- ${k%%-*}/$f (tail)"; tail -25 "$out/share/${k%%-*}/$f"; } >&2
+      done
+    fi
+  done
+fi
+echo "$summary"
+exit $status
