@@ -1,0 +1,937 @@
+// Every route of the admin page through WebApp::handle, over the real TetherManager (with the
+// fakes of fakes.h) and the real SoftApService (which never gets to start hostapd here): status
+// codes, JSON, the session and CSRF refusals of every protected route (from the route table),
+// bad bodies, static assets and their ETags, path traversal, rate limiting and session expiry
+// with an injected clock. The pure ...Impl functions are tested on their own at the end.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "fakes.h"
+#include "tether/files.h"
+#include "softap/softap_service.h"
+#include "web/api.h"
+#include "web/assets.h"
+#include "web/qr_svg.h"
+#include "web/runtime_settings.h"
+#include "web/web_app.h"
+
+using namespace tetherd;
+using namespace tetherd::web;
+using namespace tetherd::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+class NoProcesses : public ProcessRunner {
+ public:
+  Result<pid_t> spawn(const ProcessSpec&) override { return makeError(Errc::Unsupported, "no processes in unit tests"); }
+  Status signal(pid_t, int) override { return makeError(Errc::NotFound, "no such child"); }
+  void onExit(pid_t, ExitHandler) override {}
+  void onOutput(pid_t, OutputHandler) override {}
+};
+
+const char* kHost = "192.168.42.1:8080";
+
+class WebAppTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir = std::filesystem::temp_directory_path() / ("tetherd-web-" + std::to_string(::getpid()) + "-" +
+                                                    ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    config = defaultConfig();
+    config.runDir = (dir / "run").string();
+    config.stateDir = (dir / "state").string();
+    config.upstreamPriority = {"eth0"};
+    config.upstreamDns["eth0"] = {*Ipv4Address::parse("10.0.1.1")};
+    config.resolvFile = (dir / "resolv.conf").string();
+    config.webEnabled = true;
+    nl.addLink("lo");
+    nl.addLink("eth0");
+    nl.addLink("usb0");
+    nl.routeList.push_back(DefaultRoute{nl.indexOf("eth0"), "eth0", *Ipv4Address::parse("10.0.1.254"), 100});
+    nl.addrList.push_back(AddrInfo{nl.indexOf("eth0"), "eth0", *Ipv4Prefix::parse("10.0.1.2/24")});
+    manager = std::make_unique<TetherManager>(ManagerDeps{io, nl, fw, sysctl}, dhcp, config,
+                                              [this](int c, const std::string& m) { events.push_back(std::to_string(c) + " " + m); });
+    ASSERT_TRUE(manager->start());
+    ASSERT_TRUE(manager->startTethering());
+    softap = std::make_unique<softap::SoftApService>(
+        io, runner, config, nullptr, [](const std::string&) {}, [](const std::string&, const Error&) {});
+    ASSERT_TRUE(softap->load());
+    app = makeApp();
+  }
+
+  void TearDown() override {
+    app.reset();
+    softap.reset();
+    manager.reset();
+    std::filesystem::remove_all(dir);
+  }
+
+  std::unique_ptr<WebApp> makeApp() {
+    WebDeps deps{io,
+                 *manager,
+                 softap.get(),
+                 [this]() -> const Config& { return config; },
+                 [this](const Config& c) {
+                   config = c;
+                   reconfigures++;
+                   manager->reconfigure(config);
+                 },
+                 [this] { return now; },
+                 [this] { return epochMs; },
+                 fastHashParams(),
+                 {"tetherd.local"}};
+    auto a = std::make_unique<WebApp>(deps);
+    EXPECT_TRUE(a->load());
+    return a;
+  }
+
+  struct Reply {
+    Response r;
+    nlohmann::json j;
+    int status() const { return r.status; }
+    std::string header(const char* name) const {
+      auto* v = r.get(name);
+      return v ? *v : "";
+    }
+  };
+
+  // One request through WebApp::handle; runs the loop until it is answered.
+  Reply call(const std::string& method, const std::string& path, const std::string& body = "",
+             std::vector<Header> extra = {}, bool withSession = true, const std::string& peer = "192.168.42.10") {
+    Request req;
+    req.method = method;
+    req.target = path;
+    req.path = path.substr(0, path.find('?'));
+    req.peer = peer;
+    req.body = body;
+    bool hasHost = false;
+    for (const auto& h : extra) hasHost = hasHost || iequals(h.name, "Host");
+    if (!hasHost) req.headers.push_back({"Host", kHost});
+    if (withSession && !token.empty()) {
+      req.headers.push_back({"Cookie", "other=1; tetherd_session=" + token});
+      if (req.changesState()) req.headers.push_back({"X-CSRF-Token", csrf});
+    }
+    if (!body.empty()) req.headers.push_back({"Content-Type", "application/json"});
+    for (auto& h : extra) req.headers.push_back(h);
+    std::optional<Response> got;
+    app->handle(req, [&](Response r) { got = std::move(r); });
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (!got && std::chrono::steady_clock::now() < deadline) {
+      io.restart();
+      io.run_for(5ms);
+    }
+    EXPECT_TRUE(got) << method << " " << path << " was never answered";
+    Reply out;
+    if (got) out.r = std::move(*got);
+    if (const auto* t = out.r.get("Content-Type"); t && *t == "application/json") out.j = nlohmann::json::parse(out.r.body);
+    return out;
+  }
+
+  // First use: sets the password and keeps the session.
+  void setup(const std::string& password = "correct horse") {
+    auto r = call("POST", "/api/setup", nlohmann::json{{"password", password}}.dump());
+    ASSERT_EQ(r.status(), 201) << r.r.body;
+    adoptSession(r);
+  }
+
+  void adoptSession(const Reply& r) {
+    const std::string cookie = r.header("Set-Cookie");
+    ASSERT_EQ(cookie.rfind("tetherd_session=", 0), 0u) << cookie;
+    token = cookie.substr(16, cookie.find(';') - 16);
+    csrf = r.j.at("csrfToken").get<std::string>();
+  }
+
+  Reply login(const std::string& password, const std::string& peer = "192.168.42.10") {
+    auto saved = token;
+    token.clear();
+    auto r = call("POST", "/api/login", nlohmann::json{{"password", password}}.dump(), {}, false, peer);
+    token = saved;
+    return r;
+  }
+
+  void writeLeases(const std::string& ifname, const std::string& text) {
+    std::filesystem::create_directories(config.stateDir);
+    std::ofstream(dnsmasqLeasePath(config.stateDir, ifname)) << text;
+  }
+
+  static std::string concretePath(const std::string& pattern) {
+    std::string p = pattern;
+    for (auto [from, to] : {std::pair<std::string, std::string>{"{mac}", "02:00:00:00:00:01"}, {"{name}", "usb0"}}) {
+      auto at = p.find(from);
+      if (at != std::string::npos) p.replace(at, from.size(), to);
+    }
+    return p;
+  }
+
+  std::filesystem::path dir;
+  boost::asio::io_context io;
+  Config config;
+  FakeNetlink nl;
+  FakeFirewall fw;
+  FakeSysctl sysctl;
+  FakeDhcp dhcp;
+  NoProcesses runner;
+  std::vector<std::string> events;
+  std::unique_ptr<TetherManager> manager;
+  std::unique_ptr<softap::SoftApService> softap;
+  std::unique_ptr<WebApp> app;
+  TimePoint now = TimePoint{} + 1000h;
+  long long epochMs = 1'700'000'000'000LL;
+  int reconfigures = 0;
+  std::string token, csrf;
+};
+
+// ---- the route table: every protected route refuses without a session and without CSRF ----
+
+TEST_F(WebAppTest, OnlySessionSetupAndLoginArePublic) {
+  std::vector<std::string> publicRoutes;
+  for (const auto& r : app->routes())
+    if (r.access == Access::Public) publicRoutes.push_back(r.method + " " + r.pattern);
+  EXPECT_EQ(publicRoutes, (std::vector<std::string>{"GET /api/session", "POST /api/setup", "POST /api/login"}));
+  EXPECT_GE(app->routes().size(), 19u);
+}
+
+TEST_F(WebAppTest, EveryProtectedRouteRefusesWithoutASession) {
+  setup();
+  for (const auto& r : app->routes()) {
+    if (r.access != Access::Session) continue;
+    const std::string body = r.method == "GET" ? "" : "{}";
+    auto res = call(r.method, concretePath(r.pattern), body, {}, /*withSession=*/false);
+    EXPECT_EQ(res.status(), 401) << r.method << " " << r.pattern;
+    EXPECT_EQ(res.j["error"]["code"], "unauthenticated") << r.pattern;
+    // A made-up or expired cookie is no better.
+    res = call(r.method, concretePath(r.pattern), body, {{"Cookie", "tetherd_session=" + std::string(64, 'a')}}, false);
+    EXPECT_EQ(res.status(), 401) << r.method << " " << r.pattern;
+  }
+}
+
+TEST_F(WebAppTest, EveryStateChangingRouteRefusesACookieWithoutItsCsrfToken) {
+  setup();
+  int checked = 0;
+  for (const auto& r : app->routes()) {
+    if (r.access != Access::Session || r.method == "GET") continue;
+    ++checked;
+    const std::string path = concretePath(r.pattern);
+    for (const auto& [name, extra] :
+         std::vector<std::pair<std::string, std::vector<Header>>>{{"no token", {}}, {"wrong token", {{"X-CSRF-Token", std::string(64, '0')}}}}) {
+      Request q;
+      q.method = r.method;
+      q.target = q.path = path;
+      q.peer = "192.168.42.10";
+      q.body = "{}";
+      q.headers = {{"Host", kHost}, {"Cookie", "tetherd_session=" + token}, {"Content-Type", "application/json"}};
+      for (auto& h : extra) q.headers.push_back(h);
+      std::optional<Response> got;
+      app->handle(q, [&](Response resp) { got = std::move(resp); });
+      ASSERT_TRUE(got) << "refusals are immediate";
+      EXPECT_EQ(got->status, 403) << r.method << " " << r.pattern << " (" << name << ")";
+      EXPECT_NE(got->body.find("\"csrf\""), std::string::npos) << got->body;
+    }
+  }
+  EXPECT_EQ(checked, 9);
+  EXPECT_EQ(softap->blocked().size(), 0u) << "nothing was done";
+}
+
+TEST_F(WebAppTest, ProtectedGetsWorkWithASession) {
+  setup();
+  for (const auto& r : app->routes()) {
+    if (r.access != Access::Session || r.method != "GET" || r.pattern == "/api/events") continue;
+    auto res = call("GET", concretePath(r.pattern));
+    EXPECT_EQ(res.status(), 200) << r.pattern << ": " << res.r.body;
+  }
+}
+
+// ---- first use, login, logout, password ---------------------------------------------------
+
+TEST_F(WebAppTest, FirstUseAsksForAPasswordAndSetsItOnce) {
+  auto s = call("GET", "/api/session");
+  EXPECT_EQ(s.status(), 200);
+  EXPECT_EQ(s.j, (nlohmann::json{{"passwordSet", false}, {"authenticated", false}}));
+  EXPECT_EQ(login("anything at all").status(), 409) << "no default password";
+  auto shortPw = call("POST", "/api/setup", R"({"password":"1234567"})");
+  EXPECT_EQ(shortPw.status(), 400);
+  EXPECT_EQ(shortPw.j["errors"]["password"], "shorter than 8 characters");
+  auto r = call("POST", "/api/setup", R"({"password":"correct horse"})");
+  ASSERT_EQ(r.status(), 201);
+  EXPECT_EQ(r.header("Set-Cookie").find("; Path=/; HttpOnly; SameSite=Strict; Max-Age=43200"), 80u) << r.header("Set-Cookie");
+  adoptSession(r);
+  auto again = call("POST", "/api/setup", R"({"password":"evil takeover"})", {}, false);
+  EXPECT_EQ(again.status(), 409);
+  struct stat st {};
+  ASSERT_EQ(::stat((config.stateDir + "/web-password").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  auto text = readFile(config.stateDir + "/web-password", 4096);
+  EXPECT_EQ(text->rfind("$argon2id$", 0), 0u);
+  EXPECT_EQ(text->find("correct horse"), std::string::npos);
+  s = call("GET", "/api/session");
+  EXPECT_EQ(s.j["authenticated"], true);
+  EXPECT_EQ(s.j["csrfToken"], csrf);
+}
+
+TEST_F(WebAppTest, LoginWithTheRightPasswordOnly) {
+  setup();
+  auto bad = login("wrong horse");
+  EXPECT_EQ(bad.status(), 401);
+  EXPECT_EQ(bad.header("Set-Cookie"), "");
+  auto good = login("correct horse");
+  ASSERT_EQ(good.status(), 200);
+  adoptSession(good);
+  EXPECT_EQ(call("GET", "/api/status").status(), 200);
+  EXPECT_EQ(call("POST", "/api/login", R"({"pw":"x"})", {}, false).status(), 400);
+  EXPECT_EQ(call("POST", "/api/login", R"({"password":5})", {}, false).status(), 400);
+}
+
+TEST_F(WebAppTest, WrongPasswordsAreRateLimitedPerAddress) {
+  setup();
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(login("wrong horse " + std::to_string(i)).status(), 401) << i;
+  auto limited = login("correct horse");
+  EXPECT_EQ(limited.status(), 429) << "even the right password waits";
+  EXPECT_EQ(limited.header("Retry-After"), "30");
+  EXPECT_EQ(limited.j["error"]["code"], "rate-limited");
+  EXPECT_EQ(login("correct horse", "192.168.42.11").status(), 200) << "another address is not affected";
+  now += 30s;
+  EXPECT_EQ(login("wrong again").status(), 401);
+  EXPECT_EQ(login("correct horse").header("Retry-After"), "60") << "exponential backoff";
+  now += 60s;
+  EXPECT_EQ(login("correct horse").status(), 200);
+}
+
+TEST_F(WebAppTest, SessionsExpireWhenIdleAndAfterTheirLifetime) {
+  setup();
+  now += 29min;
+  EXPECT_EQ(call("GET", "/api/status").status(), 200);
+  now += 29min;
+  EXPECT_EQ(call("GET", "/api/status").status(), 200);
+  now += 30min;
+  EXPECT_EQ(call("GET", "/api/status").status(), 401);
+  EXPECT_EQ(call("GET", "/api/session").j["authenticated"], false);
+  adoptSession(login("correct horse"));
+  for (int i = 0; i < 24; ++i) {
+    now += 29min;
+    ASSERT_EQ(call("GET", "/api/status").status(), 200) << i;
+  }
+  now += 29min;
+  EXPECT_EQ(call("GET", "/api/status").status(), 401) << "12 h at most";
+}
+
+TEST_F(WebAppTest, LogoutEndsTheSessionAndItsEventStream) {
+  setup();
+  auto ev = call("GET", "/api/events");
+  ASSERT_TRUE(ev.r.stream);
+  auto r = call("POST", "/api/logout");
+  EXPECT_EQ(r.status(), 200);
+  EXPECT_EQ(r.header("Set-Cookie"), "tetherd_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+  EXPECT_TRUE(ev.r.stream->ended());
+  EXPECT_EQ(call("GET", "/api/status").status(), 401);
+}
+
+TEST_F(WebAppTest, PasswordChangeNeedsTheCurrentOneAndLogsOutEveryoneElse) {
+  setup();
+  auto other = login("correct horse", "192.168.42.11");
+  ASSERT_EQ(other.status(), 200);
+  const std::string otherToken = other.header("Set-Cookie").substr(16, 64);
+  auto wrong = call("POST", "/api/password", R"({"current":"nope nope","new":"battery staple"})");
+  EXPECT_EQ(wrong.status(), 400);
+  EXPECT_EQ(wrong.j["errors"]["current"], "wrong password");
+  auto weak = call("POST", "/api/password", R"({"current":"correct horse","new":"short"})");
+  EXPECT_EQ(weak.status(), 400);
+  EXPECT_EQ(weak.j["errors"]["new"], "shorter than 8 characters");
+  auto ok = call("POST", "/api/password", R"({"current":"correct horse","new":"battery staple"})");
+  EXPECT_EQ(ok.status(), 200) << ok.r.body;
+  EXPECT_EQ(call("GET", "/api/status").status(), 200) << "this session stays";
+  EXPECT_EQ(call("GET", "/api/status", "", {{"Cookie", "tetherd_session=" + otherToken}}, false).status(), 401);
+  EXPECT_EQ(login("correct horse", "192.168.42.12").status(), 401);
+  EXPECT_EQ(login("battery staple", "192.168.42.12").status(), 200);
+}
+
+// ---- request hygiene ------------------------------------------------------------------------
+
+TEST_F(WebAppTest, ForeignHostNamesAreRefused) {
+  EXPECT_EQ(call("GET", "/", "", {{"Host", "evil.example:8080"}}).status(), 421) << "DNS rebinding";
+  EXPECT_EQ(call("GET", "/api/session", "", {{"Host", "evil.example"}}).status(), 421);
+  EXPECT_EQ(call("GET", "/", "", {{"Host", "localhost:8080"}}).status(), 200);
+  EXPECT_EQ(call("GET", "/", "", {{"Host", "tetherd.local:8080"}}).status(), 200);
+  EXPECT_EQ(call("GET", "/", "", {{"Host", "127.0.0.1"}}).status(), 200);
+}
+
+TEST_F(WebAppTest, CrossOriginStateChangesAreRefused) {
+  auto r = call("POST", "/api/setup", R"({"password":"correct horse"})", {{"Origin", "http://evil.example"}});
+  EXPECT_EQ(r.status(), 403);
+  EXPECT_EQ(r.j["error"]["code"], "origin");
+  r = call("POST", "/api/setup", R"({"password":"correct horse"})", {{"Sec-Fetch-Site", "cross-site"}});
+  EXPECT_EQ(r.status(), 403);
+  EXPECT_FALSE(app->passwordSet());
+  r = call("POST", "/api/setup", R"({"password":"correct horse"})", {{"Origin", std::string("http://") + kHost}});
+  EXPECT_EQ(r.status(), 201);
+}
+
+TEST_F(WebAppTest, BodiesMustBeJson) {
+  Request q;
+  q.method = "POST";
+  q.target = q.path = "/api/setup";
+  q.headers = {{"Host", kHost}, {"Content-Type", "application/x-www-form-urlencoded"}};
+  q.body = "password=correct+horse";
+  std::optional<Response> got;
+  app->handle(q, [&](Response r) { got = std::move(r); });
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->status, 415) << "a cross-site form cannot post here";
+  EXPECT_EQ(call("POST", "/api/setup", "{\"password\":").status(), 400);
+  auto bad = call("POST", "/api/setup", "not json");
+  EXPECT_EQ(bad.status(), 400);
+  EXPECT_EQ(bad.j["error"]["code"], "bad-json");
+  EXPECT_EQ(call("POST", "/api/setup", "[1,2]").j["error"]["code"], "bad-json");
+  EXPECT_EQ(call("POST", "/api/setup", std::string(40, '[') + std::string(40, ']')).j["error"]["code"], "bad-json");
+  EXPECT_FALSE(app->passwordSet());
+}
+
+TEST_F(WebAppTest, UnknownRoutesAndMethods) {
+  setup();
+  auto r = call("GET", "/api/nothing");
+  EXPECT_EQ(r.status(), 404);
+  EXPECT_EQ(r.j["error"]["code"], "not-found");
+  r = call("DELETE", "/api/wifi");
+  EXPECT_EQ(r.status(), 405);
+  EXPECT_EQ(r.header("Allow"), "GET, PUT");
+  r = call("GET", "/api/clients/02:00:00:00:00:01/kick");
+  EXPECT_EQ(r.status(), 405);
+  EXPECT_EQ(r.header("Allow"), "POST");
+}
+
+TEST_F(WebAppTest, EveryResponseCarriesTheSecurityHeaders) {
+  for (auto path : {"/", "/app.js", "/nothing", "/api/session", "/api/status"}) {
+    auto r = call("GET", path);
+    EXPECT_EQ(r.header("Content-Security-Policy").rfind("default-src 'self'; script-src 'self';", 0), 0u) << path;
+    EXPECT_NE(r.header("Content-Security-Policy").find("frame-ancestors 'none'"), std::string::npos);
+    EXPECT_EQ(r.header("X-Frame-Options"), "DENY") << path;
+    EXPECT_EQ(r.header("X-Content-Type-Options"), "nosniff") << path;
+    EXPECT_FALSE(r.header("Cache-Control").empty()) << path;
+  }
+  EXPECT_EQ(call("GET", "/api/session").header("Cache-Control"), "no-store");
+}
+
+// ---- static assets --------------------------------------------------------------------------
+
+TEST_F(WebAppTest, StaticAssetsWithTypesAndStrongETags) {
+  auto index = call("GET", "/");
+  ASSERT_EQ(index.status(), 200);
+  EXPECT_EQ(index.header("Content-Type"), "text/html; charset=utf-8");
+  EXPECT_NE(index.r.body.find("<script src=\"app.js\""), std::string::npos);
+  const std::string etag = index.header("ETag");
+  EXPECT_EQ(etag.size(), 34u);
+  EXPECT_EQ(etag.front(), '"');
+  EXPECT_EQ(call("GET", "/index.html").header("ETag"), etag);
+  EXPECT_EQ(call("GET", "/app.js").header("Content-Type"), "text/javascript; charset=utf-8");
+  EXPECT_EQ(call("GET", "/app.css").header("Content-Type"), "text/css; charset=utf-8");
+  auto cached = call("GET", "/", "", {{"If-None-Match", etag}});
+  EXPECT_EQ(cached.status(), 304);
+  EXPECT_EQ(cached.r.body, "");
+  EXPECT_EQ(cached.header("ETag"), etag);
+  EXPECT_EQ(call("GET", "/", "", {{"If-None-Match", "\"other\", W/" + etag}}).status(), 304);
+  EXPECT_EQ(call("GET", "/", "", {{"If-None-Match", "\"other\""}}).status(), 200);
+  EXPECT_EQ(call("HEAD", "/app.js").status(), 200);
+  auto post = call("POST", "/index.html", "{}");
+  EXPECT_EQ(post.status(), 405);
+  EXPECT_EQ(post.header("Allow"), "GET, HEAD");
+}
+
+TEST_F(WebAppTest, PathTraversalFindsNothing) {
+  for (const char* path : {"/../etc/passwd", "/%2e%2e/etc/passwd", "/..%2fetc%2fpasswd", "/app.js/../index.html",
+                           "//etc/passwd", "/index.html%00", "/index.html/", "/web/ui/app.js", "/ui/app.js", "/APP.JS",
+                           "/.%2e/app.js", "/%2fetc/passwd", "/etc/passwd", "/./app.js", "/app.js;.html", "/\\..\\app.js"}) {
+    auto r = call("GET", path);
+    EXPECT_EQ(r.status(), 404) << path;
+    EXPECT_EQ(r.header("Content-Type"), "text/plain; charset=utf-8") << path;
+    EXPECT_EQ(r.r.body, "Not Found\n") << path;
+  }
+}
+
+// ---- status, clients, interfaces --------------------------------------------------------------
+
+TEST_F(WebAppTest, StatusShowsUpstreamDownstreamsAndTotals) {
+  setup();
+  writeLeases("usb0", "1700000600 02:00:00:00:00:aa 192.168.42.10 phone *\n"
+                      "1600000000 02:00:00:00:00:bb 192.168.42.11 gone *\n");
+  auto r = call("GET", "/api/status");
+  ASSERT_EQ(r.status(), 200);
+  EXPECT_EQ(r.j["upstream"], (nlohmann::json{{"name", "eth0"}, {"address", "10.0.1.2/24"}, {"state", "ready"}, {"dns", {"10.0.1.1"}}}));
+  EXPECT_EQ(r.j["tethering"]["started"], true);
+  EXPECT_EQ(r.j["tethering"]["state"], "TetherModeAlive");
+  ASSERT_EQ(r.j["downstreams"].size(), 1u);
+  const auto& d = r.j["downstreams"][0];
+  EXPECT_EQ(d["name"], "usb0");
+  EXPECT_EQ(d["kind"], "usb");
+  EXPECT_EQ(d["state"], "tethered");
+  EXPECT_EQ(d["address"], "192.168.42.1");
+  EXPECT_EQ(d["subnet"], "192.168.42.0/24");
+  EXPECT_EQ(d["clients"], 1) << "the expired lease is not a client";
+  EXPECT_EQ(d["rxBytes"], 20);  // FakeFirewall's counters
+  EXPECT_EQ(d["txBytes"], 10);
+  EXPECT_TRUE(d["error"].is_null());
+  EXPECT_EQ(r.j["totals"], (nlohmann::json{{"downstreams", 1}, {"tethered", 1}, {"clients", 1}, {"rxBytes", 20}, {"txBytes", 10}}));
+}
+
+TEST_F(WebAppTest, StatusShowsADownstreamErrorWithItsCause) {
+  setup();
+  nl.addLink("usb1");
+  dhcp.failStart = true;
+  NetEvent e;
+  e.type = NetEvent::Type::LinkAdded;
+  e.link = LinkInfo{nl.indexOf("usb1"), "usb1", true, true};
+  manager->onNetEvent(e);
+  auto r = call("GET", "/api/status");
+  nlohmann::json usb1;
+  for (const auto& d : r.j["downstreams"])
+    if (d["name"] == "usb1") usb1 = d;
+  ASSERT_FALSE(usb1.is_null()) << r.j.dump();
+  EXPECT_EQ(usb1["state"], "failed");
+  EXPECT_EQ(usb1["error"]["code"], "dhcp-server-error");
+  EXPECT_NE(usb1["error"]["message"].get<std::string>().find("failed to create listening socket"), std::string::npos);
+}
+
+TEST_F(WebAppTest, ClientsComeFromTheLeasesOfTetheredDownstreams) {
+  setup();
+  writeLeases("usb0", "1700000600 02:00:00:00:00:aa 192.168.42.10 phone 01:02:00:00:00:00:aa\n"
+                      "0 02:00:00:00:00:cc 192.168.42.12 * *\n"
+                      "1600000000 02:00:00:00:00:bb 192.168.42.11 gone *\n");
+  writeLeases("usb9", "1700000600 02:00:00:00:00:dd 192.168.49.10 stale *\n");  // no such downstream
+  auto r = call("GET", "/api/clients");
+  ASSERT_EQ(r.status(), 200);
+  ASSERT_EQ(r.j["clients"].size(), 2u) << r.j.dump();
+  const auto& c = r.j["clients"][0];
+  EXPECT_EQ(c["mac"], "02:00:00:00:00:aa");
+  EXPECT_EQ(c["ip"], "192.168.42.10");
+  EXPECT_EQ(c["hostname"], "phone");
+  EXPECT_EQ(c["interface"], "usb0");
+  EXPECT_EQ(c["kind"], "usb");
+  EXPECT_EQ(c["wifi"], false);
+  EXPECT_TRUE(c["signalDbm"].is_null());
+  EXPECT_EQ(c["leaseExpires"], 1700000600);
+  EXPECT_EQ(c["canKick"], false);
+  EXPECT_TRUE(r.j["clients"][1]["hostname"].is_null());
+  EXPECT_TRUE(r.j["clients"][1]["leaseExpires"].is_null());
+}
+
+TEST_F(WebAppTest, BlockAndUnblockUseTheSoftApDenyList) {
+  setup();
+  EXPECT_EQ(call("POST", "/api/clients/02:00:00:00:00:AB/block").status(), 200);
+  EXPECT_EQ(softap->blocked(), (std::vector<std::string>{"02:00:00:00:00:ab"}));
+  writeLeases("usb0", "1700000600 02:00:00:00:00:ab 192.168.42.10 phone *\n");
+  auto clients = call("GET", "/api/clients");
+  EXPECT_EQ(clients.j["blocked"], (nlohmann::json{"02:00:00:00:00:ab"}));
+  EXPECT_EQ(clients.j["clients"][0]["blocked"], true);
+  EXPECT_EQ(call("POST", "/api/clients/02%3A00%3A00%3A00%3A00%3Aab/unblock").status(), 200) << "encoded colons";
+  EXPECT_TRUE(softap->blocked().empty());
+  auto again = call("POST", "/api/clients/02:00:00:00:00:ab/unblock");
+  EXPECT_EQ(again.status(), 404);
+  EXPECT_EQ(again.j["error"]["code"], "not-found");
+  auto bad = call("POST", "/api/clients/not-a-mac/block");
+  EXPECT_EQ(bad.status(), 400);
+  EXPECT_EQ(bad.j["error"]["code"], "invalid-argument");
+}
+
+TEST_F(WebAppTest, KickNeedsARunningSoftAp) {
+  setup();
+  auto r = call("POST", "/api/clients/02:00:00:00:00:01/kick");
+  EXPECT_EQ(r.status(), 503);
+  EXPECT_EQ(r.j["error"]["message"], "the soft AP is not running");
+}
+
+TEST_F(WebAppTest, StartAndStopTetheringPerInterface) {
+  setup();
+  auto r = call("POST", "/api/interfaces/usb0/stop");
+  EXPECT_EQ(r.status(), 200) << r.r.body;
+  auto status = call("GET", "/api/status");
+  EXPECT_EQ(status.j["downstreams"][0]["state"], "available");
+  EXPECT_EQ(status.j["downstreams"][0]["wanted"], false);
+  EXPECT_EQ(call("POST", "/api/interfaces/usb0/start").status(), 200);
+  EXPECT_EQ(call("GET", "/api/status").j["downstreams"][0]["state"], "tethered");
+  EXPECT_EQ(call("POST", "/api/interfaces/usb0/start").j["error"]["code"], "already-exists");
+  EXPECT_EQ(call("POST", "/api/interfaces/nope0/start").status(), 404);
+  EXPECT_EQ(call("POST", "/api/interfaces/eth0/start").status(), 409) << "an upstream";
+  EXPECT_EQ(call("POST", "/api/interfaces/bad%20name/start").status(), 400);
+}
+
+// ---- Wi-Fi ------------------------------------------------------------------------------------
+
+TEST_F(WebAppTest, WifiSettingsIncludeThePassphraseForTheSession) {
+  setup();
+  auto r = call("GET", "/api/wifi");
+  ASSERT_EQ(r.status(), 200);
+  EXPECT_EQ(r.j["passphrase"], softap->settings().passphrase);
+  EXPECT_EQ(r.j["passphrase"].get<std::string>().size(), 12u);
+  EXPECT_EQ(r.j["security"], "wpa2-psk");
+  EXPECT_EQ(r.j["channel"], "auto");
+  EXPECT_EQ(r.j["hidden"], false);
+  EXPECT_EQ(r.j["max-stations"], 32);
+  EXPECT_EQ(r.j["interface"], "wlan0");
+}
+
+TEST_F(WebAppTest, WifiChangesAreValidatedByTheDaemonWithFieldErrors) {
+  setup();
+  auto r = call("PUT", "/api/wifi", R"({"ssid":"Cafe \"Lab\""})");
+  ASSERT_EQ(r.status(), 200) << r.r.body;
+  EXPECT_EQ(softap->settings().ssid, "Cafe \"Lab\"");
+  EXPECT_EQ(r.j["ssid"], "Cafe \"Lab\"");
+  auto saved = readFile(config.stateDir + "/softap.conf", 65536);
+  ASSERT_TRUE(saved);
+  EXPECT_NE(saved->find("ssid=hex:"), std::string::npos) << "persisted by the soft AP service";
+
+  r = call("PUT", "/api/wifi", R"({"passphrase":"1234567"})");
+  EXPECT_EQ(r.status(), 400);
+  EXPECT_EQ(r.j, (nlohmann::json{{"errors", {{"passphrase", "shorter than 8 characters (7)"}}}}));
+  r = call("PUT", "/api/wifi", nlohmann::json{{"ssid", std::string(33, 'x')}}.dump());
+  EXPECT_EQ(r.j["errors"]["ssid"], "longer than 32 bytes (33)");
+  // Fields that only make sense together change together.
+  r = call("PUT", "/api/wifi", R"({"band":"5","channel":36,"country":"de","80211ac":true})");
+  ASSERT_EQ(r.status(), 200) << r.r.body;
+  EXPECT_EQ(softap->settings().channel, 36);
+  EXPECT_EQ(softap->settings().country, "DE");
+  r = call("PUT", "/api/wifi", R"({"channel":6})");
+  EXPECT_EQ(r.status(), 400);
+  EXPECT_TRUE(r.j["errors"].contains("channel")) << r.j.dump();
+  r = call("PUT", "/api/wifi", R"({"hidden":"maybe"})");
+  EXPECT_EQ(r.j["errors"]["hidden"], "'maybe' is not yes or no");
+  r = call("PUT", "/api/wifi", R"({"ssid":["x"]})");
+  EXPECT_EQ(r.j["errors"]["ssid"], "must be a string, a whole number or true/false");
+  r = call("PUT", "/api/wifi", R"({"colour":"blue"})");
+  EXPECT_EQ(r.j["errors"]["body"], "unknown field 'colour'");
+  EXPECT_EQ(softap->settings().ssid, "Cafe \"Lab\"") << "refused changes change nothing";
+}
+
+TEST_F(WebAppTest, QrCodeIsAnSvgOfTheJoinPayload) {
+  setup();
+  auto r = call("GET", "/api/wifi/qr.svg");
+  ASSERT_EQ(r.status(), 200);
+  EXPECT_EQ(r.header("Content-Type"), "image/svg+xml");
+  EXPECT_EQ(r.header("Cache-Control"), "no-store") << "it holds the passphrase";
+  EXPECT_EQ(r.r.body.rfind("<svg xmlns=\"http://www.w3.org/2000/svg\"", 0), 0u);
+  EXPECT_EQ(r.r.body.find("<script"), std::string::npos);
+  EXPECT_EQ(r.r.body.find("style="), std::string::npos);
+  EXPECT_EQ(r.r.body, *qrSvg(softap::wifiQrPayload(softap->settings())));
+}
+
+// ---- traffic and live updates ------------------------------------------------------------------
+
+TEST_F(WebAppTest, EventsStreamStatusAndTrafficOnlyWhileSomeoneWatches) {
+  setup();
+  EXPECT_FALSE(app->tickArmed()) << "no timer while idle";
+  auto ev = call("GET", "/api/events");
+  ASSERT_EQ(ev.status(), 200);
+  EXPECT_EQ(ev.header("Content-Type"), "text/event-stream");
+  ASSERT_TRUE(ev.r.stream);
+  std::vector<std::string> got;
+  ev.r.stream->attach([&](std::string chunk) { got.push_back(chunk); }, [] {});
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].rfind("event: status\ndata: {", 0), 0u);
+  EXPECT_TRUE(app->tickArmed());
+  EXPECT_EQ(app->subscriberCount(), 1u);
+  now += 2s;
+  epochMs += 2000;
+  app->tick();
+  io.restart();
+  io.poll();
+  bool traffic = false;
+  for (const auto& g : got) traffic = traffic || g.rfind("event: traffic\ndata: {\"clients\":{},\"downstreams\":{\"usb0\":{\"rx\":0,\"tx\":0}},\"t\":1700000002000}", 0) == 0;
+  EXPECT_TRUE(traffic) << got.back();
+  auto t = call("GET", "/api/traffic");
+  EXPECT_EQ(t.j["intervalSec"], 2);
+  EXPECT_EQ(t.j["samples"].size(), 1u);
+  EXPECT_EQ(t.j["downstreams"], (nlohmann::json{"usb0"}));
+  // The session expires: its stream ends at the next push, and the timer stops.
+  now += 31min;
+  app->tick();
+  io.restart();
+  io.poll();
+  EXPECT_TRUE(ev.r.stream->ended());
+  EXPECT_EQ(app->subscriberCount(), 0u);
+  EXPECT_FALSE(app->tickArmed());
+}
+
+TEST_F(WebAppTest, EventStreamsAreBounded) {
+  setup();
+  std::vector<Reply> open;
+  for (int i = 0; i < 16; ++i) {
+    open.push_back(call("GET", "/api/events"));
+    ASSERT_EQ(open.back().status(), 200) << i;
+  }
+  auto r = call("GET", "/api/events");
+  EXPECT_EQ(r.status(), 503);
+  EXPECT_EQ(r.header("Retry-After"), "5");
+}
+
+// ---- settings -----------------------------------------------------------------------------------
+
+TEST_F(WebAppTest, SettingsAreAppliedAndKeptAcrossRestarts) {
+  setup();
+  auto r = call("GET", "/api/settings");
+  ASSERT_EQ(r.status(), 200);
+  EXPECT_EQ(r.j["upstreamPriority"], (nlohmann::json{"eth0"}));
+  EXPECT_EQ(r.j["autoTether"], (nlohmann::json{{"usb", true}, {"wifi", true}, {"bluetooth", true}, {"ethernet", false}}));
+  EXPECT_EQ(r.j["dhcp"], (nlohmann::json{{"rangeFirstHost", 10}, {"rangeLastHost", 250}, {"leaseTimeSec", 3600}}));
+  EXPECT_EQ(r.j["interfaces"], (nlohmann::json{"eth0"})) << "usb0 is a downstream";
+
+  r = call("PUT", "/api/settings", R"({"dhcp":{"rangeFirstHost":20,"rangeLastHost":99,"leaseTimeSec":7200},"autoTether":{"bluetooth":false}})");
+  ASSERT_EQ(r.status(), 200) << r.r.body;
+  EXPECT_EQ(config.rangeFirstHost, 20);
+  EXPECT_EQ(config.rangeLastHost, 99);
+  EXPECT_EQ(config.leaseTimeSec, 7200);
+  EXPECT_FALSE(config.kind(IfaceKind::Bluetooth).autoTether);
+  EXPECT_TRUE(config.kind(IfaceKind::Usb).autoTether);
+  EXPECT_EQ(reconfigures, 1);
+  auto text = readFile(runtimeSettingsPath(config.stateDir), 65536);
+  ASSERT_TRUE(text);
+  EXPECT_EQ(*text, "# Set on tetherd's web page; applied over tetherd.conf. Remove to go back to it.\n"
+                   "[dhcp]\nlease_time = 7200\nrange_first_host = 20\nrange_last_host = 99\n"
+                   "[tethering]\nauto_tether = usb wifi\n");
+  struct stat st {};
+  ASSERT_EQ(::stat(runtimeSettingsPath(config.stateDir).c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  // What the daemon does at its next start: the file's config, then these on top.
+  Config restarted = defaultConfig();
+  restarted.stateDir = config.stateDir;
+  restarted = withRuntimeSettings(restarted);
+  EXPECT_EQ(restarted.rangeFirstHost, 20);
+  EXPECT_EQ(restarted.leaseTimeSec, 7200);
+  EXPECT_FALSE(restarted.kind(IfaceKind::Bluetooth).autoTether);
+}
+
+TEST_F(WebAppTest, SettingsErrorsNameTheirField) {
+  setup();
+  auto r = call("PUT", "/api/settings", R"({"dhcp":{"rangeLastHost":300}})");
+  EXPECT_EQ(r.status(), 400);
+  EXPECT_TRUE(r.j["errors"].contains("dhcp.rangeLastHost")) << r.j.dump();
+  r = call("PUT", "/api/settings", R"({"dhcp":{"rangeFirstHost":200,"rangeLastHost":100}})");
+  EXPECT_EQ(r.status(), 400);
+  EXPECT_TRUE(r.j["errors"].contains("dhcp.rangeFirstHost")) << r.j.dump();
+  r = call("PUT", "/api/settings", R"({"dhcp":{"leaseTimeSec":10}})");
+  EXPECT_TRUE(r.j["errors"].contains("dhcp.leaseTimeSec")) << r.j.dump();
+  r = call("PUT", "/api/settings", R"({"upstreamPriority":["eth0","usb0"]})");
+  EXPECT_EQ(r.status(), 400);
+  EXPECT_EQ(r.j["errors"]["upstreamPriority"], "usb0 is a tethered downstream") << "TetherManager's own check";
+  r = call("PUT", "/api/settings", R"({"upstreamPriority":["bad name"]})");
+  EXPECT_TRUE(r.j["errors"].contains("upstreamPriority")) << r.j.dump();
+  r = call("PUT", "/api/settings", R"({"autoTether":{"toaster":true}})");
+  EXPECT_TRUE(r.j["errors"].contains("autoTether")) << r.j.dump();
+  EXPECT_EQ(reconfigures, 0);
+  EXPECT_FALSE(std::filesystem::exists(runtimeSettingsPath(config.stateDir)));
+}
+
+TEST_F(WebAppTest, UpstreamPriorityGoesThroughTheManager) {
+  setup();
+  nl.addLink("wwan0");
+  auto r = call("PUT", "/api/settings", R"({"upstreamPriority":["wwan0","eth0"]})");
+  ASSERT_EQ(r.status(), 200) << r.r.body;
+  EXPECT_EQ(manager->upstreamPriority(), (std::vector<std::string>{"wwan0", "eth0"}));
+  EXPECT_EQ(config.upstreamPriority, (std::vector<std::string>{"wwan0", "eth0"}));
+}
+
+// ---- the firewall side: the admin port is dropped on upstreams ---------------------------------
+
+TEST_F(WebAppTest, AdminPortIsDroppedOnEveryUpstreamWhileSet) {
+  ASSERT_TRUE(manager->setAdminPorts({8080}));
+  EXPECT_EQ(fw.state.adminPorts, (std::set<uint16_t>{8080}));
+  EXPECT_EQ(fw.state.upstreams, (std::set<std::string>{"eth0"}));
+  ASSERT_TRUE(manager->stopTethering());
+  EXPECT_TRUE(fw.installed) << "the rule stays while tethering is stopped";
+  EXPECT_EQ(fw.state.adminPorts, (std::set<uint16_t>{8080}));
+  ASSERT_TRUE(manager->setAdminPorts({}));
+  EXPECT_FALSE(fw.installed) << "nothing else of tetherd's: the chains go";
+  EXPECT_FALSE(manager->setAdminPorts({0}));
+}
+
+// ---- the pure parts -----------------------------------------------------------------------------
+
+TEST(WebApiImpl, ErrorStatusesByCode) {
+  EXPECT_EQ(httpStatusFor(Errc::InvalidArgument), 400);
+  EXPECT_EQ(httpStatusFor(Errc::UnknownIface), 404);
+  EXPECT_EQ(httpStatusFor(Errc::AlreadyExists), 409);
+  EXPECT_EQ(httpStatusFor(Errc::Busy), 503);
+  EXPECT_EQ(httpStatusFor(Errc::SystemError), 500);
+  EXPECT_EQ(fieldErrors("ssid: too long", {"ssid"}, "body"), (nlohmann::json{{"errors", {{"ssid", "too long"}}}}));
+  EXPECT_EQ(fieldErrors("weird", {"ssid"}, "body"), (nlohmann::json{{"errors", {{"body", "weird"}}}}));
+}
+
+TEST(WebApiImpl, ClientsJoinStationsWithLeases) {
+  ClientsView v;
+  v.nowEpochSec = 1000;
+  v.wifiInterface = "wlan0";
+  v.stationsKnown = true;
+  Lease l;
+  l.expiry = 2000;
+  l.mac = "02:00:00:00:00:01";
+  l.ip = *Ipv4Address::parse("192.168.43.10");
+  l.hostname = "laptop";
+  Lease gone = l;
+  gone.mac = "02:00:00:00:00:02";  // a lease without a station: not connected
+  v.downstreams.push_back({"wlan0", IfaceKind::Wifi, {l, gone}});
+  softap::StationView s;
+  s.mac = "02:00:00:00:00:01";
+  s.connectedSec = 42;
+  s.signalDbm = -51;
+  s.rxBytes = 100;
+  s.txBytes = 5000;
+  v.stations.push_back(s);
+  v.blocked = {"02:00:00:00:00:09"};
+  auto j = clientsImpl(v);
+  ASSERT_EQ(j["clients"].size(), 1u);
+  EXPECT_EQ(j["clients"][0], (nlohmann::json{{"mac", "02:00:00:00:00:01"},
+                                              {"ip", "192.168.43.10"},
+                                              {"hostname", "laptop"},
+                                              {"interface", "wlan0"},
+                                              {"kind", "wifi"},
+                                              {"wifi", true},
+                                              {"connectedSec", 42},
+                                              {"signalDbm", -51},
+                                              {"downloadBytes", 5000},
+                                              {"uploadBytes", 100},
+                                              {"leaseExpires", 2000},
+                                              {"blocked", false},
+                                              {"canKick", true},
+                                              {"canBlock", true}}));
+  EXPECT_EQ(clientCounts(v), (std::map<std::string, int>{{"wlan0", 1}}));
+}
+
+TEST(WebApiImpl, WifiFieldsFromJsonValues) {
+  auto f = wifiFieldsFrom(nlohmann::json{{"ssid", "x"}, {"hidden", true}, {"channel", 36}, {"max-stations", 5}});
+  ASSERT_TRUE(f);
+  EXPECT_EQ(*f, (std::vector<std::pair<std::string, std::string>>{
+                    {"channel", "36"}, {"hidden", "yes"}, {"max-stations", "5"}, {"ssid", "x"}}));
+  EXPECT_FALSE(wifiFieldsFrom(nlohmann::json::array()));
+  EXPECT_FALSE(wifiFieldsFrom(nlohmann::json{{"ssid", 1.5}}));
+}
+
+TEST(WebApiImpl, SetFieldsValidatesTheCombinationOnce) {
+  softap::Settings s = softap::defaultSettings("box", std::string(16, 'x'));
+  s.channel = 6;
+  // One at a time, neither band 5 (channel 6) nor channel 36 (band 2.4) is accepted.
+  softap::Settings one = s;
+  EXPECT_FALSE(softap::setField(one, "band", "5"));
+  EXPECT_TRUE(softap::setFields(one, {{"band", "5"}, {"channel", "36"}}));
+  EXPECT_EQ(one.channel, 36);
+  softap::Settings two = s;
+  auto st = softap::setFields(two, {{"ssid", "ok"}, {"passphrase", "short"}});
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().message.rfind("passphrase: ", 0), 0u);
+  EXPECT_EQ(two.ssid, s.ssid) << "unchanged on error";
+}
+
+TEST(WebApiImpl, RuntimeSettingsRoundTripAndRefuseOtherKeys) {
+  RuntimeSettings s{{"upstream.priority", "wwan0 eth0"}, {"dhcp.lease_time", "600"}};
+  auto text = serializeRuntimeSettings(s);
+  auto back = parseRuntimeSettings(text);
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(*back, s);
+  EXPECT_FALSE(parseRuntimeSettings("[daemon]\nstate_dir = /tmp\n")) << "only the page's keys";
+  EXPECT_FALSE(parseRuntimeSettings("[dhcp]\nlease_time = 600\nlease_time = 700\n"));
+  auto c = applyRuntimeSettings(defaultConfig(), s);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->upstreamPriority, (std::vector<std::string>{"wwan0", "eth0"}));
+  EXPECT_EQ(c->leaseTimeSec, 600);
+  EXPECT_FALSE(applyRuntimeSettings(defaultConfig(), {{"dhcp.lease_time", "1"}}));
+  EXPECT_FALSE(applyRuntimeSettings(defaultConfig(), {{"daemon.state_dir", "/tmp"}}));
+  EXPECT_FALSE(applyRuntimeSettings(defaultConfig(), {{"dhcp.lease_time", "600\n[daemon]\nstate_dir = /x"}}));
+}
+
+TEST(WebApiImpl, SettingsFromMergesIntoTheCurrentOnes) {
+  RuntimeSettings cur{{"dhcp.lease_time", "600"}};
+  const Config running = defaultConfig();  // usb wifi bluetooth
+  auto n = settingsFrom(nlohmann::json{{"autoTether", {{"wifi", false}, {"ethernet", true}}}, {"upstreamPriority", {"eth0"}}}, cur, running);
+  ASSERT_TRUE(n);
+  EXPECT_EQ(*n, (RuntimeSettings{{"dhcp.lease_time", "600"}, {"tethering.auto_tether", "usb bluetooth ethernet"}, {"upstream.priority", "eth0"}}));
+  EXPECT_EQ(*settingsFrom(nlohmann::json{{"autoTether", {{"usb", false}, {"wifi", false}, {"bluetooth", false}}}}, {}, running),
+            (RuntimeSettings{{"tethering.auto_tether", "none"}}));
+  EXPECT_FALSE(settingsFrom(nlohmann::json{{"dhcp", {{"rangeFirstHost", "ten"}}}}, cur, running));
+  EXPECT_FALSE(settingsFrom(nlohmann::json{{"state_dir", "/x"}}, cur, running));
+}
+
+TEST(WebApiImpl, StatusOfAnUnknownUpstream) {
+  StatusView v;
+  v.masterState = "Initial";
+  v.upstreams.push_back(UpstreamView{"eth0", true, false, false, {}});
+  auto j = statusImpl(v);
+  EXPECT_TRUE(j["upstream"]["name"].is_null());
+  EXPECT_EQ(j["upstream"]["state"], "none");
+  EXPECT_EQ(j["upstreams"][0]["state"], "down");
+  EXPECT_EQ(j["totals"]["downstreams"], 0);
+}
+
+TEST(WebQr, SvgOfAPayload) {
+  auto svg = qrSvg("WIFI:T:WPA;S:tetherd;P:abcdefgh;;");
+  ASSERT_TRUE(svg);
+  EXPECT_EQ(svg->rfind("<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 37 37\"", 0), 0u) << *svg;  // version 3, level M
+  EXPECT_NE(svg->find("<path fill=\"#000\" d=\"M4 4h7v1h-7z"), std::string::npos) << "the finder pattern's top row";
+  EXPECT_FALSE(qrSvg(""));
+  EXPECT_FALSE(qrSvg(std::string(3000, 'x')));
+}
+
+TEST(WebTraffic, RatesFromCounters) {
+  TrafficMeter m(3);
+  const auto t0 = std::chrono::steady_clock::time_point{} + 100h;
+  EXPECT_FALSE(m.feed(t0, 0, {{"usb0", {1000, 100}}}, {}));
+  auto s = m.feed(t0 + 2s, 2000, {{"usb0", {5000, 300}}}, {{"02:00:00:00:00:01", {10, 20}}});
+  ASSERT_TRUE(s);
+  EXPECT_DOUBLE_EQ(s->downstreams["usb0"].rx, 2000);
+  EXPECT_DOUBLE_EQ(s->downstreams["usb0"].tx, 100);
+  EXPECT_DOUBLE_EQ(s->clients["02:00:00:00:00:01"].rx, 0) << "first sight of a client: no rate yet";
+  s = m.feed(t0 + 4s, 4000, {{"usb0", {10, 10}}}, {});  // counters reset (rules rebuilt)
+  EXPECT_DOUBLE_EQ(s->downstreams["usb0"].rx, 0);
+  EXPECT_FALSE(m.feed(t0 + 60s, 60000, {{"usb0", {20, 20}}}, {})) << "no rate across a gap";
+  for (int i = 1; i <= 5; ++i) (void)m.feed(t0 + 60s + i * 2s, 0, {}, {});
+  EXPECT_EQ(m.history().size(), 3u) << "bounded";
+  EXPECT_EQ(sampleJson(*s).dump(), R"({"clients":{},"downstreams":{"usb0":{"rx":0,"tx":0}},"t":4000})");
+}
+
+TEST(WebAssets, EveryAssetHasAMimeTypeAndTheWholeUiIsSmall) {
+  size_t total = 0;
+  ASSERT_GE(allAssets().size(), 3u);
+  for (const auto& a : allAssets()) {
+    EXPECT_FALSE(a.mime.empty()) << a.name;
+    total += a.body.size();
+  }
+  EXPECT_LT(total, 200u * 1024) << "the whole UI stays well under 200 KB";
+  const Asset* index = findAsset("/");
+  ASSERT_NE(index, nullptr);
+  EXPECT_EQ(index->name, "index.html");
+  // No inline script or style: the CSP forbids them.
+  EXPECT_EQ(index->body.find("<script>"), std::string::npos);
+  EXPECT_EQ(index->body.find("<style"), std::string::npos);
+  EXPECT_EQ(index->body.find(" style="), std::string::npos);
+  EXPECT_EQ(index->body.find("onclick"), std::string::npos);
+  EXPECT_EQ(index->body.find("http://"), std::string::npos) << "no CDN";
+  EXPECT_EQ(index->body.find("https://"), std::string::npos) << "no CDN";
+  EXPECT_EQ(mimeFor("x.svg"), "image/svg+xml");
+  EXPECT_EQ(mimeFor("x.exe"), "");
+}
+
+TEST(WebConfig, WebSectionParsesAndRefusesTheWildcard) {
+  auto c = parseConfig("[web]\nenabled = yes\nport = 8081\nlisten = localhost 10.0.0.1\nsession_idle = 10m\nsession_lifetime = 1h\n", "t");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_TRUE(c->webEnabled);
+  EXPECT_EQ(c->webPort, 8081);
+  EXPECT_FALSE(c->webListenDownstreams);
+  EXPECT_TRUE(c->webListenLocalhost);
+  ASSERT_EQ(c->webListenAddresses.size(), 1u);
+  EXPECT_EQ(c->webListenAddresses[0].str(), "10.0.0.1");
+  EXPECT_EQ(c->webSessionIdleSec, 600);
+  EXPECT_EQ(c->webSessionLifetimeSec, 3600);
+  Config d = defaultConfig();
+  EXPECT_FALSE(d.webEnabled);
+  EXPECT_EQ(d.webPort, 8080);
+  EXPECT_TRUE(d.webListenDownstreams && d.webListenLocalhost);
+  auto wild = parseConfig("[web]\nlisten = 0.0.0.0\n", "t");
+  ASSERT_FALSE(wild);
+  EXPECT_NE(wild.error().message.find("0.0.0.0 is refused"), std::string::npos);
+  EXPECT_FALSE(parseConfig("[web]\nlisten =\n", "t"));
+  EXPECT_FALSE(parseConfig("[web]\nport = 0\n", "t"));
+  EXPECT_FALSE(parseConfig("[web]\nlisten = everywhere\n", "t"));
+}
+
+}  // namespace

@@ -1,0 +1,91 @@
+// The web API's pure part: typed views in, JSON out (and JSON in, typed values out). The
+// handlers in web_app.cpp only gather the views from TetherManager / SoftApService, call these,
+// and carry out the same operations the control-socket commands call; tests assert the JSON.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "config/config.h"
+#include "softap/softap_service.h"
+#include "tether/dnsmasq.h"
+#include "tether/firewall.h"
+#include "tether/tether_manager.h"
+#include "web/runtime_settings.h"
+
+namespace tetherd::web {
+
+using json = nlohmann::json;
+
+// The HTTP status for an operation's error: InvalidArgument 400, NotFound/UnknownIface 404,
+// AlreadyExists and state conflicts 409, Busy/ServiceUnavail 503, Timeout 504, else 500.
+int httpStatusFor(Errc code);
+// {"error": {"code": "<errc name>", "message": "..."}}
+json errorBody(const Error& e);
+json errorBody(std::string_view code, std::string_view message);
+// A daemon message "field: reason" as {"errors": {"field": "reason"}} when field is one of
+// `fields`; otherwise under `fallback`.
+json fieldErrors(const std::string& message, const std::vector<std::string>& fields, const std::string& fallback);
+
+// ---- status -------------------------------------------------------------------------------
+
+struct StatusView {
+  bool tetheringStarted = false;
+  std::string masterState;
+  Error masterError{Errc::Ok, ""};
+  std::optional<std::string> upstream;
+  std::vector<UpstreamView> upstreams;                   // in priority order
+  std::map<std::string, std::string> upstreamAddresses;  // ifname -> "a.b.c.d/len"
+  std::vector<TetherManager::DownstreamStatus> downstreams;
+  std::map<std::string, int> clientCounts;  // per downstream
+  std::vector<TrafficCounter> counters;     // per pair; empty when unknown
+  std::vector<Ipv4Address> dns;             // what the clients' DNS forwards to
+};
+json statusImpl(const StatusView& v);
+
+// ---- clients ------------------------------------------------------------------------------
+
+struct ClientsView {
+  struct DownstreamLeases {
+    std::string ifname;
+    IfaceKind kind = IfaceKind::Ethernet;
+    std::vector<Lease> leases;
+  };
+  std::vector<DownstreamLeases> downstreams;  // tethered downstreams and their lease files
+  std::string wifiInterface;                  // the soft AP's interface ("" when none)
+  bool stationsKnown = false;                 // hostapd answered: stations are the truth there
+  std::vector<softap::StationView> stations;
+  std::vector<std::string> blocked;
+  long long nowEpochSec = 0;  // leases that expired before are left out
+};
+json clientsImpl(const ClientsView& v);
+// Clients per downstream as the status shows them (the same rules as clientsImpl).
+std::map<std::string, int> clientCounts(const ClientsView& v);
+
+// ---- Wi-Fi --------------------------------------------------------------------------------
+
+// The soft AP's settings under their field names (softap::fieldNames()); the passphrase only
+// when withPassphrase (an authenticated session), else "".
+json wifiImpl(const softap::Settings& s, bool withPassphrase);
+// The body of PUT /api/wifi: {"<field>": value, ...} with strings, numbers and booleans, as
+// (field, text) pairs for softap::setFields. Errors name the field (InvalidArgument "field: ...").
+Result<std::vector<std::pair<std::string, std::string>>> wifiFieldsFrom(const json& body);
+
+// ---- settings -----------------------------------------------------------------------------
+
+// {"upstreamPriority": [...], "autoTether": {"usb": true, ...}, "dhcp": {"rangeFirstHost",
+//  "rangeLastHost", "leaseTimeSec"}, "session": {"idleSec", "lifetimeSec"}}
+json settingsImpl(const Config& c, const std::vector<std::string>& priority);
+// The body of PUT /api/settings (any subset of the GET shape's upstreamPriority, autoTether and
+// dhcp) merged into `current`; kinds autoTether does not mention keep their value in `effective`
+// (the running configuration). Errors: InvalidArgument "<json field>: reason".
+Result<RuntimeSettings> settingsFrom(const json& body, const RuntimeSettings& current, const Config& effective);
+// The JSON field names settingsFrom's errors use.
+std::vector<std::string> settingsFieldNames();
+
+}  // namespace tetherd::web

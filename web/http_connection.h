@@ -1,0 +1,249 @@
+// One HTTP/1.1 connection on the event loop, templated on the stream so that tests drive it with
+// beast::test::stream (raw bytes in, raw bytes out) and the server with a TCP socket.
+//
+// Requests are parsed by Beast with bounded headers (8 KiB -> 431) and bodies (64 KiB -> 413);
+// any parse error gets a 400. Every error is a complete HTTP response followed by a lingering
+// close (stop sending, drain what the client still sends for a moment, then close), so the
+// client reads the answer instead of a reset. Keep-alive per HTTP/1.1 (and 1.0's header). A
+// connection that stays silent (before or between requests) is closed after a timeout. An
+// event-stream response keeps the connection: events are queued to it, a client that stops
+// reading is dropped once its queue passes a bound.
+//
+// Include only from the TUs that instantiate it (Beast is heavy to compile).
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/asio/write.hpp>
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "web/http.h"
+
+namespace tetherd::web {
+
+// How a stream stops sending and closes; specialised per stream type.
+template <class Stream>
+struct StreamOps;
+
+template <>
+struct StreamOps<boost::asio::ip::tcp::socket> {
+  static void shutdownSend(boost::asio::ip::tcp::socket& s) {
+    boost::system::error_code ec;
+    s.shutdown(boost::asio::ip::tcp::socket::shutdown_send, ec);
+  }
+  static void close(boost::asio::ip::tcp::socket& s) {
+    boost::system::error_code ec;
+    s.close(ec);
+  }
+};
+
+struct ConnectionLimits {
+  std::chrono::milliseconds idle{30'000};    // silence before or between requests
+  std::chrono::milliseconds write{15'000};   // one write taking longer: the client is gone
+  std::chrono::milliseconds linger{1'000};   // draining before the close after an error
+  size_t maxQueuedBytes = 256 * 1024;        // event-stream backlog
+};
+
+template <class Stream>
+class HttpConnection : public std::enable_shared_from_this<HttpConnection<Stream>> {
+ public:
+  using RequestHandler = std::function<void(Request, Reply)>;
+
+  HttpConnection(Stream stream, std::string peer, RequestHandler handler, ConnectionLimits limits = {})
+      : stream_(std::move(stream)), peer_(std::move(peer)), handler_(std::move(handler)), limits_(limits),
+        timer_(stream_.get_executor()) {}
+
+  void start() { readRequest(); }
+
+  // Close now (server stop).
+  void close() {
+    if (closed_) return;
+    closed_ = true;
+    timer_.cancel();
+    if (stream_event_) stream_event_->detach();
+    StreamOps<Stream>::close(stream_);
+  }
+  bool closed() const { return closed_; }
+
+ private:
+  void armTimer(std::chrono::milliseconds d) {
+    timer_.expires_after(d);
+    std::weak_ptr<HttpConnection> weak = this->shared_from_this();
+    timer_.async_wait([weak](boost::system::error_code ec) {
+      if (ec) return;
+      if (auto self = weak.lock()) self->close();
+    });
+  }
+
+  void readRequest() {
+    if (closed_) return;
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(kMaxHeaderBytes));
+    parser_->body_limit(kMaxBodyBytes);
+    armTimer(limits_.idle);
+    auto self = this->shared_from_this();
+    boost::beast::http::async_read(stream_, buffer_, *parser_,
+                                   [self](boost::beast::error_code ec, std::size_t) { self->onRead(ec); });
+  }
+
+  void onRead(boost::beast::error_code ec) {
+    timer_.cancel();
+    if (closed_) return;
+    namespace http = boost::beast::http;
+    if (ec) {
+      if (ec == http::error::end_of_stream || ec == boost::asio::error::eof || ec == boost::asio::error::operation_aborted ||
+          ec == boost::asio::error::connection_reset)
+        return close();
+      if (ec == http::error::partial_message) return close();  // the client left mid-request
+      if (ec == http::error::header_limit) return fail(431, "request headers larger than 8 KiB");
+      if (ec == http::error::body_limit) return fail(413, "request body larger than 64 KiB");
+      return fail(400, "malformed request");
+    }
+    auto& msg = parser_->get();
+    Request req;
+    req.method = std::string(msg.method_string());
+    req.target = std::string(msg.target());
+    if (req.target.empty() || req.target.front() != '/') return fail(400, "only origin-form targets (\"/path\")");
+    auto q = req.target.find('?');
+    req.path = req.target.substr(0, q);
+    if (q != std::string::npos) req.query = req.target.substr(q + 1);
+    for (const auto& f : msg) req.headers.push_back(Header{std::string(f.name_string()), std::string(f.value())});
+    req.body = std::move(msg.body());
+    req.peer = peer_;
+    keepAlive_ = msg.keep_alive();
+    headOnly_ = req.method == "HEAD";
+    if (msg.version() != 11 && msg.version() != 10) return fail(505, "HTTP/1.0 or HTTP/1.1 only");
+    if (msg.version() == 11 && !req.header("Host")) return fail(400, "Host header required");
+    auto self = this->shared_from_this();
+    auto replied = std::make_shared<bool>(false);
+    handler_(std::move(req), [self, replied](Response r) {
+      if (*replied) return;  // a handler answers once
+      *replied = true;
+      self->respond(std::move(r));
+    });
+  }
+
+  void respond(Response r) {
+    if (closed_) return;
+    if (r.stream) {
+      stream_event_ = r.stream;
+      send(serialize(r, false));
+      std::weak_ptr<HttpConnection> weak = this->shared_from_this();
+      stream_event_->attach(
+          [weak](std::string chunk) {
+            if (auto self = weak.lock()) self->send(std::move(chunk));
+          },
+          [weak] {
+            if (auto self = weak.lock()) self->endAfterWrites();
+          });
+      watchForClose();
+      return;
+    }
+    const bool keep = keepAlive_ && !r.close;
+    send(serialize(r, keep, headOnly_));
+    if (keep) {
+      afterWrites_ = [this] { readRequest(); };
+    } else {
+      afterWrites_ = [this] { lingeringClose(); };
+    }
+    if (!writing_) runAfterWrites();
+  }
+
+  // An error response, then the lingering close.
+  void fail(int status, std::string_view message) {
+    keepAlive_ = false;
+    headOnly_ = false;
+    respond(plainError(status, message));
+  }
+
+  void send(std::string data) {
+    if (closed_) return;
+    queuedBytes_ += data.size();
+    if (queuedBytes_ > limits_.maxQueuedBytes) return close();  // not reading: drop it
+    queue_.push_back(std::move(data));
+    if (!writing_) writeNext();
+  }
+
+  void writeNext() {
+    if (queue_.empty()) {
+      writing_ = false;
+      runAfterWrites();
+      return;
+    }
+    writing_ = true;
+    armTimer(limits_.write);
+    auto self = this->shared_from_this();
+    boost::asio::async_write(stream_, boost::asio::buffer(queue_.front()), [self](boost::beast::error_code ec, std::size_t) {
+      self->timer_.cancel();
+      if (ec) return self->close();
+      self->queuedBytes_ -= self->queue_.front().size();
+      self->queue_.pop_front();
+      self->writeNext();
+    });
+  }
+
+  void runAfterWrites() {
+    if (!afterWrites_ || writing_ || closed_) return;
+    auto next = std::move(afterWrites_);
+    afterWrites_ = nullptr;
+    next();
+  }
+
+  void endAfterWrites() {
+    afterWrites_ = [this] { lingeringClose(); };
+    if (!writing_) runAfterWrites();
+  }
+
+  // An event stream: the client sends nothing more; a read completes when it goes away.
+  void watchForClose() {
+    auto self = this->shared_from_this();
+    stream_.async_read_some(boost::asio::buffer(drain_), [self](boost::beast::error_code ec, std::size_t) {
+      if (ec) return self->close();
+      self->watchForClose();  // ignore stray bytes
+    });
+  }
+
+  void lingeringClose() {
+    if (closed_) return;
+    StreamOps<Stream>::shutdownSend(stream_);
+    armTimer(limits_.linger);
+    drainSome(0);
+  }
+
+  void drainSome(size_t total) {
+    auto self = this->shared_from_this();
+    stream_.async_read_some(boost::asio::buffer(drain_), [self, total](boost::beast::error_code ec, std::size_t n) {
+      if (ec || total + n > 256 * 1024) return self->close();
+      self->drainSome(total + n);
+    });
+  }
+
+  Stream stream_;
+  std::string peer_;
+  RequestHandler handler_;
+  ConnectionLimits limits_;
+  boost::asio::steady_timer timer_;
+  boost::beast::flat_buffer buffer_{2 * (kMaxHeaderBytes + kMaxBodyBytes)};
+  std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+  std::deque<std::string> queue_;
+  size_t queuedBytes_ = 0;
+  bool writing_ = false;
+  bool closed_ = false;
+  bool keepAlive_ = false;
+  bool headOnly_ = false;
+  std::function<void()> afterWrites_;
+  std::shared_ptr<EventStream> stream_event_;
+  char drain_[4096];
+};
+
+}  // namespace tetherd::web

@@ -1,0 +1,43 @@
+// WebServer: the admin page on the daemon's io_context. It listens only where the [web] listen
+// setting says — each tethered downstream's own address (bound to that interface with
+// SO_BINDTODEVICE, opened when the kernel has the address and closed when it goes, following
+// the manager's events), 127.0.0.1 on lo, and explicit addresses — never 0.0.0.0. The
+// firewall also drops the port on the upstreams (TetherManager::setAdminPorts). Requests go
+// to a WebApp; connections are HttpConnection<tcp::socket>. No Beast in this header.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tether/command_table.h"
+#include "web/web_app.h"
+
+namespace tetherd::web {
+
+class WebServer {
+ public:
+  explicit WebServer(WebDeps deps);
+  ~WebServer();
+  WebServer(const WebServer&) = delete;
+  WebServer& operator=(const WebServer&) = delete;
+
+  // Loads the password file and opens the listeners that can open now.
+  Status start();
+  // Closes every listener and connection (daemon stop).
+  void stop();
+  // A manager / soft AP event: listeners follow the downstreams' addresses, streams get status.
+  void onEvent(int code, const std::string& message);
+  void reconfigure(const Config& config);
+  void registerCommands(CommandTable& table);
+  // "a.b.c.d:port" of every open listener.
+  std::vector<std::string> listening() const;
+  size_t connectionCount() const;
+  WebApp& app();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tetherd::web
