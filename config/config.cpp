@@ -6,6 +6,8 @@
 #include <set>
 #include <sstream>
 
+#include "tether/usb_gadget.h"
+
 namespace tetherd {
 
 const char* ifaceKindName(IfaceKind kind) {
@@ -253,6 +255,132 @@ const std::map<std::string, std::map<std::string, Setter>>& sectionTable() {
     };
     dhcp["range_first_host"] = [](Config& c, const std::string& v) { return setInt(c.rangeFirstHost, v, 2, 65000); };
     dhcp["range_last_host"] = [](Config& c, const std::string& v) { return setInt(c.rangeLastHost, v, 2, 65000); };
+
+    auto& web = t["web"];
+    web["enabled"] = [](Config& c, const std::string& v) { return setBool(c.webEnabled, v); };
+    web["port"] = [](Config& c, const std::string& v) { return setInt(c.webPort, v, 1, 65535); };
+    web["listen"] = [](Config& c, const std::string& v) -> std::string {
+      bool downstreams = false, localhost = false;
+      std::vector<Ipv4Address> addrs;
+      for (const auto& w : splitWords(v)) {
+        if (w == "downstreams") downstreams = true;
+        else if (w == "localhost") localhost = true;
+        else if (auto a = Ipv4Address::parse(w)) {
+          if (a->str() == "0.0.0.0") return "0.0.0.0 is refused: list the addresses to listen on";
+          addrs.push_back(*a);
+        } else return "'" + w + "' is not downstreams, localhost or an IPv4 address";
+      }
+      if (!downstreams && !localhost && addrs.empty()) return "empty: give downstreams, localhost and/or addresses";
+      c.webListenDownstreams = downstreams;
+      c.webListenLocalhost = localhost;
+      c.webListenAddresses = std::move(addrs);
+      return "";
+    };
+    web["session_idle"] = [](Config& c, const std::string& v) -> std::string {
+      int ms = 0;
+      if (auto err = setDuration(ms, v, 60'000, 24LL * 3'600'000); !err.empty()) return err;
+      c.webSessionIdleSec = ms / 1000;
+      return "";
+    };
+    web["session_lifetime"] = [](Config& c, const std::string& v) -> std::string {
+      int ms = 0;
+      if (auto err = setDuration(ms, v, 5LL * 60'000, 7LL * 24 * 3'600'000); !err.empty()) return err;
+      c.webSessionLifetimeSec = ms / 1000;
+      return "";
+    };
+
+    auto& usb = t["usb"];
+    usb["gadget"] = [](Config& c, const std::string& v) -> std::string {
+      auto f = usb::parseFunctions(v);
+      if (!f) return f.error().message;
+      c.usbGadget = usb::functionsText(*f);
+      return "";
+    };
+    usb["udc"] = [](Config& c, const std::string& v) -> std::string {
+      if (!v.empty())
+        if (auto st = usb::checkUdcName(v); !st) return st.error().message;
+      c.usbUdc = v;
+      return "";
+    };
+    auto usbId = [](int& field, const std::string& v) -> std::string {
+      std::string_view digits = v;
+      if (digits.rfind("0x", 0) == 0 || digits.rfind("0X", 0) == 0) digits.remove_prefix(2);
+      unsigned n = 0;
+      auto [next, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n, 16);
+      if (digits.empty() || digits.size() > 4 || ec != std::errc() || next != digits.data() + digits.size())
+        return "'" + v + "' is not a 16-bit hexadecimal number like 0x1d6b";
+      field = static_cast<int>(n);
+      return "";
+    };
+    usb["vendor_id"] = [usbId](Config& c, const std::string& v) -> std::string {
+      auto err = usbId(c.usbVendorId, v);
+      if (err.empty() && c.usbVendorId == 0) return "0 is not a vendor";
+      return err;
+    };
+    usb["product_id"] = [usbId](Config& c, const std::string& v) { return usbId(c.usbProductId, v); };
+    auto usbString = [](std::string& field, const char* name, const std::string& v) -> std::string {
+      if (auto st = usb::checkUsbString(name, v); !st) return st.error().message;
+      field = v;
+      return "";
+    };
+    usb["manufacturer"] = [usbString](Config& c, const std::string& v) { return usbString(c.usbManufacturer, "manufacturer", v); };
+    usb["product"] = [usbString](Config& c, const std::string& v) { return usbString(c.usbProduct, "product", v); };
+    usb["serial"] = [usbString](Config& c, const std::string& v) -> std::string {
+      if (!v.empty()) return usbString(c.usbSerial, "serial", v);
+      c.usbSerial.clear();  // derived from the machine id
+      return "";
+    };
+    usb["gadget_name"] = [](Config& c, const std::string& v) -> std::string {
+      if (auto st = usb::checkGadgetName(v); !st) return st.error().message;
+      c.usbGadgetName = v;
+      return "";
+    };
+    auto usbMac = [](std::string& field, const char* name, const std::string& v) -> std::string {
+      if (v.empty()) {
+        field.clear();  // derived from the machine id
+        return "";
+      }
+      auto m = usb::checkUnicastMac(name, v);
+      if (!m) return m.error().message;
+      field = *m;
+      return "";
+    };
+    usb["host_addr"] = [usbMac](Config& c, const std::string& v) { return usbMac(c.usbHostAddr, "host_addr", v); };
+    usb["dev_addr"] = [usbMac](Config& c, const std::string& v) { return usbMac(c.usbDevAddr, "dev_addr", v); };
+
+    auto& bt = t["bluetooth"];
+    bt["enabled"] = [](Config& c, const std::string& v) { return setBool(c.bluetoothEnabled, v); };
+    bt["adapter"] = [](Config& c, const std::string& v) -> std::string {
+      if (v.empty() || v.size() > 32) return "adapter name: 1 to 32 characters (e.g. hci0)";
+      for (char ch : v)
+        if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '_')) return "'" + v + "' is not an adapter name like hci0";
+      c.bluetoothAdapter = v;
+      return "";
+    };
+    bt["bridge"] = [](Config& c, const std::string& v) -> std::string {
+      if (!validIfname(v)) return "'" + v + "' is not a valid interface name";
+      c.bluetoothBridge = v;
+      return "";
+    };
+    auto optBool = [](std::optional<bool>& field, const std::string& v) -> std::string {
+      if (v.empty() || v == "unchanged") {
+        field.reset();  // left as BlueZ has it
+        return "";
+      }
+      bool b = false;
+      if (!setBool(b, v).empty()) return "'" + v + "' is not yes, no or unchanged";
+      field = b;
+      return "";
+    };
+    bt["discoverable"] = [optBool](Config& c, const std::string& v) { return optBool(c.bluetoothDiscoverable, v); };
+    bt["pairable"] = [optBool](Config& c, const std::string& v) { return optBool(c.bluetoothPairable, v); };
+    bt["alias"] = [](Config& c, const std::string& v) -> std::string {
+      if (v.size() > 248) return "longer than 248 bytes";
+      for (unsigned char ch : v)
+        if (ch < 0x20 || ch == 0x7f) return "contains a control character";
+      c.bluetoothAlias = v;
+      return "";
+    };
     return t;
   }();
   return table;
@@ -299,7 +427,11 @@ bool unquote(std::string_view raw, std::string& out, std::string& why) {
 }  // namespace
 
 Result<Config> parseConfig(std::string_view text, const std::string& sourceName) {
-  Config c = defaultConfig();
+  return parseConfigOnto(defaultConfig(), text, sourceName);
+}
+
+Result<Config> parseConfigOnto(const Config& base, std::string_view text, const std::string& sourceName) {
+  Config c = base;
   c.sourceName = sourceName;
   std::string section;
   std::set<std::string> seen;
@@ -354,6 +486,11 @@ Result<Config> parseConfig(std::string_view text, const std::string& sourceName)
     return makeError(Errc::InvalidArgument, sourceName + ": [softap] driver = wired needs eap_user_file");
   if (c.rangeFirstHost > c.rangeLastHost)
     return fail("[dhcp] range_first_host is greater than range_last_host");
+  if (c.usbHostAddr.empty() != c.usbDevAddr.empty())
+    return fail("[usb] host_addr and dev_addr are set together (or neither: derived from the machine id)");
+  if (!c.usbHostAddr.empty() && c.usbHostAddr == c.usbDevAddr) return fail("[usb] host_addr and dev_addr are the same");
+  if (IfaceKind k; c.bluetoothEnabled && !(c.kindOf(c.bluetoothBridge, k) && k == IfaceKind::Bluetooth))
+    return fail("[bluetooth] bridge " + c.bluetoothBridge + " does not match [tethering] bluetooth_pattern: it would not be tethered");
   for (const auto& k : c.kinds) {
     uint32_t hosts = (k.subnet.length >= 31) ? 0 : (1u << (32 - k.subnet.length)) - 2;
     if (static_cast<uint32_t>(c.rangeLastHost) > hosts)

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <map>
+#include <optional>
 #include <regex>
 #include <string>
 #include <string_view>
@@ -61,6 +62,34 @@ struct Config {
   int rangeFirstHost = 10;
   int rangeLastHost = 250;
 
+  // [web] the admin page (web/): off unless enabled; listens only on the listed addresses.
+  bool webEnabled = false;
+  int webPort = 8080;
+  bool webListenDownstreams = true;  // every tethered downstream's own address
+  bool webListenLocalhost = true;    // 127.0.0.1
+  std::vector<Ipv4Address> webListenAddresses;  // explicit extra addresses (never 0.0.0.0)
+  int webSessionIdleSec = 30 * 60;
+  int webSessionLifetimeSec = 12 * 3600;
+
+  // [usb] the USB tethering gadget tetherd creates in configfs (tether/usb_service.h).
+  std::string usbGadget = "none";   // validated function list: none, rndis, ncm, ecm, rndis+ncm, ...
+  std::string usbUdc;               // "" = the only UDC in /sys/class/udc
+  int usbVendorId = 0x1d6b;
+  int usbProductId = 0x0104;
+  std::string usbManufacturer = "tetherd";
+  std::string usbProduct = "tetherd USB tethering";
+  std::string usbSerial;            // "" = derived from /etc/machine-id
+  std::string usbGadgetName = "tetherd";
+  std::string usbHostAddr, usbDevAddr;  // "" = derived from /etc/machine-id
+
+  // [bluetooth] Bluetooth PAN NAP through BlueZ (tether/bluetooth_pan.h).
+  bool bluetoothEnabled = false;
+  std::string bluetoothAdapter = "hci0";
+  std::string bluetoothBridge = "bt-pan";
+  std::optional<bool> bluetoothDiscoverable;  // unset: left as BlueZ has it
+  std::optional<bool> bluetoothPairable;
+  std::string bluetoothAlias;                 // "" = left as BlueZ has it
+
   // Which kind a name belongs to, by the configured patterns (first match in kind order).
   bool kindOf(std::string_view ifname, IfaceKind& out) const;
   const KindSettings& kind(IfaceKind k) const { return kinds[static_cast<size_t>(k)]; }
@@ -70,6 +99,9 @@ Config defaultConfig();
 
 // Parse text; `sourceName` is used in error messages ("tetherd.conf:12: ...").
 Result<Config> parseConfig(std::string_view text, const std::string& sourceName);
+// The same syntax and checks, starting from `base` instead of the defaults (the web page's
+// persisted runtime settings are such a fragment over the file's configuration).
+Result<Config> parseConfigOnto(const Config& base, std::string_view text, const std::string& sourceName);
 Result<Config> loadConfigFile(const std::string& path);
 
 // Durations: "250ms", "10s", "5m", "1h", or plain seconds. Returns milliseconds.

@@ -8,14 +8,25 @@ PACKAGES=(
   # build
   build-essential cmake ninja-build pkg-config ccache clang libclang-rt-14-dev
   # libraries
-  libboost-dev libnl-3-dev libnl-route-3-dev libip4tc-dev libip6tc-dev
-  nlohmann-json3-dev libsystemd-dev libsodium-dev
+  libboost-dev libnl-3-dev libnl-route-3-dev libip4tc-dev libip6tc-dev libnftables-dev
+  nlohmann-json3-dev libsystemd-dev libsodium-dev libqrencode-dev
   libgtest-dev libgmock-dev
   # the programs tetherd drives
   hostapd dnsmasq-base iptables
   # the lab: namespaces, DHCP clients, probes
   iproute2 nftables isc-dhcp-client udhcpc busybox curl bind9-dnsutils wpasupplicant
   python3 procps psmisc iperf3
+  # the Bluetooth NAP's tests: a private D-Bus with BlueZ's API played by python3-dbusmock
+  dbus python3-dbusmock
+  # the web admin's browser tests (tests/browser): headless chromium driven by playwright-core
+  # from npm (npm itself is added below unless a node installation already brings it)
+  chromium nodejs
+  # bench/run.sh: HTTP load for the web admin's /api/status
+  wrk
+  # the VM lab (tests/vm): QEMU, Debian's kernel with hwsim/dummy_hcd/vhci modules, initramfs
+  # tools. busybox-static, wireless-regdb and bluez-test-tools are fetched by tests/vm itself
+  # (apt-get download into build/vm-cache; busybox-static conflicts with busybox).
+  qemu-system-x86 linux-image-amd64 iw kmod cpio
 )
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -29,6 +40,10 @@ for p in "${PACKAGES[@]}"; do
     missing+=("$p")
   fi
 done
+
+# Debian's npm package, unless npm is already there (NodeSource's nodejs bundles it and
+# conflicts with Debian's npm).
+if ! command -v npm >/dev/null 2>&1; then missing+=(npm); fi
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#PACKAGES[@]} packages present"

@@ -37,6 +37,7 @@ std::string SoftApService::pidPath() const { return config_.runDir + "/hostapd-"
 
 Status SoftApService::load() {
   (void)killStalePidFile(pidPath(), "hostapd");
+  (void)killStaleWithArgument("hostapd", confPath());  // killed before the pid file was written
   auto text = readFile(settingsPath(), 64 * 1024);
   if (text) {
     auto s = parseSettings(*text);
@@ -121,9 +122,14 @@ Status SoftApService::start(const std::string& ifname) {
   if (auto st = precheck(); !st) return st;
   if (auto st = ensureDir(ctrlDir(), 0750); !st) return st;
   if (auto st = writeConf(); !st) return st;
-  ProcessSpec spec{"hostapd", {config_.hostapdPath, "-P", pidPath(), confPath()}};
+  // No -P: hostapd writes it only when it daemonizes (-B), yet removes it when it exits, also
+  // when that is after the next hostapd started. tetherd writes the pid file itself: the next
+  // run's load() then finds a hostapd this run left behind (tetherd killed) and stops it.
+  ProcessSpec spec{"hostapd", {config_.hostapdPath, confPath()}};
   hostapd_ = std::make_unique<Supervisor>(runner_, io_, std::move(spec));
-  hostapd_->onStarted([this](pid_t) {
+  hostapd_->onStarted([this](pid_t pid) {
+    if (auto st = writeFileAtomic(pidPath(), std::to_string(pid) + "\n", 0644); !st)
+      log::warning("soft AP: ", st.error().message);
     enabled_ = false;
     connectCtrl(0);
   });
@@ -140,11 +146,32 @@ void SoftApService::stop(const std::string& ifname) {
   connected_.clear();
   if (hostapd_) {
     Supervisor* raw = hostapd_.release();
-    raw->stop([this, raw] {
-      asio::post(io_, [raw] { delete raw; });
+    // Its exit no longer concerns this service, which may be running the next hostapd by then.
+    raw->onStarted(nullptr);
+    raw->onExited(nullptr);
+    const std::string pidText = std::to_string(raw->pid()) + "\n";
+    ++pendingStops_;
+    raw->stop([this, raw, pidText] {
+      if (auto t = readFile(pidPath(), 64); t && *t == pidText) ::unlink(pidPath().c_str());
+      asio::post(io_, [this, raw] {
+        delete raw;
+        if (--pendingStops_ == 0) {
+          auto waiters = std::move(stopWaiters_);
+          for (auto& w : waiters) w();
+        }
+      });
     });
   }
   ::unlink(confPath().c_str());
+}
+
+void SoftApService::stopAll(std::function<void()> done) {
+  if (hostapd_) stop(config_.softapInterface);
+  if (pendingStops_ == 0) {
+    asio::post(io_, std::move(done));
+    return;
+  }
+  stopWaiters_.push_back(std::move(done));
 }
 
 // hostapd creates its ctrl socket a moment after it starts: try every 100 ms, bounded.

@@ -67,6 +67,8 @@ class SoftApService : public AccessPoint {
   bool isApInterface(const std::string& ifname) const override;
   Status start(const std::string& ifname) override;
   void stop(const std::string& ifname) override;
+  // Stops hostapd if it runs; done() once every hostapd this service started has exited.
+  void stopAll(std::function<void()> done);
 
   // Operations (control socket `softap ...`, web API).
   const Settings& settings() const { return settings_; }
@@ -109,6 +111,8 @@ class SoftApService : public AccessPoint {
   bool enabled_ = false;
   std::string lastError_;
   std::map<std::string, std::chrono::steady_clock::time_point> connected_;
+  int pendingStops_ = 0;
+  std::vector<std::function<void()>> stopWaiters_;
   std::shared_ptr<char> alive_ = std::make_shared<char>();
 };
 

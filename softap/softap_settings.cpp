@@ -402,6 +402,18 @@ Status setField(Settings& s, const std::string& key, const std::string& value) {
   return {};
 }
 
+Status setFields(Settings& s, const std::vector<std::pair<std::string, std::string>>& values) {
+  Settings copy = s;
+  for (const auto& [key, value] : values) {
+    const Field* f = findField(key);
+    if (!f) return invalid(shown(key) + ": unknown field (known: " + knownFieldList() + ")");
+    if (auto e = f->set(copy, value); !e.empty()) return invalid(key + ": " + e);
+  }
+  if (auto st = validate(copy); !st) return st;
+  s = std::move(copy);
+  return {};
+}
+
 Result<std::string> getField(const Settings& s, const std::string& key) {
   const Field* f = findField(key);
   if (!f) return invalid(shown(key) + ": unknown field (known: " + knownFieldList() + ")");

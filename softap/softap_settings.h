@@ -4,6 +4,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "tether/result.h"
@@ -41,6 +42,10 @@ Status validate(const Settings& s);
 // country: two letters in either case, "" to unset. Validates the value and the resulting
 // combination (e.g. band 5 while channel is 6 is refused, naming channel); on error s is unchanged.
 Status setField(Settings& s, const std::string& key, const std::string& value);
+// Several fields at once (the web page's form): each value is parsed as setField would, then
+// the combination is validated once, so that e.g. band 5 + channel 36 can change together. The
+// first error names its field; on error s is unchanged.
+Status setFields(Settings& s, const std::vector<std::pair<std::string, std::string>>& values);
 // The value as setField accepts it (booleans as yes/no, channel 0 as auto). The passphrase is
 // returned as is: the caller decides whether to mask it.
 Result<std::string> getField(const Settings& s, const std::string& key);

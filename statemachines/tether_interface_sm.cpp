@@ -83,6 +83,7 @@ struct Fsm_ : msm::front::state_machine_def<Fsm_> {
     template <class E, class F>
     void on_entry(const E&, F& fsm) {
       Context& c = *fsm.ctx;
+      c.lastError = Error{Errc::Ok, ""};  // e.g. a hostapd that died while starting, now ready
       c.enter(TetherInterfaceMachine::State::Tethered);
       auto st = c.actions.enableForwarding(c.ifname);
       if (!st) fsm.process_event(ForwardingFailed{st.error()});
@@ -127,8 +128,9 @@ struct Fsm_ : msm::front::state_machine_def<Fsm_> {
       return Error{Errc::MasterError, std::string("tethering master failed (") + errcName(e.cause) + ")"};
     }
     static Error errorOf(const Timeout&, const Context& c) {
+      std::string cause = c.lastError.code != Errc::Ok ? " (" + c.lastError.message + ")" : "";
       return Error{Errc::TetherIfaceError,
-                   c.ifname + " did not become ready within " + std::to_string(c.startTimeoutMs) + " ms"};
+                   c.ifname + " did not become ready within " + std::to_string(c.startTimeoutMs) + " ms" + cause};
     }
   };
   struct ReapplyForwarding {
@@ -156,7 +158,9 @@ struct Fsm_ : msm::front::state_machine_def<Fsm_> {
     Row< Starting,    Ready,             Tethered,    none,                none >,
     Row< Starting,    StartFailed,       Failed,      RecordError,         none >,
     Row< Starting,    Timeout,           Failed,      RecordError,         none >,
-    Row< Starting,    ReadyLost,         Failed,      RecordError,         none >,
+    // Lost before ready (hostapd died while starting): its supervisor restarts it; the start
+    // timer still bounds the wait, and the cause is kept for the timeout's error.
+    Row< Starting,    ReadyLost,         none,        RecordError,         none >,
     Row< Starting,    MasterError,       Failed,      RecordError,         none >,
     Row< Starting,    TetherUnrequested, Initial,     Unconfigure,         none >,
     Row< Starting,    InterfaceRemoved,  Unavailable, none,                none >,

@@ -127,6 +127,16 @@ std::string formatRequest(uint32_t seq, const std::vector<std::string>& words) {
   return out;
 }
 
+std::string requestWordsError(const std::vector<std::string>& words) {
+  for (size_t i = 0; i < words.size(); ++i) {
+    for (unsigned char c : words[i]) {
+      if ((c < 0x20 && c != '\t') || c == 0x7f)
+        return "word " + std::to_string(i + 1) + " contains a control character (newline, NUL, ...)";
+    }
+  }
+  return "";
+}
+
 namespace {
 void appendSanitized(std::string& out, std::string_view message) {
   for (unsigned char c : message) out += (c < 0x20 || c == 0x7f) ? ' ' : static_cast<char>(c);

@@ -24,6 +24,7 @@ constexpr int TetheringStatsList = 114;
 constexpr int UpstreamList = 116;
 constexpr int StationList = 117;
 constexpr int SettingList = 118;
+constexpr int DoctorList = 119;
 constexpr int CommandOkay = 200;
 constexpr int StatusReport = 201;
 constexpr int TetherStatus = 210;
@@ -61,6 +62,10 @@ ParseResult parseRequest(std::string_view line);
 // Quote one argument so that parseRequest gives it back unchanged.
 std::string quoteArg(std::string_view arg);
 std::string formatRequest(uint32_t seq, const std::vector<std::string>& words);
+// "" when formatRequest can carry these words, else why not: no quoting carries a control
+// character (parseRequest refuses them, and a '\n' would end the request early and make the
+// rest a request of its own), so a client refuses such words instead of sending them.
+std::string requestWordsError(const std::vector<std::string>& words);
 
 // Replies and events; control characters in the message are replaced so that a
 // message is always exactly one line.

@@ -55,6 +55,7 @@ Result<std::string> Client::readLine() {
 
 Result<Outcome> Client::call(const std::vector<std::string>& words) {
   const uint32_t seq = 1;
+  if (auto why = control::requestWordsError(words); !why.empty()) return makeError(Errc::InvalidArgument, why);
   std::string req = control::formatRequest(seq, words);
   size_t off = 0;
   while (off < req.size()) {

@@ -11,6 +11,7 @@
 
 #include "softap/softap_commands.h"
 #include "softap/softap_service.h"
+#include "tether/bluetooth_commands.h"
 #include "tether/command_table.h"
 #include "tether/control_server.h"
 #include "tether/dhcp_service.h"
@@ -21,6 +22,9 @@
 #include "tether/sysctl.h"
 #include "tether/tether_commands.h"
 #include "tether/tether_manager.h"
+#include "tether/usb_commands.h"
+#include "web/runtime_settings.h"
+#include "web/web_server.h"
 
 namespace tetherd {
 
@@ -34,13 +38,13 @@ struct Daemon::Impl {
     std::error_code ec;
     if (!options.configExplicit && !std::filesystem::exists(options.configPath, ec)) {
       log::notice("no config file at ", options.configPath, ": using defaults");
-      return defaultConfig();
+      return web::withRuntimeSettings(defaultConfig());
     }
     auto c = loadConfigFile(options.configPath);
     if (!c) return c;
     if (!options.controlSocketOverride.empty()) c->controlSocket = options.controlSocketOverride;
     if (!options.logLevelOverride.empty()) log::parseLevel(options.logLevelOverride, c->logLevel);
-    return c;
+    return web::withRuntimeSettings(std::move(c.value()));  // the web page's saved settings on top
   }
 
   void registerCommands() {
@@ -94,8 +98,14 @@ struct Daemon::Impl {
       shuttingDown = true;
       waitSignals();  // a second signal during the orderly stop is absorbed
       monitor.reset();
+      if (web) web->stop();
       if (!manager) return shutdown();
-      manager->stop([this] { shutdown(); });
+      manager->stop([this] {
+        // hostapd too is let go of only once it has exited (never SIGKILLed at stop).
+        auto next = [this] { stopRadios([this] { shutdown(); }); };
+        if (softap) softap->stopAll(next);
+        else next();
+      });
     });
   }
 
@@ -114,6 +124,9 @@ struct Daemon::Impl {
       if (dhcp) dhcp->reconfigure(config);
       if (softap) softap->reconfigure(config);
       if (manager) manager->reconfigure(config);
+      if (usb) usb->reconfigure(config);
+      if (bluetooth) bluetooth->reconfigure(config);
+      if (web) web->reconfigure(config);
       log::notice("configuration reloaded from ", options.configPath);
       control.broadcast(code::TetherStateChange, "Config reloaded");
     }
@@ -126,10 +139,10 @@ struct Daemon::Impl {
     dhcp = std::make_unique<DnsmasqService>(io, processes, config);
     dhcp->cleanupStale();
     manager = std::make_unique<TetherManager>(ManagerDeps{io, netlink, firewall, sysctl}, *dhcp, config,
-                                              [this](int c, const std::string& m) { control.broadcast(c, m); });
+                                              [this](int c, const std::string& m) { event(c, m); });
     registerTetherCommands(commands, *manager);
     softap = std::make_unique<softap::SoftApService>(
-        io, processes, config, [this](int c, const std::string& m) { control.broadcast(c, m); },
+        io, processes, config, [this](int c, const std::string& m) { event(c, m); },
         [this](const std::string& ifname) { manager->apReady(ifname); },
         [this](const std::string& ifname, const Error& e) { manager->apLost(ifname, e); });
     if (auto st = softap->load(); !st) return st;
@@ -137,13 +150,66 @@ struct Daemon::Impl {
     softap::registerSoftapCommands(commands, *softap, *manager);
     monitor = std::make_unique<NetlinkMonitor>(io, [this](const NetEvent& e) {
       if (manager) manager->onNetEvent(e);
+      if (usb) usb->onNetEvent(e);
     });
     // Events first, then the dump: nothing that happens in between is missed.
     if (auto st = monitor->start(); !st) return st;
     if (auto st = manager->start(); !st) return st;
     if (config.autostart)
       if (auto st = manager->startTethering(); !st) log::error("tethering did not start: ", st.error().message);
+    startRadios();
+    startWeb();
     return {};
+  }
+
+  // The USB gadget and the Bluetooth NAP only make interfaces appear (the manager tethers
+  // them by name): a failure is reported by `usb status` / `bluetooth status`, not fatal.
+  void startRadios() {
+    usb = std::make_unique<UsbGadgetService>(io, netlink, gadgetFs, config);
+    if (auto st = usb->start(); !st) log::error("USB tethering gadget not set up: ", st.error().message);
+    registerUsbCommands(commands, *usb);
+    bluetooth = std::make_unique<BluetoothPan>(io, netlink, config);
+    if (auto st = bluetooth->start(); !st) log::error("Bluetooth NAP not set up: ", st.error().message);
+    registerBluetoothCommands(commands, *bluetooth);
+  }
+
+  // After the manager has untethered everything: NAP unregistered, bridge and gadget removed.
+  void stopRadios(std::function<void()> done) {
+    if (usb) usb->stop();
+    if (!bluetooth) return done();
+    bluetooth->stop(std::move(done));
+  }
+
+  // Events of the manager and the soft AP: to control clients, and to the web page (its
+  // listeners follow the downstreams' addresses; live views get a fresh status).
+  void event(int code, const std::string& message) {
+    control.broadcast(code, message);
+    if (web) web->onEvent(code, message);
+  }
+
+  // The admin page (web/): listens only when [web] enabled = yes; its `web` commands (password)
+  // work either way. A problem there is logged; tethering goes on without it.
+  void startWeb() {
+    web = std::make_unique<web::WebServer>(web::WebDeps{
+        io, *manager, softap.get(), [this]() -> const Config& { return config; },
+        [this](const Config& c) {  // the page's saved settings: the SIGHUP path
+          Config next = c;
+          next.controlSocket = config.controlSocket;
+          config = std::move(next);
+          if (dhcp) dhcp->reconfigure(config);
+          if (softap) softap->reconfigure(config);
+          if (manager) manager->reconfigure(config);
+          if (web) web->reconfigure(config);
+        }});
+    if (config.webEnabled)
+      if (auto st = manager->setAdminPorts({static_cast<uint16_t>(config.webPort)}); !st)
+        log::error("web: firewall rule for port ", config.webPort, ": ", st.error().message);
+    if (auto st = web->start(); !st) {
+      log::error("web: admin page disabled: ", st.error().message);
+      web.reset();
+      return;
+    }
+    web->registerCommands(commands);
   }
 
   Status ensureDirs() {
@@ -209,6 +275,10 @@ struct Daemon::Impl {
   std::unique_ptr<TetherManager> manager;
   std::unique_ptr<softap::SoftApService> softap;
   std::unique_ptr<NetlinkMonitor> monitor;
+  usb::RealGadgetFs gadgetFs;
+  std::unique_ptr<UsbGadgetService> usb;
+  std::unique_ptr<BluetoothPan> bluetooth;
+  std::unique_ptr<web::WebServer> web;  // last: goes first, before what it calls
 };
 
 Daemon::Daemon(DaemonOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}

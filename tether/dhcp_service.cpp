@@ -30,6 +30,11 @@ void DnsmasqService::cleanupStale() {
         log::notice("removed stale dnsmasq of a previous run (", name, ")");
     }
   }
+  // Also those a killed run started before their pid file existed: found by their argument.
+  std::string runDir = config_.runDir;
+  while (runDir.size() > 1 && runDir.back() == '/') runDir.pop_back();
+  if (auto st = killStaleWithArgument("dnsmasq", "--pid-file=" + (runDir == "/" ? "" : runDir) + "/dnsmasq-"); !st)
+    log::warning("stale dnsmasq: ", st.error().message);
 }
 
 Status DnsmasqService::start(const Downstream& d) {
@@ -54,7 +59,9 @@ Status DnsmasqService::start(const Downstream& d) {
   auto sup = std::make_unique<Supervisor>(runner_, io_, std::move(spec));
   std::string ifname = d.ifname;
   sup->onExited([ifname](int status, bool willRestart) {
-    log::warning("dnsmasq for ", ifname, " exited (", describeExit(status), ")", willRestart ? ", restarting" : "");
+    // An exit tetherd asked for (stop) is routine; an unexpected one is worth a warning.
+    if (willRestart) log::warning("dnsmasq for ", ifname, " exited (", describeExit(status), "), restarting");
+    else log::debug("dnsmasq for ", ifname, " exited (", describeExit(status), ")");
   });
   if (auto st = sup->start(); !st) {
     return makeError(Errc::DhcpServerError, "cannot start dnsmasq for " + d.ifname + ": " + st.error().message);

@@ -6,6 +6,8 @@
 //   filter: FORWARD -> tetherd_FORWARD (-> goto tetherd_counters)
 //   nat:    POSTROUTING -> tetherd_nat_POSTROUTING
 //   mangle: FORWARD -> tetherd_mangle_FORWARD
+//   filter: INPUT -> tetherd_INPUT (only while admin ports are set: the web page's port is
+//           dropped on the upstream interfaces)
 // apply() rebuilds the content of those chains from a FirewallState; nothing else is touched.
 #pragma once
 
@@ -31,6 +33,10 @@ struct NatPair {
 struct FirewallState {
   std::set<std::string> downstreams;  // tethered downstream interfaces
   std::set<NatPair> pairs;            // forwarding/NAT enabled between downstream and upstream
+  // The admin page's TCP port(s): dropped in INPUT when they arrive on one of `upstreams`.
+  // Empty: no tetherd_INPUT chain at all.
+  std::set<uint16_t> adminPorts{};
+  std::set<std::string> upstreams{};  // upstream interfaces (candidates and NAT targets)
 };
 
 // Per pair; tx = downstream -> upstream, rx = upstream -> downstream.
@@ -67,6 +73,7 @@ inline constexpr std::string_view kForwardChain = "tetherd_FORWARD";
 inline constexpr std::string_view kCountersChain = "tetherd_counters";
 inline constexpr std::string_view kNatChain = "tetherd_nat_POSTROUTING";
 inline constexpr std::string_view kMangleChain = "tetherd_mangle_FORWARD";
+inline constexpr std::string_view kInputChain = "tetherd_INPUT";
 
 inline bool isOwnChain(std::string_view name) { return name.starts_with(kChainPrefix); }
 
@@ -79,13 +86,14 @@ enum CtState : uint16_t {
 };
 
 // One rule as tetherd uses them: interfaces, an optional conntrack state match, an optional
-// "-p tcp -m tcp --tcp-flags SYN,RST SYN" match, and one target.
+// tcp match ("-p tcp -m tcp [--dport N] [--tcp-flags SYN,RST SYN]"), and one target.
 struct Rule {
   enum class Target { Accept, Drop, Jump, Goto, Masquerade, ClampMssToPmtu };
 
   std::string chain;        // the chain the rule is in ("-A <chain>")
   std::string in, out;      // "-i" / "-o"; empty = any
   bool tcpSyn = false;      // -p tcp -m tcp --tcp-flags SYN,RST SYN
+  uint16_t dport = 0;       // -p tcp -m tcp --dport <dport>; 0 = no port match
   uint16_t ctstate = 0;     // CtState bits for -m conntrack --ctstate; 0 = no such match
   Target target = Target::Accept;
   std::string targetChain;  // for Jump ("-j <chain>") and Goto ("-g <chain>")
@@ -106,13 +114,17 @@ struct Chain {
 struct Table {
   std::string name;           // "filter", "nat", "mangle"
   std::vector<Chain> chains;  // sorted by name, as libiptc/iptables list them
+  // Own chains of this table the state does not need (tetherd_INPUT without admin ports):
+  // apply() removes them, with the jumps into them, when they exist.
+  std::vector<std::string> absent{};
 };
 
 // The jump from a chain's hook (built-in chain) into it: "-A <hook> -j <name>".
 Rule hookJump(const Chain& chain);
 
 // Everything tetherd installs for `s`: filter, nat, mangle in that order. Every own chain is
-// present (possibly empty) whatever the state, so the hooks exist as long as tetherd runs.
+// present (possibly empty) whatever the state, so the hooks exist as long as tetherd runs;
+// the one exception is tetherd_INPUT, present only while admin ports are set.
 std::vector<Table> buildTables(const FirewallState& s);
 
 // Interface names must be valid Linux names; a pair's two sides must differ.

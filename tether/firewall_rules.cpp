@@ -57,9 +57,12 @@ std::string Rule::toString() const {
   // the order iptables prints them in.
   if (!in.empty()) s += " -i " + in;
   if (!out.empty()) s += " -o " + out;
-  if (tcpSyn) s += " -p tcp";
+  const bool tcp = tcpSyn || dport != 0;
+  if (tcp) s += " -p tcp";
   if (ctstate != 0) s += " -m conntrack --ctstate " + ctstateText(ctstate);
-  if (tcpSyn) s += " -m tcp --tcp-flags SYN,RST SYN";
+  if (tcp) s += " -m tcp";
+  if (dport != 0) s += " --dport " + std::to_string(dport);
+  if (tcpSyn) s += " --tcp-flags SYN,RST SYN";
   switch (target) {
     case Target::Accept: s += " -j ACCEPT"; break;
     case Target::Drop: s += " -j DROP"; break;
@@ -107,6 +110,21 @@ std::vector<Table> buildTables(const FirewallState& s) {
 
   std::vector<Table> tables;
   tables.push_back(Table{"filter", {std::move(forward), std::move(counters)}});
+  // filter INPUT: the admin page never answers on an upstream, whatever address is asked
+  // for (Linux accepts a downstream's address on any interface).
+  if (!s.adminPorts.empty()) {
+    Chain input{std::string(kInputChain), "INPUT", {}};
+    for (const auto& u : s.upstreams) {
+      for (uint16_t port : s.adminPorts) {
+        Rule drop = rule(kInputChain, u, "", 0, T::Drop);
+        drop.dport = port;
+        input.rules.push_back(std::move(drop));
+      }
+    }
+    tables.back().chains.push_back(std::move(input));
+  } else {
+    tables.back().absent.emplace_back(kInputChain);
+  }
   tables.push_back(Table{"nat", {std::move(nat)}});
   tables.push_back(Table{"mangle", {std::move(mangle)}});
   for (auto& t : tables) {
@@ -142,6 +160,10 @@ Status validate(const FirewallState& s) {
     if (auto st = checkIfname(u, "upstream"); !st) return st;
     if (d == u) return makeError(Errc::InvalidArgument, "interface '" + d + "' cannot be its own upstream");
   }
+  for (const auto& u : s.upstreams) {
+    if (auto st = checkIfname(u, "upstream"); !st) return st;
+  }
+  if (s.adminPorts.count(0) != 0) return makeError(Errc::InvalidArgument, "admin port 0 is not a port");
   return {};
 }
 

@@ -183,14 +183,15 @@ void setName(char* dst, size_t capacity, std::string_view name) {
 Entry buildEntry(const Rule& r) {
   constexpr size_t kConntrackSize = XT_ALIGN(sizeof(xt_entry_match)) + XT_ALIGN(sizeof(xt_conntrack_mtinfo3));
   constexpr size_t kTcpSize = XT_ALIGN(sizeof(xt_entry_match)) + XT_ALIGN(sizeof(xt_tcp));
-  const size_t targetOffset = sizeof(ipt_entry) + (r.ctstate != 0 ? kConntrackSize : 0) + (r.tcpSyn ? kTcpSize : 0);
+  const bool tcpMatch = r.tcpSyn || r.dport != 0;
+  const size_t targetOffset = sizeof(ipt_entry) + (r.ctstate != 0 ? kConntrackSize : 0) + (tcpMatch ? kTcpSize : 0);
   const size_t targetSize = XT_ALIGN(sizeof(xt_entry_target)) + XT_ALIGN(targetDataSize(r.target));
 
   Entry entry(targetOffset + targetSize);
   ipt_entry* e = entry.get();
   setIface(r.in, e->ip.iniface, e->ip.iniface_mask);
   setIface(r.out, e->ip.outiface, e->ip.outiface_mask);
-  if (r.tcpSyn) e->ip.proto = IPPROTO_TCP;
+  if (tcpMatch) e->ip.proto = IPPROTO_TCP;
   if (r.target == Rule::Target::Goto) e->ip.flags |= IPT_F_GOTO;
   e->target_offset = static_cast<uint16_t>(targetOffset);
   e->next_offset = static_cast<uint16_t>(targetOffset + targetSize);
@@ -207,15 +208,21 @@ Entry buildEntry(const Rule& r) {
     info->state_mask = r.ctstate;
     offset += kConntrackSize;
   }
-  if (r.tcpSyn) {
+  if (tcpMatch) {
     auto* m = entry.at<xt_entry_match>(offset);
     m->u.user.match_size = kTcpSize;
     setName(m->u.user.name, sizeof(m->u.user.name), "tcp");
     auto* tcp = reinterpret_cast<xt_tcp*>(m->data);
     tcp->spts[1] = 0xffff;  // any port, as iptables fills them
-    tcp->dpts[1] = 0xffff;
-    tcp->flg_mask = kTcpSyn | kTcpRst;
-    tcp->flg_cmp = kTcpSyn;
+    if (r.dport != 0) {
+      tcp->dpts[0] = tcp->dpts[1] = r.dport;  // --dport N: the range N:N
+    } else {
+      tcp->dpts[1] = 0xffff;
+    }
+    if (r.tcpSyn) {
+      tcp->flg_mask = kTcpSyn | kTcpRst;
+      tcp->flg_cmp = kTcpSyn;
+    }
   }
 
   auto* t = entry.at<xt_entry_target>(targetOffset);
@@ -348,8 +355,38 @@ Result<bool> syncHook(xtc_handle* h, const std::string& table, const fw::Chain& 
   return true;
 }
 
+// Removes one own chain the state no longer needs: the jumps into it (from any chain), its
+// rules, the chain itself. Returns whether it existed.
+Result<bool> removeChain(xtc_handle* h, const std::string& table, const std::string& name) {
+  if (!iptc_is_chain(name.c_str(), h)) return false;
+  std::vector<std::string> chains;
+  for (const char* c = iptc_first_chain(h); c != nullptr; c = iptc_next_chain(h)) chains.emplace_back(c);
+  for (const auto& chain : chains) {
+    if (chain == name) continue;
+    std::vector<unsigned> jumps;
+    unsigned num = 0;
+    for (const ipt_entry* e = iptc_first_rule(chain.c_str(), h); e != nullptr; e = iptc_next_rule(e, h), ++num) {
+      const char* target = iptc_get_target(e, h);
+      if (target != nullptr && name == target) jumps.push_back(num);
+    }
+    const Label label(chain);
+    for (auto it = jumps.rbegin(); it != jumps.rend(); ++it) {
+      if (!iptc_delete_num_entry(label.buf, *it, h)) return iptcError(errno, table, "delete from", chain);
+    }
+  }
+  const Label label(name);
+  if (!iptc_flush_entries(label.buf, h)) return iptcError(errno, table, "flush", name);
+  if (!iptc_delete_chain(label.buf, h)) return iptcError(errno, table, "delete chain", name);
+  return true;
+}
+
 Result<bool> syncTable(xtc_handle* h, const fw::Table& table) {
   bool changed = false;
+  for (const auto& name : table.absent) {
+    auto r = removeChain(h, table.name, name);
+    if (!r) return r.error();
+    changed = changed || *r;
+  }
   // Chains first: the rules below jump into them.
   for (const auto& chain : table.chains) {
     if (iptc_is_chain(chain.name.c_str(), h)) continue;

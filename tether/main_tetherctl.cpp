@@ -50,6 +50,14 @@ int main(int argc, char** argv) {
     }
   }
   for (; i < argc; ++i) words.emplace_back(argv[i]);
+  // `web set-password -`: the password from one line of stdin, so that it never shows in the
+  // process list (an argument does, to every user of the machine).
+  if (words.size() == 3 && words[0] == "web" && words[1] == "set-password" && words[2] == "-") {
+    std::string line;
+    for (int ch; (ch = std::getchar()) != EOF && ch != '\n';) line += static_cast<char>(ch);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    words[2] = line;
+  }
   if (words.empty()) {
     usage(stderr);
     return 2;

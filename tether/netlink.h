@@ -77,6 +77,13 @@ class Netlink {
   virtual Status addAddress(const std::string& ifname, const Ipv4Prefix& p) = 0;
   // An address that is not there is success.
   virtual Status removeAddress(const std::string& ifname, const Ipv4Prefix& p) = 0;
+  // A new bridge (admin down, no ports), e.g. the Bluetooth PAN bridge. Idempotent: a bridge
+  // of that name already there is success; another kind of link of that name is
+  // Errc::AlreadyExists.
+  virtual Status createBridge(const std::string& name) = 0;
+  // Deletes a link (a bridge's ports are released by the kernel). A link that is not there
+  // is success.
+  virtual Status deleteLink(const std::string& name) = 0;
 };
 
 inline const char* netEventTypeName(NetEvent::Type type) {

@@ -29,6 +29,8 @@ class NlNetlink : public Netlink {
   Status setLinkUp(const std::string& ifname, bool up) override;
   Status addAddress(const std::string& ifname, const Ipv4Prefix& p) override;
   Status removeAddress(const std::string& ifname, const Ipv4Prefix& p) override;
+  Status createBridge(const std::string& name) override;
+  Status deleteLink(const std::string& name) override;
 
  private:
   struct Impl;

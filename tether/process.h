@@ -81,4 +81,10 @@ class PosixProcessRunner : public ProcessRunner {
 // removed in every case where it is stale or handled; a missing pid file is success.
 Status killStalePidFile(const std::string& pidFile, const std::string& expectedComm);
 
+// The same for children a previous tetherd started but was killed before their pid file was
+// written (or before the child wrote it): every process named expectedComm with an argument
+// that starts with `prefix` (a path only tetherd passes: "--pid-file=<run_dir>/dnsmasq-", the
+// generated config file) is stopped. Scans /proc; meant for start-up, blocks like the above.
+Status killStaleWithArgument(const std::string& expectedComm, const std::string& prefix);
+
 }  // namespace tetherd

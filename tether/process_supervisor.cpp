@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <filesystem>
 
 #include "tether/files.h"
 #include "tether/log.h"
@@ -353,6 +354,30 @@ void PosixProcessRunner::onOutput(pid_t pid, OutputHandler handler) {
 // ---------------------------------------------------------------------------------------
 // Stale children from a previous run
 
+namespace {
+
+// SIGTERM, then SIGKILL, to a process left over by a previous run; closes the pidfd.
+Status stopStale(int pidfd, pid_t pid, const std::string& want, const std::string& from) {
+  log::notice("stopping ", want, " (pid ", pid, ") left over from a previous run (", from, ")");
+  bool gone = waitGone(pidfd, 0);  // already exited (a zombie)?
+  if (!gone) {
+    pidfdSignal(pidfd, SIGTERM);
+    gone = waitGone(pidfd, 700);
+  }
+  if (!gone) {
+    log::warning(want, " (pid ", pid, ") ignored SIGTERM; sending SIGKILL");
+    pidfdSignal(pidfd, SIGKILL);
+    gone = waitGone(pidfd, 300);
+  }
+  ::close(pidfd);
+  if (!gone)
+    return makeError(Errc::Timeout, "stale " + want + " (pid " + std::to_string(pid) + ", " + from +
+                                        ") did not exit after SIGKILL");
+  return {};
+}
+
+}  // namespace
+
 Status killStalePidFile(const std::string& pidFile, const std::string& expectedComm) {
   auto text = readFile(pidFile, 64);
   if (!text) {
@@ -404,22 +429,40 @@ Status killStalePidFile(const std::string& pidFile, const std::string& expectedC
     return removeFile();
   }
 
-  log::notice("stopping ", want, " (pid ", pid, ") left over from a previous run (", pidFile, ")");
-  bool gone = waitGone(pidfd, 0);  // already exited (a zombie)?
-  if (!gone) {
-    pidfdSignal(pidfd, SIGTERM);
-    gone = waitGone(pidfd, 700);
-  }
-  if (!gone) {
-    log::warning(want, " (pid ", pid, ") ignored SIGTERM; sending SIGKILL");
-    pidfdSignal(pidfd, SIGKILL);
-    gone = waitGone(pidfd, 300);
-  }
-  ::close(pidfd);
-  if (!gone)
-    return makeError(Errc::Timeout, "stale " + want + " (pid " + std::to_string(pid) + " from " + pidFile +
-                                        ") did not exit after SIGKILL");
+  if (auto st = stopStale(pidfd, static_cast<pid_t>(pid), want, pidFile); !st) return st;
   return removeFile();
+}
+
+Status killStaleWithArgument(const std::string& expectedComm, const std::string& argument) {
+  const std::string want = expectedComm.substr(0, 15);
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || !std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; })) continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(name));
+    if (pid == ::getpid()) continue;
+    auto comm = readFile("/proc/" + name + "/comm", 64);
+    if (!comm || *comm != want + "\n") continue;
+    int pidfd = pidfdOpen(pid);
+    if (pidfd < 0) continue;
+    // Read through the pidfd's process: a pid is not reused while the pidfd holds it.
+    auto cmdline = readFile("/proc/" + name + "/cmdline", 64 * 1024);
+    bool ours = false;
+    if (cmdline && pidfdSignal(pidfd, 0) == 0) {
+      for (size_t at = 0; at < cmdline->size() && !ours;) {
+        size_t end = cmdline->find('\0', at);
+        if (end == std::string::npos) end = cmdline->size();
+        ours = std::string_view(*cmdline).substr(at, end - at).starts_with(argument);
+        at = end + 1;
+      }
+    }
+    if (!ours) {
+      ::close(pidfd);
+      continue;
+    }
+    if (auto st = stopStale(pidfd, pid, want, "an argument starts with " + argument); !st) return st;
+  }
+  return {};
 }
 
 // ---------------------------------------------------------------------------------------

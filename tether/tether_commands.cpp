@@ -1,5 +1,7 @@
 #include "tether/tether_commands.h"
 
+#include "tether/doctor.h"
+
 namespace tetherd {
 
 using control::Request;
@@ -41,7 +43,8 @@ std::string describeUpstream(const UpstreamView& v, int rank, bool selected) {
 
 void registerTetherCommands(CommandTable& table, TetherManager& m) {
   table.add("tether",
-            "tether start|stop|status|clear-error | tether interface add|remove|list [<if>] | tether dns set <ip>...|clear|list | tether stats",
+            "tether start|stop|status|clear-error | tether interface add|remove|list [<if>] | tether dns set <ip>...|clear|list | tether stats"
+            " | tether doctor",
             [&m](const Request& req, const Responder& r) {
               const auto& a = req.args;
               const std::string sub = a.empty() ? "" : a[0];
@@ -89,7 +92,16 @@ void registerTetherCommands(CommandTable& table, TetherManager& m) {
                                                        " tx_packets=" + std::to_string(c.txPackets));
                 return r.finish(code::CommandOkay, "Tethering stats list completed");
               }
-              usage(r, "tether start|stop|status|clear-error|stats | tether interface add|remove <if> | tether interface list | "
+              if (sub == "doctor" && a.size() == 1) {  // why clients may have no internet, one line each
+                size_t problems = 0;
+                for (const auto& line : doctor::diagnose(doctor::gatherFacts(m))) {
+                  r.line(code::DoctorList, line);
+                  if (line.rfind("problem ", 0) == 0) ++problems;
+                }
+                return r.finish(code::CommandOkay, problems == 0 ? "Doctor found no problem"
+                                                                 : "Doctor found " + std::to_string(problems) + " problem(s)");
+              }
+              usage(r, "tether start|stop|status|clear-error|stats|doctor | tether interface add|remove <if> | tether interface list | "
                        "tether dns set <ip>...|clear|list");
             });
 

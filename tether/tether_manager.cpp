@@ -51,6 +51,7 @@ struct TetherManager::Impl : MasterActions, InterfaceActions {
   asio::steady_timer masterTimer;
   asio::steady_timer firewallRetry;
   int firewallRetries = 0;
+  bool resetPending = false;  // a reset() the xtables lock refused: retried by applyFirewall()
   TetherMasterMachine master;
   bool enabled = false;
   bool stopping = false;
@@ -65,6 +66,7 @@ struct TetherManager::Impl : MasterActions, InterfaceActions {
   std::optional<std::string> upstream;
   std::vector<std::string> priority;
   std::vector<Ipv4Address> dnsOverride;
+  std::set<uint16_t> adminPorts;     // the web admin's port(s), dropped on upstreams
   AccessPoint* ap = nullptr;
 
   std::string addressStateFile() const { return config.runDir + "/downstream-addresses"; }
@@ -189,20 +191,32 @@ struct TetherManager::Impl : MasterActions, InterfaceActions {
       if (upstream) s.pairs.insert(NatPair{f, *upstream});
     }
     for (const auto& p : manualNat) s.pairs.insert(p);
+    if (!adminPorts.empty()) {
+      s.adminPorts = adminPorts;
+      for (const auto& u : priority) s.upstreams.insert(u);
+      if (upstream) s.upstreams.insert(*upstream);
+      for (const auto& p : s.pairs) s.upstreams.insert(p.upstream);
+    }
     return s;
   }
 
   Status applyFirewall() {
-    if (!enabled && manualNat.empty() && forwarding.empty()) return {};
-    auto st = deps.firewall.apply(desiredFirewall());
+    if (stopping) return {};  // stop() removes everything itself
+    // Nothing wanted: no rules at all, if a reset is still owed (the lock kept it from happening).
+    const bool none = !enabled && manualNat.empty() && forwarding.empty() && adminPorts.empty();
+    if (none && !resetPending) return {};
+    auto st = none ? deps.firewall.reset() : deps.firewall.apply(desiredFirewall());
     if (st) {
+      if (firewallRetries > 0) log::notice("firewall applied after ", firewallRetries, " retries");
       firewallRetries = 0;
+      resetPending = false;
       return st;
     }
-    if (st.error().code == Errc::Busy && firewallRetries < 50) {
-      // The xtables lock is held by someone else: converge a little later, never block.
-      ++firewallRetries;
-      log::warning("firewall busy (", st.error().message, "), retrying");
+    if (st.error().code == Errc::Busy) {
+      // The xtables lock is held by someone else: converge when it is free, never block and
+      // never give up (a later event would be the only other chance).
+      resetPending = none;
+      if (firewallRetries++ % 50 == 0) log::warning("firewall busy (", st.error().message, "), retrying");
       firewallRetry.expires_after(std::chrono::milliseconds(100));
       firewallRetry.async_wait([this](boost::system::error_code ec) {
         if (!ec) (void)applyFirewall();
@@ -211,6 +225,20 @@ struct TetherManager::Impl : MasterActions, InterfaceActions {
     }
     log::error("firewall: ", st.error().message);
     return st;
+  }
+
+  // At daemon stop: the rules must not outlive tetherd, so a held lock is waited for (on the
+  // loop, until `deadline`) while the children stop.
+  void resetAtStop(std::chrono::steady_clock::time_point deadline, std::function<void()> finish) {
+    firewallRetry.expires_after(std::chrono::milliseconds(100));
+    firewallRetry.async_wait([this, deadline, finish](boost::system::error_code ec) {
+      if (ec) return finish();
+      auto st = deps.firewall.reset();
+      if (!st && st.error().code == Errc::Busy && std::chrono::steady_clock::now() < deadline)
+        return resetAtStop(deadline, finish);
+      if (!st) log::warning("firewall reset at stop: ", st.error().message, " (removed at the next start)");
+      finish();
+    });
   }
 
   // ---------------------------------------------------------------- MasterActions
@@ -229,8 +257,13 @@ struct TetherManager::Impl : MasterActions, InterfaceActions {
   }
   Status stopTethering() override {
     forwarding.clear();
-    if (manualNat.empty()) {
-      if (auto st = deps.firewall.reset(); !st) return makeError(Errc::ServiceUnavail, "firewall: " + st.error().message);
+    if (manualNat.empty() && adminPorts.empty()) {
+      auto st = deps.firewall.reset();
+      if (!st && st.error().code != Errc::Busy) return makeError(Errc::ServiceUnavail, "firewall: " + st.error().message);
+      if (!st) {  // the lock is held: removed as soon as it is free
+        resetPending = true;
+        (void)applyFirewall();
+      }
     } else if (auto st = applyFirewall(); !st) {
       return st;
     }
@@ -532,10 +565,21 @@ void TetherManager::stop(std::function<void()> done) {
   m.stopping = true;
   if (TetherMasterMachine::isError(m.master.state())) m.master.clearError();
   m.manualNat.clear();
-  if (auto st = m.deps.firewall.reset(); !st) log::warning("firewall reset at stop: ", st.error().message);
   m.firewallRetry.cancel();
   m.masterTimer.cancel();
-  m.dhcp.stopAll(std::move(done));
+  auto st = m.deps.firewall.reset();
+  if (st || st.error().code != Errc::Busy) {
+    if (!st) log::warning("firewall reset at stop: ", st.error().message);
+    m.dhcp.stopAll(std::move(done));
+    return;
+  }
+  log::warning("firewall busy at stop (", st.error().message, "): waiting for the lock");
+  auto left = std::make_shared<int>(2);
+  auto finish = [left, done = std::make_shared<std::function<void()>>(std::move(done))] {
+    if (--*left == 0 && *done) (*done)();
+  };
+  m.dhcp.stopAll(finish);
+  m.resetAtStop(std::chrono::steady_clock::now() + std::chrono::milliseconds(m.config.stopTimeoutMs), finish);
 }
 
 void TetherManager::reconfigure(const Config& config) {
@@ -556,6 +600,7 @@ void TetherManager::reconfigure(const Config& config) {
   for (const auto& [name, l] : m.linksByName) m.track(name);
   m.recomputeUpstream();
   m.reconcileAll();
+  if (!m.adminPorts.empty()) (void)m.applyFirewall();  // the upstream candidates may differ
 }
 
 void TetherManager::onNetEvent(const NetEvent& e) {
@@ -680,6 +725,26 @@ Status TetherManager::setUpstreamPriority(const std::vector<std::string>& priori
   m.priority = priority;
   for (const auto& n : priority) m.downstreams.erase(n);
   m.recomputeUpstream();
+  if (!m.adminPorts.empty()) (void)m.applyFirewall();  // the upstream candidates changed
+  return {};
+}
+
+Status TetherManager::setAdminPorts(const std::set<uint16_t>& ports) {
+  Impl& m = *impl_;
+  if (ports.count(0)) return makeError(Errc::InvalidArgument, "port 0 is not a port");
+  if (ports == m.adminPorts) return {};
+  auto before = m.adminPorts;
+  m.adminPorts = ports;
+  if (m.stopping) return {};
+  if (ports.empty() && !m.enabled && m.manualNat.empty() && m.forwarding.empty()) {
+    // Nothing else of tetherd's is installed: take the chains away again.
+    if (auto st = m.deps.firewall.reset(); !st) return st;
+    return {};
+  }
+  if (auto st = m.applyFirewall(); !st) {
+    m.adminPorts = before;
+    return st;
+  }
   return {};
 }
 

@@ -90,6 +90,9 @@ class TetherManager {
   Status ipfwdDisable(const std::string& requester);
   Status clearError();
   Status setUpstreamPriority(const std::vector<std::string>& priority);
+  // The web admin's port(s): the firewall drops them on every upstream interface (candidates
+  // and NAT targets) for as long as they are set, tethering or not. Empty: no such rule.
+  Status setAdminPorts(const std::set<uint16_t>& ports);
 
   // Views.
   struct DownstreamStatus {

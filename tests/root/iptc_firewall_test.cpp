@@ -5,7 +5,10 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -442,6 +445,88 @@ TEST_F(IptcFirewallTest, CountersOfNothingAreEmpty) {
   auto counters = fw.counters();
   ASSERT_TRUE(counters.ok());
   EXPECT_TRUE(counters->empty());
+}
+
+// ---- the admin page's port (tetherd_INPUT) ----------------------------------------------
+
+FirewallState withAdminPort(FirewallState s) {
+  s.adminPorts = {8080};
+  s.upstreams = {"eth0", "rmnet0"};
+  return s;
+}
+
+TEST_F(IptcFirewallTest, AdminPortInstallsTheInputChainAsRendered) {
+  must("iptables-legacy -A INPUT -i lo -j ACCEPT");
+  IptcFirewall fw;
+  ASSERT_TRUE(fw.apply(withAdminPort(twoPairs())).ok());
+  expectInstalled(withAdminPort(twoPairs()));
+  EXPECT_EQ(chainRules("filter", "INPUT"), (Lines{"-A INPUT -j tetherd_INPUT", "-A INPUT -i lo -j ACCEPT"}));
+  EXPECT_EQ(chainRules("filter", "tetherd_INPUT"),
+            (Lines{"-A tetherd_INPUT -i eth0 -p tcp -m tcp --dport 8080 -j DROP",
+                   "-A tetherd_INPUT -i rmnet0 -p tcp -m tcp --dport 8080 -j DROP"}));
+  const unsigned commits = fw.commitCount();
+  ASSERT_TRUE(fw.apply(withAdminPort(twoPairs())).ok());
+  EXPECT_EQ(fw.commitCount(), commits) << "unchanged tables must not be committed";
+}
+
+TEST_F(IptcFirewallTest, AdminPortRulesMadeByIptablesAreRecognisedAsTheSame) {
+  for (const auto& [table, lines] : renderFirewallRules(withAdminPort(twoPairs()))) {
+    for (const auto& line : lines) must("iptables-legacy -t " + table + " " + line);
+  }
+  IptcFirewall fw;
+  ASSERT_TRUE(fw.apply(withAdminPort(twoPairs())).ok());
+  EXPECT_EQ(fw.commitCount(), 0u) << "the hand-built --dport entry must be the one iptables builds";
+}
+
+TEST_F(IptcFirewallTest, AdminPortRemovedTakesTheInputChainAway) {
+  must("iptables-legacy -A INPUT -i lo -j ACCEPT");
+  IptcFirewall fw;
+  ASSERT_TRUE(fw.apply(withAdminPort(twoPairs())).ok());
+  ASSERT_TRUE(fw.apply(twoPairs()).ok());
+  expectInstalled(twoPairs());
+  EXPECT_EQ(chainRules("filter", "INPUT"), Lines{"-A INPUT -i lo -j ACCEPT"});
+  const unsigned commits = fw.commitCount();
+  ASSERT_TRUE(fw.apply(twoPairs()).ok());
+  EXPECT_EQ(fw.commitCount(), commits) << "an absent chain that is already gone changes nothing";
+}
+
+TEST_F(IptcFirewallTest, ResetRemovesTheInputChainToo) {
+  must("iptables-legacy -A INPUT -i lo -j ACCEPT");
+  IptcFirewall fw;
+  ASSERT_TRUE(fw.apply(withAdminPort(twoPairs())).ok());
+  ASSERT_TRUE(fw.reset().ok());
+  expectNothingOfTetherd();
+  EXPECT_EQ(chainRules("filter", "INPUT"), Lines{"-A INPUT -i lo -j ACCEPT"});
+}
+
+// A listener on the downstream's address, as the web server has: Linux would accept a
+// connection to it arriving on the upstream (weak host model); tetherd_INPUT drops it there,
+// while the downstream side still connects.
+TEST_F(IptcFirewallTrafficTest, AdminPortIsUnreachableFromTheUpstreamSide) {
+  const int ls = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(ls, 0);
+  int one = 1;
+  ::setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(8080);
+  ASSERT_EQ(::inet_pton(AF_INET, "10.77.1.1", &sa.sin_addr), 1);
+  ASSERT_EQ(::bind(ls, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+  ASSERT_EQ(::listen(ls, 16), 0);
+  must("nsenter -t " + std::to_string(server_) + " -n ip route add 10.77.1.0/24 via 10.77.2.1");
+  auto connectFrom = [](pid_t ns) {
+    return sh("timeout 2 nsenter -t " + std::to_string(ns) + " -n bash -c 'exec 3<>/dev/tcp/10.77.1.1/8080'").status;
+  };
+  IptcFirewall fw;
+  FirewallState s{{"fwd0"}, {{"fwd0", "fwu0"}}};
+  ASSERT_TRUE(fw.apply(s).ok());
+  EXPECT_EQ(connectFrom(server_), 0) << "without the rule the upstream side reaches the listener";
+  s.adminPorts = {8080};
+  s.upstreams = {"fwu0"};
+  ASSERT_TRUE(fw.apply(s).ok());
+  EXPECT_NE(connectFrom(server_), 0) << "the SYN from the upstream side must be dropped";
+  EXPECT_EQ(connectFrom(client_), 0) << "the downstream side still connects";
+  ::close(ls);
 }
 
 }  // namespace

@@ -240,6 +240,39 @@ TEST(NetlinkTest, KernelRefusalIsIfaceCfgError) {
   EXPECT_FALSE(hasFlag("nlA5", "UP"));
 }
 
+TEST(NetlinkTest, CreateBridgeIsIdempotentAndDeleteLinkRemovesIt) {
+  Links made;
+  made.adopt("nlbr0");  // removed whatever happens
+  NlNetlink nl;
+  ASSERT_TRUE(nl.createBridge("nlbr0"));
+  EXPECT_NE(capture("ip -d -o link show dev nlbr0").find(" bridge "), std::string::npos);
+  EXPECT_FALSE(hasFlag("nlbr0", "UP"));
+  int index = ipIndex("nlbr0");
+  auto again = nl.createBridge("nlbr0");  // a previous run's bridge is taken over as it is
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(ipIndex("nlbr0"), index);
+  ASSERT_TRUE(nl.setLinkUp("nlbr0", true));
+  ASSERT_TRUE(nl.addAddress("nlbr0", prefix("192.168.44.1/24")));
+  ASSERT_TRUE(nl.deleteLink("nlbr0"));
+  EXPECT_EQ(ipIndex("nlbr0"), 0);
+  EXPECT_TRUE(nl.deleteLink("nlbr0"));  // not there: success
+}
+
+TEST(NetlinkTest, CreateBridgeRefusesAnotherKindOfLinkOfThatName) {
+  Links made;
+  made.veth("nlA9", "nlB9");
+  NlNetlink nl;
+  auto st = nl.createBridge("nlA9");
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, Errc::AlreadyExists);
+  EXPECT_NE(st.error().message.find("veth"), std::string::npos) << st.error().message;
+  EXPECT_EQ(nl.createBridge("bad/name").error().code, Errc::InvalidArgument);
+  // Deleting one end of a veth removes both: the adapter deletes whatever kind it is asked to.
+  ASSERT_TRUE(nl.deleteLink("nlA9"));
+  EXPECT_EQ(ipIndex("nlA9"), 0);
+  EXPECT_EQ(ipIndex("nlB9"), 0);
+}
+
 TEST(NetlinkTest, DefaultRoutesOfTheMainTable) {
   Links made;
   made.veth("nlA4", "nlB4");

@@ -101,6 +101,28 @@ TEST(ControlProtocol, QuoteArgRoundTrips) {
   EXPECT_EQ(r.request.args, (std::vector<std::string>{"set", "ssid", R"(a "b" \c)", "", "plain"}));
 }
 
+// Found by tests/fuzz/control_fuzzer (input "1   ping   \r" as one word): formatRequest cannot
+// carry a control character, and a word with '\n' (tetherctl's argv) ended the request early and
+// made the rest a request of its own. requestWordsError names such words; the client refuses them.
+TEST(ControlProtocol, WordsWithControlCharactersCannotBeFormatted) {
+  std::vector<std::string> smuggling{"softap", "set", "ssid", "x\n2 tether stop"};
+  std::string line = formatRequest(1, smuggling);
+  EXPECT_NE(line.find('\n'), line.size() - 1);  // what used to be sent: two requests
+  EXPECT_EQ(requestWordsError(smuggling), "word 4 contains a control character (newline, NUL, ...)");
+  EXPECT_NE(requestWordsError({"1   ping   \r"}), "");
+  EXPECT_NE(requestWordsError({"ping", std::string("a\0b", 3)}), "");
+  EXPECT_NE(requestWordsError({"ping", "\x7f"}), "");
+  // Everything else round-trips: tabs, quotes, backslashes, UTF-8, empty words.
+  std::vector<std::string> fine{"softap", "set", "ssid", "tab\there", "\"q\" \\", "Caf\xc3\xa9", ""};
+  EXPECT_EQ(requestWordsError(fine), "");
+  line = formatRequest(3, fine);
+  line.pop_back();
+  auto r = parseRequest(line);
+  ASSERT_EQ(r.kind, Kind::Ok) << r.error;
+  EXPECT_EQ(r.request.command, "softap");
+  EXPECT_EQ(r.request.args, std::vector<std::string>(fine.begin() + 1, fine.end()));
+}
+
 TEST(ControlProtocol, RepliesAreOneLine) {
   EXPECT_EQ(formatReply(200, 3, "pong"), "200 3 pong\n");
   EXPECT_EQ(formatReply(400, 3, "bad\nline\r"), "400 3 bad line \n");

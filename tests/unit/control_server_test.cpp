@@ -97,6 +97,21 @@ TEST_F(ControlServerTest, PingAndListThroughTheClient) {
   EXPECT_EQ(l->final.message, "done");
 }
 
+// Regression (tests/fuzz/control_fuzzer): a word with a newline went out as is, so the daemon
+// ran the rest of it as a second command and its replies answered the client's next call.
+TEST_F(ControlServerTest, ClientRefusesWordsWithControlCharacters) {
+  ctl::Client c;
+  ASSERT_TRUE(c.connect(path, 5000));
+  auto o = c.call({"list", "a\n1 list smuggled"});
+  ASSERT_FALSE(o);
+  EXPECT_EQ(o.error().code, Errc::InvalidArgument);
+  EXPECT_EQ(o.error().message, "word 2 contains a control character (newline, NUL, ...)");
+  auto p = c.call({"ping"});  // nothing was sent: the next answer is the ping's own
+  ASSERT_TRUE(p) << p.error().message;
+  EXPECT_TRUE(p->lines.empty());
+  EXPECT_EQ(p->final.message, "pong");
+}
+
 TEST_F(ControlServerTest, MalformedLinesGet5xxAndServiceContinues) {
   int fd = rawConnect();
   sendAll(fd, "1 ping \"unclosed\n");

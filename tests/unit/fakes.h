@@ -50,6 +50,17 @@ class FakeNetlink : public Netlink {
     ops.push_back("del " + ifname + " " + p.str());
     return {};
   }
+  Status createBridge(const std::string& name) override {
+    ops.push_back("bridge " + name);
+    if (!indexOf(name)) addLink(name, false);
+    return {};
+  }
+  Status deleteLink(const std::string& name) override {
+    ops.push_back("dellink " + name);
+    linkList.erase(std::remove_if(linkList.begin(), linkList.end(), [&](const LinkInfo& l) { return l.name == name; }),
+                   linkList.end());
+    return {};
+  }
 };
 
 class FakeFirewall : public Firewall {
@@ -58,8 +69,13 @@ class FakeFirewall : public Firewall {
   bool installed = false;
   int applies = 0, resets = 0;
   int busyTimes = 0;  // next applies answer Busy this many times
+  int busyResets = 0;  // next resets answer Busy this many times
   bool fail = false;
   Status reset() override {
+    if (busyResets > 0) {
+      --busyResets;
+      return makeError(Errc::Busy, "xtables lock held");
+    }
     ++resets;
     state = {};
     installed = false;

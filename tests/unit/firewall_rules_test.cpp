@@ -159,3 +159,71 @@ TEST(FirewallValidate, RejectsBadNames) {
   EXPECT_EQ(fw::validate(state({}, {{"eth0", "eth0"}})).error().code, Errc::InvalidArgument);
   EXPECT_EQ(fw::validate(state({"ppp+"}, {})).error().code, Errc::InvalidArgument);
 }
+
+// The admin page's port: tetherd_INPUT hooked into INPUT drops it on every upstream.
+TEST(FirewallRules, AdminPortIsDroppedOnUpstreams) {
+  FirewallState s = state({"usb0"}, {{"usb0", "eth0"}});
+  s.adminPorts = {8080};
+  s.upstreams = {"eth0", "wwan0"};
+  auto rules = renderFirewallRules(s);
+  EXPECT_EQ(rules["filter"], (Lines{
+                                 "-N tetherd_FORWARD",
+                                 "-N tetherd_INPUT",
+                                 "-N tetherd_counters",
+                                 "-A INPUT -j tetherd_INPUT",
+                                 "-A FORWARD -j tetherd_FORWARD",
+                                 "-A tetherd_FORWARD -i eth0 -o usb0 -m conntrack --ctstate RELATED,ESTABLISHED -g tetherd_counters",
+                                 "-A tetherd_FORWARD -i usb0 -o eth0 -m conntrack --ctstate INVALID -j DROP",
+                                 "-A tetherd_FORWARD -i usb0 -o eth0 -g tetherd_counters",
+                                 "-A tetherd_FORWARD -i usb0 -j DROP",
+                                 "-A tetherd_INPUT -i eth0 -p tcp -m tcp --dport 8080 -j DROP",
+                                 "-A tetherd_INPUT -i wwan0 -p tcp -m tcp --dport 8080 -j DROP",
+                                 "-A tetherd_counters -i usb0 -o eth0 -j ACCEPT",
+                                 "-A tetherd_counters -i eth0 -o usb0 -j ACCEPT",
+                             }));
+  // nat and mangle are as without an admin port.
+  EXPECT_EQ(rules["nat"], renderFirewallRules(state({"usb0"}, {{"usb0", "eth0"}}))["nat"]);
+  EXPECT_EQ(rules["mangle"], renderFirewallRules(state({"usb0"}, {{"usb0", "eth0"}}))["mangle"]);
+}
+
+TEST(FirewallRules, AdminPortWithoutUpstreamKeepsAnEmptyInputChain) {
+  FirewallState s;
+  s.adminPorts = {8080};
+  EXPECT_EQ(renderFirewallRules(s)["filter"], (Lines{
+                                                  "-N tetherd_FORWARD",
+                                                  "-N tetherd_INPUT",
+                                                  "-N tetherd_counters",
+                                                  "-A INPUT -j tetherd_INPUT",
+                                                  "-A FORWARD -j tetherd_FORWARD",
+                                              }));
+}
+
+TEST(FirewallRules, WithoutAdminPortsTheInputChainIsDeclaredAbsent) {
+  auto tables = fw::buildTables(state({"usb0"}, {}));
+  ASSERT_EQ(tables.front().name, "filter");
+  EXPECT_EQ(tables.front().absent, (Lines{"tetherd_INPUT"}));
+  FirewallState s;
+  s.adminPorts = {8080};
+  EXPECT_TRUE(fw::buildTables(s).front().absent.empty());
+}
+
+TEST(FirewallRules, PortAndSynMatchesPrintInIptablesOrder) {
+  fw::Rule r;
+  r.chain = "x";
+  r.dport = 443;
+  r.tcpSyn = true;
+  r.target = fw::Rule::Target::Accept;
+  EXPECT_EQ(r.toString(), "-A x -p tcp -m tcp --dport 443 --tcp-flags SYN,RST SYN -j ACCEPT");
+}
+
+TEST(FirewallValidate, RejectsBadUpstreamsAndPortZero) {
+  FirewallState s;
+  s.adminPorts = {8080};
+  s.upstreams = {"eth0"};
+  EXPECT_TRUE(fw::validate(s).ok());
+  s.upstreams = {"bad name"};
+  EXPECT_EQ(fw::validate(s).error().code, Errc::InvalidArgument);
+  s.upstreams = {"eth0"};
+  s.adminPorts = {0};
+  EXPECT_EQ(fw::validate(s).error().code, Errc::InvalidArgument);
+}

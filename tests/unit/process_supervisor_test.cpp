@@ -349,13 +349,13 @@ class SupervisorStalePidFileTest : public ::testing::Test {
   }
   // A `sleep` process, as a previous tetherd would have left behind (here our own child, so
   // that the test can collect its status).
-  pid_t startSleep(bool ignoreTerm) {
+  pid_t startSleep(bool ignoreTerm, const std::string& seconds = "100") {
     int sync[2];
     EXPECT_EQ(::pipe2(sync, O_CLOEXEC), 0);
     pid_t p = ::fork();
     if (p == 0) {
       if (ignoreTerm) ::signal(SIGTERM, SIG_IGN);
-      ::execl("/bin/sleep", "sleep", "100", static_cast<char*>(nullptr));
+      ::execl("/bin/sleep", "sleep", seconds.c_str(), static_cast<char*>(nullptr));
       ::_exit(127);
     }
     // The write end closes when exec succeeds: from then on its comm is "sleep".
@@ -410,6 +410,23 @@ TEST_F(SupervisorStalePidFileTest, RefusesPidOfAnotherProgram) {
   int status = 0;
   EXPECT_EQ(::waitpid(pid, &status, WNOHANG), 0);  // still running, not signalled
   EXPECT_FALSE(std::filesystem::exists(pidFile));  // the file was stale all the same
+}
+
+// Found by the fault suite: tetherd SIGKILLed while starting a child leaves it running before
+// any pid file names it (hostapd never writes one in the foreground).
+TEST_F(SupervisorStalePidFileTest, KillsByArgumentWhenNoPidFileNamesIt) {
+  // An argument only this test's sleep has: its duration.
+  const std::string seconds = std::to_string(900000 + ::getpid() % 90000) + ".25";
+  pid = startSleep(false, seconds);
+  ASSERT_TRUE(killStaleWithArgument("dnsmasq", seconds));  // another program: left alone
+  ASSERT_TRUE(killStaleWithArgument("sleep", seconds + "9"));  // another argument: left alone
+  int status = 0;
+  EXPECT_EQ(::waitpid(pid, &status, WNOHANG), 0);
+  auto st = killStaleWithArgument("sleep", seconds.substr(0, seconds.size() - 3));  // a prefix
+  ASSERT_TRUE(st) << st.error().message;
+  status = reap();
+  EXPECT_TRUE(WIFSIGNALED(status));
+  EXPECT_EQ(WTERMSIG(status), SIGTERM);
 }
 
 TEST_F(SupervisorStalePidFileTest, MissingFileGoneProcessAndGarbageAreFine) {

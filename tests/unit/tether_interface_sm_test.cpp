@@ -111,6 +111,31 @@ TEST(TetherInterfaceSM, WaitsForReadyAndTimesOut) {
   EXPECT_EQ(m.state(), State::Tethered);
 }
 
+// Found by the fault suite (hostapd SIGKILLed after AP-ENABLED, before tetherd heard of it):
+// going to Failed stopped the AP, so the restart that would have made it ready never came.
+TEST(TetherInterfaceSM, ReadyLostWhileStartingKeepsWaitingWithinTheTimeout) {
+  RecordingActions a;
+  TetherInterfaceMachine m("wlan0", a, 3000, true);
+  m.tetherRequested();
+  a.log.clear();
+  m.readyLost(makeError(Errc::ServiceUnavail, "hostapd killed by signal 9 (Killed)"));
+  EXPECT_EQ(m.state(), State::Starting);
+  EXPECT_TRUE(a.timerArmed);
+  EXPECT_EQ(a.log, Log{});  // nothing unconfigured: the supervisor restarts hostapd
+  EXPECT_EQ(m.lastError().message, "hostapd killed by signal 9 (Killed)");
+  m.ready();
+  EXPECT_EQ(m.state(), State::Tethered);
+  EXPECT_EQ(m.lastError().code, Errc::Ok);
+
+  TetherInterfaceMachine n("wlan0", a, 3000, true);
+  n.tetherRequested();
+  n.readyLost(makeError(Errc::ServiceUnavail, "hostapd exited with status 1: Could not set channel"));
+  n.timeout();
+  EXPECT_EQ(n.state(), State::Failed);
+  EXPECT_EQ(n.lastError().code, Errc::TetherIfaceError);
+  EXPECT_EQ(n.lastError().message, "wlan0 did not become ready within 3000 ms (hostapd exited with status 1: Could not set channel)");
+}
+
 TEST(TetherInterfaceSM, StartingCanBeCancelled) {
   RecordingActions a;
   TetherInterfaceMachine m("wlan0", a, 3000, true);

@@ -288,6 +288,42 @@ TEST_F(TetherManagerTest, BusyFirewallConvergesLater) {
   EXPECT_TRUE(fw.state.pairs.count(NatPair{"usb0", "wwan0"}));
 }
 
+// Found by the fault suite: after 50 busy retries (5 s of someone else holding the xtables
+// lock) the manager gave up, and the rules stayed those of the old upstream.
+TEST_F(TetherManagerTest, BusyFirewallNeverGivesUp) {
+  mgr = make();
+  ASSERT_TRUE(mgr->startTethering());
+  fw.busyTimes = 51;
+  linkEvent(NetEvent::Type::LinkChanged, "eth0", false);
+  io.run_for(std::chrono::seconds(8));
+  EXPECT_EQ(fw.busyTimes, 0);
+  EXPECT_TRUE(fw.state.pairs.count(NatPair{"usb0", "wwan0"}));
+}
+
+// Found by the fault suite: a stop while the lock was held left every rule behind (tetherd's
+// FORWARD jump then drops the downstream's traffic for good).
+TEST_F(TetherManagerTest, StopsRemoveTheRulesOnceTheLockIsFree) {
+  mgr = make();
+  ASSERT_TRUE(mgr->startTethering());
+  fw.busyResets = 2;
+  ASSERT_TRUE(mgr->stopTethering());  // not an error: the rules go once the lock is free
+  EXPECT_EQ(mgr->masterState(), MState::Initial);
+  EXPECT_FALSE(fw.rules().empty());
+  io.run_for(std::chrono::seconds(2));
+  EXPECT_TRUE(fw.rules().empty());
+
+  ASSERT_TRUE(mgr->startTethering());
+  io.restart();
+  fw.busyResets = 4;
+  bool done = false;
+  mgr->stop([&] { done = true; });
+  EXPECT_FALSE(done);
+  io.run_for(std::chrono::seconds(3));
+  EXPECT_TRUE(done);
+  EXPECT_TRUE(fw.rules().empty());
+  EXPECT_EQ(fw.busyResets, 0);
+}
+
 TEST_F(TetherManagerTest, CrashLeftoversAreUndoneAtStart) {
   std::filesystem::create_directories(config.runDir);
   std::ofstream(config.runDir + "/ip_forward.orig") << "0\n";
