@@ -148,9 +148,7 @@ const char* UsbGadgetService::stateName(State s) {
 
 UsbGadgetService::UsbGadgetService(asio::io_context& io, Netlink& netlink, usb::GadgetFs& fs, const Config& config,
                                    UsbPaths paths, UsbTiming timing)
-    : io_(io),
-      netlink_(netlink),
-      fs_(fs),
+    : fs_(fs),
       config_(config),
       paths_(std::move(paths)),
       timing_(timing),

@@ -116,8 +116,6 @@ class UsbGadgetService {
   void refreshInterfaces();
   void fail(const Error& e);
 
-  boost::asio::io_context& io_;
-  Netlink& netlink_;
   usb::GadgetFs& fs_;
   Config config_;
   UsbPaths paths_;
