@@ -4,13 +4,13 @@
 # timeout or out-of-memory: the input that did it is kept in artifacts/fuzz/ and the report is
 # printed. Prints the executions each fuzzer ran. See docs/FUZZING.md.
 # Usage: scripts/fuzz.sh [seconds-per-fuzzer (default 20)] [fuzzer...]   (fuzzer: control config
-# hostapd softap_settings lease netlink; default all)
+# hostapd softap_settings lease netlink web_api; default all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-20}
 shift || true
 fuzzers=("$@")
-[ ${#fuzzers[@]} -gt 0 ] || fuzzers=(control config hostapd softap_settings lease netlink)
+[ ${#fuzzers[@]} -gt 0 ] || fuzzers=(control config hostapd softap_settings lease netlink web_api)
 jobs=${JOBS:-$(nproc)}
 
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
