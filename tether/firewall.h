@@ -6,8 +6,9 @@
 //   filter: FORWARD -> tetherd_FORWARD (-> goto tetherd_counters)
 //   nat:    POSTROUTING -> tetherd_nat_POSTROUTING
 //   mangle: FORWARD -> tetherd_mangle_FORWARD
-//   filter: INPUT -> tetherd_INPUT (only while admin ports are set: the web page's port is
-//           dropped on the upstream interfaces)
+//   filter: INPUT -> tetherd_INPUT (only while admin ports or blocked clients are set: the
+//           web page's port is dropped on the upstream interfaces, a blocked client's frames
+//           on the downstreams, so it gets no DHCP, DNS or admin page)
 // apply() rebuilds the content of those chains from a FirewallState; nothing else is touched.
 #pragma once
 
@@ -37,6 +38,10 @@ struct FirewallState {
   // Empty: no tetherd_INPUT chain at all.
   std::set<uint16_t> adminPorts{};
   std::set<std::string> upstreams{};  // upstream interfaces (candidates and NAT targets)
+  // Blocked clients: frames from these MACs (lower-case "aa:bb:cc:dd:ee:ff") arriving on one
+  // of `blockOn` (the configured downstreams) are dropped in FORWARD and INPUT.
+  std::set<std::string> blockedMacs{};
+  std::set<std::string> blockOn{};
 };
 
 // Per pair; tx = downstream -> upstream, rx = upstream -> downstream.
@@ -86,7 +91,8 @@ enum CtState : uint16_t {
 };
 
 // One rule as tetherd uses them: interfaces, an optional conntrack state match, an optional
-// tcp match ("-p tcp -m tcp [--dport N] [--tcp-flags SYN,RST SYN]"), and one target.
+// tcp match ("-p tcp -m tcp [--dport N] [--tcp-flags SYN,RST SYN]"), an optional source MAC
+// match ("-m mac --mac-source aa:bb:cc:dd:ee:ff"), and one target.
 struct Rule {
   enum class Target { Accept, Drop, Jump, Goto, Masquerade, ClampMssToPmtu };
 
@@ -95,6 +101,7 @@ struct Rule {
   bool tcpSyn = false;      // -p tcp -m tcp --tcp-flags SYN,RST SYN
   uint16_t dport = 0;       // -p tcp -m tcp --dport <dport>; 0 = no port match
   uint16_t ctstate = 0;     // CtState bits for -m conntrack --ctstate; 0 = no such match
+  std::string macSource;    // -m mac --mac-source <mac> (lower-case, normalised); empty = none
   Target target = Target::Accept;
   std::string targetChain;  // for Jump ("-j <chain>") and Goto ("-g <chain>")
 
@@ -124,10 +131,11 @@ Rule hookJump(const Chain& chain);
 
 // Everything tetherd installs for `s`: filter, nat, mangle in that order. Every own chain is
 // present (possibly empty) whatever the state, so the hooks exist as long as tetherd runs;
-// the one exception is tetherd_INPUT, present only while admin ports are set.
+// the one exception is tetherd_INPUT, present only while admin ports or blocked MACs are set.
 std::vector<Table> buildTables(const FirewallState& s);
 
-// Interface names must be valid Linux names; a pair's two sides must differ.
+// Interface names must be valid Linux names; a pair's two sides must differ; blocked MACs
+// must be normalised unicast addresses.
 Status validate(const FirewallState& s);
 
 }  // namespace fw

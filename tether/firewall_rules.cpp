@@ -59,6 +59,7 @@ std::string Rule::toString() const {
   if (!out.empty()) s += " -o " + out;
   const bool tcp = tcpSyn || dport != 0;
   if (tcp) s += " -p tcp";
+  if (!macSource.empty()) s += " -m mac --mac-source " + macSource;
   if (ctstate != 0) s += " -m conntrack --ctstate " + ctstateText(ctstate);
   if (tcp) s += " -m tcp";
   if (dport != 0) s += " --dport " + std::to_string(dport);
@@ -85,6 +86,20 @@ std::vector<Table> buildTables(const FirewallState& s) {
   // from a tethered downstream is dropped.
   Chain forward{std::string(kForwardChain), "FORWARD", {}};
   Chain counters{std::string(kCountersChain), "", {}};
+  // Blocked clients first: nothing they send is forwarded (replies to them neither, as their
+  // flows never get past this).
+  auto blockRules = [&s](std::string_view chain) {
+    std::vector<Rule> out;
+    for (const auto& d : s.blockOn) {
+      for (const auto& mac : s.blockedMacs) {
+        Rule drop = rule(chain, d, "", 0, T::Drop);
+        drop.macSource = mac;
+        out.push_back(std::move(drop));
+      }
+    }
+    return out;
+  };
+  forward.rules = blockRules(kForwardChain);
   for (const auto& [d, u] : s.pairs) {
     forward.rules.push_back(rule(kForwardChain, u, d, kCtRelated | kCtEstablished, T::Goto, kCountersChain));
     forward.rules.push_back(rule(kForwardChain, d, u, kCtInvalid, T::Drop));
@@ -112,8 +127,10 @@ std::vector<Table> buildTables(const FirewallState& s) {
   tables.push_back(Table{"filter", {std::move(forward), std::move(counters)}});
   // filter INPUT: the admin page never answers on an upstream, whatever address is asked
   // for (Linux accepts a downstream's address on any interface).
-  if (!s.adminPorts.empty()) {
-    Chain input{std::string(kInputChain), "INPUT", {}};
+  // A blocked client gets nothing from the appliance itself either (DHCP, DNS, the page).
+  auto inputBlocks = blockRules(kInputChain);
+  if (!s.adminPorts.empty() || !inputBlocks.empty()) {
+    Chain input{std::string(kInputChain), "INPUT", std::move(inputBlocks)};
     for (const auto& u : s.upstreams) {
       for (uint16_t port : s.adminPorts) {
         Rule drop = rule(kInputChain, u, "", 0, T::Drop);
@@ -164,6 +181,16 @@ Status validate(const FirewallState& s) {
     if (auto st = checkIfname(u, "upstream"); !st) return st;
   }
   if (s.adminPorts.count(0) != 0) return makeError(Errc::InvalidArgument, "admin port 0 is not a port");
+  for (const auto& d : s.blockOn) {
+    if (auto st = checkIfname(d, "downstream"); !st) return st;
+  }
+  for (const auto& mac : s.blockedMacs) {
+    auto n = normalizeMac(mac);
+    if (!n || *n != mac)
+      return makeError(Errc::InvalidArgument, "blocked client '" + mac + "' is not a MAC address (aa:bb:cc:dd:ee:ff)");
+    if ((std::stoi(mac.substr(0, 2), nullptr, 16) & 1) != 0)
+      return makeError(Errc::InvalidArgument, "blocked client '" + mac + "' is a multicast address");
+  }
   return {};
 }
 

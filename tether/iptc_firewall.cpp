@@ -26,6 +26,7 @@
 #include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/xt_TCPMSS.h>
 #include <linux/netfilter/xt_conntrack.h>
+#include <linux/netfilter/xt_mac.h>
 #include <linux/netfilter/xt_tcpudp.h>
 
 #include "tether/log.h"
@@ -183,8 +184,11 @@ void setName(char* dst, size_t capacity, std::string_view name) {
 Entry buildEntry(const Rule& r) {
   constexpr size_t kConntrackSize = XT_ALIGN(sizeof(xt_entry_match)) + XT_ALIGN(sizeof(xt_conntrack_mtinfo3));
   constexpr size_t kTcpSize = XT_ALIGN(sizeof(xt_entry_match)) + XT_ALIGN(sizeof(xt_tcp));
+  constexpr size_t kMacSize = XT_ALIGN(sizeof(xt_entry_match)) + XT_ALIGN(sizeof(xt_mac_info));
   const bool tcpMatch = r.tcpSyn || r.dport != 0;
-  const size_t targetOffset = sizeof(ipt_entry) + (r.ctstate != 0 ? kConntrackSize : 0) + (tcpMatch ? kTcpSize : 0);
+  const bool macMatch = !r.macSource.empty();
+  const size_t targetOffset = sizeof(ipt_entry) + (macMatch ? kMacSize : 0) + (r.ctstate != 0 ? kConntrackSize : 0) +
+                              (tcpMatch ? kTcpSize : 0);
   const size_t targetSize = XT_ALIGN(sizeof(xt_entry_target)) + XT_ALIGN(targetDataSize(r.target));
 
   Entry entry(targetOffset + targetSize);
@@ -198,6 +202,16 @@ Entry buildEntry(const Rule& r) {
 
   // Matches, in the order Rule::toString() prints them.
   size_t offset = sizeof(ipt_entry);
+  if (macMatch) {
+    auto* m = entry.at<xt_entry_match>(offset);
+    m->u.user.match_size = kMacSize;
+    setName(m->u.user.name, sizeof(m->u.user.name), "mac");
+    auto* info = reinterpret_cast<xt_mac_info*>(m->data);
+    // validate() let only "aa:bb:cc:dd:ee:ff" through.
+    for (size_t i = 0; i < ETH_ALEN && i * 3 + 1 < r.macSource.size(); ++i)
+      info->srcaddr[i] = static_cast<unsigned char>(std::stoi(r.macSource.substr(i * 3, 2), nullptr, 16));
+    offset += kMacSize;
+  }
   if (r.ctstate != 0) {
     auto* m = entry.at<xt_entry_match>(offset);
     m->u.user.match_size = kConntrackSize;

@@ -67,9 +67,54 @@ struct TetherManager::Impl : MasterActions, InterfaceActions {
   std::vector<std::string> priority;
   std::vector<Ipv4Address> dnsOverride;
   std::set<uint16_t> adminPorts;     // the web admin's port(s), dropped on upstreams
+  std::set<std::string> blocked;     // blocked client MACs (state_dir/blocked-clients)
   AccessPoint* ap = nullptr;
 
   std::string addressStateFile() const { return config.runDir + "/downstream-addresses"; }
+  std::string blockedFile() const { return config.stateDir + "/blocked-clients"; }
+
+  // Blocked clients are dropped on every configured downstream (one with its address on).
+  std::set<std::string> servedDownstreams() const {
+    std::set<std::string> out;
+    for (const auto& [n, d] : downstreams)
+      if (d->address) out.insert(n);
+    return out;
+  }
+  bool blockRulesNeeded() const { return !blocked.empty() && !servedDownstreams().empty(); }
+  bool nothingWanted() const {
+    return !enabled && manualNat.empty() && forwarding.empty() && adminPorts.empty() && !blockRulesNeeded();
+  }
+  // After the set of served downstreams changed: the block rules follow it (a no-op without
+  // blocked clients).
+  Status refreshBlocks() {
+    if (blocked.empty() || stopping) return {};
+    if (nothingWanted()) resetPending = true;  // the last served downstream went: rules go
+    return applyFirewall();
+  }
+
+  void loadBlocked() {
+    auto text = readFile(blockedFile(), 64 * 1024);
+    if (!text) return;  // none yet
+    std::istringstream in(*text);
+    std::string line;
+    int n = 0;
+    while (std::getline(in, line)) {
+      ++n;
+      if (line.empty() || line[0] == '#') continue;
+      auto mac = normalizeMac(line);
+      if (!mac) {
+        log::warning(blockedFile(), ":", n, ": not a MAC address, ignored");
+        continue;
+      }
+      blocked.insert(*mac);
+    }
+    if (!blocked.empty()) log::info(blocked.size(), " blocked client(s) from ", blockedFile());
+  }
+  static std::string formatBlocked(const std::set<std::string>& macs) {
+    std::string text;
+    for (const auto& mac : macs) text += mac + "\n";
+    return text;
+  }
 
   void emit(int c, const std::string& msg) {
     if (events) events(c, msg);
@@ -191,6 +236,10 @@ struct TetherManager::Impl : MasterActions, InterfaceActions {
       if (upstream) s.pairs.insert(NatPair{f, *upstream});
     }
     for (const auto& p : manualNat) s.pairs.insert(p);
+    if (!blocked.empty()) {
+      s.blockedMacs = blocked;
+      s.blockOn = servedDownstreams();
+    }
     if (!adminPorts.empty()) {
       s.adminPorts = adminPorts;
       for (const auto& u : priority) s.upstreams.insert(u);
@@ -203,7 +252,7 @@ struct TetherManager::Impl : MasterActions, InterfaceActions {
   Status applyFirewall() {
     if (stopping) return {};  // stop() removes everything itself
     // Nothing wanted: no rules at all, if a reset is still owed (the lock kept it from happening).
-    const bool none = !enabled && manualNat.empty() && forwarding.empty() && adminPorts.empty();
+    const bool none = nothingWanted();
     if (none && !resetPending) return {};
     auto st = none ? deps.firewall.reset() : deps.firewall.apply(desiredFirewall());
     if (st) {
@@ -257,7 +306,7 @@ struct TetherManager::Impl : MasterActions, InterfaceActions {
   }
   Status stopTethering() override {
     forwarding.clear();
-    if (manualNat.empty() && adminPorts.empty()) {
+    if (manualNat.empty() && adminPorts.empty() && !blockRulesNeeded()) {
       auto st = deps.firewall.reset();
       if (!st && st.error().code != Errc::Busy) return makeError(Errc::ServiceUnavail, "firewall: " + st.error().message);
       if (!st) {  // the lock is held: removed as soon as it is free
@@ -338,6 +387,9 @@ struct TetherManager::Impl : MasterActions, InterfaceActions {
       return makeError(Errc::IfaceCfgError, ifname + ": set address " + addr.str() + ": " + st.error().message);
     d->address = addr;
     saveAddresses();
+    // A blocked client must not get a lease: its drop rules go in before the DHCP server.
+    if (auto st = refreshBlocks(); !st)
+      return makeError(Errc::IfaceCfgError, ifname + ": blocked clients' rules: " + st.error().message);
     if (auto st = deps.netlink.setLinkUp(ifname, true); !st)
       return makeError(Errc::IfaceCfgError, ifname + ": bring up: " + st.error().message);
     if (*subnet != Ipv4Prefix{config.kind(d->kind).subnet.network(), config.kind(d->kind).subnet.length})
@@ -362,6 +414,7 @@ struct TetherManager::Impl : MasterActions, InterfaceActions {
       }
       d->address.reset();
       saveAddresses();
+      (void)refreshBlocks();
     }
   }
 
@@ -527,6 +580,7 @@ Status TetherManager::start() {
   if (auto st = m.ipfwd.recoverFromPreviousRun(); !st) log::warning(st.error().message);
   if (auto st = m.dumpKernel(); !st) return st;
   m.removeLeftoverAddresses();
+  m.loadBlocked();
   for (const auto& [name, l] : m.linksByName) m.track(name);
   m.recomputeUpstream();
   return {};
@@ -736,7 +790,7 @@ Status TetherManager::setAdminPorts(const std::set<uint16_t>& ports) {
   auto before = m.adminPorts;
   m.adminPorts = ports;
   if (m.stopping) return {};
-  if (ports.empty() && !m.enabled && m.manualNat.empty() && m.forwarding.empty()) {
+  if (ports.empty() && !m.enabled && m.manualNat.empty() && m.forwarding.empty() && !m.blockRulesNeeded()) {
     // Nothing else of tetherd's is installed: take the chains away again.
     if (auto st = m.deps.firewall.reset(); !st) return st;
     return {};
@@ -746,6 +800,58 @@ Status TetherManager::setAdminPorts(const std::set<uint16_t>& ports) {
     return st;
   }
   return {};
+}
+
+Status TetherManager::blockClient(const std::string& mac) {
+  Impl& m = *impl_;
+  auto n = normalizeMac(mac);
+  if (!n) return makeError(Errc::InvalidArgument, "mac: '" + mac.substr(0, 32) + "' is not a MAC address (aa:bb:cc:dd:ee:ff)");
+  if ((std::stoi(n->substr(0, 2), nullptr, 16) & 1) != 0)
+    return makeError(Errc::InvalidArgument, "mac: " + *n + " is a multicast address, not a client");
+  if (m.blocked.count(*n)) return {};
+  if (m.blocked.size() >= kMaxBlockedClients)
+    return makeError(Errc::InvalidArgument, "mac: already " + std::to_string(kMaxBlockedClients) + " blocked clients");
+  auto next = m.blocked;
+  next.insert(*n);
+  // Saved first: a block that is in force is never lost at the next start.
+  if (auto st = writeFileAtomic(m.blockedFile(), Impl::formatBlocked(next), 0600); !st) return st;
+  auto before = std::move(m.blocked);
+  m.blocked = std::move(next);
+  if (auto st = m.refreshBlocks(); !st) {
+    m.blocked = std::move(before);
+    (void)writeFileAtomic(m.blockedFile(), Impl::formatBlocked(m.blocked), 0600);
+    (void)m.applyFirewall();
+    return st;
+  }
+  log::notice("client ", *n, " blocked");
+  m.emit(code::TetherStateChange, "Client blocked " + *n);
+  return {};
+}
+
+Status TetherManager::unblockClient(const std::string& mac) {
+  Impl& m = *impl_;
+  auto n = normalizeMac(mac);
+  if (!n) return makeError(Errc::InvalidArgument, "mac: '" + mac.substr(0, 32) + "' is not a MAC address (aa:bb:cc:dd:ee:ff)");
+  if (!m.blocked.count(*n)) return makeError(Errc::NotFound, "mac: " + *n + " is not blocked");
+  auto next = m.blocked;
+  next.erase(*n);
+  if (auto st = writeFileAtomic(m.blockedFile(), Impl::formatBlocked(next), 0600); !st) return st;
+  const bool hadRules = m.blockRulesNeeded();
+  auto before = std::move(m.blocked);
+  m.blocked = std::move(next);
+  if (hadRules && m.nothingWanted()) m.resetPending = true;
+  if (auto st = m.applyFirewall(); !st) {
+    m.blocked = std::move(before);
+    (void)writeFileAtomic(m.blockedFile(), Impl::formatBlocked(m.blocked), 0600);
+    return st;
+  }
+  log::notice("client ", *n, " unblocked");
+  m.emit(code::TetherStateChange, "Client unblocked " + *n);
+  return {};
+}
+
+std::vector<std::string> TetherManager::blockedClients() const {
+  return {impl_->blocked.begin(), impl_->blocked.end()};
 }
 
 bool TetherManager::tetheringStarted() const { return impl_->enabled; }

@@ -93,6 +93,15 @@ class TetherManager {
   // The web admin's port(s): the firewall drops them on every upstream interface (candidates
   // and NAT targets) for as long as they are set, tethering or not. Empty: no such rule.
   Status setAdminPorts(const std::set<uint16_t>& ports);
+  // Blocked clients, whatever their downstream (Wi-Fi, USB, Bluetooth, Ethernet): frames from
+  // the MAC are dropped on every configured downstream, forwarded or to the appliance itself
+  // (no DHCP, DNS or admin page). Kept in state_dir/blocked-clients (0600, replaced atomically,
+  // saved before applied). InvalidArgument naming "mac" for anything but a unicast MAC;
+  // unblocking one that is not blocked is NotFound. At most kMaxBlockedClients.
+  static constexpr size_t kMaxBlockedClients = 256;
+  Status blockClient(const std::string& mac);
+  Status unblockClient(const std::string& mac);
+  std::vector<std::string> blockedClients() const;  // sorted
 
   // Views.
   struct DownstreamStatus {

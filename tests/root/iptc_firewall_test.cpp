@@ -529,4 +529,56 @@ TEST_F(IptcFirewallTrafficTest, AdminPortIsUnreachableFromTheUpstreamSide) {
   ::close(ls);
 }
 
+
+// ---- blocked clients (-m mac) -----------------------------------------------------------
+
+FirewallState withBlocked(FirewallState s) {
+  s.blockedMacs = {"02:00:00:00:00:01", "0a:bb:cc:dd:ee:ff"};
+  s.blockOn = {"rndis0", "usb0"};
+  return s;
+}
+
+TEST_F(IptcFirewallTest, BlockedMacsInstallAsRenderedAndMatchWhatIptablesBuilds) {
+  IptcFirewall fw;
+  ASSERT_TRUE(fw.apply(withBlocked(twoPairs())).ok());
+  expectInstalled(withBlocked(twoPairs()));
+  ASSERT_TRUE(fw.reset().ok());
+  for (const auto& [table, lines] : renderFirewallRules(withBlocked(twoPairs()))) {
+    for (const auto& line : lines) must("iptables-legacy -t " + table + " " + line);
+  }
+  IptcFirewall again;
+  ASSERT_TRUE(again.apply(withBlocked(twoPairs())).ok());
+  EXPECT_EQ(again.commitCount(), 0u) << "the hand-built mac entry must be the one iptables builds";
+  ASSERT_TRUE(again.apply(twoPairs()).ok());
+  expectInstalled(twoPairs());
+}
+
+// The client's own MAC blocked: its forwarded traffic and what it sends the appliance itself
+// are dropped; unblocked, both work again.
+TEST_F(IptcFirewallTrafficTest, BlockedClientMacCannotForwardNorReachTheAppliance) {
+  const std::string c = std::to_string(client_);
+  const std::string m = "02:77:00:00:00:02";
+  must("nsenter -t " + c + " -n ip link set fwd0p address " + m);
+  // 0 when the address answers (a refused connection is an answer: the RST came back), else
+  // the connection attempt timed out: its SYN was dropped.
+  auto reach = [&](const std::string& addr) {
+    int st = sh("timeout 1 nsenter -t " + c + " -n bash -c 'exec 3<>/dev/tcp/" + addr + "/9' 2>/dev/null").status;
+    return WEXITSTATUS(st) == 124 ? 1 : 0;
+  };
+  IptcFirewall fw;
+  FirewallState s{{"fwd0"}, {{"fwd0", "fwu0"}}};
+  ASSERT_TRUE(fw.apply(s).ok());
+  EXPECT_EQ(reach("10.77.2.2"), 0);
+  EXPECT_EQ(reach("10.77.1.1"), 0);
+  s.blockedMacs = {m};
+  s.blockOn = {"fwd0"};
+  ASSERT_TRUE(fw.apply(s).ok());
+  EXPECT_NE(reach("10.77.2.2"), 0) << "forwarded traffic of a blocked MAC must be dropped";
+  EXPECT_NE(reach("10.77.1.1"), 0) << "the appliance must not answer a blocked MAC";
+  s.blockedMacs.clear();
+  ASSERT_TRUE(fw.apply(s).ok());
+  EXPECT_EQ(reach("10.77.2.2"), 0);
+  EXPECT_EQ(reach("10.77.1.1"), 0);
+}
+
 }  // namespace

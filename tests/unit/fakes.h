@@ -128,7 +128,9 @@ class FakeDhcp : public DhcpService {
   std::vector<Ipv4Address> servers;
   std::vector<std::string> ops;
   bool failStart = false;
+  std::function<void(const Downstream&)> beforeStart;  // sees the world as start() is called
   Status start(const Downstream& d) override {
+    if (beforeStart) beforeStart(d);
     if (failStart) return makeError(Errc::DhcpServerError, "dnsmasq: failed to create listening socket");
     ops.push_back("start " + d.ifname + " " + d.subnet.str() + " " + d.address.str());
     running_[d.ifname] = d;

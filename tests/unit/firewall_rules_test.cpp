@@ -227,3 +227,58 @@ TEST(FirewallValidate, RejectsBadUpstreamsAndPortZero) {
   s.adminPorts = {0};
   EXPECT_EQ(fw::validate(s).error().code, Errc::InvalidArgument);
 }
+
+// Blocked clients: their frames are dropped first in FORWARD and in INPUT, on each downstream
+// they could arrive on; tetherd_INPUT exists for them even without an admin port.
+TEST(FirewallRules, BlockedMacsAreDroppedFirstOnEveryDownstream) {
+  FirewallState s = state({"usb0"}, {{"usb0", "eth0"}});
+  s.blockedMacs = {"02:00:00:00:00:01", "0a:bb:cc:dd:ee:ff"};
+  s.blockOn = {"bt-pan", "usb0"};
+  EXPECT_EQ(renderFirewallRules(s)["filter"],
+            (Lines{
+                "-N tetherd_FORWARD",
+                "-N tetherd_INPUT",
+                "-N tetherd_counters",
+                "-A INPUT -j tetherd_INPUT",
+                "-A FORWARD -j tetherd_FORWARD",
+                "-A tetherd_FORWARD -i bt-pan -m mac --mac-source 02:00:00:00:00:01 -j DROP",
+                "-A tetherd_FORWARD -i bt-pan -m mac --mac-source 0a:bb:cc:dd:ee:ff -j DROP",
+                "-A tetherd_FORWARD -i usb0 -m mac --mac-source 02:00:00:00:00:01 -j DROP",
+                "-A tetherd_FORWARD -i usb0 -m mac --mac-source 0a:bb:cc:dd:ee:ff -j DROP",
+                "-A tetherd_FORWARD -i eth0 -o usb0 -m conntrack --ctstate RELATED,ESTABLISHED -g tetherd_counters",
+                "-A tetherd_FORWARD -i usb0 -o eth0 -m conntrack --ctstate INVALID -j DROP",
+                "-A tetherd_FORWARD -i usb0 -o eth0 -g tetherd_counters",
+                "-A tetherd_FORWARD -i usb0 -j DROP",
+                "-A tetherd_INPUT -i bt-pan -m mac --mac-source 02:00:00:00:00:01 -j DROP",
+                "-A tetherd_INPUT -i bt-pan -m mac --mac-source 0a:bb:cc:dd:ee:ff -j DROP",
+                "-A tetherd_INPUT -i usb0 -m mac --mac-source 02:00:00:00:00:01 -j DROP",
+                "-A tetherd_INPUT -i usb0 -m mac --mac-source 0a:bb:cc:dd:ee:ff -j DROP",
+                "-A tetherd_counters -i usb0 -o eth0 -j ACCEPT",
+                "-A tetherd_counters -i eth0 -o usb0 -j ACCEPT",
+            }));
+}
+
+TEST(FirewallRules, BlockedMacsWithoutDownstreamsAddNothing) {
+  FirewallState s;
+  s.blockedMacs = {"02:00:00:00:00:01"};
+  EXPECT_EQ(fw::buildTables(s).front().absent, (Lines{"tetherd_INPUT"}));
+  EXPECT_EQ(renderFirewallRules(s)["filter"], renderFirewallRules(FirewallState{})["filter"]);
+}
+
+TEST(FirewallValidate, RejectsBadBlockedMacs) {
+  FirewallState s;
+  s.blockOn = {"usb0"};
+  s.blockedMacs = {"02:00:00:00:00:01"};
+  EXPECT_TRUE(fw::validate(s).ok());
+  for (const char* bad : {"02:00:00:00:00:0G", "02-00-00-00-00-01", "02:00:00:00:00:01 -j ACCEPT", "",
+                          "02:00:00:00:00:AB", "01:00:5e:00:00:01"}) {
+    s.blockedMacs = {bad};
+    auto st = fw::validate(s);
+    ASSERT_FALSE(st.ok()) << bad;
+    EXPECT_EQ(st.error().code, Errc::InvalidArgument) << bad;
+    EXPECT_NE(st.error().message.find("blocked client"), std::string::npos) << st.error().message;
+  }
+  s.blockedMacs = {"02:00:00:00:00:01"};
+  s.blockOn = {"bad name"};
+  EXPECT_EQ(fw::validate(s).error().code, Errc::InvalidArgument);
+}

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "fakes.h"
+#include "tether/files.h"
 
 using namespace tetherd;
 using namespace tetherd::testing;
@@ -360,6 +361,65 @@ TEST_F(TetherManagerTest, DnsOverride) {
   EXPECT_EQ(dhcp.servers, (std::vector<Ipv4Address>{*Ipv4Address::parse("9.9.9.9")}));
   ASSERT_TRUE(mgr->setDnsOverride({}));
   EXPECT_EQ(dhcp.servers, (std::vector<Ipv4Address>{*Ipv4Address::parse("10.0.1.1")}));
+}
+
+
+// A blocked client is dropped on every configured downstream, before its DHCP server starts,
+// whatever kind the downstream is; the list survives a restart; bad MACs are refused by name.
+TEST_F(TetherManagerTest, BlockedClientsAreDroppedOnServedDownstreamsAndKept) {
+  mgr = make();
+  ASSERT_TRUE(mgr->blockClient("02:AA:BB:CC:DD:01"));
+  EXPECT_FALSE(fw.installed) << "nothing served yet: no rules needed";
+  EXPECT_EQ(mgr->blockedClients(), (Lines{"02:aa:bb:cc:dd:01"}));
+  bool blockedBeforeDhcp = false;
+  dhcp.beforeStart = [&](const DhcpService::Downstream& d) {
+    blockedBeforeDhcp = fw.state.blockOn.count(d.ifname) == 1 && fw.state.blockedMacs.count("02:aa:bb:cc:dd:01") == 1;
+  };
+  ASSERT_TRUE(mgr->startTethering());
+  EXPECT_TRUE(blockedBeforeDhcp);
+  Lines want = kUsbViaEth0;
+  want.insert(want.begin() + 1, "filter -N tetherd_INPUT");
+  want.insert(want.begin() + 3, "filter -A INPUT -j tetherd_INPUT");
+  want.insert(want.begin() + 5, "filter -A tetherd_FORWARD -i usb0 -m mac --mac-source 02:aa:bb:cc:dd:01 -j DROP");
+  want.insert(want.begin() + 10, "filter -A tetherd_INPUT -i usb0 -m mac --mac-source 02:aa:bb:cc:dd:01 -j DROP");
+  EXPECT_EQ(fw.rules(), want);
+  // Kept: a new manager (a restart) blocks the same client.
+  {
+    auto saved = readFile(config.stateDir + "/blocked-clients", 4096);
+    ASSERT_TRUE(saved);
+    EXPECT_EQ(*saved, "02:aa:bb:cc:dd:01\n");
+  }
+  ASSERT_TRUE(mgr->blockClient("02:aa:bb:cc:dd:01")) << "blocking twice is fine";
+  ASSERT_TRUE(mgr->unblockClient("02:aa:bb:cc:dd:01"));
+  EXPECT_EQ(fw.rules(), kUsbViaEth0);
+  EXPECT_EQ(mgr->unblockClient("02:aa:bb:cc:dd:01").error().code, Errc::NotFound);
+  for (const char* bad : {"02:aa:bb:cc:dd", "01:00:5e:00:00:01", "02:aa:bb:cc:dd:01;reboot", ""}) {
+    auto st = mgr->blockClient(bad);
+    ASSERT_FALSE(st) << bad;
+    EXPECT_EQ(st.error().code, Errc::InvalidArgument);
+    EXPECT_EQ(st.error().message.rfind("mac: ", 0), 0u) << st.error().message;
+  }
+  EXPECT_EQ(fw.rules(), kUsbViaEth0) << "a refused block changes nothing";
+  ASSERT_TRUE(mgr->blockClient("02:aa:bb:cc:dd:02"));
+  ASSERT_TRUE(mgr->stopTethering());
+  EXPECT_TRUE(fw.rules().empty()) << "no downstream served: the block rules go too";
+  mgr.reset();
+  mgr = make();
+  EXPECT_EQ(mgr->blockedClients(), (Lines{"02:aa:bb:cc:dd:02"}));
+}
+
+TEST_F(TetherManagerTest, BlockThatCannotBeSavedIsNotApplied) {
+  mgr = make();
+  ASSERT_TRUE(mgr->startTethering());
+  std::filesystem::remove_all(config.stateDir);
+  {
+    std::ofstream f(config.stateDir);  // a file where the directory should be
+  }
+  auto st = mgr->blockClient("02:aa:bb:cc:dd:03");
+  ASSERT_FALSE(st);
+  EXPECT_TRUE(mgr->blockedClients().empty());
+  EXPECT_EQ(fw.rules(), kUsbViaEth0);
+  std::filesystem::remove(config.stateDir);
 }
 
 }  // namespace
