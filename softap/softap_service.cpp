@@ -354,6 +354,16 @@ void SoftApService::deauth(const std::string& mac, std::function<void(Status)> d
   });
 }
 
+ClientHooks SoftApService::clientHooks() {
+  ClientHooks h;
+  h.isWifiStation = [this](const std::string& mac) { return hasStation(mac); };
+  h.wifiKick = [this](const std::string& mac, std::function<void(Status)> done) { deauth(mac, std::move(done)); };
+  h.wifiBlock = [this](const std::string& mac) { return block(mac); };
+  h.wifiUnblock = [this](const std::string& mac) { return unblock(mac); };
+  h.wifiBlocked = [this] { return blocked(); };
+  return h;
+}
+
 std::map<std::string, std::pair<std::string, std::string>> SoftApService::leases() const {
   std::map<std::string, std::pair<std::string, std::string>> out;
   auto text = readFile(dnsmasqLeasePath(config_.stateDir, config_.softapInterface), 1 << 20);

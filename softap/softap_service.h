@@ -21,6 +21,7 @@
 #include "softap/hostapd_ctrl.h"
 #include "softap/hostapd_protocol.h"
 #include "softap/softap_settings.h"
+#include "tether/client_actions.h"
 #include "tether/process_supervisor.h"
 #include "tether/tether_manager.h"
 
@@ -78,9 +79,13 @@ class SoftApService : public AccessPoint {
   Status unblock(const std::string& mac);
   const std::vector<std::string>& blocked() const { return blocked_; }
   void deauth(const std::string& mac, std::function<void(Status)> done);
+  // Whether `mac` (normalised) is associated now, as hostapd's events tell.
+  bool hasStation(const std::string& mac) const { return connected_.count(mac) != 0; }
   void stations(std::function<void(Result<std::vector<StationView>>)> done);
   void status(std::function<void(ApStatus)> done);
   const std::string& interface() const { return config_.softapInterface; }
+  // The Wi-Fi part of ClientActions (tether/client_actions.h): stations, deauth, deny list.
+  ClientHooks clientHooks();
 
  private:
   std::string settingsPath() const;

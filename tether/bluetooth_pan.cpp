@@ -1,10 +1,13 @@
 #include "tether/bluetooth_pan.h"
 
 #include <algorithm>
+#include <boost/asio/post.hpp>
+#include <cctype>
 #include <cstdlib>
 #include <tuple>
 #include <vector>
 
+#include "tether/ip.h"
 #include "tether/log.h"
 
 namespace tetherd {
@@ -16,6 +19,7 @@ namespace {
 constexpr const char* kBluez = "org.bluez";
 constexpr const char* kAdapterIface = "org.bluez.Adapter1";
 constexpr const char* kNetworkServerIface = "org.bluez.NetworkServer1";
+constexpr const char* kDeviceIface = "org.bluez.Device1";
 constexpr const char* kPropertiesIface = "org.freedesktop.DBus.Properties";
 constexpr const char* kNap = "nap";
 
@@ -368,6 +372,26 @@ void BluetoothPan::reconfigure(const Config& config) {
     impl_->error.clear();
     if (auto st = impl_->start(); !st) log::error(st.error().message);
   });
+}
+
+void BluetoothPan::disconnect(const std::string& mac, std::function<void(Status)> done) {
+  Impl& m = *impl_;
+  auto fail = [&m, &done](Error e) { asio::post(m.io, [done = std::move(done), e = std::move(e)] { done(e); }); };
+  auto n = normalizeMac(mac);
+  if (!n) return fail(makeError(Errc::InvalidArgument, "mac: '" + mac.substr(0, 32) + "' is not a Bluetooth address"));
+  if (!m.running || !m.bus.isOpen() || m.bluezOwner.empty())
+    return fail(makeError(Errc::ServiceUnavail, "bluetooth: BlueZ is not reachable"));
+  // BlueZ names a device by its address: /org/bluez/hci0/dev_AA_BB_CC_DD_EE_FF.
+  std::string path = m.adapterPath() + "/dev_";
+  for (char c : *n) path += c == ':' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  auto msg = m.bus.newMethodCall(kBluez, path.c_str(), kDeviceIface, "Disconnect");
+  if (!msg) return fail(msg.error());
+  auto st = m.bus.call(*msg, usec(m.timing.callTimeout), [done, n = *n](sd_bus_message*, const sd_bus_error* e) {
+    if (e != nullptr) return done(makeError(Errc::ServiceUnavail, "bluetooth: disconnect " + n + ": " + busErrorText(e)));
+    log::notice("bluetooth: ", n, " disconnected");
+    done({});
+  });
+  if (!st) fail(st.error());
 }
 
 BluetoothPan::View BluetoothPan::status() const {

@@ -49,6 +49,9 @@ class BluetoothPan {
   void stop(std::function<void()> done);
   // A new configuration: a change of [bluetooth] restarts the service.
   void reconfigure(const Config& config);
+  // A client kick: BlueZ's org.bluez.Device1.Disconnect on the device with this address (its
+  // PAN connection and bnep port go). done() runs from the loop.
+  void disconnect(const std::string& mac, std::function<void(Status)> done);
 
   struct View {
     bool enabled = false;

@@ -158,6 +158,7 @@ struct Daemon::Impl {
     if (config.autostart)
       if (auto st = manager->startTethering(); !st) log::error("tethering did not start: ", st.error().message);
     startRadios();
+    startClients();
     startWeb();
     return {};
   }
@@ -171,6 +172,21 @@ struct Daemon::Impl {
     bluetooth = std::make_unique<BluetoothPan>(io, netlink, config);
     if (auto st = bluetooth->start(); !st) log::error("Bluetooth NAP not set up: ", st.error().message);
     registerBluetoothCommands(commands, *bluetooth);
+  }
+
+  // Kick/block of any downstream's client, for the control socket and the web page alike.
+  void startClients() {
+    ClientHooks hooks = softap ? softap->clientHooks() : ClientHooks{};
+    hooks.usbReplug = [this]() -> Status {
+      if (!usb) return makeError(Errc::ServiceUnavail, "no USB gadget");
+      return usb->replug();
+    };
+    hooks.bluetoothDisconnect = [this](const std::string& mac, std::function<void(Status)> done) {
+      if (!bluetooth) return done(makeError(Errc::ServiceUnavail, "no Bluetooth NAP"));
+      bluetooth->disconnect(mac, std::move(done));
+    };
+    clients = std::make_unique<ClientActions>(*manager, [this] { return config.stateDir; }, std::move(hooks));
+    registerClientCommands(commands, *clients);
   }
 
   // After the manager has untethered everything: NAP unregistered, bridge and gadget removed.
@@ -200,7 +216,8 @@ struct Daemon::Impl {
           if (softap) softap->reconfigure(config);
           if (manager) manager->reconfigure(config);
           if (web) web->reconfigure(config);
-        }});
+        },
+        [] { return std::chrono::steady_clock::now(); }, {}, web::defaultHashParams(), {}, clients.get()});
     if (config.webEnabled)
       if (auto st = manager->setAdminPorts({static_cast<uint16_t>(config.webPort)}); !st)
         log::error("web: firewall rule for port ", config.webPort, ": ", st.error().message);
@@ -278,6 +295,7 @@ struct Daemon::Impl {
   usb::RealGadgetFs gadgetFs;
   std::unique_ptr<UsbGadgetService> usb;
   std::unique_ptr<BluetoothPan> bluetooth;
+  std::unique_ptr<ClientActions> clients;
   std::unique_ptr<web::WebServer> web;  // last: goes first, before what it calls
 };
 

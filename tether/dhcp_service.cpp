@@ -37,6 +37,24 @@ void DnsmasqService::cleanupStale() {
     log::warning("stale dnsmasq: ", st.error().message);
 }
 
+void DnsmasqService::reconfigure(const Config& config) {
+  config_ = config;
+  for (const auto& [ifname, d] : downstreams_) {
+    auto it = instances_.find(ifname);
+    if (it == instances_.end()) continue;
+    DnsmasqDownstream dd{d.ifname, d.subnet, d.address, config_.rangeFirstHost, config_.rangeLastHost, config_.leaseTimeSec};
+    auto argv = dnsmasqArgv(config_.dnsmasqPath, dd, config_.runDir, config_.stateDir);
+    if (!argv) {
+      log::error("dnsmasq for ", ifname, ": new settings refused, keeping the running ones: ", argv.error().message);
+      continue;
+    }
+    if (it->second->spec().argv == *argv) continue;
+    log::notice("dnsmasq for ", ifname, ": DHCP settings changed, restarting it (leases kept)");
+    it->second->setSpec(ProcessSpec{"dnsmasq-" + ifname, std::move(*argv)});
+    it->second->restart();
+  }
+}
+
 Status DnsmasqService::start(const Downstream& d) {
   // dnsmasq reads the servers file after dropping to nobody: the run dir must let it in.
   struct stat st {};
@@ -49,6 +67,7 @@ Status DnsmasqService::start(const Downstream& d) {
   auto argv = dnsmasqArgv(config_.dnsmasqPath, dd, config_.runDir, config_.stateDir);
   if (!argv) return argv.error();
   ProcessSpec spec{"dnsmasq-" + d.ifname, std::move(*argv)};
+  downstreams_[d.ifname] = d;
   auto it = instances_.find(d.ifname);
   if (it != instances_.end()) {
     if (it->second->spec().argv == spec.argv && it->second->running()) return {};
@@ -71,6 +90,7 @@ Status DnsmasqService::start(const Downstream& d) {
 }
 
 void DnsmasqService::stop(const std::string& ifname) {
+  downstreams_.erase(ifname);
   auto it = instances_.find(ifname);
   if (it == instances_.end()) return;
   Supervisor* raw = it->second.get();

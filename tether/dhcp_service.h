@@ -19,7 +19,10 @@ class DnsmasqService : public DhcpService {
 
   // Kill dnsmasq instances a previous run left (by their pid files), remove their files.
   void cleanupStale();
-  void reconfigure(const Config& config) { config_ = config; }
+  // A new configuration: a running instance whose argv changes with it (DHCP range, lease
+  // time, dnsmasq path) is restarted with the new one; its leases are kept (a lease outside
+  // the new range is refused at its renewal and the client gets a new address).
+  void reconfigure(const Config& config);
 
   Status start(const Downstream& d) override;
   void stop(const std::string& ifname) override;
@@ -36,6 +39,7 @@ class DnsmasqService : public DhcpService {
   Config config_;
   std::vector<Ipv4Address> servers_;
   std::map<std::string, std::unique_ptr<Supervisor>> instances_;
+  std::map<std::string, Downstream> downstreams_;  // what each instance was started for
   std::vector<std::unique_ptr<Supervisor>> stopping_;
 };
 

@@ -167,4 +167,23 @@ void registerTetherCommands(CommandTable& table, TetherManager& m) {
   });
 }
 
+void registerClientCommands(CommandTable& table, ClientActions& clients) {
+  const std::string help = "client kick|block|unblock <mac> | client blocked";
+  table.add("client", help, [&clients, help](const Request& req, const Responder& r) {
+    const auto& a = req.args;
+    const std::string sub = a.empty() ? "" : a[0];
+    if (sub == "blocked" && a.size() == 1) {
+      for (const auto& m : clients.blocked()) r.line(code::StationList, m);
+      return r.finish(code::CommandOkay, "blocked clients listed");
+    }
+    if (a.size() != 2) return usage(r, help);
+    const std::string& mac = a[1];
+    if (sub == "kick")
+      return clients.kick(mac, [r, mac](Status st) { finishStatus(r, st, mac + " kicked"); });
+    if (sub == "block") return finishStatus(r, clients.block(mac), mac + " blocked");
+    if (sub == "unblock") return finishStatus(r, clients.unblock(mac), mac + " unblocked");
+    usage(r, help);
+  });
+}
+
 }  // namespace tetherd

@@ -2,12 +2,15 @@
 // TetherManager's operations (the web API adapts the same operations to JSON).
 #pragma once
 
+#include "tether/client_actions.h"
 #include "tether/command_table.h"
 #include "tether/tether_manager.h"
 
 namespace tetherd {
 
 void registerTetherCommands(CommandTable& table, TetherManager& manager);
+// `client kick|block|unblock <mac>`, `client blocked`: any downstream's clients.
+void registerClientCommands(CommandTable& table, ClientActions& clients);
 
 // One-line descriptions shared by the control socket and the web API.
 std::string describeDownstream(const TetherManager::DownstreamStatus& d);

@@ -24,7 +24,7 @@ std::string describeUsb(const UsbGadgetService::View& v) {
 }
 
 void registerUsbCommands(CommandTable& table, UsbGadgetService& usb) {
-  const std::string usage = "usb status | usb bind | usb unbind";
+  const std::string usage = "usb status | usb bind | usb unbind | usb replug";
   table.add("usb", usage, [&usb, usage](const Request& req, const Responder& r) {
     const auto& a = req.args;
     if (a.size() == 1 && a[0] == "status") return r.finish(code::StatusReport, describeUsb(usb.status()));
@@ -32,6 +32,10 @@ void registerUsbCommands(CommandTable& table, UsbGadgetService& usb) {
       auto st = a[0] == "bind" ? usb.bind() : usb.unbind();
       if (!st) return r.fail(st.error());
       return r.finish(code::CommandOkay, a[0] == "bind" ? "usb gadget bound to " + usb.status().udc : "usb gadget unbound");
+    }
+    if (a.size() == 1 && a[0] == "replug") {
+      if (auto st = usb.replug(); !st) return r.fail(st.error());
+      return r.finish(code::CommandOkay, "usb gadget unbound, binding again shortly");
     }
     r.finish(code::CommandSyntaxError, "Usage: " + usage);
   });

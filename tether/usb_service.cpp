@@ -334,6 +334,18 @@ Status UsbGadgetService::unbind() {
   return {};
 }
 
+Status UsbGadgetService::replug(std::chrono::milliseconds gap) {
+  if (state_ != State::Bound) return makeError(Errc::NotFound, std::string("usb gadget: not bound (state ") + stateName(state_) + ")");
+  if (auto st = unbind(); !st) return st;
+  // The retry timer: a `usb bind` meanwhile, or a stop, cancels the rebind.
+  retry_.expires_after(gap);
+  retry_.async_wait([this](boost::system::error_code ec) {
+    if (ec || state_ != State::Unbound) return;
+    if (auto st = bind(); !st) log::warning("usb gadget: bind after replug: ", st.error().message);
+  });
+  return {};
+}
+
 UsbGadgetService::View UsbGadgetService::status() {
   if (state_ == State::Bound && std::find(ifnames_.begin(), ifnames_.end(), "") != ifnames_.end()) refreshInterfaces();
   View v;

@@ -94,6 +94,9 @@ class UsbGadgetService {
   // `usb bind` / `usb unbind`: what a cable replug does to the host side.
   Status bind();
   Status unbind();
+  // A client kick: unbind now, bind again after `gap` (the host sees the cable go and come
+  // back, and enumerates the gadget afresh).
+  Status replug(std::chrono::milliseconds gap = std::chrono::milliseconds(1500));
 
   struct View {
     State state = State::Off;

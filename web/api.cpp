@@ -212,9 +212,10 @@ json clientsImpl(const ClientsView& v) {
                     {"uploadBytes", opt(r.up)},
                     {"leaseExpires", opt(r.leaseExpires)},
                     {"blocked", blocked.count(r.mac) > 0},
-                    // Kick and block act on the soft AP (deauthenticate, hostapd's deny list).
-                    {"canKick", r.wifi},
-                    {"canBlock", r.wifi}});
+                    // A kick disconnects Wi-Fi (deauth), USB (replug) and Bluetooth clients; a
+                    // wired client can only be blocked (ClientActions).
+                    {"canKick", r.wifi || r.kind == IfaceKind::Usb || r.kind == IfaceKind::Bluetooth},
+                    {"canBlock", true}});
   }
   return json{{"clients", list}, {"blocked", v.blocked}, {"wifiInterface", v.wifiInterface}};
 }

@@ -199,6 +199,10 @@ WebApp::WebApp(WebDeps deps)
       deps_.hostNames.push_back(h + ".local");
     }
   }
+  if (!deps_.clients) {
+    ownClients_ = std::make_unique<ClientActions>(deps_.manager, [this] { return deps_.config().stateDir; },
+                                                  deps_.softap ? deps_.softap->clientHooks() : ClientHooks{});
+  }
   addRoutes();
 }
 
@@ -229,9 +233,9 @@ void WebApp::addRoutes() {
   ROUTE("POST", "/api/password", A::Session, "change the admin password (current + new)", postPassword);
   ROUTE("GET", "/api/status", A::Session, "upstream, downstreams, totals", getStatus);
   ROUTE("GET", "/api/clients", A::Session, "clients from DHCP leases and soft AP stations", getClients);
-  routes_.push_back(Route{"POST", "/api/clients/{mac}/kick", A::Session, "deauthenticate a Wi-Fi client",
+  routes_.push_back(Route{"POST", "/api/clients/{mac}/kick", A::Session, "disconnect a client (Wi-Fi deauth, USB replug, Bluetooth disconnect)",
                           [this](const Request& q, const Params& p, Session* s, Reply r) { postClientAction(q, p, s, std::move(r), "kick"); }});
-  routes_.push_back(Route{"POST", "/api/clients/{mac}/block", A::Session, "block a MAC on the soft AP (deny list)",
+  routes_.push_back(Route{"POST", "/api/clients/{mac}/block", A::Session, "block a MAC on every downstream (firewall; soft AP deny list)",
                           [this](const Request& q, const Params& p, Session* s, Reply r) { postClientAction(q, p, s, std::move(r), "block"); }});
   routes_.push_back(Route{"POST", "/api/clients/{mac}/unblock", A::Session, "unblock a MAC",
                           [this](const Request& q, const Params& p, Session* s, Reply r) { postClientAction(q, p, s, std::move(r), "unblock"); }});
@@ -501,10 +505,8 @@ ClientsView WebApp::leasesView() {
   ClientsView v;
   const Config& c = deps_.config();
   v.nowEpochSec = deps_.epochMs() / 1000;
-  if (deps_.softap) {
-    v.wifiInterface = deps_.softap->interface();
-    v.blocked = deps_.softap->blocked();
-  }
+  if (deps_.softap) v.wifiInterface = deps_.softap->interface();
+  v.blocked = clients().blocked();
   for (const auto& d : deps_.manager.downstreams()) {
     if (!d.address) continue;  // not configured: its lease file is history
     ClientsView::DownstreamLeases dl;
@@ -564,12 +566,15 @@ void WebApp::getClients(const Request&, const Params&, Session*, Reply reply) {
 }
 
 void WebApp::postClientAction(const Request&, const Params& params, Session*, Reply reply, const std::string& action) {
-  if (!deps_.softap) return reply(errorResponse(503, "no-softap", "there is no soft AP"));
   const std::string& mac = params.at("mac");
   if (action == "kick") {
-    return deps_.softap->deauth(mac, [reply](Status st) { reply(st ? ok() : errorResponse(st.error())); });
+    std::weak_ptr<char> alive = alive_;
+    return clients().kick(mac, [alive, reply](Status st) {
+      if (!alive.expired()) reply(st ? ok() : errorResponse(st.error()));
+    });
   }
-  Status st = action == "block" ? deps_.softap->block(mac) : deps_.softap->unblock(mac);
+  Status st = action == "block" ? clients().block(mac) : clients().unblock(mac);
+  if (st) onEvent(control::code::TetherStateChange, "web");
   reply(st ? ok() : errorResponse(st.error()));
 }
 

@@ -15,6 +15,7 @@
 
 #include "config/config.h"
 #include "softap/softap_service.h"
+#include "tether/client_actions.h"
 #include "tether/command_table.h"
 #include "tether/tether_manager.h"
 #include "web/auth.h"
@@ -43,6 +44,9 @@ struct WebDeps {
   // Names the Host header may carry besides IP literals and "localhost" (default: this
   // machine's host name and <name>.local). A DNS-rebinding page has its own name: refused.
   std::vector<std::string> hostNames{};
+  // Kick/block/unblock of any client: the daemon's (shared with the `client` commands). None:
+  // the page makes its own over the soft AP alone.
+  ClientActions* clients = nullptr;
 };
 
 using Params = std::map<std::string, std::string>;
@@ -118,6 +122,8 @@ class WebApp {
   void broadcast(const std::string& event, const std::string& data);
 
   WebDeps deps_;
+  std::unique_ptr<ClientActions> ownClients_;  // when deps_.clients is none
+  ClientActions& clients() { return deps_.clients ? *deps_.clients : *ownClients_; }
   std::vector<Route> routes_;
   PasswordFile password_;
   SessionStore sessions_;

@@ -272,6 +272,61 @@ class TetheringTest(unittest.TestCase):
         r = LAB.tetherctl("tether", "dns", "list", check=True).stdout
         self.assertIn("198.51.100.53", r)
 
+    def test_block_any_client_kick_wired_refused_unblock(self):
+        """Issue 6: block works for every downstream's clients (here a USB-named one with a real
+        dhclient), survives a restart, and a kick of a wired client says why it cannot be done."""
+        c, addr = self.plug("usb0", "phone")
+        self.assertEqual(fetch(c), ETH0_ADDR)
+        LAB.tetherctl("client", "block", c.mac.upper(), check=True)
+        self.assertIn(c.mac, LAB.tetherctl("client", "blocked", check=True).stdout)
+        self.assertIn("filter -A tetherd_FORWARD -i usb0 -m mac --mac-source %s -j DROP" % c.mac, rules())
+        self.assertIsNone(fetch_or_none(c), "a blocked client's traffic must not be forwarded")
+        self.assertIsNone(dig_or_none(c), "a blocked client must get no DNS from the appliance")
+        c.dhcp_stop(release=False)
+        with self.assertRaises(L.LabError):
+            c.dhcp("udhcpc", timeout=3)  # nor a lease
+        # Kept across a restart of tetherd.
+        self.assertEqual(LAB.stop_tetherd(signal.SIGTERM), 0)
+        LAB.start_tetherd(LAB.default_config())
+        wait_state("usb0", "tethered")
+        self.assertIn(c.mac, LAB.tetherctl("client", "blocked", check=True).stdout)
+        with self.assertRaises(L.LabError):
+            c.dhcp("udhcpc", timeout=3)
+        # Another downstream's client is not affected; a wired client cannot be kicked.
+        laptop = LAB.add_downstream("lan1", client="laptop")
+        self.clients["laptop"] = laptop
+        LAB.tetherctl("tether", "interface", "add", "lan1", check=True)
+        wait_state("lan1", "tethered")
+        laptop.dhcp("dhclient", timeout=10)
+        self.assertEqual(fetch(laptop), ETH0_ADDR)
+        r = LAB.tetherctl("client", "kick", laptop.mac)
+        self.assertEqual(r.returncode, 1, r)
+        self.assertIn("cannot be disconnected from here; block it instead", r.stderr)
+        r = LAB.tetherctl("client", "block", "02:00:00:00:00:01;reboot")
+        self.assertEqual(r.returncode, 2, r)
+        self.assertIn("mac:", r.stderr)
+        # Unblocked: a lease and the Internet again.
+        LAB.tetherctl("client", "unblock", c.mac, check=True)
+        self.assertEqual(c.dhcp("dhclient", timeout=10), addr)
+        self.assertEqual(fetch(c), ETH0_ADDR)
+        self.assertNotIn(c.mac, " ".join(rules()))
+
+    def test_dhcp_range_change_restarts_the_running_dnsmasq(self):
+        """Issue 6: a new DHCP range (Settings page or SIGHUP: the same reconfigure) reaches the
+        dnsmasq of a downstream that is already tethered; its client moves into the new range."""
+        c, addr = self.plug("usb0", "phone")
+        old = dnsmasq_pids()
+        self.assertEqual(len(old), 1)
+        LAB.write_config(LAB.default_config() + "\n[dhcp]\nrange_first_host = 200\nrange_last_host = 210\nlease_time = 10m\n")
+        LAB.tetherd.send_signal(signal.SIGHUP)
+        L.wait_for(lambda: (lambda p: len(p) == 1 and p != old and "192.168.42.200,192.168.42.210" in cmdline(p[0]))(dnsmasq_pids()),
+                   timeout=5, what="dnsmasq restarted with the new range (log:\n%s)" % "\n".join(l for l in LAB.tetherd_log().splitlines() if "dnsmasq-dhcp" not in l)[-3000:])
+        c.dhcp_stop(release=False)
+        new = c.dhcp("dhclient", timeout=10)
+        self.assertTrue(200 <= int(new.rsplit(".", 1)[1]) <= 210, (addr, new))
+        self.assertEqual(fetch(c), ETH0_ADDR)
+        self.assertEqual(downstream_state("usb0"), "tethered")
+
 
 def fetch_or_none(c):
     try:

@@ -514,21 +514,27 @@ TEST_F(WebAppTest, ClientsComeFromTheLeasesOfTetheredDownstreams) {
   EXPECT_EQ(c["wifi"], false);
   EXPECT_TRUE(c["signalDbm"].is_null());
   EXPECT_EQ(c["leaseExpires"], 1700000600);
-  EXPECT_EQ(c["canKick"], false);
+  EXPECT_EQ(c["canKick"], true) << "a USB client is kicked by a replug";
+  EXPECT_EQ(c["canBlock"], true);
   EXPECT_TRUE(r.j["clients"][1]["hostname"].is_null());
   EXPECT_TRUE(r.j["clients"][1]["leaseExpires"].is_null());
 }
 
-TEST_F(WebAppTest, BlockAndUnblockUseTheSoftApDenyList) {
+TEST_F(WebAppTest, BlockAndUnblockUseTheFirewallAndTheSoftApDenyList) {
   setup();
   EXPECT_EQ(call("POST", "/api/clients/02:00:00:00:00:AB/block").status(), 200);
   EXPECT_EQ(softap->blocked(), (std::vector<std::string>{"02:00:00:00:00:ab"}));
+  EXPECT_EQ(manager->blockedClients(), (std::vector<std::string>{"02:00:00:00:00:ab"}));
+  EXPECT_EQ(fw.state.blockedMacs, (std::set<std::string>{"02:00:00:00:00:ab"}));
+  EXPECT_EQ(fw.state.blockOn, (std::set<std::string>{"usb0"})) << "dropped on the USB downstream too";
   writeLeases("usb0", "1700000600 02:00:00:00:00:ab 192.168.42.10 phone *\n");
   auto clients = call("GET", "/api/clients");
   EXPECT_EQ(clients.j["blocked"], (nlohmann::json{"02:00:00:00:00:ab"}));
   EXPECT_EQ(clients.j["clients"][0]["blocked"], true);
   EXPECT_EQ(call("POST", "/api/clients/02%3A00%3A00%3A00%3A00%3Aab/unblock").status(), 200) << "encoded colons";
   EXPECT_TRUE(softap->blocked().empty());
+  EXPECT_TRUE(manager->blockedClients().empty());
+  EXPECT_TRUE(fw.state.blockedMacs.empty());
   auto again = call("POST", "/api/clients/02:00:00:00:00:ab/unblock");
   EXPECT_EQ(again.status(), 404);
   EXPECT_EQ(again.j["error"]["code"], "not-found");
@@ -537,11 +543,30 @@ TEST_F(WebAppTest, BlockAndUnblockUseTheSoftApDenyList) {
   EXPECT_EQ(bad.j["error"]["code"], "invalid-argument");
 }
 
-TEST_F(WebAppTest, KickNeedsARunningSoftAp) {
+TEST_F(WebAppTest, KickOfAnUnknownClientIsNotFound) {
   setup();
   auto r = call("POST", "/api/clients/02:00:00:00:00:01/kick");
-  EXPECT_EQ(r.status(), 503);
-  EXPECT_EQ(r.j["error"]["message"], "the soft AP is not running");
+  EXPECT_EQ(r.status(), 404);
+  EXPECT_EQ(r.j["error"]["message"], "mac: 02:00:00:00:00:01 is not a connected client");
+}
+
+// The page and the `client` commands share one ClientActions: what the daemon hands over is used.
+TEST_F(WebAppTest, KickGoesThroughTheDaemonsClientActions) {
+  int replugs = 0;
+  ClientHooks hooks;
+  hooks.usbReplug = [&replugs]() -> Status {
+    ++replugs;
+    return {};
+  };
+  ClientActions shared(*manager, [this] { return config.stateDir; }, hooks);
+  WebDeps deps{io, *manager, softap.get(), [this]() -> const Config& { return config; }, [](const Config&) {},
+               [this] { return now; }, [this] { return epochMs; }, fastHashParams(), {"tetherd.local"}, &shared};
+  app = std::make_unique<WebApp>(deps);
+  ASSERT_TRUE(app->load());
+  setup();
+  writeLeases("usb0", "1700000600 02:00:00:00:00:aa 192.168.42.10 phone *\n");
+  EXPECT_EQ(call("POST", "/api/clients/02:00:00:00:00:AA/kick").status(), 200);
+  EXPECT_EQ(replugs, 1);
 }
 
 TEST_F(WebAppTest, StartAndStopTetheringPerInterface) {
