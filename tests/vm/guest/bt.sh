@@ -151,6 +151,15 @@ ok
 check_upstream "$CLIENT_NS"
 ok
 
+# A kick from the admin page / `client kick <mac>`: tetherd finds the device by its lease on
+# bt-pan and asks BlueZ to disconnect it; its bnep port leaves the bridge.
+step kick
+BMAC=$(nsx "$CLIENT_NS" cat "/sys/class/net/$BNEP/address")
+tctl client kick "$BMAC" >>"$LOG/tetherctl.log" 2>&1 || die "client kick $BMAC refused: $(tail -1 "$LOG/tetherctl.log")"
+wait_for 15 sh -c '! ls /sys/class/net/bt-pan/brif | grep -q bnep' || die "the bnep port is still in bt-pan after the kick"
+busctl get-property org.bluez "$NAP_DEV" org.bluez.Device1 Connected >>"$LOG/client.log" 2>&1 || true
+ok
+
 tetherd_stop_checked
 step bridge-removed
 [ ! -e /sys/class/net/bt-pan ] || die "bt-pan still exists after tetherd stopped"

@@ -4,7 +4,8 @@
 # other side, which is moved into a client namespace; it gets a lease from tetherd's dnsmasq,
 # resolves the upstream's name and fetches its page through NAT. Then the cable is pulled and
 # plugged again (the UDC's soft_connect) and the gadget is unbound and bound again
-# (`tetherctl usb unbind` / `usb bind`): the client is back each time. On SIGTERM tetherd
+# (`tetherctl usb unbind` / `usb bind`), and the client is kicked (`tetherctl client kick`,
+# a replug done by tetherd): the client is back each time. On SIGTERM tetherd
 # removes the gadget. One result per function: usb-ncm, usb-rndis, usb-ecm.
 # USB_FUNCTIONS (kernel command line, comma separated) narrows the list.
 set -eu
@@ -110,6 +111,14 @@ udc = $UDC"
   tctl usb bind >>"$LOG/tetherctl.log" 2>&1 || die "usb bind refused"
   plug_client rebind
   tctl usb status >>"$LOG/usb-status-$fn.txt" 2>&1
+
+  # A kick from the admin page / `client kick <mac>`: tetherd finds the host by its lease on
+  # usb0 and replugs the gadget; the host goes away and comes back on its own.
+  step kick
+  HMAC=$(nsx "$CLIENT_NS" cat "/sys/class/net/$hif/address")
+  tctl client kick "$HMAC" >>"$LOG/tetherctl.log" 2>&1 || die "client kick $HMAC refused: $(tail -1 "$LOG/tetherctl.log")"
+  wait_for 10 no_client_iface || die "the host side did not go away on a kick"
+  plug_client kicked
 
   tetherd_stop_checked
   step removed
