@@ -565,8 +565,16 @@ void WebApp::getClients(const Request&, const Params&, Session*, Reply reply) {
   gatherClients([reply](ClientsView v) { reply(jsonResponse(200, clientsImpl(v))); });
 }
 
-void WebApp::postClientAction(const Request&, const Params& params, Session*, Reply reply, const std::string& action) {
+void WebApp::postClientAction(const Request& req, const Params& params, Session*, Reply reply, const std::string& action) {
   const std::string& mac = params.at("mac");
+  // Blocking or kicking the device this page is used from would lock the admin out mid-way.
+  if (action != "unblock") {
+    auto n = normalizeMac(mac);
+    for (const auto& d : leasesView().downstreams)
+      for (const auto& l : d.leases)
+        if (n && l.mac == *n && l.ip.str() == req.peer)
+          return reply(errorResponse(409, "own-device", "mac: " + *n + " is the device you are using this page from"));
+  }
   if (action == "kick") {
     std::weak_ptr<char> alive = alive_;
     return clients().kick(mac, [alive, reply](Status st) {

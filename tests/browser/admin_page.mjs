@@ -64,12 +64,13 @@ try {
   const page = context.pages()[0] || (await context.newPage());
   page.setDefaultTimeout(10000);
   // Script errors and CSP violations fail the test; failed loads with the statuses this test
-  // provokes itself (401 wrong password / after logout, 400 refused settings) do not.
+  // provokes itself (401 wrong password / after logout, 400 refused settings, 409 own device
+  // not blocked) do not.
   page.on("console", (m) => {
     if (m.type() !== "error") return;
     const t = m.text();
     if (/Content Security Policy|Refused to/.test(t)) findings.cspViolations.push(t);
-    else if (!/^Failed to load resource: the server responded with a status of 40[01] /.test(t)) findings.consoleErrors.push(t);
+    else if (!/^Failed to load resource: the server responded with a status of 40[019] /.test(t)) findings.consoleErrors.push(t);
   });
   page.on("pageerror", (e) => findings.consoleErrors.push(String(e)));
   const shot = async (name) => {
@@ -132,6 +133,14 @@ try {
   expect(rowText.includes("usb0"), "client interface in the list: " + rowText);
   await shot("clients");
   log("client", CLIENT_MAC, CLIENT_IP, "listed");
+  // Kick and Block are offered for a USB client too; the daemon refuses to block the device
+  // the page is used from (the admin would lock themselves out) and the page says why.
+  expect(await page.isVisible(`${row} button:has-text("Kick")`), "Kick offered for the USB client");
+  await page.click(`${row} button:has-text("Block")`);
+  await waitFor(async () => ((await page.textContent("#toast")) || "").includes("is the device you are using this page from"),
+                "own device not blocked, with the reason");
+  expect(((await page.textContent("#blocked")) || "").includes("Nobody is blocked."), "nobody blocked");
+  findings.ownBlockRefused = await page.textContent("#toast");
 
   // Wi-Fi: change the SSID; a 7-character passphrase is refused beside its field (by the page),
   // an unknown country by the daemon; the QR code is there.

@@ -97,6 +97,8 @@ class AdminPageTest(unittest.TestCase):
             r.stderr[-4000:], self.lab.tetherd_log()[-3000:]))
         findings = json.loads(r.stdout.strip().splitlines()[-1])
         self.assertEqual(findings["ssid"], "tetherd lab café")
+        self.assertIn("is the device you are using this page from", findings["ownBlockRefused"])
+        self.assertNotIn(self.phone.mac, self.lab.tetherctl("client", "blocked", check=True).stdout)
         self.assertIn("tetherd_session", [c["name"] for c in findings["cookie"]] or ["tetherd_session"])
         # The daemon agrees with what the page showed.
         self.assertIn("ssid=tetherd lab café", self.lab.tetherctl("softap", "get", "ssid").stdout)

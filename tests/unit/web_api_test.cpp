@@ -564,9 +564,25 @@ TEST_F(WebAppTest, KickGoesThroughTheDaemonsClientActions) {
   app = std::make_unique<WebApp>(deps);
   ASSERT_TRUE(app->load());
   setup();
-  writeLeases("usb0", "1700000600 02:00:00:00:00:aa 192.168.42.10 phone *\n");
+  writeLeases("usb0", "1700000600 02:00:00:00:00:aa 192.168.42.11 phone *\n");
   EXPECT_EQ(call("POST", "/api/clients/02:00:00:00:00:AA/kick").status(), 200);
   EXPECT_EQ(replugs, 1);
+}
+
+// The device the page is used from (its lease has the request's address) is neither kicked nor
+// blocked: the admin would lock themselves out.
+TEST_F(WebAppTest, OwnDeviceIsNotKickedOrBlocked) {
+  setup();
+  writeLeases("usb0", "1700000600 02:00:00:00:00:aa 192.168.42.10 phone *\n");
+  for (const char* action : {"kick", "block"}) {
+    auto r = call("POST", std::string("/api/clients/02:00:00:00:00:aa/") + action);
+    EXPECT_EQ(r.status(), 409) << action;
+    EXPECT_EQ(r.j["error"]["code"], "own-device");
+    EXPECT_EQ(r.j["error"]["message"], "mac: 02:00:00:00:00:aa is the device you are using this page from");
+  }
+  EXPECT_TRUE(manager->blockedClients().empty());
+  EXPECT_EQ(call("POST", "/api/clients/02:00:00:00:00:aa/block", "", {}, true, "192.168.42.20").status(), 200)
+      << "from another device it is blocked";
 }
 
 TEST_F(WebAppTest, StartAndStopTetheringPerInterface) {
