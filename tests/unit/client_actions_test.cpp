@@ -20,15 +20,8 @@ namespace {
 class ClientActionsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir = std::filesystem::temp_directory_path() / ("tetherd-clients-" + std::to_string(::getpid()) + "-" +
-                                                    ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir);
-    std::filesystem::create_directories(dir);
-    config = defaultConfig();
-    config.runDir = (dir / "run").string();
-    config.stateDir = (dir / "state").string();
-    config.upstreamPriority = {"eth0"};
-    config.resolvFile = (dir / "resolv.conf").string();
+    dir = freshTestDir("clients");
+    config = testConfig(dir, {"eth0"});
     for (const char* n : {"lo", "eth0", "usb0", "bt-pan", "eth1", "wlan0"}) nl.addLink(n);
     nl.routeList.push_back(DefaultRoute{nl.indexOf("eth0"), "eth0", *Ipv4Address::parse("10.0.1.254"), 100});
     manager = std::make_unique<TetherManager>(ManagerDeps{io, nl, fw, sysctl}, dhcp, config, nullptr);

@@ -2,7 +2,11 @@
 // asked and can be told to fail; they do nothing to the machine.
 #pragma once
 
+#include <gtest/gtest.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <filesystem>
 #include <map>
 #include <set>
 #include <string>
@@ -14,6 +18,25 @@
 #include "tether/tether_manager.h"
 
 namespace tetherd::testing {
+
+// A fresh, empty directory for the running test: <tmp>/tetherd-<what>-<pid>-<test name>.
+inline std::filesystem::path freshTestDir(const std::string& what) {
+  auto dir = std::filesystem::temp_directory_path() / ("tetherd-" + what + "-" + std::to_string(::getpid()) + "-" +
+                                                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+// The defaults with every path inside `dir` and `upstreams` in priority order.
+inline Config testConfig(const std::filesystem::path& dir, std::vector<std::string> upstreams) {
+  Config c = defaultConfig();
+  c.runDir = (dir / "run").string();
+  c.stateDir = (dir / "state").string();
+  c.resolvFile = (dir / "resolv.conf").string();
+  c.upstreamPriority = std::move(upstreams);
+  return c;
+}
 
 class FakeNetlink : public Netlink {
  public:

@@ -24,17 +24,10 @@ namespace {
 class TetherManagerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir = std::filesystem::temp_directory_path() / ("tetherd-mgr-" + std::to_string(::getpid()) + "-" +
-                                                    ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir);
-    std::filesystem::create_directories(dir);
-    config = defaultConfig();
-    config.runDir = (dir / "run").string();
-    config.stateDir = (dir / "state").string();
-    config.upstreamPriority = {"eth0", "wwan0"};
+    dir = freshTestDir("mgr");
+    config = testConfig(dir, {"eth0", "wwan0"});
     config.upstreamDns["eth0"] = {*Ipv4Address::parse("10.0.1.1")};
     config.upstreamDns["wwan0"] = {*Ipv4Address::parse("10.0.2.1")};
-    config.resolvFile = (dir / "resolv.conf").string();
     nl.addLink("lo");
     nl.addLink("eth0");
     nl.addLink("wwan0");

@@ -41,16 +41,9 @@ const char* kHost = "192.168.42.1:8080";
 class WebAppTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir = std::filesystem::temp_directory_path() / ("tetherd-web-" + std::to_string(::getpid()) + "-" +
-                                                    ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir);
-    std::filesystem::create_directories(dir);
-    config = defaultConfig();
-    config.runDir = (dir / "run").string();
-    config.stateDir = (dir / "state").string();
-    config.upstreamPriority = {"eth0"};
+    dir = freshTestDir("web");
+    config = testConfig(dir, {"eth0"});
     config.upstreamDns["eth0"] = {*Ipv4Address::parse("10.0.1.1")};
-    config.resolvFile = (dir / "resolv.conf").string();
     config.webEnabled = true;
     nl.addLink("lo");
     nl.addLink("eth0");
