@@ -1,7 +1,6 @@
 #include "tether/daemon.h"
 
 #include <sys/stat.h>
-#include <systemd/sd-daemon.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -19,6 +18,7 @@
 #include "tether/log.h"
 #include "tether/nl_netlink.h"
 #include "tether/process.h"
+#include "tether/sd_daemon.h"
 #include "tether/sysctl.h"
 #include "tether/tether_commands.h"
 #include "tether/tether_manager.h"
@@ -68,13 +68,14 @@ struct Daemon::Impl {
   }
 
   Status openControlSocket() {
-    int n = sd_listen_fds(1);
+    int n = systemd::listenFds();
+    if (n < 0) return makeError(Errc::InvalidArgument, "LISTEN_PID / LISTEN_FDS from systemd are malformed");
     if (n > 1) return makeError(Errc::InvalidArgument, "systemd passed " + std::to_string(n) + " sockets; expected one");
     if (n == 1) {
-      if (sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, nullptr, 0) <= 0)
+      if (!systemd::isListeningUnixStream(systemd::kListenFdsStart))
         return makeError(Errc::InvalidArgument, "the socket systemd passed is not a listening unix stream socket");
       log::info("control socket handed over by systemd (socket activation)");
-      return control.adoptFd(SD_LISTEN_FDS_START);
+      return control.adoptFd(systemd::kListenFdsStart);
     }
     std::filesystem::path dir = std::filesystem::path(config.controlSocket).parent_path();
     std::error_code ec;
@@ -111,7 +112,7 @@ struct Daemon::Impl {
 
   // SIGHUP: a new config takes effect whole, or not at all.
   void reload() {
-    sd_notify(0, "RELOADING=1");
+    systemd::notify("RELOADING=1");
     auto c = loadConfig();
     if (!c) {
       log::error("reload refused, keeping the running configuration: ", c.error().message);
@@ -130,7 +131,7 @@ struct Daemon::Impl {
       log::notice("configuration reloaded from ", options.configPath);
       control.broadcast(code::TetherStateChange, "Config reloaded");
     }
-    sd_notify(0, "READY=1");
+    systemd::notify("READY=1");
   }
 
   // The tethering core: real adapters, the manager, and the netlink event stream.
@@ -239,7 +240,7 @@ struct Daemon::Impl {
   }
 
   void shutdown() {
-    sd_notify(0, "STOPPING=1");
+    systemd::notify("STOPPING=1");
     signals.cancel();
     control.stop();
     io.stop();
@@ -269,7 +270,7 @@ struct Daemon::Impl {
     }
     waitSignals();
     started = std::chrono::steady_clock::now();
-    sd_notify(0, "READY=1");
+    systemd::notify("READY=1");
     log::notice("tetherd ", TETHERD_VERSION, " ready");
     io.run();
     log::notice("tetherd stopped");

@@ -285,6 +285,25 @@ class LifecycleTest(unittest.TestCase):
         self.assertEqual(LAB.tetherctl("ping").stdout, "pong\n")
         self.assertEqual(LAB.stop_tetherd(), 0)
 
+    def test_readiness_reload_and_stop_are_notified_to_systemd(self):
+        """Type=notify without libsystemd: READY=1 once the control socket answers, RELOADING=1
+        then READY=1 on SIGHUP, STOPPING=1 on SIGTERM, all on $NOTIFY_SOCKET."""
+        path = os.path.join(LAB.dir, "notify.sock")
+        n = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        try:
+            n.bind(path)
+            n.settimeout(10)
+            LAB.start_tetherd(LAB.default_config(), env=dict(os.environ, NOTIFY_SOCKET=path))
+            self.assertEqual(n.recv(256), b"READY=1")
+            self.assertEqual(LAB.tetherctl("ping").stdout, "pong\n")
+            LAB.tetherd.send_signal(signal.SIGHUP)
+            self.assertEqual(n.recv(256), b"RELOADING=1")
+            self.assertEqual(n.recv(256), b"READY=1")
+            self.assertEqual(LAB.stop_tetherd(), 0)
+            self.assertEqual(n.recv(256), b"STOPPING=1")
+        finally:
+            n.close()
+
     def test_socket_activation(self):
         unused = os.path.join(LAB.dir, "not-used.sock")
         for p in (LAB.socket_path, unused):
