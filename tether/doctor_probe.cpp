@@ -1,16 +1,23 @@
 // The facts `tether doctor` looks at, read from the running system: no process is spawned
 // (libnftables for the nftables ruleset, libiptc for iptables-legacy's FORWARD chain).
+//
+// libnftables (with libnftnl, libmnl, libxtables, libjansson, libgmp behind it) is loaded with
+// dlopen() on the first `tether doctor`, not linked: a daemon that is never asked does not
+// carry it resident (docs/PERFORMANCE.md).
 #include <nftables/libnftables.h>
 
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <string>
+#include <type_traits>
 
 // libiptc.h pulls in the glibc network headers.
 #include <libiptc/libiptc.h>
 
 #include "tether/doctor.h"
 #include "tether/firewall.h"
+#include "tether/lazy_library.h"
 #include "tether/tether_manager.h"
 
 namespace tetherd::doctor {
@@ -23,16 +30,50 @@ std::string trim(std::string s) {
   return nl == std::string::npos ? s : s.substr(0, nl);  // the first line says what failed
 }
 
+// The libnftables functions doctor uses, resolved once from libnftables.so.1.
+struct Nft {
+  decltype(&nft_ctx_new) ctxNew = nullptr;
+  decltype(&nft_ctx_free) ctxFree = nullptr;
+  decltype(&nft_ctx_output_set_flags) outputSetFlags = nullptr;
+  decltype(&nft_ctx_buffer_output) bufferOutput = nullptr;
+  decltype(&nft_ctx_buffer_error) bufferError = nullptr;
+  decltype(&nft_run_cmd_from_buffer) runCmd = nullptr;
+  decltype(&nft_ctx_get_output_buffer) outputBuffer = nullptr;
+  decltype(&nft_ctx_get_error_buffer) errorBuffer = nullptr;
+  std::string error;  // "" when loaded
+};
+
+const Nft& nft() {
+  static const Nft loaded = [] {
+    static LazyLibrary lib("libnftables.so.1");
+    Nft n;
+    auto sym = [](auto& fn, const char* name) { fn = lib.function<std::remove_reference_t<decltype(fn)>>(name); };
+    sym(n.ctxNew, "nft_ctx_new");
+    sym(n.ctxFree, "nft_ctx_free");
+    sym(n.outputSetFlags, "nft_ctx_output_set_flags");
+    sym(n.bufferOutput, "nft_ctx_buffer_output");
+    sym(n.bufferError, "nft_ctx_buffer_error");
+    sym(n.runCmd, "nft_run_cmd_from_buffer");
+    sym(n.outputBuffer, "nft_ctx_get_output_buffer");
+    sym(n.errorBuffer, "nft_ctx_get_error_buffer");
+    n.error = lib.error();
+    return n;
+  }();
+  return loaded;
+}
+
 // `list ruleset` through libnftables, JSON output, in tetherd's network namespace.
 Result<std::string> readNftRuleset() {
-  std::unique_ptr<nft_ctx, void (*)(nft_ctx*)> ctx(nft_ctx_new(NFT_CTX_DEFAULT), nft_ctx_free);
+  const Nft& n = nft();
+  if (!n.error.empty()) return makeError(Errc::SystemError, "libnftables: " + n.error);
+  std::unique_ptr<nft_ctx, void (*)(nft_ctx*)> ctx(n.ctxNew(NFT_CTX_DEFAULT), n.ctxFree);
   if (!ctx) return makeError(Errc::SystemError, "nft_ctx_new failed");
-  nft_ctx_output_set_flags(ctx.get(), NFT_CTX_OUTPUT_JSON);
-  if (nft_ctx_buffer_output(ctx.get()) != 0 || nft_ctx_buffer_error(ctx.get()) != 0)
+  n.outputSetFlags(ctx.get(), NFT_CTX_OUTPUT_JSON);
+  if (n.bufferOutput(ctx.get()) != 0 || n.bufferError(ctx.get()) != 0)
     return makeError(Errc::SystemError, "libnftables: cannot buffer its output");
-  const int rc = nft_run_cmd_from_buffer(ctx.get(), "list ruleset");
-  const char* out = nft_ctx_get_output_buffer(ctx.get());
-  const char* err = nft_ctx_get_error_buffer(ctx.get());
+  const int rc = n.runCmd(ctx.get(), "list ruleset");
+  const char* out = n.outputBuffer(ctx.get());
+  const char* err = n.errorBuffer(ctx.get());
   if (rc != 0) return makeError(Errc::SystemError, "list ruleset: " + trim(err != nullptr ? err : "failed"));
   return std::string(out != nullptr ? out : "");
 }

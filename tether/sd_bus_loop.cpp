@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "tether/log.h"
+#include "tether/sd_bus_lazy.h"
 
 namespace tetherd {
 
@@ -99,6 +100,7 @@ struct BusConnection::Impl : std::enable_shared_from_this<BusConnection::Impl> {
 
   Status open() {
     close();
+    if (const auto why = loadSdBus(); !why.empty()) return makeError(Errc::ServiceUnavail, "d-bus: " + why);
     sd_bus* b = nullptr;
     int r = sd_bus_open_system(&b);
     if (r < 0) return busError("connect to the system bus", r);

@@ -1,8 +1,12 @@
 #include "web/auth.h"
 
 #include <sodium.h>
+#include <sys/random.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
 
 #include "tether/files.h"
 
@@ -30,16 +34,26 @@ constexpr size_t kTokenBytes = 32;  // 256 bits
 }  // namespace
 
 std::string randomHex(size_t bytes) {
+  // The kernel's CSPRNG (what libsodium's randombytes uses on Linux), without the library.
   std::string raw(bytes, '\0');
-  randombytes_buf(raw.data(), raw.size());
+  size_t got = 0;
+  while (got < raw.size()) {
+    const ssize_t n = ::getrandom(raw.data() + got, raw.size() - got, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw std::runtime_error(std::string("getrandom: ") + std::strerror(errno));  // never on Linux >= 3.17
+    got += static_cast<size_t>(n);
+  }
   std::string out = toHex(reinterpret_cast<const unsigned char*>(raw.data()), raw.size());
-  sodium_memzero(raw.data(), raw.size());
+  ::explicit_bzero(raw.data(), raw.size());
   return out;
 }
 
 bool constantTimeEquals(std::string_view a, std::string_view b) {
   if (a.size() != b.size() || a.empty()) return false;
-  return sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+  // Every byte is looked at whatever the first difference: the time says nothing about where.
+  volatile unsigned char diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) diff = static_cast<unsigned char>(diff | (a[i] ^ b[i]));
+  return diff == 0;
 }
 
 std::string passwordProblem(std::string_view password) {
@@ -57,7 +71,10 @@ SessionStore::SessionStore(Clock clock, std::chrono::seconds idle, std::chrono::
 
 std::string SessionStore::keyOf(std::string_view token) {
   unsigned char out[32];
-  crypto_generichash(out, sizeof out, reinterpret_cast<const unsigned char*>(token.data()), token.size(), nullptr, 0);
+  // "" when libsodium is not there: find() never matches it (and no session can be created
+  // then anyway: password hashing needs the library too).
+  if (crypto_generichash(out, sizeof out, reinterpret_cast<const unsigned char*>(token.data()), token.size(), nullptr, 0) != 0)
+    return "";
   return toHex(out, sizeof out);
 }
 
@@ -92,7 +109,9 @@ Session* SessionStore::find(std::string_view token, bool touch) {
   if (token.size() != kTokenBytes * 2 || !isLowerHex(token)) return nullptr;
   expire();
   // The lookup is by the token's hash: comparing hashes leaks nothing useful about a token.
-  auto it = sessions_.find(keyOf(token));
+  const std::string key = keyOf(token);
+  if (key.empty()) return nullptr;
+  auto it = sessions_.find(key);
   if (it == sessions_.end()) return nullptr;
   if (touch) it->second.lastUsed = clock_();
   return &it->second;

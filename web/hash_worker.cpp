@@ -3,7 +3,7 @@
 #include <sodium.h>
 
 #include <boost/asio/post.hpp>
-#include <stdexcept>
+#include <cstring>
 
 namespace tetherd::web {
 
@@ -11,8 +11,13 @@ HashParams defaultHashParams() { return HashParams{2, 19u * 1024 * 1024}; }
 HashParams fastHashParams() { return HashParams{crypto_pwhash_OPSLIMIT_MIN, crypto_pwhash_MEMLIMIT_MIN}; }
 
 HashWorker::HashWorker(boost::asio::io_context& io, HashParams params, size_t maxQueued)
-    : io_(io), params_(params), maxQueued_(maxQueued) {
-  if (sodium_init() < 0) throw std::runtime_error("libsodium could not be initialised");
+    : io_(io), params_(params), maxQueued_(maxQueued) {}
+
+// libsodium is loaded and initialised by the first job, on the hashing thread (web/lazy_libs.cpp).
+Status HashWorker::ready() {
+  if (auto e = hashLibraryError(); !e.empty()) return makeError(Errc::ServiceUnavail, "password hashing unavailable: " + e);
+  if (sodium_init() < 0) return makeError(Errc::ServiceUnavail, "password hashing unavailable: libsodium could not be initialised");
+  return {};
 }
 
 HashWorker::~HashWorker() {
@@ -63,9 +68,13 @@ void HashWorker::run() {
 bool HashWorker::hash(std::string password, std::function<void(Result<std::string>)> done) {
   const HashParams p = params_;
   return enqueue([p, password = std::move(password), done = std::move(done)]() mutable -> std::function<void()> {
+    if (auto st = ready(); !st) {
+      ::explicit_bzero(password.data(), password.size());
+      return [done = std::move(done), e = st.error()] { done(e); };
+    }
     char out[crypto_pwhash_STRBYTES];
     const int rc = crypto_pwhash_str(out, password.data(), password.size(), p.opsLimit, p.memLimit);
-    sodium_memzero(password.data(), password.size());
+    ::explicit_bzero(password.data(), password.size());
     // The completion takes `done` over: whatever it holds is released on the loop, never here.
     if (rc != 0) return [done = std::move(done)] { done(makeError(Errc::SystemError, "argon2id: out of memory")); };
     std::string h(out);
@@ -76,8 +85,8 @@ bool HashWorker::hash(std::string password, std::function<void(Result<std::strin
 bool HashWorker::verify(std::string password, std::string hash, std::function<void(bool)> done) {
   return enqueue([password = std::move(password), hash = std::move(hash), done = std::move(done)]() mutable
                  -> std::function<void()> {
-    const bool ok = !hash.empty() && crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) == 0;
-    sodium_memzero(password.data(), password.size());
+    const bool ok = !hash.empty() && ready() && crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) == 0;
+    ::explicit_bzero(password.data(), password.size());
     return [done = std::move(done), ok] { done(ok); };
   });
 }

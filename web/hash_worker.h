@@ -18,6 +18,9 @@
 
 namespace tetherd::web {
 
+// Why libsodium (loaded on first use, web/lazy_libs.cpp) is not available; "" when it is.
+std::string hashLibraryError();
+
 struct HashParams {
   unsigned long long opsLimit;
   size_t memLimit;  // bytes
@@ -40,6 +43,7 @@ class HashWorker {
   size_t queued() const;
 
  private:
+  static Status ready();  // on the hashing thread: libsodium loaded and initialised
   void run();
   bool enqueue(std::function<std::function<void()>()> job);
 

@@ -164,6 +164,15 @@ build_project() {
   copy "$tetherctl" "$s/usr/bin/tetherctl"
   add_libs "$s" "$tetherd"
   add_libs "$s" "$tetherctl"
+  # What tetherd loads with dlopen() when a feature is first used (tether/lazy_library.h): ldd
+  # does not list them. The Bluetooth scenario needs libsystemd (sd-bus).
+  local lib path
+  for lib in libsystemd.so.0 libnftables.so.1 libsodium.so.23 libqrencode.so.4; do
+    path=$(ldconfig -p | awk -v l="$lib" '$1 == l && /x86-64/ && !found { print $NF; found = 1 }')
+    [ -n "$path" ] || { echo "build-initramfs: $lib (loaded by tetherd at run time) is not installed" >&2; return 1; }
+    copy "$path" "$s$path"
+    add_libs "$s" "$path"
+  done
   # The merged-/usr symlinks are in the base archive already; leave them out here (the
   # kernel would refuse to replace the existing symlinks with the same ones anyway).
   rm "$s"/{bin,sbin,lib,lib64}
