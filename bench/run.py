@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """tetherd's benchmarks: every figure next to its floor or limit measured in the same run.
 
-Run through `bash bench/run.sh` (installs, builds build-bench/ as Release with
--DTETHERD_BENCH=ON, then runs this), as root. Rewrites docs/PERFORMANCE.md and writes the raw
+Run through `bash bench/run.sh` (installs, builds build-bench/ in the shipped configuration,
+RelWithDebInfo, with -DTETHERD_BENCH=ON, then runs this), as root. Rewrites docs/PERFORMANCE.md and writes the raw
 samples to <build dir>/bench-results.json.
 
 Sections (--only picks some; the others keep their text in the report as "not run"):
@@ -858,7 +858,7 @@ def machine_info(b):
         "loadavg_start": open("/proc/loadavg").read().split()[:3],
         "commit": commit + (" (with uncommitted changes)" if dirty else ""),
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "build": "Release (-O3), %s" % os.path.relpath(b.build, SRC),
+        "build": "RelWithDebInfo (the shipped build: -Os, --gc-sections, libstdc++ static in tetherd), %s" % os.path.relpath(b.build, SRC),
         "versions": {
             "dnsmasq": first_line(["dnsmasq", "--version"]),
             "iperf3": first_line(["iperf3", "--version"]),
@@ -1230,10 +1230,13 @@ def footprint_md(res, w):
     w("| stripped binary, tetherctl | %d bytes | | | |" % fp["tetherctl_stripped_bytes"])
     w("")
     w("The web admin is off here (its default); the Web section below has tetherd's memory with it on.")
-    w("The sizes are of the Release build, stripped; tetherd links libstdc++ and %d more libraries" %
-      len([l for l in fp["dynamic_libs"] if not re.search(r"lib(c|m|gcc_s|stdc\+\+)\.so", l)]))
-    w("dynamically (%s)." % ", ".join(os.path.basename(l).split(".so")[0] for l in fp["dynamic_libs"]
-                                     if not re.search(r"lib(c|m|gcc_s|stdc\+\+)\.so", l)))
+    others = [os.path.basename(l).split(".so")[0] for l in fp["dynamic_libs"]
+              if not re.search(r"lib(c|m|gcc_s|stdc\+\+)\.so|ld-linux|linux-vdso", l)]
+    w("The sizes are of the shipped build, stripped. tetherd links libc and %d more libraries dynamically" % len(others))
+    w("(%s); libstdc++ is linked in (its used parts only). libsystemd (sd-bus, for the Bluetooth NAP)," % ", ".join(others))
+    w("libnftables (`tether doctor`), libsodium and libqrencode (the web page) are loaded with dlopen()")
+    w("when first needed (`tether/lazy_library.h`), so a board that does not use them does not map them")
+    w("or what they pull in (libgcrypt, liblzma, libzstd, liblz4, libcap, libnftnl, libgmp, ...).")
     by = fp.get("rss_by_mapping_kb")
     if by:
         libs = [(n, k) for n, k in by if n.startswith("lib") or n.startswith("ld-")]
