@@ -16,6 +16,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/error.hpp>
@@ -91,6 +92,20 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection<Stream
     parser_->header_limit(static_cast<std::uint32_t>(kMaxHeaderBytes));
     parser_->body_limit(kMaxBodyBytes);
     armTimer(limits_.idle);
+    auto self = this->shared_from_this();
+    // The header first: a client that sent "Expect: 100-continue" (curl does, for bodies over
+    // 1 KiB) waits for the go-ahead before it sends the body.
+    boost::beast::http::async_read_header(stream_, buffer_, *parser_,
+                                          [self](boost::beast::error_code ec, std::size_t) { self->onHeader(ec); });
+  }
+
+  void onHeader(boost::beast::error_code ec) {
+    if (closed_) return;
+    if (ec || parser_->is_done()) return onRead(ec);
+    const auto& h = parser_->get();
+    auto expect = h.find(boost::beast::http::field::expect);
+    if (expect != h.end() && h.version() == 11 && boost::beast::iequals(expect->value(), "100-continue"))
+      send("HTTP/1.1 100 Continue\r\n\r\n");
     auto self = this->shared_from_this();
     boost::beast::http::async_read(stream_, buffer_, *parser_,
                                    [self](boost::beast::error_code ec, std::size_t) { self->onRead(ec); });

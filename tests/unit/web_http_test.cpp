@@ -136,6 +136,24 @@ TEST_F(HttpConnectionTest, OversizedBodyGets413BeforeItIsRead) {
   EXPECT_TRUE(requests.empty()) << "the handler never sees it";
 }
 
+// curl sends "Expect: 100-continue" for bodies over 1 KiB and waits (1 s) for the go-ahead.
+TEST_F(HttpConnectionTest, ExpectContinueGetsTheGoAheadBeforeTheBody) {
+  open();
+  send("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n");
+  EXPECT_EQ(receive("\r\n\r\n"), "HTTP/1.1 100 Continue\r\n\r\n");
+  EXPECT_TRUE(requests.empty()) << "no body yet";
+  client->clear();
+  send("{}");
+  auto out = receive("\r\n\r\n");
+  EXPECT_EQ(out.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << out;
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].body, "{}");
+  // Too large: refused at once, no go-ahead.
+  client->clear();
+  send("POST /echo HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 70000\r\n\r\n");
+  EXPECT_EQ(receive("\r\n\r\n").rfind("HTTP/1.1 413 ", 0), 0u);
+}
+
 TEST_F(HttpConnectionTest, OversizedChunkedBodyGets413) {
   open();
   std::string chunk(40000, 'x');
