@@ -37,13 +37,17 @@ void DnsmasqService::cleanupStale() {
     log::warning("stale dnsmasq: ", st.error().message);
 }
 
+Result<std::vector<std::string>> DnsmasqService::argvFor(const Downstream& d) const {
+  DnsmasqDownstream dd{d.ifname, d.subnet, d.address, config_.rangeFirstHost, config_.rangeLastHost, config_.leaseTimeSec};
+  return dnsmasqArgv(config_.dnsmasqPath, dd, config_.runDir, config_.stateDir);
+}
+
 void DnsmasqService::reconfigure(const Config& config) {
   config_ = config;
   for (const auto& [ifname, d] : downstreams_) {
     auto it = instances_.find(ifname);
     if (it == instances_.end()) continue;
-    DnsmasqDownstream dd{d.ifname, d.subnet, d.address, config_.rangeFirstHost, config_.rangeLastHost, config_.leaseTimeSec};
-    auto argv = dnsmasqArgv(config_.dnsmasqPath, dd, config_.runDir, config_.stateDir);
+    auto argv = argvFor(d);
     if (!argv) {
       log::error("dnsmasq for ", ifname, ": new settings refused, keeping the running ones: ", argv.error().message);
       continue;
@@ -63,8 +67,7 @@ Status DnsmasqService::start(const Downstream& d) {
                                                 " is not searchable by others (mode 0755 needed): dnsmasq could not read its servers file");
   if (!std::filesystem::exists(serversFile()))
     if (auto st = writeFileAtomic(serversFile(), dnsmasqServersFile(servers_), 0644); !st) return st;
-  DnsmasqDownstream dd{d.ifname, d.subnet, d.address, config_.rangeFirstHost, config_.rangeLastHost, config_.leaseTimeSec};
-  auto argv = dnsmasqArgv(config_.dnsmasqPath, dd, config_.runDir, config_.stateDir);
+  auto argv = argvFor(d);
   if (!argv) return argv.error();
   ProcessSpec spec{"dnsmasq-" + d.ifname, std::move(*argv)};
   downstreams_[d.ifname] = d;

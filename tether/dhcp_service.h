@@ -34,6 +34,7 @@ class DnsmasqService : public DhcpService {
 
  private:
   std::string serversFile() const;
+  Result<std::vector<std::string>> argvFor(const Downstream& d) const;  // with the current config
   boost::asio::io_context& io_;
   ProcessRunner& runner_;
   Config config_;

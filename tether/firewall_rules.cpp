@@ -188,7 +188,7 @@ Status validate(const FirewallState& s) {
     auto n = normalizeMac(mac);
     if (!n || *n != mac)
       return makeError(Errc::InvalidArgument, "blocked client '" + mac + "' is not a MAC address (aa:bb:cc:dd:ee:ff)");
-    if ((std::stoi(mac.substr(0, 2), nullptr, 16) & 1) != 0)
+    if (isMulticastMac(mac))
       return makeError(Errc::InvalidArgument, "blocked client '" + mac + "' is a multicast address");
   }
   return {};

@@ -78,4 +78,11 @@ std::optional<std::string> normalizeMac(std::string_view text) {
   return out;
 }
 
+bool isMulticastMac(std::string_view normalized) {
+  if (normalized.size() < 2) return false;
+  const char c = normalized[1];  // the low nibble of the first octet holds the group bit
+  const int nibble = c >= 'a' ? c - 'a' + 10 : c - '0';
+  return (nibble & 1) != 0;
+}
+
 }  // namespace tetherd

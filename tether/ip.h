@@ -36,5 +36,7 @@ bool validIfname(std::string_view name);
 
 // A MAC address "aa:bb:cc:dd:ee:ff" (case-insensitive); returns it lower-cased.
 std::optional<std::string> normalizeMac(std::string_view text);
+// Whether a normalised MAC is a group (multicast/broadcast) address: not a client's.
+bool isMulticastMac(std::string_view normalized);
 
 }  // namespace tetherd

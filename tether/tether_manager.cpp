@@ -806,7 +806,7 @@ Status TetherManager::blockClient(const std::string& mac) {
   Impl& m = *impl_;
   auto n = normalizeMac(mac);
   if (!n) return makeError(Errc::InvalidArgument, "mac: '" + mac.substr(0, 32) + "' is not a MAC address (aa:bb:cc:dd:ee:ff)");
-  if ((std::stoi(n->substr(0, 2), nullptr, 16) & 1) != 0)
+  if (isMulticastMac(*n))
     return makeError(Errc::InvalidArgument, "mac: " + *n + " is a multicast address, not a client");
   if (m.blocked.count(*n)) return {};
   if (m.blocked.size() >= kMaxBlockedClients)

@@ -37,6 +37,13 @@ Response errorResponse(int status, std::string_view code, std::string_view messa
 
 Response errorResponse(const Error& e) { return jsonResponse(httpStatusFor(e.code), errorBody(e)); }
 
+// An error the client may retry after `seconds` (429 rate limit, 503 busy).
+Response retryLater(int status, std::string_view code, std::string_view message, long long seconds) {
+  Response r = errorResponse(status, code, message);
+  r.set("Retry-After", std::to_string(seconds));
+  return r;
+}
+
 Response ok() { return jsonResponse(200, json{{"ok", true}}); }
 
 // Bracket nesting of a JSON text outside strings (nlohmann would accept any depth).
@@ -398,9 +405,7 @@ void WebApp::postSetup(const Request& req, const Params&, Session*, Reply reply)
     loginResponse(peer, reply, 201);
   });
   if (!queued) {
-    Response r = errorResponse(503, "busy", "too many password operations at once; try again");
-    r.set("Retry-After", "1");
-    reply(std::move(r));
+    reply(retryLater(503, "busy", "too many password operations at once; try again", 1));
   }
 }
 
@@ -413,9 +418,8 @@ void WebApp::postLogin(const Request& req, const Params&, Session*, Reply reply)
   if (pw->size() > kMaxPasswordBytes) return reply(jsonResponse(400, json{{"errors", {{"password", "longer than 256 bytes"}}}}));
   const std::string peer = req.peer;
   if (auto wait = limiter_.retryAfter(peer); wait.count() > 0) {
-    Response r = errorResponse(429, "rate-limited", "too many wrong passwords; try again in " + std::to_string(wait.count()) + " s");
-    r.set("Retry-After", std::to_string(wait.count()));
-    return reply(std::move(r));
+    return reply(retryLater(429, "rate-limited", "too many wrong passwords; try again in " + std::to_string(wait.count()) + " s",
+                            wait.count()));
   }
   limiter_.begin(peer);
   std::weak_ptr<char> alive = alive_;
@@ -432,9 +436,7 @@ void WebApp::postLogin(const Request& req, const Params&, Session*, Reply reply)
   });
   if (!queued) {
     limiter_.abandoned(peer);
-    Response r = errorResponse(503, "busy", "too many logins at once; try again");
-    r.set("Retry-After", "1");
-    reply(std::move(r));
+    reply(retryLater(503, "busy", "too many logins at once; try again", 1));
   }
 }
 
@@ -459,18 +461,15 @@ void WebApp::postPassword(const Request& req, const Params&, Session* s, Reply r
   if (current->size() > kMaxPasswordBytes) return reply(jsonResponse(400, json{{"errors", {{"current", "wrong password"}}}}));
   const std::string peer = req.peer;
   if (auto wait = limiter_.retryAfter(peer); wait.count() > 0) {
-    Response r = errorResponse(429, "rate-limited", "too many wrong passwords; try again in " + std::to_string(wait.count()) + " s");
-    r.set("Retry-After", std::to_string(wait.count()));
-    return reply(std::move(r));
+    return reply(retryLater(429, "rate-limited", "too many wrong passwords; try again in " + std::to_string(wait.count()) + " s",
+                            wait.count()));
   }
   limiter_.begin(peer);
   std::weak_ptr<char> alive = alive_;
   const std::string key = s->key;
   const std::string newPassword = *next;
   auto busy = [reply] {
-    Response r = errorResponse(503, "busy", "too many password operations at once; try again");
-    r.set("Retry-After", "1");
-    reply(std::move(r));
+    reply(retryLater(503, "busy", "too many password operations at once; try again", 1));
   };
   bool queued = worker_->verify(*current, password_.hash(), [this, alive, peer, reply, key, newPassword, busy](bool good) {
     if (alive.expired()) return;
@@ -705,9 +704,7 @@ void WebApp::getEvents(const Request&, const Params&, Session* s, Reply reply) {
     return !s || s->ended();
   });
   if (streams_.size() >= kMaxStreams) {
-    Response r = errorResponse(503, "busy", "too many live views open");
-    r.set("Retry-After", "5");
-    return reply(std::move(r));
+    return reply(retryLater(503, "busy", "too many live views open", 5));
   }
   auto stream = std::make_shared<EventStream>(s->key);
   if (streams_.empty()) {

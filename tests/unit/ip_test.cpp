@@ -46,3 +46,12 @@ TEST(Mac, Normalizes) {
   EXPECT_FALSE(normalizeMac("aa-bb-cc-dd-ee-ff"));
   EXPECT_FALSE(normalizeMac("gg:bb:cc:dd:ee:ff"));
 }
+
+TEST(Mac, GroupBitMakesAMulticastAddress) {
+  EXPECT_TRUE(isMulticastMac("01:00:5e:00:00:01"));
+  EXPECT_TRUE(isMulticastMac("ff:ff:ff:ff:ff:ff"));
+  EXPECT_TRUE(isMulticastMac("33:33:00:00:00:01"));
+  EXPECT_FALSE(isMulticastMac("02:00:00:00:00:01"));
+  EXPECT_FALSE(isMulticastMac("0a:bb:cc:dd:ee:ff"));
+  EXPECT_FALSE(isMulticastMac("fe:00:00:00:00:00"));
+}
