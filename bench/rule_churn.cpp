@@ -27,8 +27,8 @@
 #include <string>
 #include <vector>
 
-#include "tether/firewall.h"
-#include "tether/iptc_firewall.h"
+#include "tether/system/firewall.h"
+#include "tether/system/iptc_firewall.h"
 
 extern char** environ;
 

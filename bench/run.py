@@ -1235,7 +1235,7 @@ def footprint_md(res, w):
     w("The sizes are of the shipped build, stripped. tetherd links libc and %d more libraries dynamically" % len(others))
     w("(%s); libstdc++ is linked in (its used parts only). libsystemd (sd-bus, for the Bluetooth NAP)," % ", ".join(others))
     w("libnftables (`tether doctor`), libsodium and libqrencode (the web page) are loaded with dlopen()")
-    w("when first needed (`tether/lazy_library.h`), so a board that does not use them does not map them")
+    w("when first needed (`tether/base/lazy_library.h`), so a board that does not use them does not map them")
     w("or what they pull in (libgcrypt, liblzma, libzstd, liblz4, libcap, libnftnl, libgmp, ...).")
     by = fp.get("rss_by_mapping_kb")
     if by:

@@ -6,7 +6,7 @@
 #include <set>
 #include <sstream>
 
-#include "tether/usb_gadget.h"
+#include "config/usb_values.h"
 
 namespace tetherd {
 

@@ -10,9 +10,9 @@
 #include <string_view>
 #include <vector>
 
-#include "tether/ip.h"
-#include "tether/log.h"
-#include "tether/result.h"
+#include "tether/base/ip.h"
+#include "tether/base/log.h"
+#include "tether/base/result.h"
 
 namespace tetherd {
 

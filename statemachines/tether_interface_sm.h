@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-#include "tether/result.h"
+#include "tether/base/result.h"
 
 namespace tetherd {
 

@@ -4,7 +4,7 @@
 
 #include <memory>
 
-#include "tether/result.h"
+#include "tether/base/result.h"
 
 namespace tetherd {
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <set>
 
-#include "softap/softap_settings.h"
+#include "softap/hostapd/softap_settings.h"
 
 namespace tetherd::web {
 

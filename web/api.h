@@ -12,10 +12,10 @@
 #include <nlohmann/json.hpp>
 
 #include "config/config.h"
-#include "softap/softap_service.h"
-#include "tether/dnsmasq.h"
-#include "tether/firewall.h"
-#include "tether/tether_manager.h"
+#include "softap/service/softap_service.h"
+#include "tether/system/dnsmasq.h"
+#include "tether/system/firewall.h"
+#include "tether/core/tether_manager.h"
 #include "web/runtime_settings.h"
 
 namespace tetherd::web {

@@ -8,7 +8,7 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "tether/files.h"
+#include "tether/base/files.h"
 
 namespace tetherd::web {
 

@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-#include "tether/result.h"
+#include "tether/base/result.h"
 
 namespace tetherd::web {
 

@@ -14,7 +14,7 @@
 #include <string>
 #include <thread>
 
-#include "tether/result.h"
+#include "tether/base/result.h"
 
 namespace tetherd::web {
 

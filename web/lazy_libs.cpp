@@ -8,7 +8,7 @@
 
 #include <cerrno>
 
-#include "tether/lazy_library.h"
+#include "tether/base/lazy_library.h"
 #include "web/hash_worker.h"
 
 namespace tetherd::web {

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include "tether/files.h"
-#include "tether/log.h"
+#include "tether/base/files.h"
+#include "tether/base/log.h"
 
 namespace tetherd::web {
 

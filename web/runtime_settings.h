@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "config/config.h"
-#include "tether/result.h"
+#include "tether/base/result.h"
 
 namespace tetherd::web {
 

@@ -5,9 +5,9 @@
 #include <boost/asio/post.hpp>
 #include <set>
 
-#include "tether/control_protocol.h"
-#include "tether/files.h"
-#include "tether/log.h"
+#include "tether/control/control_protocol.h"
+#include "tether/base/files.h"
+#include "tether/base/log.h"
 #include "web/api.h"
 #include "web/assets.h"
 #include "web/qr_svg.h"

@@ -14,10 +14,10 @@
 #include <vector>
 
 #include "config/config.h"
-#include "softap/softap_service.h"
-#include "tether/client_actions.h"
-#include "tether/command_table.h"
-#include "tether/tether_manager.h"
+#include "softap/service/softap_service.h"
+#include "tether/core/client_actions.h"
+#include "tether/control/command_table.h"
+#include "tether/core/tether_manager.h"
 #include "web/auth.h"
 #include "web/hash_worker.h"
 #include "web/http.h"

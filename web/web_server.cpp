@@ -10,7 +10,7 @@
 #include <map>
 #include <set>
 
-#include "tether/log.h"
+#include "tether/base/log.h"
 #include "web/http_connection.h"
 
 namespace tetherd::web {

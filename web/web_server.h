@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "tether/command_table.h"
+#include "tether/control/command_table.h"
 #include "web/web_app.h"
 
 namespace tetherd::web {

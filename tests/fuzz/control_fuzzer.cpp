@@ -18,8 +18,8 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/fuzz/fuzz_check.h"
-#include "tether/control_protocol.h"
-#include "tether/ctl_client.h"
+#include "tether/control/control_protocol.h"
+#include "tether/control/ctl_client.h"
 
 using namespace tetherd::control;
 

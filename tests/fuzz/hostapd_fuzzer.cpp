@@ -9,9 +9,9 @@
 #include <string>
 #include <string_view>
 
-#include "softap/hostapd_protocol.h"
+#include "softap/hostapd/hostapd_protocol.h"
 #include "tests/fuzz/fuzz_check.h"
-#include "tether/ip.h"
+#include "tether/base/ip.h"
 
 using namespace tetherd;
 using namespace tetherd::softap;

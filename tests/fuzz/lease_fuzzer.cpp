@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "tests/fuzz/fuzz_check.h"
-#include "tether/dnsmasq.h"
+#include "tether/system/dnsmasq.h"
 
 using namespace tetherd;
 

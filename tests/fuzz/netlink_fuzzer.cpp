@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "tests/fuzz/fuzz_check.h"
-#include "tether/nl_parse.h"
+#include "tether/system/nl_parse.h"
 
 using namespace tetherd;
 

@@ -18,7 +18,7 @@
 #include <utility>
 #include <vector>
 
-#include "softap/softap_settings.h"
+#include "softap/hostapd/softap_settings.h"
 #include "tests/fuzz/fuzz_check.h"
 
 using namespace tetherd;

@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "softap/softap_settings.h"
+#include "softap/hostapd/softap_settings.h"
 #include "tests/fuzz/fuzz_check.h"
 #include "web/api.h"
 #include "web/runtime_settings.h"

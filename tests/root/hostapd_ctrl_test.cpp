@@ -7,7 +7,7 @@
 // Every process the tests start dies with the test process (PR_SET_PDEATHSIG) and the
 // stations' namespace is anonymous (it goes with its wpa_supplicant), so nothing can outlive
 // a run, also when a test crashes.
-#include "softap/hostapd_ctrl.h"
+#include "softap/hostapd/hostapd_ctrl.h"
 
 #include <fcntl.h>
 #include <linux/if_ether.h>

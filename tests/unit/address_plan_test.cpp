@@ -1,8 +1,8 @@
-#include "tether/address_plan.h"
+#include "tether/core/address_plan.h"
 
 #include <gtest/gtest.h>
 
-#include "tether/upstream.h"
+#include "tether/core/upstream.h"
 
 using namespace tetherd;
 

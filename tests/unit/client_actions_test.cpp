@@ -1,6 +1,6 @@
 // ClientActions: where a client is decides what a kick does; a block is the firewall's plus the
 // soft AP's deny list, all or nothing.
-#include "tether/client_actions.h"
+#include "tether/core/client_actions.h"
 
 #include <unistd.h>
 
@@ -10,7 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "fakes.h"
-#include "tether/dnsmasq.h"
+#include "tether/system/dnsmasq.h"
 
 using namespace tetherd;
 using namespace tetherd::testing;

@@ -1,4 +1,4 @@
-#include "tether/control_protocol.h"
+#include "tether/control/control_protocol.h"
 
 #include <gtest/gtest.h>
 

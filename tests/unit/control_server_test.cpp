@@ -1,5 +1,5 @@
 // The control server on a real unix socket in a temporary directory, driven by real clients.
-#include "tether/control_server.h"
+#include "tether/control/control_server.h"
 
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -15,8 +15,8 @@
 
 #include <gtest/gtest.h>
 
-#include "tether/command_table.h"
-#include "tether/ctl_client.h"
+#include "tether/control/command_table.h"
+#include "tether/control/ctl_client.h"
 
 using namespace tetherd;
 using namespace tetherd::control;

@@ -5,7 +5,7 @@
 // DNS on 192.168.42.1:53 and the downstream's link-local address only (not 0.0.0.0, not
 // 127.0.0.1, not 10.9.0.1), DHCP on 0.0.0.0%<if>:67; udhcpc and dhclient in a peer namespace
 // got leases in < 0.1 s and they appeared in the lease file, with dnsmasq running as nobody.
-#include "tether/dnsmasq.h"
+#include "tether/system/dnsmasq.h"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // `tether doctor`'s pure checker: nftables JSON (as `nft -j list ruleset` / libnftables print
 // it) and the other facts in, the exact lines out.
-#include "tether/doctor.h"
+#include "tether/core/doctor.h"
 
 #include <gtest/gtest.h>
 

@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "tether/usb_configfs.h"
+#include "tether/radios/usb/usb_configfs.h"
 
 namespace tetherd::testing {
 

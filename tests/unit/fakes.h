@@ -12,10 +12,10 @@
 #include <string>
 #include <vector>
 
-#include "tether/firewall.h"
-#include "tether/netlink.h"
-#include "tether/sysctl.h"
-#include "tether/tether_manager.h"
+#include "tether/system/firewall.h"
+#include "tether/system/netlink.h"
+#include "tether/system/sysctl.h"
+#include "tether/core/tether_manager.h"
 
 namespace tetherd::testing {
 

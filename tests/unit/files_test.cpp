@@ -1,5 +1,5 @@
 // Atomic file replacement, bounded reads and directories, in a private temporary directory.
-#include "tether/files.h"
+#include "tether/base/files.h"
 
 #include <sched.h>
 #include <sys/mount.h>

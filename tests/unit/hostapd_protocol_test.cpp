@@ -1,4 +1,4 @@
-#include "softap/hostapd_protocol.h"
+#include "softap/hostapd/hostapd_protocol.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "tether/ip.h"
+#include "tether/base/ip.h"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // The real PosixProcessRunner and Supervisor with /bin/sh children on a real io_context.
 // Every wait is for a condition with a deadline (run the loop until it holds), never a sleep.
-#include "tether/process_supervisor.h"
+#include "tether/system/process_supervisor.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -15,7 +15,7 @@
 
 #include <gtest/gtest.h>
 
-#include "tether/files.h"
+#include "tether/base/files.h"
 
 using namespace tetherd;
 using namespace std::chrono_literals;

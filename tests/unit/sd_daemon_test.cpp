@@ -1,5 +1,5 @@
 // The systemd protocols without libsystemd: what systemd would receive and pass.
-#include "tether/sd_daemon.h"
+#include "tether/system/sd_daemon.h"
 
 #include <sys/socket.h>
 #include <sys/un.h>

@@ -1,4 +1,4 @@
-#include "softap/softap_settings.h"
+#include "softap/hostapd/softap_settings.h"
 
 #include <gtest/gtest.h>
 

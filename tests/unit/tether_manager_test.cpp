@@ -1,6 +1,6 @@
 // The policy layer end to end over fakes: what it asks of the kernel, the firewall and the
 // DHCP service, as exact text, through start, failover, unplug, conflicts, errors and stop.
-#include "tether/tether_manager.h"
+#include "tether/core/tether_manager.h"
 
 #include <unistd.h>
 
@@ -11,7 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "fakes.h"
-#include "tether/files.h"
+#include "tether/base/files.h"
 
 using namespace tetherd;
 using namespace tetherd::testing;

@@ -1,5 +1,5 @@
 // The USB gadget as data: settings validation and the exact configfs operations.
-#include "tether/usb_gadget.h"
+#include "tether/radios/usb/usb_gadget.h"
 
 #include <string>
 #include <vector>

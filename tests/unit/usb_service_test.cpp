@@ -1,6 +1,6 @@
 // UsbGadgetService against a fake configfs (a temporary tree acting like the kernel's), and
 // the ECM carrier quirk against FakeNetlink.
-#include "tether/usb_service.h"
+#include "tether/radios/usb/usb_service.h"
 
 #include <stdlib.h>
 
@@ -15,7 +15,7 @@
 
 #include "fake_configfs.h"
 #include "fakes.h"
-#include "tether/usb_commands.h"
+#include "tether/control/usb_commands.h"
 
 using namespace tetherd;
 using namespace tetherd::testing;

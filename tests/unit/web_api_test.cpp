@@ -13,8 +13,8 @@
 #include <gtest/gtest.h>
 
 #include "fakes.h"
-#include "tether/files.h"
-#include "softap/softap_service.h"
+#include "tether/base/files.h"
+#include "softap/service/softap_service.h"
 #include "web/api.h"
 #include "web/assets.h"
 #include "web/qr_svg.h"

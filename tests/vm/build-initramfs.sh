@@ -164,7 +164,7 @@ build_project() {
   copy "$tetherctl" "$s/usr/bin/tetherctl"
   add_libs "$s" "$tetherd"
   add_libs "$s" "$tetherctl"
-  # What tetherd loads with dlopen() when a feature is first used (tether/lazy_library.h): ldd
+  # What tetherd loads with dlopen() when a feature is first used (tether/base/lazy_library.h): ldd
   # does not list them. The Bluetooth scenario needs libsystemd (sd-bus).
   local lib path
   for lib in libsystemd.so.0 libnftables.so.1 libsodium.so.23 libqrencode.so.4; do

@@ -77,7 +77,7 @@ auto_tether = wifi
 interface = wlan0
 driver = nl80211
 hostapd = /usr/sbin/hostapd"
-# tetherd's own settings file (softap/softap_settings.h serializeSettings): WPA2-PSK, fixed
+# tetherd's own settings file (softap/hostapd/softap_settings.h serializeSettings): WPA2-PSK, fixed
 # channel 6 (2437 MHz), country DE.
 printf 'ssid=hex:%s\nsecurity=wpa2-psk\npassphrase=hex:%s\nband=2.4\nchannel=6\ncountry=DE\n' \
   "$(hex "$SSID")" "$(hex "$AP_PASS")" >"$STATE_DIR/softap.conf"

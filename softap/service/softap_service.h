@@ -1,0 +1,124 @@
+// SoftApService: tetherd's soft AP. It owns hostapd completely — validated settings
+// (persisted 0600), the generated hostapd.conf (0600), the ctrl dir, the supervised
+// process, the asynchronous control connection — and tracks stations live.
+// The TetherManager sees it as an AccessPoint; readiness (AP-ENABLED) and loss (hostapd
+// died, AP disabled) are reported through the callbacks given at construction.
+#pragma once
+
+#include <sys/types.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "softap/hostapd/hostapd_ctrl.h"
+#include "softap/hostapd/hostapd_protocol.h"
+#include "softap/hostapd/softap_settings.h"
+#include "tether/core/client_actions.h"
+#include "tether/system/process_supervisor.h"
+#include "tether/core/tether_manager.h"
+
+namespace tetherd::softap {
+
+struct StationView {
+  std::string mac;
+  std::string ip;        // from the DHCP lease ("" when none)
+  std::string hostname;  // from the DHCP lease
+  long connectedSec = -1;
+  std::optional<int> signalDbm;
+  std::optional<uint64_t> rxBytes, txBytes;
+  std::optional<std::string> rxRate, txRate;
+  bool authorized = false;
+};
+
+struct ApStatus {
+  bool running = false;  // hostapd process exists
+  bool enabled = false;  // AP-ENABLED seen (and not disabled since)
+  std::string state;     // hostapd's STATUS state, when it answered
+  int channel = 0;
+  int freq = 0;
+  int stations = 0;
+  int restarts = 0;
+  std::string lastError;
+};
+
+class SoftApService : public AccessPoint {
+ public:
+  using EventSink = std::function<void(int code, const std::string& message)>;
+  SoftApService(boost::asio::io_context& io, ProcessRunner& runner, const Config& config, EventSink events,
+                std::function<void(const std::string&)> ready, std::function<void(const std::string&, const Error&)> lost);
+  ~SoftApService() override;
+
+  // Loads settings and the deny list from state_dir (first run: defaults from the hostname
+  // and a random passphrase, saved). Also kills a hostapd a previous run left.
+  Status load();
+  void reconfigure(const Config& config);
+
+  // AccessPoint
+  // The configured interface, when hostapd can run there: a radio (phy80211) for nl80211,
+  // any interface for the wired test driver. A Wi-Fi-named interface without a radio is
+  // tethered as a plain downstream (its AP, if any, is someone else's).
+  bool isApInterface(const std::string& ifname) const override;
+  Status start(const std::string& ifname) override;
+  void stop(const std::string& ifname) override;
+  // Stops hostapd if it runs; done() once every hostapd this service started has exited.
+  void stopAll(std::function<void()> done);
+
+  // Operations (control socket `softap ...`, web API).
+  const Settings& settings() const { return settings_; }
+  Status set(const std::string& key, const std::string& value);  // validated, persisted, applied
+  Status setAll(const Settings& next);                           // several fields at once
+  Status block(const std::string& mac);
+  Status unblock(const std::string& mac);
+  const std::vector<std::string>& blocked() const { return blocked_; }
+  void deauth(const std::string& mac, std::function<void(Status)> done);
+  // Whether `mac` (normalised) is associated now, as hostapd's events tell.
+  bool hasStation(const std::string& mac) const { return connected_.count(mac) != 0; }
+  void stations(std::function<void(Result<std::vector<StationView>>)> done);
+  void status(std::function<void(ApStatus)> done);
+  const std::string& interface() const { return config_.softapInterface; }
+  // The Wi-Fi part of ClientActions (tether/client_actions.h): stations, deauth, deny list.
+  ClientHooks clientHooks();
+
+ private:
+  std::string settingsPath() const;
+  std::string denyPath() const;
+  std::string confPath() const;
+  std::string ctrlDir() const;
+  std::string pidPath() const;
+  Status persistSettings(const Settings& s);
+  Status writeConf();
+  Status precheck() const;
+  void connectCtrl(int attempt);
+  void onCtrlEvent(std::string_view datagram);
+  void onHostapdExit(int status, bool willRestart);
+  void apply();  // settings changed while running: SIGHUP (re-reads conf and deny list)
+  std::map<std::string, std::pair<std::string, std::string>> leases() const;  // mac -> ip, hostname
+
+  boost::asio::io_context& io_;
+  ProcessRunner& runner_;
+  Config config_;
+  EventSink events_;
+  std::function<void(const std::string&)> ready_;
+  std::function<void(const std::string&, const Error&)> lost_;
+  Settings settings_;
+  std::vector<std::string> blocked_;
+  std::unique_ptr<Supervisor> hostapd_;
+  std::unique_ptr<HostapdControl> ctrl_;
+  boost::asio::steady_timer connectTimer_;
+  bool enabled_ = false;
+  std::string lastError_;
+  std::map<std::string, std::chrono::steady_clock::time_point> connected_;
+  int pendingStops_ = 0;
+  std::vector<std::function<void()>> stopWaiters_;
+  std::shared_ptr<char> alive_ = std::make_shared<char>();
+};
+
+}  // namespace tetherd::softap

@@ -1,0 +1,307 @@
+#include "tether/app/daemon.h"
+
+#include <sys/stat.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+
+#include "softap/control/softap_commands.h"
+#include "softap/service/softap_service.h"
+#include "tether/control/bluetooth_commands.h"
+#include "tether/control/command_table.h"
+#include "tether/control/control_server.h"
+#include "tether/core/dhcp_service.h"
+#include "tether/system/iptc_firewall.h"
+#include "tether/base/log.h"
+#include "tether/system/nl_netlink.h"
+#include "tether/system/process.h"
+#include "tether/system/sd_daemon.h"
+#include "tether/system/sysctl.h"
+#include "tether/control/tether_commands.h"
+#include "tether/core/tether_manager.h"
+#include "tether/control/usb_commands.h"
+#include "web/runtime_settings.h"
+#include "web/web_server.h"
+
+namespace tetherd {
+
+namespace asio = boost::asio;
+using namespace control;
+
+struct Daemon::Impl {
+  explicit Impl(DaemonOptions o) : options(std::move(o)), signals(io), control(io, [this](const Request& r, const Responder& resp) { commands.dispatch(r, resp); }) {}
+
+  Result<Config> loadConfig() {
+    std::error_code ec;
+    if (!options.configExplicit && !std::filesystem::exists(options.configPath, ec)) {
+      log::notice("no config file at ", options.configPath, ": using defaults");
+      return web::withRuntimeSettings(defaultConfig());
+    }
+    auto c = loadConfigFile(options.configPath);
+    if (!c) return c;
+    if (!options.controlSocketOverride.empty()) c->controlSocket = options.controlSocketOverride;
+    if (!options.logLevelOverride.empty()) log::parseLevel(options.logLevelOverride, c->logLevel);
+    return web::withRuntimeSettings(std::move(c.value()));  // the web page's saved settings on top
+  }
+
+  void registerCommands() {
+    commands.add("ping", "ping", [](const Request& r, const Responder& resp) {
+      if (!r.args.empty()) return resp.finish(code::CommandSyntaxError, "Usage: ping");
+      resp.finish(code::CommandOkay, "pong");
+    });
+    commands.add("version", "version", [](const Request&, const Responder& resp) {
+      resp.finish(code::CommandOkay, "tetherd " TETHERD_VERSION);
+    });
+    commands.add("help", "help", [this](const Request&, const Responder& resp) {
+      for (const auto& u : commands.usages()) resp.line(code::SettingList, u);
+      resp.finish(code::CommandOkay, "end of command list");
+    });
+    commands.add("status", "status", [this](const Request&, const Responder& resp) {
+      auto up = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started);
+      resp.finish(code::StatusReport, "state=running version=" TETHERD_VERSION " uptime=" + std::to_string(up.count()) +
+                                          " clients=" + std::to_string(control.clientCount()) +
+                                          " config=" + (config.sourceName.empty() ? "defaults" : config.sourceName));
+    });
+  }
+
+  Status openControlSocket() {
+    int n = systemd::listenFds();
+    if (n < 0) return makeError(Errc::InvalidArgument, "LISTEN_PID / LISTEN_FDS from systemd are malformed");
+    if (n > 1) return makeError(Errc::InvalidArgument, "systemd passed " + std::to_string(n) + " sockets; expected one");
+    if (n == 1) {
+      if (!systemd::isListeningUnixStream(systemd::kListenFdsStart))
+        return makeError(Errc::InvalidArgument, "the socket systemd passed is not a listening unix stream socket");
+      log::info("control socket handed over by systemd (socket activation)");
+      return control.adoptFd(systemd::kListenFdsStart);
+    }
+    std::filesystem::path dir = std::filesystem::path(config.controlSocket).parent_path();
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return makeError(Errc::SystemError, "create " + dir.string() + ": " + ec.message());
+    auto st = control.listenPath(config.controlSocket, config.controlGroup);
+    if (st) log::info("control socket listening on ", config.controlSocket);
+    return st;
+  }
+
+  void waitSignals() {
+    signals.async_wait([this](boost::system::error_code ec, int sig) {
+      if (ec) return;
+      if (sig == SIGHUP) {
+        reload();
+        waitSignals();
+        return;
+      }
+      log::notice("received ", sig == SIGTERM ? "SIGTERM" : "SIGINT", ": shutting down");
+      if (shuttingDown) return;
+      shuttingDown = true;
+      waitSignals();  // a second signal during the orderly stop is absorbed
+      monitor.reset();
+      if (web) web->stop();
+      if (!manager) return shutdown();
+      manager->stop([this] {
+        // hostapd too is let go of only once it has exited (never SIGKILLed at stop).
+        auto next = [this] { stopRadios([this] { shutdown(); }); };
+        if (softap) softap->stopAll(next);
+        else next();
+      });
+    });
+  }
+
+  // SIGHUP: a new config takes effect whole, or not at all.
+  void reload() {
+    systemd::notify("RELOADING=1");
+    auto c = loadConfig();
+    if (!c) {
+      log::error("reload refused, keeping the running configuration: ", c.error().message);
+    } else {
+      if (c->controlSocket != config.controlSocket)
+        log::warning("control_socket changes take effect on restart");
+      c->controlSocket = config.controlSocket;
+      config = std::move(c.value());
+      log::setLevel(config.logLevel);
+      if (dhcp) dhcp->reconfigure(config);
+      if (softap) softap->reconfigure(config);
+      if (manager) manager->reconfigure(config);
+      if (usb) usb->reconfigure(config);
+      if (bluetooth) bluetooth->reconfigure(config);
+      if (web) web->reconfigure(config);
+      log::notice("configuration reloaded from ", options.configPath);
+      control.broadcast(code::TetherStateChange, "Config reloaded");
+    }
+    systemd::notify("READY=1");
+  }
+
+  // The tethering core: real adapters, the manager, and the netlink event stream.
+  Status startTethering() {
+    if (auto st = ensureDirs(); !st) return st;
+    dhcp = std::make_unique<DnsmasqService>(io, processes, config);
+    dhcp->cleanupStale();
+    manager = std::make_unique<TetherManager>(ManagerDeps{io, netlink, firewall, sysctl}, *dhcp, config,
+                                              [this](int c, const std::string& m) { event(c, m); });
+    registerTetherCommands(commands, *manager);
+    softap = std::make_unique<softap::SoftApService>(
+        io, processes, config, [this](int c, const std::string& m) { event(c, m); },
+        [this](const std::string& ifname) { manager->apReady(ifname); },
+        [this](const std::string& ifname, const Error& e) { manager->apLost(ifname, e); });
+    if (auto st = softap->load(); !st) return st;
+    manager->setAccessPoint(softap.get());
+    softap::registerSoftapCommands(commands, *softap, *manager);
+    monitor = std::make_unique<NetlinkMonitor>(io, [this](const NetEvent& e) {
+      if (manager) manager->onNetEvent(e);
+      if (usb) usb->onNetEvent(e);
+    });
+    // Events first, then the dump: nothing that happens in between is missed.
+    if (auto st = monitor->start(); !st) return st;
+    if (auto st = manager->start(); !st) return st;
+    if (config.autostart)
+      if (auto st = manager->startTethering(); !st) log::error("tethering did not start: ", st.error().message);
+    startRadios();
+    startClients();
+    startWeb();
+    return {};
+  }
+
+  // The USB gadget and the Bluetooth NAP only make interfaces appear (the manager tethers
+  // them by name): a failure is reported by `usb status` / `bluetooth status`, not fatal.
+  void startRadios() {
+    usb = std::make_unique<UsbGadgetService>(io, netlink, gadgetFs, config);
+    if (auto st = usb->start(); !st) log::error("USB tethering gadget not set up: ", st.error().message);
+    registerUsbCommands(commands, *usb);
+    bluetooth = std::make_unique<BluetoothPan>(io, netlink, config);
+    if (auto st = bluetooth->start(); !st) log::error("Bluetooth NAP not set up: ", st.error().message);
+    registerBluetoothCommands(commands, *bluetooth);
+  }
+
+  // Kick/block of any downstream's client, for the control socket and the web page alike.
+  void startClients() {
+    ClientHooks hooks = softap ? softap->clientHooks() : ClientHooks{};
+    hooks.usbReplug = [this]() -> Status {
+      if (!usb) return makeError(Errc::ServiceUnavail, "no USB gadget");
+      return usb->replug();
+    };
+    hooks.bluetoothDisconnect = [this](const std::string& mac, std::function<void(Status)> done) {
+      if (!bluetooth) return done(makeError(Errc::ServiceUnavail, "no Bluetooth NAP"));
+      bluetooth->disconnect(mac, std::move(done));
+    };
+    clients = std::make_unique<ClientActions>(*manager, [this] { return config.stateDir; }, std::move(hooks));
+    registerClientCommands(commands, *clients);
+  }
+
+  // After the manager has untethered everything: NAP unregistered, bridge and gadget removed.
+  void stopRadios(std::function<void()> done) {
+    if (usb) usb->stop();
+    if (!bluetooth) return done();
+    bluetooth->stop(std::move(done));
+  }
+
+  // Events of the manager and the soft AP: to control clients, and to the web page (its
+  // listeners follow the downstreams' addresses; live views get a fresh status).
+  void event(int code, const std::string& message) {
+    control.broadcast(code, message);
+    if (web) web->onEvent(code, message);
+  }
+
+  // The admin page (web/): listens only when [web] enabled = yes; its `web` commands (password)
+  // work either way. A problem there is logged; tethering goes on without it.
+  void startWeb() {
+    web = std::make_unique<web::WebServer>(web::WebDeps{
+        io, *manager, softap.get(), [this]() -> const Config& { return config; },
+        [this](const Config& c) {  // the page's saved settings: the SIGHUP path
+          Config next = c;
+          next.controlSocket = config.controlSocket;
+          config = std::move(next);
+          if (dhcp) dhcp->reconfigure(config);
+          if (softap) softap->reconfigure(config);
+          if (manager) manager->reconfigure(config);
+          if (web) web->reconfigure(config);
+        },
+        [] { return std::chrono::steady_clock::now(); }, {}, web::defaultHashParams(), {}, clients.get()});
+    if (config.webEnabled)
+      if (auto st = manager->setAdminPorts({static_cast<uint16_t>(config.webPort)}); !st)
+        log::error("web: firewall rule for port ", config.webPort, ": ", st.error().message);
+    if (auto st = web->start(); !st) {
+      log::error("web: admin page disabled: ", st.error().message);
+      web.reset();
+      return;
+    }
+    web->registerCommands(commands);
+  }
+
+  Status ensureDirs() {
+    for (const auto& d : {config.runDir, config.stateDir}) {
+      std::error_code ec;
+      std::filesystem::create_directories(d, ec);
+      if (ec) return makeError(Errc::SystemError, "create " + d + ": " + ec.message());
+    }
+    return {};
+  }
+
+  void shutdown() {
+    systemd::notify("STOPPING=1");
+    signals.cancel();
+    control.stop();
+    io.stop();
+  }
+
+  int run() {
+    auto c = loadConfig();
+    if (!c) {
+      log::error(c.error().message);
+      return 2;
+    }
+    config = std::move(c.value());
+    log::setLevel(config.logLevel);
+    signals.add(SIGTERM);
+    signals.add(SIGINT);
+    signals.add(SIGHUP);
+    std::signal(SIGPIPE, SIG_IGN);
+    registerCommands();
+    if (auto st = openControlSocket(); !st) {
+      log::error("cannot open control socket: ", st.error().message);
+      return 1;
+    }
+    if (auto st = startTethering(); !st) {
+      log::error("cannot start: ", st.error().message);
+      control.stop();
+      return 1;
+    }
+    waitSignals();
+    started = std::chrono::steady_clock::now();
+    systemd::notify("READY=1");
+    log::notice("tetherd ", TETHERD_VERSION, " ready");
+    io.run();
+    log::notice("tetherd stopped");
+    return 0;
+  }
+
+  DaemonOptions options;
+  Config config;
+  asio::io_context io{1};
+  asio::signal_set signals;
+  CommandTable commands;
+  ControlServer control;
+  std::chrono::steady_clock::time_point started;
+  bool shuttingDown = false;
+  NlNetlink netlink;
+  IptcFirewall firewall;
+  ProcSysctl sysctl;
+  PosixProcessRunner processes{io};
+  std::unique_ptr<DnsmasqService> dhcp;
+  std::unique_ptr<TetherManager> manager;
+  std::unique_ptr<softap::SoftApService> softap;
+  std::unique_ptr<NetlinkMonitor> monitor;
+  usb::RealGadgetFs gadgetFs;
+  std::unique_ptr<UsbGadgetService> usb;
+  std::unique_ptr<BluetoothPan> bluetooth;
+  std::unique_ptr<ClientActions> clients;
+  std::unique_ptr<web::WebServer> web;  // last: goes first, before what it calls
+};
+
+Daemon::Daemon(DaemonOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+Daemon::~Daemon() = default;
+int Daemon::run() { return impl_->run(); }
+
+}  // namespace tetherd

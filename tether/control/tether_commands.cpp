@@ -1,0 +1,189 @@
+#include "tether/control/tether_commands.h"
+
+#include "tether/core/doctor.h"
+
+namespace tetherd {
+
+using control::Request;
+using control::Responder;
+namespace code = control::code;
+
+namespace {
+
+std::string joinAddrs(const std::vector<Ipv4Address>& v, char sep = ',') {
+  std::string out;
+  for (const auto& a : v) {
+    if (!out.empty()) out += sep;
+    out += a.str();
+  }
+  return out.empty() ? "none" : out;
+}
+
+void finishStatus(const Responder& r, const Status& st, const std::string& okMessage) {
+  if (st) r.finish(code::CommandOkay, okMessage);
+  else r.fail(st.error());
+}
+
+void usage(const Responder& r, const std::string& text) { r.finish(code::CommandSyntaxError, "Usage: " + text); }
+
+}  // namespace
+
+std::string describeDownstream(const TetherManager::DownstreamStatus& d) {
+  std::string s = d.ifname + " kind=" + ifaceKindName(d.kind) + " state=" + TetherInterfaceMachine::stateName(d.state) +
+                  " address=" + (d.address ? d.address->str() : "none") + " dhcp=" + (d.dhcpRunning ? "running" : "stopped") +
+                  " wanted=" + (d.requested ? "yes" : "no");
+  if (d.error.code != Errc::Ok) s += std::string(" error=") + errcName(d.error.code) + " cause=\"" + d.error.message + "\"";
+  return s;
+}
+
+std::string describeUpstream(const UpstreamView& v, int rank, bool selected) {
+  return v.ifname + " priority=" + std::to_string(rank) + " exists=" + (v.exists ? "yes" : "no") + " up=" + (v.up ? "yes" : "no") +
+         " route=" + (v.defaultRoute ? "yes" : "no") + " dns=" + joinAddrs(v.dns) + " selected=" + (selected ? "yes" : "no");
+}
+
+void registerTetherCommands(CommandTable& table, TetherManager& m) {
+  table.add("tether",
+            "tether start|stop|status|clear-error | tether interface add|remove|list [<if>] | tether dns set <ip>...|clear|list | tether stats"
+            " | tether doctor",
+            [&m](const Request& req, const Responder& r) {
+              const auto& a = req.args;
+              const std::string sub = a.empty() ? "" : a[0];
+              if (sub == "start" && a.size() == 1) return finishStatus(r, m.startTethering(), "Tethering started");
+              if (sub == "stop" && a.size() == 1) return finishStatus(r, m.stopTethering(), "Tethering stopped");
+              if (sub == "clear-error" && a.size() == 1) return finishStatus(r, m.clearError(), "Error cleared");
+              if (sub == "status" && a.size() == 1) {
+                std::string msg = std::string("Tethering ") + (m.tetheringStarted() ? "started" : "stopped") +
+                                  " master=" + TetherMasterMachine::stateName(m.masterState()) +
+                                  " upstream=" + m.upstream().value_or("none") + " dns=" + joinAddrs(m.dnsForwarders());
+                if (m.masterError().code != Errc::Ok)
+                  msg += std::string(" error=") + errcName(m.masterError().code) + " cause=\"" + m.masterError().message + "\"";
+                return r.finish(code::TetherStatus, msg);
+              }
+              if (sub == "interface" && a.size() == 3 && a[1] == "add") return finishStatus(r, m.addInterface(a[2]), a[2] + " requested");
+              if (sub == "interface" && a.size() == 3 && a[1] == "remove")
+                return finishStatus(r, m.removeInterface(a[2]), a[2] + " released");
+              if (sub == "interface" && a.size() == 2 && a[1] == "list") {
+                for (const auto& d : m.downstreams()) r.line(code::TetherInterfaceList, describeDownstream(d));
+                return r.finish(code::CommandOkay, "Tether interface list completed");
+              }
+              if (sub == "dns" && a.size() >= 2 && a[1] == "list") {
+                for (const auto& s : m.dnsForwarders()) r.line(code::TetherDnsFwdTgtList, s.str());
+                return r.finish(code::CommandOkay, "Tether dns list completed");
+              }
+              if (sub == "dns" && a.size() == 2 && a[1] == "clear")
+                return finishStatus(r, m.setDnsOverride({}), "DNS forwarders follow the upstream");
+              if (sub == "dns" && a.size() >= 3 && a[1] == "set") {
+                std::vector<Ipv4Address> servers;
+                for (size_t i = 2; i < a.size(); ++i) {
+                  auto ip = Ipv4Address::parse(a[i]);
+                  if (!ip) return r.fail(makeError(Errc::InvalidArgument, "'" + a[i].substr(0, 40) + "' is not an IPv4 address"));
+                  servers.push_back(*ip);
+                }
+                if (servers.size() > 8) return r.fail(makeError(Errc::InvalidArgument, "at most 8 DNS servers"));
+                return finishStatus(r, m.setDnsOverride(servers), "DNS forwarders set");
+              }
+              if (sub == "stats" && a.size() == 1) {
+                auto st = m.stats();
+                if (!st) return r.fail(st.error());
+                for (const auto& c : *st)
+                  r.line(code::TetheringStatsList, c.downstream + " " + c.upstream + " rx_bytes=" + std::to_string(c.rxBytes) +
+                                                       " rx_packets=" + std::to_string(c.rxPackets) +
+                                                       " tx_bytes=" + std::to_string(c.txBytes) +
+                                                       " tx_packets=" + std::to_string(c.txPackets));
+                return r.finish(code::CommandOkay, "Tethering stats list completed");
+              }
+              if (sub == "doctor" && a.size() == 1) {  // why clients may have no internet, one line each
+                size_t problems = 0;
+                for (const auto& line : doctor::diagnose(doctor::gatherFacts(m))) {
+                  r.line(code::DoctorList, line);
+                  if (line.rfind("problem ", 0) == 0) ++problems;
+                }
+                return r.finish(code::CommandOkay, problems == 0 ? "Doctor found no problem"
+                                                                 : "Doctor found " + std::to_string(problems) + " problem(s)");
+              }
+              usage(r, "tether start|stop|status|clear-error|stats|doctor | tether interface add|remove <if> | tether interface list | "
+                       "tether dns set <ip>...|clear|list");
+            });
+
+  table.add("nat", "nat enable|disable <internal-if> <external-if>", [&m](const Request& req, const Responder& r) {
+    const auto& a = req.args;
+    if (a.size() != 3 || (a[0] != "enable" && a[0] != "disable")) return usage(r, "nat enable|disable <internal-if> <external-if>");
+    if (a[0] == "enable") return finishStatus(r, m.enableNat(a[1], a[2]), "Nat enabled " + a[1] + " -> " + a[2]);
+    finishStatus(r, m.disableNat(a[1], a[2]), "Nat disabled " + a[1] + " -> " + a[2]);
+  });
+
+  table.add("ipfwd", "ipfwd enable|disable [requester] | ipfwd status", [&m](const Request& req, const Responder& r) {
+    const auto& a = req.args;
+    if (a.size() == 1 && a[0] == "status") {
+      auto on = m.ipfwdKernelOn();
+      if (!on) return r.fail(on.error());
+      std::string reqs;
+      for (const auto& q : m.ipfwdRequesters()) reqs += (reqs.empty() ? "" : ",") + q;
+      return r.finish(code::IpFwdStatus, std::string("Forwarding ") + (*on ? "enabled" : "disabled") +
+                                             " requesters=" + (reqs.empty() ? "none" : reqs));
+    }
+    if ((a.size() == 1 || a.size() == 2) && (a[0] == "enable" || a[0] == "disable")) {
+      std::string who = a.size() == 2 ? a[1] : "tetherctl";
+      if (who.size() > 32 || who.find_first_of(" ,=\"") != std::string::npos)
+        return r.fail(makeError(Errc::InvalidArgument, "requester must be a word of at most 32 characters"));
+      if (a[0] == "enable") return finishStatus(r, m.ipfwdEnable(who), "ipfwd operation succeeded");
+      return finishStatus(r, m.ipfwdDisable(who), "ipfwd operation succeeded");
+    }
+    usage(r, "ipfwd enable|disable [requester] | ipfwd status");
+  });
+
+  table.add("interface", "interface list | interface getcfg <if>", [&m](const Request& req, const Responder& r) {
+    const auto& a = req.args;
+    if (a.size() == 1 && a[0] == "list") {
+      for (const auto& l : m.links()) r.line(code::InterfaceList, l.name);
+      return r.finish(code::CommandOkay, "Interface list completed");
+    }
+    if (a.size() == 2 && a[0] == "getcfg") {
+      for (const auto& l : m.links()) {
+        if (l.name != a[1]) continue;
+        auto addrs = m.addressesOf(l.name);
+        std::string addr = addrs.empty() ? "none" : addrs.front().prefix.str();
+        return r.finish(code::InterfaceGetCfg, l.name + " address=" + addr + " admin=" + (l.adminUp ? "up" : "down") +
+                                                   " carrier=" + (l.lowerUp ? "yes" : "no") + " index=" + std::to_string(l.index));
+      }
+      return r.fail(makeError(Errc::UnknownIface, "interface " + a[1].substr(0, 32) + " does not exist"));
+    }
+    usage(r, "interface list | interface getcfg <if>");
+  });
+
+  table.add("upstream", "upstream list | upstream set-priority <if>...", [&m](const Request& req, const Responder& r) {
+    const auto& a = req.args;
+    if (a.size() == 1 && a[0] == "list") {
+      int rank = 1;
+      auto chosen = m.upstream();
+      for (const auto& v : m.upstreams()) r.line(code::UpstreamList, describeUpstream(v, rank++, chosen == v.ifname));
+      return r.finish(code::CommandOkay, "Upstream list completed");
+    }
+    if (a.size() >= 1 && a[0] == "set-priority") {
+      std::vector<std::string> names(a.begin() + 1, a.end());
+      return finishStatus(r, m.setUpstreamPriority(names), "Upstream priority set");
+    }
+    usage(r, "upstream list | upstream set-priority <if>...");
+  });
+}
+
+void registerClientCommands(CommandTable& table, ClientActions& clients) {
+  const std::string help = "client kick|block|unblock <mac> | client blocked";
+  table.add("client", help, [&clients, help](const Request& req, const Responder& r) {
+    const auto& a = req.args;
+    const std::string sub = a.empty() ? "" : a[0];
+    if (sub == "blocked" && a.size() == 1) {
+      for (const auto& m : clients.blocked()) r.line(code::StationList, m);
+      return r.finish(code::CommandOkay, "blocked clients listed");
+    }
+    if (a.size() != 2) return usage(r, help);
+    const std::string& mac = a[1];
+    if (sub == "kick")
+      return clients.kick(mac, [r, mac](Status st) { finishStatus(r, st, mac + " kicked"); });
+    if (sub == "block") return finishStatus(r, clients.block(mac), mac + " blocked");
+    if (sub == "unblock") return finishStatus(r, clients.unblock(mac), mac + " unblocked");
+    usage(r, help);
+  });
+}
+
+}  // namespace tetherd

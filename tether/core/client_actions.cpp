@@ -1,0 +1,98 @@
+#include "tether/core/client_actions.h"
+
+#include <algorithm>
+#include <set>
+
+#include "tether/system/dnsmasq.h"
+#include "tether/base/files.h"
+#include "tether/base/ip.h"
+#include "tether/base/log.h"
+
+namespace tetherd {
+
+namespace {
+
+Result<std::string> clientMac(const std::string& mac) {
+  auto n = normalizeMac(mac);
+  if (!n) return makeError(Errc::InvalidArgument, "mac: '" + mac.substr(0, 32) + "' is not a MAC address (aa:bb:cc:dd:ee:ff)");
+  return *n;
+}
+
+}  // namespace
+
+std::optional<TetherManager::DownstreamStatus> ClientActions::downstreamOf(const std::string& mac) const {
+  for (const auto& d : manager_.downstreams()) {
+    if (!d.address) continue;  // not configured: its lease file is history
+    auto text = readFile(dnsmasqLeasePath(stateDir_(), d.ifname), 1 << 20);
+    if (!text) continue;
+    for (const auto& lease : parseLeaseFile(*text, nullptr))
+      if (lease.mac == mac) return d;
+  }
+  return std::nullopt;
+}
+
+void ClientActions::kick(const std::string& mac, std::function<void(Status)> done) {
+  auto m = clientMac(mac);
+  if (!m) return done(m.error());
+  if (hooks_.isWifiStation && hooks_.wifiKick && hooks_.isWifiStation(*m)) {
+    log::notice("client ", *m, ": deauthenticating (Wi-Fi)");
+    return hooks_.wifiKick(*m, std::move(done));
+  }
+  auto d = downstreamOf(*m);
+  if (!d) return done(makeError(Errc::NotFound, "mac: " + *m + " is not a connected client"));
+  switch (d->kind) {
+    case IfaceKind::Usb:
+      if (!hooks_.usbReplug) break;
+      log::notice("client ", *m, " on ", d->ifname, ": replugging the USB gadget");
+      return done(hooks_.usbReplug());
+    case IfaceKind::Bluetooth:
+      if (!hooks_.bluetoothDisconnect) break;
+      log::notice("client ", *m, " on ", d->ifname, ": disconnecting the Bluetooth device");
+      return hooks_.bluetoothDisconnect(*m, std::move(done));
+    case IfaceKind::Wifi:
+      return done(makeError(Errc::NotFound, "mac: " + *m + " is not associated with the soft AP on " + d->ifname));
+    default:
+      break;
+  }
+  done(makeError(Errc::Unsupported, "mac: " + *m + " is on " + d->ifname + " (" + ifaceKindName(d->kind) +
+                                        "): it cannot be disconnected from here; block it instead"));
+}
+
+Status ClientActions::block(const std::string& mac) {
+  auto m = clientMac(mac);
+  if (!m) return m.error();
+  const auto before = manager_.blockedClients();
+  const bool wasBlocked = std::find(before.begin(), before.end(), *m) != before.end();
+  if (auto st = manager_.blockClient(*m); !st) return st;
+  if (hooks_.wifiBlock) {
+    if (auto st = hooks_.wifiBlock(*m); !st) {
+      if (!wasBlocked) (void)manager_.unblockClient(*m);
+      return st;
+    }
+  }
+  return {};
+}
+
+Status ClientActions::unblock(const std::string& mac) {
+  auto m = clientMac(mac);
+  if (!m) return m.error();
+  Status fw = manager_.unblockClient(*m);
+  if (!fw && fw.error().code != Errc::NotFound) return fw;
+  Status ap = hooks_.wifiUnblock ? hooks_.wifiUnblock(*m) : Status{makeError(Errc::NotFound, "")};
+  if (!ap && ap.error().code != Errc::NotFound) {
+    if (fw) (void)manager_.blockClient(*m);  // put the firewall block back: all or nothing
+    return ap;
+  }
+  if (!fw && !ap) return makeError(Errc::NotFound, "mac: " + *m + " is not blocked");
+  return {};
+}
+
+std::vector<std::string> ClientActions::blocked() const {
+  std::set<std::string> all;
+  for (auto& m : manager_.blockedClients()) all.insert(m);
+  if (hooks_.wifiBlocked)
+    for (auto& m : hooks_.wifiBlocked()) all.insert(m);
+  return {all.begin(), all.end()};
+}
+
+}  // namespace tetherd

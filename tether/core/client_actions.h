@@ -1,0 +1,58 @@
+// ClientActions: kick, block and unblock a client of any downstream, for the control socket
+// (`client ...`) and the web API alike (one implementation, two front ends).
+//
+// A client is named by its MAC. Where it is decides what a kick does:
+//   - a station of the soft AP: deauthenticated by hostapd (it may come back);
+//   - the host on a USB downstream: the gadget is unbound and bound again (a cable replug);
+//   - a device on the Bluetooth downstream: BlueZ disconnects it (Device1.Disconnect);
+//   - a client on a wired (Ethernet) downstream cannot be disconnected from here: refused,
+//     with a hint to block it instead.
+// The downstream of a non-Wi-Fi client is the one whose dnsmasq lease file holds its MAC.
+// A block is the manager's (firewall drop on every downstream, kept in state_dir) plus, with a
+// soft AP, hostapd's deny list (no association at all). Nothing half-applies: a deny-list
+// failure takes the firewall block back.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tether/base/result.h"
+#include "tether/core/tether_manager.h"
+
+namespace tetherd {
+
+// What the radios offer; any may be empty (that radio is not there).
+struct ClientHooks {
+  std::function<bool(const std::string& mac)> isWifiStation;
+  std::function<void(const std::string& mac, std::function<void(Status)>)> wifiKick;
+  std::function<Status(const std::string& mac)> wifiBlock;    // deny list (+ deauth)
+  std::function<Status(const std::string& mac)> wifiUnblock;  // NotFound when not denied
+  std::function<std::vector<std::string>()> wifiBlocked;
+  std::function<Status()> usbReplug;
+  std::function<void(const std::string& mac, std::function<void(Status)>)> bluetoothDisconnect;
+};
+
+class ClientActions {
+ public:
+  ClientActions(TetherManager& manager, std::function<std::string()> stateDir, ClientHooks hooks)
+      : manager_(manager), stateDir_(std::move(stateDir)), hooks_(std::move(hooks)) {}
+
+  // done() gets the outcome: at once for a refused request or a USB replug, else when the
+  // radio answers (from the loop).
+  void kick(const std::string& mac, std::function<void(Status)> done);
+  Status block(const std::string& mac);
+  Status unblock(const std::string& mac);
+  std::vector<std::string> blocked() const;  // sorted, each once
+
+  // The configured downstream whose leases hold `mac` (normalised), if any.
+  std::optional<TetherManager::DownstreamStatus> downstreamOf(const std::string& mac) const;
+
+ private:
+  TetherManager& manager_;
+  std::function<std::string()> stateDir_;
+  ClientHooks hooks_;
+};
+
+}  // namespace tetherd

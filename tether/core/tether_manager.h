@@ -1,0 +1,135 @@
+// TetherManager: the policy layer. It owns the master machine and one interface machine
+// per downstream, keeps the kernel's view (links, addresses, default routes) from netlink
+// events, chooses the upstream, and carries out the machines' actions through the narrow
+// interfaces it is given (netlink, firewall, sysctl, processes). The control socket and
+// the web API both call its operations; neither holds tethering logic of its own.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "statemachines/tether_interface_sm.h"
+#include "statemachines/tether_master_sm.h"
+#include "tether/system/firewall.h"
+#include "tether/system/netlink.h"
+#include "tether/system/sysctl.h"
+#include "tether/core/upstream.h"
+
+namespace tetherd {
+
+struct ManagerDeps {
+  boost::asio::io_context& io;
+  Netlink& netlink;
+  Firewall& firewall;
+  Sysctl& sysctl;
+};
+
+// What happens to a downstream's DHCP/DNS server. The real one supervises dnsmasq; unit
+// tests count calls.
+class DhcpService {
+ public:
+  virtual ~DhcpService() = default;
+  struct Downstream {
+    std::string ifname;
+    Ipv4Prefix subnet;   // network
+    Ipv4Address address; // the downstream's own (router, DNS)
+  };
+  virtual Status start(const Downstream& d) = 0;  // idempotent for the same values
+  virtual void stop(const std::string& ifname) = 0;
+  virtual Status setServers(const std::vector<Ipv4Address>& servers) = 0;  // all instances
+  virtual void stopAll(std::function<void()> done) = 0;
+  virtual bool running(const std::string& ifname) const = 0;
+  virtual int restarts(const std::string& ifname) const = 0;
+};
+
+// The soft AP as the manager sees it (the real one drives hostapd: softap/softap_service.h).
+// Readiness and loss are reported back through TetherManager::apReady / apLost.
+class AccessPoint {
+ public:
+  virtual ~AccessPoint() = default;
+  virtual bool isApInterface(const std::string& ifname) const = 0;
+  virtual Status start(const std::string& ifname) = 0;  // idempotent
+  virtual void stop(const std::string& ifname) = 0;
+};
+
+class TetherManager {
+ public:
+  using EventSink = std::function<void(int code, const std::string& message)>;
+
+  TetherManager(ManagerDeps deps, DhcpService& dhcp, const Config& config, EventSink events);
+  ~TetherManager();
+
+  // Start: undo what a previous run left, read the kernel's state, converge.
+  Status start();
+  // Stop: untether everything, restore forwarding, remove rules; done() once children are gone.
+  void stop(std::function<void()> done);
+  // A new validated configuration (SIGHUP).
+  void reconfigure(const Config& config);
+  void onNetEvent(const NetEvent& event);
+  // The soft AP: set before start(); its interface then waits for apReady() in Starting.
+  void setAccessPoint(AccessPoint* ap);
+  void apReady(const std::string& ifname);
+  void apLost(const std::string& ifname, const Error& why);
+
+  // Operations (control socket `tether ...`, web API).
+  Status startTethering();
+  Status stopTethering();
+  Status addInterface(const std::string& ifname);
+  Status removeInterface(const std::string& ifname);
+  Status setDnsOverride(const std::vector<Ipv4Address>& servers);  // empty: back to the upstream's
+  Status enableNat(const std::string& in, const std::string& out);
+  Status disableNat(const std::string& in, const std::string& out);
+  Status ipfwdEnable(const std::string& requester);
+  Status ipfwdDisable(const std::string& requester);
+  Status clearError();
+  Status setUpstreamPriority(const std::vector<std::string>& priority);
+  // The web admin's port(s): the firewall drops them on every upstream interface (candidates
+  // and NAT targets) for as long as they are set, tethering or not. Empty: no such rule.
+  Status setAdminPorts(const std::set<uint16_t>& ports);
+  // Blocked clients, whatever their downstream (Wi-Fi, USB, Bluetooth, Ethernet): frames from
+  // the MAC are dropped on every configured downstream, forwarded or to the appliance itself
+  // (no DHCP, DNS or admin page). Kept in state_dir/blocked-clients (0600, replaced atomically,
+  // saved before applied). InvalidArgument naming "mac" for anything but a unicast MAC;
+  // unblocking one that is not blocked is NotFound. At most kMaxBlockedClients.
+  static constexpr size_t kMaxBlockedClients = 256;
+  Status blockClient(const std::string& mac);
+  Status unblockClient(const std::string& mac);
+  std::vector<std::string> blockedClients() const;  // sorted
+
+  // Views.
+  struct DownstreamStatus {
+    std::string ifname;
+    IfaceKind kind = IfaceKind::Ethernet;
+    TetherInterfaceMachine::State state = TetherInterfaceMachine::State::Initial;
+    std::optional<Ipv4Prefix> address;  // the downstream's own address/len while configured
+    Error error;
+    bool requested = false;
+    bool dhcpRunning = false;
+  };
+  bool tetheringStarted() const;
+  TetherMasterMachine::State masterState() const;
+  const Error& masterError() const;
+  std::vector<DownstreamStatus> downstreams() const;
+  std::optional<std::string> upstream() const;
+  std::vector<Ipv4Address> dnsForwarders() const;
+  std::vector<UpstreamView> upstreams() const;
+  std::vector<std::string> upstreamPriority() const;
+  Result<std::vector<TrafficCounter>> stats();
+  std::vector<LinkInfo> links() const;
+  std::vector<AddrInfo> addressesOf(const std::string& ifname) const;
+  Result<bool> ipfwdKernelOn();
+  std::vector<std::string> ipfwdRequesters() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tetherd

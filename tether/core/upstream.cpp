@@ -1,0 +1,36 @@
+#include "tether/core/upstream.h"
+
+namespace tetherd {
+
+std::optional<std::string> chooseUpstream(const std::vector<std::string>& priority,
+                                          const std::map<std::string, UpstreamView>& views) {
+  for (const auto& name : priority) {
+    auto it = views.find(name);
+    if (it == views.end()) continue;
+    const UpstreamView& v = it->second;
+    if (v.exists && v.up && v.defaultRoute && !v.dns.empty()) return name;
+  }
+  return std::nullopt;
+}
+
+std::vector<Ipv4Address> parseResolvConf(std::string_view text) {
+  std::vector<Ipv4Address> out;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    std::string_view line = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+    pos = nl == std::string_view::npos ? text.size() : nl + 1;
+    constexpr std::string_view kKey = "nameserver";
+    if (line.substr(0, kKey.size()) != kKey) continue;
+    line.remove_prefix(kKey.size());
+    if (line.empty() || (line.front() != ' ' && line.front() != '\t')) continue;
+    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\t' || line.back() == '\r')) line.remove_suffix(1);
+    auto a = Ipv4Address::parse(line);
+    if (!a || (a->value >> 24) == 127) continue;
+    if (out.size() < 8) out.push_back(*a);
+  }
+  return out;
+}
+
+}  // namespace tetherd

@@ -1,0 +1,142 @@
+// The NAT/forwarding firewall (IPv4): the narrow interface the daemon talks to, the desired
+// state it hands over, and the pure rule model shared by the text renderer (tested without
+// root) and the libiptc adapter (which installs exactly those rules).
+//
+// tetherd owns its chains and hooks each into a built-in chain with one jump:
+//   filter: FORWARD -> tetherd_FORWARD (-> goto tetherd_counters)
+//   nat:    POSTROUTING -> tetherd_nat_POSTROUTING
+//   mangle: FORWARD -> tetherd_mangle_FORWARD
+//   filter: INPUT -> tetherd_INPUT (only while admin ports or blocked clients are set: the
+//           web page's port is dropped on the upstream interfaces, a blocked client's frames
+//           on the downstreams, so it gets no DHCP, DNS or admin page)
+// apply() rebuilds the content of those chains from a FirewallState; nothing else is touched.
+#pragma once
+
+#include <compare>
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tether/base/result.h"
+
+namespace tetherd {
+
+struct NatPair {
+  std::string downstream;
+  std::string upstream;
+  auto operator<=>(const NatPair&) const = default;
+};
+
+// The whole desired state of tetherd's own chains.
+struct FirewallState {
+  std::set<std::string> downstreams;  // tethered downstream interfaces
+  std::set<NatPair> pairs;            // forwarding/NAT enabled between downstream and upstream
+  // The admin page's TCP port(s): dropped in INPUT when they arrive on one of `upstreams`.
+  // Empty: no tetherd_INPUT chain at all.
+  std::set<uint16_t> adminPorts{};
+  std::set<std::string> upstreams{};  // upstream interfaces (candidates and NAT targets)
+  // Blocked clients: frames from these MACs (lower-case "aa:bb:cc:dd:ee:ff") arriving on one
+  // of `blockOn` (the configured downstreams) are dropped in FORWARD and INPUT.
+  std::set<std::string> blockedMacs{};
+  std::set<std::string> blockOn{};
+};
+
+// Per pair; tx = downstream -> upstream, rx = upstream -> downstream.
+struct TrafficCounter {
+  std::string downstream, upstream;
+  uint64_t txBytes = 0, txPackets = 0, rxBytes = 0, rxPackets = 0;
+};
+
+class Firewall {
+ public:
+  virtual ~Firewall() = default;
+  // Removes everything tetherd installs (jumps + own chains) in filter, nat and mangle; ok if
+  // absent. Used at start (leftovers of a crashed run) and at stop.
+  virtual Status reset() = 0;
+  // Makes the own chains equal `s`; hooks are created if missing. Idempotent: a table whose
+  // rules do not change is not committed, a changed table is committed once. Errc::Busy when
+  // another process holds the xtables lock (retry later); Errc::InvalidArgument for bad names.
+  virtual Status apply(const FirewallState& s) = 0;
+  // Byte/packet counts per pair of the last applied state (empty after reset()).
+  // Errc::NotFound when a counter rule was removed behind tetherd's back (apply() repairs it).
+  virtual Result<std::vector<TrafficCounter>> counters() = 0;
+};
+
+// Pure: the exact rules, table ("filter", "nat", "mangle") -> lines, in the exact format
+// `iptables-legacy -t <table> -S` prints for tetherd's chains and jumps ("-N" lines first,
+// then the jumps in the built-in chains, then the own chains' rules, chains sorted by name).
+std::map<std::string, std::vector<std::string>> renderFirewallRules(const FirewallState& s);
+
+// ---- Rule model, shared by renderFirewallRules and IptcFirewall --------------------------
+namespace fw {
+
+inline constexpr std::string_view kChainPrefix = "tetherd_";  // every chain tetherd owns
+inline constexpr std::string_view kForwardChain = "tetherd_FORWARD";
+inline constexpr std::string_view kCountersChain = "tetherd_counters";
+inline constexpr std::string_view kNatChain = "tetherd_nat_POSTROUTING";
+inline constexpr std::string_view kMangleChain = "tetherd_mangle_FORWARD";
+inline constexpr std::string_view kInputChain = "tetherd_INPUT";
+
+inline bool isOwnChain(std::string_view name) { return name.starts_with(kChainPrefix); }
+
+// conntrack --ctstate bits; the values are the kernel's XT_CONNTRACK_STATE_* bits.
+enum CtState : uint16_t {
+  kCtInvalid = 1u << 0,
+  kCtEstablished = 1u << 1,
+  kCtRelated = 1u << 2,
+  kCtNew = 1u << 3,
+};
+
+// One rule as tetherd uses them: interfaces, an optional conntrack state match, an optional
+// tcp match ("-p tcp -m tcp [--dport N] [--tcp-flags SYN,RST SYN]"), an optional source MAC
+// match ("-m mac --mac-source aa:bb:cc:dd:ee:ff"), and one target.
+struct Rule {
+  enum class Target { Accept, Drop, Jump, Goto, Masquerade, ClampMssToPmtu };
+
+  std::string chain;        // the chain the rule is in ("-A <chain>")
+  std::string in, out;      // "-i" / "-o"; empty = any
+  bool tcpSyn = false;      // -p tcp -m tcp --tcp-flags SYN,RST SYN
+  uint16_t dport = 0;       // -p tcp -m tcp --dport <dport>; 0 = no port match
+  uint16_t ctstate = 0;     // CtState bits for -m conntrack --ctstate; 0 = no such match
+  std::string macSource;    // -m mac --mac-source <mac> (lower-case, normalised); empty = none
+  Target target = Target::Accept;
+  std::string targetChain;  // for Jump ("-j <chain>") and Goto ("-g <chain>")
+
+  // The rule in `iptables -S` syntax: "-A chain -i x -o y ... -j TARGET".
+  std::string toString() const;
+  bool operator==(const Rule&) const = default;
+};
+
+// One own chain: its name, the built-in chain that jumps into it (empty = reached only from
+// other own chains), and its complete content.
+struct Chain {
+  std::string name;
+  std::string hook;
+  std::vector<Rule> rules;
+};
+
+struct Table {
+  std::string name;           // "filter", "nat", "mangle"
+  std::vector<Chain> chains;  // sorted by name, as libiptc/iptables list them
+  // Own chains of this table the state does not need (tetherd_INPUT without admin ports):
+  // apply() removes them, with the jumps into them, when they exist.
+  std::vector<std::string> absent{};
+};
+
+// The jump from a chain's hook (built-in chain) into it: "-A <hook> -j <name>".
+Rule hookJump(const Chain& chain);
+
+// Everything tetherd installs for `s`: filter, nat, mangle in that order. Every own chain is
+// present (possibly empty) whatever the state, so the hooks exist as long as tetherd runs;
+// the one exception is tetherd_INPUT, present only while admin ports or blocked MACs are set.
+std::vector<Table> buildTables(const FirewallState& s);
+
+// Interface names must be valid Linux names; a pair's two sides must differ; blocked MACs
+// must be normalised unicast addresses.
+Status validate(const FirewallState& s);
+
+}  // namespace fw
+}  // namespace tetherd

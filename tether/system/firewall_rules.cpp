@@ -1,0 +1,221 @@
+// The rules tetherd installs, as a pure model, and their `iptables -S` text.
+#include <algorithm>
+#include <array>
+#include <utility>
+
+#include "tether/system/firewall.h"
+#include "tether/base/ip.h"
+
+namespace tetherd {
+namespace fw {
+
+namespace {
+
+// Built-in chains in hook order: `iptables -S` lists them (and so their jumps) in this order.
+constexpr std::array<std::string_view, 5> kBuiltinOrder = {"PREROUTING", "INPUT", "FORWARD",
+                                                           "OUTPUT", "POSTROUTING"};
+
+size_t builtinIndex(std::string_view chain) {
+  return static_cast<size_t>(std::find(kBuiltinOrder.begin(), kBuiltinOrder.end(), chain) -
+                             kBuiltinOrder.begin());
+}
+
+// The --ctstate list in the order iptables prints it.
+std::string ctstateText(uint16_t bits) {
+  static constexpr std::array<std::pair<uint16_t, std::string_view>, 4> kNames = {{
+      {kCtInvalid, "INVALID"},
+      {kCtNew, "NEW"},
+      {kCtRelated, "RELATED"},
+      {kCtEstablished, "ESTABLISHED"},
+  }};
+  std::string text;
+  for (const auto& [bit, name] : kNames) {
+    if ((bits & bit) == 0) continue;
+    if (!text.empty()) text += ',';
+    text += name;
+  }
+  return text;
+}
+
+Rule rule(std::string_view chain, std::string in, std::string out, uint16_t ctstate,
+          Rule::Target target, std::string_view targetChain = {}) {
+  Rule r;
+  r.chain = chain;
+  r.in = std::move(in);
+  r.out = std::move(out);
+  r.ctstate = ctstate;
+  r.target = target;
+  r.targetChain = targetChain;
+  return r;
+}
+
+}  // namespace
+
+std::string Rule::toString() const {
+  std::string s = "-A " + chain;
+  // The ipt_ip part first, then the matches in entry order (conntrack, tcp), then the target:
+  // the order iptables prints them in.
+  if (!in.empty()) s += " -i " + in;
+  if (!out.empty()) s += " -o " + out;
+  const bool tcp = tcpSyn || dport != 0;
+  if (tcp) s += " -p tcp";
+  if (!macSource.empty()) s += " -m mac --mac-source " + macSource;
+  if (ctstate != 0) s += " -m conntrack --ctstate " + ctstateText(ctstate);
+  if (tcp) s += " -m tcp";
+  if (dport != 0) s += " --dport " + std::to_string(dport);
+  if (tcpSyn) s += " --tcp-flags SYN,RST SYN";
+  switch (target) {
+    case Target::Accept: s += " -j ACCEPT"; break;
+    case Target::Drop: s += " -j DROP"; break;
+    case Target::Jump: s += " -j " + targetChain; break;
+    case Target::Goto: s += " -g " + targetChain; break;
+    case Target::Masquerade: s += " -j MASQUERADE"; break;
+    case Target::ClampMssToPmtu: s += " -j TCPMSS --clamp-mss-to-pmtu"; break;
+  }
+  return s;
+}
+
+Rule hookJump(const Chain& chain) { return rule(chain.hook, "", "", 0, Rule::Target::Jump, chain.name); }
+
+std::vector<Table> buildTables(const FirewallState& s) {
+  using T = Rule::Target;
+
+  // filter: per pair, replies go back, invalid packets die, new flows go out; every accepted
+  // packet passes tetherd_counters, whose per-direction rules count and ACCEPT (not RETURN: a
+  // foreign FORWARD policy DROP, e.g. Docker's, must not eat tethered traffic). Anything else
+  // from a tethered downstream is dropped.
+  Chain forward{std::string(kForwardChain), "FORWARD", {}};
+  Chain counters{std::string(kCountersChain), "", {}};
+  // Blocked clients first: nothing they send is forwarded (replies to them neither, as their
+  // flows never get past this).
+  auto blockRules = [&s](std::string_view chain) {
+    std::vector<Rule> out;
+    for (const auto& d : s.blockOn) {
+      for (const auto& mac : s.blockedMacs) {
+        Rule drop = rule(chain, d, "", 0, T::Drop);
+        drop.macSource = mac;
+        out.push_back(std::move(drop));
+      }
+    }
+    return out;
+  };
+  forward.rules = blockRules(kForwardChain);
+  for (const auto& [d, u] : s.pairs) {
+    forward.rules.push_back(rule(kForwardChain, u, d, kCtRelated | kCtEstablished, T::Goto, kCountersChain));
+    forward.rules.push_back(rule(kForwardChain, d, u, kCtInvalid, T::Drop));
+    forward.rules.push_back(rule(kForwardChain, d, u, 0, T::Goto, kCountersChain));
+    counters.rules.push_back(rule(kCountersChain, d, u, 0, T::Accept));
+    counters.rules.push_back(rule(kCountersChain, u, d, 0, T::Accept));
+  }
+  for (const auto& d : s.downstreams) forward.rules.push_back(rule(kForwardChain, d, "", 0, T::Drop));
+
+  // nat: masquerade once per distinct upstream.
+  Chain nat{std::string(kNatChain), "POSTROUTING", {}};
+  std::set<std::string> upstreams;
+  for (const auto& p : s.pairs) upstreams.insert(p.upstream);
+  for (const auto& u : upstreams) nat.rules.push_back(rule(kNatChain, "", u, 0, T::Masquerade));
+
+  // mangle: clamp the MSS of forwarded SYNs to the path MTU while anything is forwarded.
+  Chain mangle{std::string(kMangleChain), "FORWARD", {}};
+  if (!s.pairs.empty()) {
+    Rule clamp = rule(kMangleChain, "", "", 0, T::ClampMssToPmtu);
+    clamp.tcpSyn = true;
+    mangle.rules.push_back(std::move(clamp));
+  }
+
+  std::vector<Table> tables;
+  tables.push_back(Table{"filter", {std::move(forward), std::move(counters)}});
+  // filter INPUT: the admin page never answers on an upstream, whatever address is asked
+  // for (Linux accepts a downstream's address on any interface).
+  // A blocked client gets nothing from the appliance itself either (DHCP, DNS, the page).
+  auto inputBlocks = blockRules(kInputChain);
+  if (!s.adminPorts.empty() || !inputBlocks.empty()) {
+    Chain input{std::string(kInputChain), "INPUT", std::move(inputBlocks)};
+    for (const auto& u : s.upstreams) {
+      for (uint16_t port : s.adminPorts) {
+        Rule drop = rule(kInputChain, u, "", 0, T::Drop);
+        drop.dport = port;
+        input.rules.push_back(std::move(drop));
+      }
+    }
+    tables.back().chains.push_back(std::move(input));
+  } else {
+    tables.back().absent.emplace_back(kInputChain);
+  }
+  tables.push_back(Table{"nat", {std::move(nat)}});
+  tables.push_back(Table{"mangle", {std::move(mangle)}});
+  for (auto& t : tables) {
+    std::sort(t.chains.begin(), t.chains.end(),
+              [](const Chain& a, const Chain& b) { return a.name < b.name; });
+  }
+  return tables;
+}
+
+namespace {
+
+// A valid Linux name that "-i"/"-o" can match exactly: iptables reads a trailing '+' as a
+// wildcard, so such a name would not mean what its text says.
+Status checkIfname(const std::string& name, const char* role) {
+  if (!validIfname(name)) {
+    return makeError(Errc::InvalidArgument, std::string("invalid ") + role + " interface name '" + name + "'");
+  }
+  if (name.back() == '+') {
+    return makeError(Errc::InvalidArgument, std::string(role) + " interface name '" + name +
+                                                "' ends with '+', which iptables matches as a wildcard");
+  }
+  return {};
+}
+
+}  // namespace
+
+Status validate(const FirewallState& s) {
+  for (const auto& d : s.downstreams) {
+    if (auto st = checkIfname(d, "downstream"); !st) return st;
+  }
+  for (const auto& [d, u] : s.pairs) {
+    if (auto st = checkIfname(d, "downstream"); !st) return st;
+    if (auto st = checkIfname(u, "upstream"); !st) return st;
+    if (d == u) return makeError(Errc::InvalidArgument, "interface '" + d + "' cannot be its own upstream");
+  }
+  for (const auto& u : s.upstreams) {
+    if (auto st = checkIfname(u, "upstream"); !st) return st;
+  }
+  if (s.adminPorts.count(0) != 0) return makeError(Errc::InvalidArgument, "admin port 0 is not a port");
+  for (const auto& d : s.blockOn) {
+    if (auto st = checkIfname(d, "downstream"); !st) return st;
+  }
+  for (const auto& mac : s.blockedMacs) {
+    auto n = normalizeMac(mac);
+    if (!n || *n != mac)
+      return makeError(Errc::InvalidArgument, "blocked client '" + mac + "' is not a MAC address (aa:bb:cc:dd:ee:ff)");
+    if (isMulticastMac(mac))
+      return makeError(Errc::InvalidArgument, "blocked client '" + mac + "' is a multicast address");
+  }
+  return {};
+}
+
+}  // namespace fw
+
+std::map<std::string, std::vector<std::string>> renderFirewallRules(const FirewallState& s) {
+  std::map<std::string, std::vector<std::string>> out;
+  for (const auto& table : fw::buildTables(s)) {
+    auto& lines = out[table.name];
+    for (const auto& chain : table.chains) lines.push_back("-N " + chain.name);
+
+    std::vector<const fw::Chain*> hooked;
+    for (const auto& chain : table.chains) {
+      if (!chain.hook.empty()) hooked.push_back(&chain);
+    }
+    std::stable_sort(hooked.begin(), hooked.end(), [](const fw::Chain* a, const fw::Chain* b) {
+      return fw::builtinIndex(a->hook) < fw::builtinIndex(b->hook);
+    });
+    for (const auto* chain : hooked) lines.push_back(fw::hookJump(*chain).toString());
+
+    for (const auto& chain : table.chains) {
+      for (const auto& r : chain.rules) lines.push_back(r.toString());
+    }
+  }
+  return out;
+}
+
+}  // namespace tetherd

@@ -1,0 +1,103 @@
+// The kernel's network configuration as tetherd needs it: links, IPv4 addresses and IPv4
+// default routes, read and changed through one narrow interface, plus the events that keep
+// an owner's view current. The real adapter (libnl) is tether/nl_netlink.h; unit tests fake
+// this interface.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "tether/base/ip.h"
+#include "tether/base/result.h"
+
+namespace tetherd {
+
+struct LinkInfo {
+  int index = 0;
+  std::string name;
+  bool adminUp = false;  // IFF_UP
+  bool lowerUp = false;  // IFF_LOWER_UP (carrier)
+  bool operator==(const LinkInfo&) const = default;
+};
+
+// One IPv4 address on a link.
+struct AddrInfo {
+  int index = 0;
+  std::string ifname;
+  Ipv4Prefix prefix;  // the local address with its prefix length
+  bool operator==(const AddrInfo&) const = default;
+};
+
+// An IPv4 default route (0.0.0.0/0, unicast) in the main table. A multipath route shows as
+// one DefaultRoute per nexthop. gateway is 0.0.0.0 for a route without a gateway ("dev X").
+struct DefaultRoute {
+  int index = 0;
+  std::string ifname;
+  Ipv4Address gateway;
+  uint32_t metric = 0;
+  bool operator==(const DefaultRoute&) const = default;
+};
+
+// What changed in the kernel. Only the member matching the type is filled in.
+// Resync: events were lost (the event socket overran); the owner must read links(),
+// addresses() and defaultRoutes() again.
+struct NetEvent {
+  enum class Type {
+    LinkAdded,
+    LinkChanged,  // name, adminUp or lowerUp changed (a rename shows the new name)
+    LinkRemoved,
+    AddrAdded,
+    AddrRemoved,
+    RouteAdded,
+    RouteRemoved,
+    Resync,
+  } type = Type::Resync;
+  LinkInfo link;      // Link*
+  AddrInfo addr;      // Addr*
+  DefaultRoute route; // Route*
+};
+
+const char* netEventTypeName(NetEvent::Type type);
+
+// Errors: an interface that does not exist gives Errc::UnknownIface (the message names
+// it); any other failure Errc::IfaceCfgError naming the operation, the interface and the
+// kernel's reason.
+class Netlink {
+ public:
+  virtual ~Netlink() = default;
+
+  virtual Result<std::vector<LinkInfo>> links() = 0;
+  virtual Result<std::vector<AddrInfo>> addresses() = 0;  // IPv4 only
+  virtual Result<std::vector<DefaultRoute>> defaultRoutes() = 0;
+
+  virtual Status setLinkUp(const std::string& ifname, bool up) = 0;
+  // Idempotent: an address already present is success. Sets the broadcast address
+  // (none for /31 and /32).
+  virtual Status addAddress(const std::string& ifname, const Ipv4Prefix& p) = 0;
+  // An address that is not there is success.
+  virtual Status removeAddress(const std::string& ifname, const Ipv4Prefix& p) = 0;
+  // A new bridge (admin down, no ports), e.g. the Bluetooth PAN bridge. Idempotent: a bridge
+  // of that name already there is success; another kind of link of that name is
+  // Errc::AlreadyExists.
+  virtual Status createBridge(const std::string& name) = 0;
+  // Deletes a link (a bridge's ports are released by the kernel). A link that is not there
+  // is success.
+  virtual Status deleteLink(const std::string& name) = 0;
+};
+
+inline const char* netEventTypeName(NetEvent::Type type) {
+  switch (type) {
+    case NetEvent::Type::LinkAdded: return "LinkAdded";
+    case NetEvent::Type::LinkChanged: return "LinkChanged";
+    case NetEvent::Type::LinkRemoved: return "LinkRemoved";
+    case NetEvent::Type::AddrAdded: return "AddrAdded";
+    case NetEvent::Type::AddrRemoved: return "AddrRemoved";
+    case NetEvent::Type::RouteAdded: return "RouteAdded";
+    case NetEvent::Type::RouteRemoved: return "RouteRemoved";
+    case NetEvent::Type::Resync: return "Resync";
+  }
+  return "?";
+}
+
+}  // namespace tetherd

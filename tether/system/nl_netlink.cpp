@@ -1,0 +1,670 @@
+#include "tether/system/nl_netlink.h"
+
+#include <arpa/inet.h>
+#include <linux/if.h>
+#include <linux/if_addr.h>
+#include <linux/rtnetlink.h>
+#include <netlink/addr.h>
+#include <netlink/attr.h>
+#include <netlink/errno.h>
+#include <netlink/handlers.h>
+#include <netlink/msg.h>
+#include <netlink/netlink.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/link.h>
+#include <netlink/socket.h>
+#include <sys/socket.h>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <functional>
+#include <map>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "tether/base/log.h"
+#include "tether/system/nl_parse.h"
+
+namespace tetherd {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// ---------------------------------------------------------------------------------------
+// Small helpers around libnl.
+
+struct LinkPut {
+  void operator()(rtnl_link* l) const { rtnl_link_put(l); }
+};
+struct AddrPut {
+  void operator()(rtnl_addr* a) const { rtnl_addr_put(a); }
+};
+struct NlAddrPut {
+  void operator()(nl_addr* a) const { nl_addr_put(a); }
+};
+using LinkPtr = std::unique_ptr<rtnl_link, LinkPut>;
+using RtAddrPtr = std::unique_ptr<rtnl_addr, AddrPut>;
+using NlAddrPtr = std::unique_ptr<nl_addr, NlAddrPut>;
+
+std::string nlReason(int err) { return nl_geterror(err); }
+
+bool isNoDevice(int err) {
+  err = std::abs(err);
+  return err == NLE_NODEV || err == NLE_OBJ_NOTFOUND;
+}
+
+// Errors after which the request socket may hold unread or out-of-sequence data: start
+// again with a fresh socket rather than trust it.
+bool isTransportError(int err) {
+  switch (std::abs(err)) {
+    case NLE_BAD_SOCK:
+    case NLE_SEQ_MISMATCH:
+    case NLE_MSG_TRUNC:
+    case NLE_MSG_OVERFLOW:
+    case NLE_MSG_TOOSHORT:
+    case NLE_NOMEM:
+    case NLE_AGAIN:
+    case NLE_INTR:
+    case NLE_DUMP_INTR:
+    case NLE_FAILURE:
+      return true;
+    default:
+      return false;
+  }
+}
+
+Error unknownIface(const std::string& ifname) {
+  return makeError(Errc::UnknownIface, "unknown interface '" + ifname + "'");
+}
+
+Error cfgError(const std::string& operation, const std::string& ifname, int err) {
+  std::string what = operation;
+  if (!ifname.empty()) what += " on " + ifname;
+  return makeError(Errc::IfaceCfgError, what + ": " + nlReason(err));
+}
+
+NlAddrPtr buildV4(Ipv4Address a, int prefixLength) {
+  uint32_t be = htonl(a.value);
+  NlAddrPtr out(nl_addr_build(AF_INET, &be, sizeof be));
+  if (out) nl_addr_set_prefixlen(out.get(), prefixLength);
+  return out;
+}
+
+// Parsing rtnetlink messages (dumps and events alike): tether/nl_parse.cpp.
+using rtnl::parseAddr;
+using rtnl::parseDefaultRoutes;
+using rtnl::parseLink;
+using rtnl::sameRoute;
+
+// ---------------------------------------------------------------------------------------
+// Dumps on a blocking request socket.
+
+struct DumpContext {
+  const std::function<void(nlmsghdr*)>* onMessage = nullptr;
+  bool interrupted = false;
+  bool failed = false;
+};
+
+int onDumpMessage(nl_msg* msg, void* arg) {
+  auto* ctx = static_cast<DumpContext*>(arg);
+  nlmsghdr* h = nlmsg_hdr(msg);
+  if ((h->nlmsg_flags & NLM_F_DUMP_INTR) != 0) ctx->interrupted = true;
+  try {
+    (*ctx->onMessage)(h);
+  } catch (...) {  // never let an exception cross libnl's C frames
+    ctx->failed = true;
+    return NL_STOP;
+  }
+  return NL_OK;
+}
+
+}  // namespace
+
+// =========================================================================================
+// NlNetlink
+
+struct NlNetlink::Impl {
+  nl_sock* sk = nullptr;
+
+  ~Impl() { reset(); }
+
+  void reset() {
+    if (sk != nullptr) nl_socket_free(sk);
+    sk = nullptr;
+  }
+
+  // 0 or a negative libnl error.
+  int connect() {
+    if (sk != nullptr) return 0;
+    sk = nl_socket_alloc();
+    if (sk == nullptr) return -NLE_NOMEM;
+    int err = nl_connect(sk, NETLINK_ROUTE);
+    if (err < 0) reset();
+    return err;
+  }
+
+  int noteResult(int err) {
+    if (err < 0 && isTransportError(err)) reset();
+    return err;
+  }
+
+  // One dump request; onMessage sees every answer message. Retried when the kernel says
+  // the dump was inconsistent (the table changed under it); `restart` clears partial output.
+  int dump(int type, const void* request, size_t requestLen, const std::function<void(nlmsghdr*)>& onMessage,
+           const std::function<void()>& restart) {
+    constexpr int kAttempts = 5;
+    int err = 0;
+    for (int attempt = 0; attempt < kAttempts; ++attempt) {
+      restart();
+      if ((err = connect()) < 0) return err;
+      // nl_send_simple takes a non-const buffer; give it a copy.
+      std::vector<unsigned char> buf(static_cast<const unsigned char*>(request),
+                                     static_cast<const unsigned char*>(request) + requestLen);
+      err = nl_send_simple(sk, type, NLM_F_DUMP, buf.data(), buf.size());
+      if (err < 0) return noteResult(err);
+      nl_cb* base = nl_socket_get_cb(sk);  // takes a reference
+      nl_cb* cb = base != nullptr ? nl_cb_clone(base) : nullptr;
+      if (base != nullptr) nl_cb_put(base);
+      if (cb == nullptr) {
+        reset();
+        return -NLE_NOMEM;
+      }
+      DumpContext ctx;
+      ctx.onMessage = &onMessage;
+      nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, onDumpMessage, &ctx);
+      err = nl_recvmsgs(sk, cb);
+      nl_cb_put(cb);
+      if (ctx.failed) {
+        reset();
+        return -NLE_NOMEM;
+      }
+      if (err == -NLE_DUMP_INTR || (err >= 0 && ctx.interrupted)) {
+        reset();  // drop whatever is left of the interrupted dump
+        err = -NLE_DUMP_INTR;
+        continue;
+      }
+      if (err < 0) return noteResult(err);
+      return 0;
+    }
+    return err;
+  }
+
+  int dumpLinks(std::vector<LinkInfo>& out) {
+    ifinfomsg req{};
+    req.ifi_family = AF_UNSPEC;
+    return dump(
+        RTM_GETLINK, &req, sizeof req,
+        [&](nlmsghdr* h) {
+          if (h->nlmsg_type != RTM_NEWLINK) return;
+          if (auto link = parseLink(h)) out.push_back(std::move(*link));
+        },
+        [&] { out.clear(); });
+  }
+
+  // The index of a link by name: UnknownIface when there is none.
+  Result<int> ifindex(const std::string& ifname, const std::string& operation) {
+    if (!validIfname(ifname)) return unknownIface(ifname);
+    if (int err = connect(); err < 0) return cfgError(operation, ifname, err);
+    rtnl_link* raw = nullptr;
+    int err = rtnl_link_get_kernel(sk, 0, ifname.c_str(), &raw);
+    LinkPtr link(raw);
+    if (err < 0) {
+      noteResult(err);
+      if (isNoDevice(err)) return unknownIface(ifname);
+      return cfgError(operation, ifname, err);
+    }
+    int index = rtnl_link_get_ifindex(link.get());
+    if (index <= 0) return unknownIface(ifname);
+    return index;
+  }
+
+  // An IPv4 address object for ifindex: local address with prefix length.
+  static RtAddrPtr addrObject(int index, const Ipv4Prefix& p, bool withBroadcast) {
+    RtAddrPtr addr(rtnl_addr_alloc());
+    if (!addr) return nullptr;
+    rtnl_addr_set_ifindex(addr.get(), index);
+    rtnl_addr_set_family(addr.get(), AF_INET);
+    NlAddrPtr local = buildV4(p.address, p.length);
+    if (!local || rtnl_addr_set_local(addr.get(), local.get()) < 0) return nullptr;
+    rtnl_addr_set_prefixlen(addr.get(), p.length);
+    if (withBroadcast && p.length <= 30) {
+      NlAddrPtr brd = buildV4(Ipv4Address{p.network().value | ~p.mask()}, 32);
+      if (!brd || rtnl_addr_set_broadcast(addr.get(), brd.get()) < 0) return nullptr;
+    }
+    return addr;
+  }
+};
+
+NlNetlink::NlNetlink() : impl_(std::make_unique<Impl>()) {}
+NlNetlink::~NlNetlink() = default;
+
+Status NlNetlink::open() {
+  if (int err = impl_->connect(); err < 0) return cfgError("netlink: open socket", "", err);
+  return {};
+}
+
+Result<std::vector<LinkInfo>> NlNetlink::links() {
+  std::vector<LinkInfo> out;
+  if (int err = impl_->dumpLinks(out); err < 0) return cfgError("netlink: list links", "", err);
+  return out;
+}
+
+Result<std::vector<AddrInfo>> NlNetlink::addresses() {
+  std::vector<LinkInfo> links;
+  if (int err = impl_->dumpLinks(links); err < 0) return cfgError("netlink: list links", "", err);
+  std::map<int, std::string> names;
+  for (auto& l : links) names[l.index] = l.name;
+
+  std::vector<AddrInfo> out;
+  ifaddrmsg req{};
+  req.ifa_family = AF_INET;
+  int err = impl_->dump(
+      RTM_GETADDR, &req, sizeof req,
+      [&](nlmsghdr* h) {
+        if (h->nlmsg_type != RTM_NEWADDR) return;
+        auto addr = parseAddr(h);
+        if (!addr) return;
+        if (auto it = names.find(addr->index); it != names.end()) addr->ifname = it->second;
+        out.push_back(std::move(*addr));
+      },
+      [&] { out.clear(); });
+  if (err < 0) return cfgError("netlink: list IPv4 addresses", "", err);
+  return out;
+}
+
+Result<std::vector<DefaultRoute>> NlNetlink::defaultRoutes() {
+  std::vector<LinkInfo> links;
+  if (int err = impl_->dumpLinks(links); err < 0) return cfgError("netlink: list links", "", err);
+  std::map<int, std::string> names;
+  for (auto& l : links) names[l.index] = l.name;
+
+  std::vector<DefaultRoute> out;
+  rtmsg req{};
+  req.rtm_family = AF_INET;
+  int err = impl_->dump(
+      RTM_GETROUTE, &req, sizeof req,
+      [&](nlmsghdr* h) {
+        if (h->nlmsg_type != RTM_NEWROUTE) return;
+        for (auto& r : parseDefaultRoutes(h)) {
+          if (auto it = names.find(r.index); it != names.end()) r.ifname = it->second;
+          out.push_back(std::move(r));
+        }
+      },
+      [&] { out.clear(); });
+  if (err < 0) return cfgError("netlink: list IPv4 routes", "", err);
+  return out;
+}
+
+Status NlNetlink::setLinkUp(const std::string& ifname, bool up) {
+  const std::string operation = up ? "set link up" : "set link down";
+  auto index = impl_->ifindex(ifname, operation);
+  if (!index) return index.error();
+  // A fresh "orig" carrying only the index: the request then has family AF_UNSPEC and
+  // ifi_change = IFF_UP, whatever libnl would make of the device (bridges come back from
+  // the kernel looking like AF_BRIDGE objects).
+  LinkPtr orig(rtnl_link_alloc());
+  LinkPtr change(rtnl_link_alloc());
+  if (!orig || !change) return cfgError(operation, ifname, -NLE_NOMEM);
+  rtnl_link_set_ifindex(orig.get(), *index);
+  if (up) {
+    rtnl_link_set_flags(change.get(), IFF_UP);
+  } else {
+    rtnl_link_unset_flags(change.get(), IFF_UP);
+  }
+  int err = impl_->noteResult(rtnl_link_change(impl_->sk, orig.get(), change.get(), 0));
+  if (err < 0) {
+    if (isNoDevice(err)) return unknownIface(ifname);
+    return cfgError(operation, ifname, err);
+  }
+  return {};
+}
+
+Status NlNetlink::addAddress(const std::string& ifname, const Ipv4Prefix& p) {
+  const std::string operation = "add address " + p.str();
+  if (p.length < 0 || p.length > 32) {
+    return makeError(Errc::InvalidArgument, operation + " on " + ifname + ": bad prefix length");
+  }
+  auto index = impl_->ifindex(ifname, operation);
+  if (!index) return index.error();
+  RtAddrPtr addr = Impl::addrObject(*index, p, /*withBroadcast=*/true);
+  if (!addr) return cfgError(operation, ifname, -NLE_NOMEM);
+  int err = impl_->noteResult(rtnl_addr_add(impl_->sk, addr.get(), 0));
+  if (err == -NLE_EXIST) return {};  // already there: the same address and prefix length
+  if (err < 0) {
+    if (isNoDevice(err)) return unknownIface(ifname);
+    return cfgError(operation, ifname, err);
+  }
+  return {};
+}
+
+Status NlNetlink::removeAddress(const std::string& ifname, const Ipv4Prefix& p) {
+  const std::string operation = "remove address " + p.str();
+  if (p.length < 0 || p.length > 32) {
+    return makeError(Errc::InvalidArgument, operation + " on " + ifname + ": bad prefix length");
+  }
+  auto index = impl_->ifindex(ifname, operation);
+  if (!index) return index.error();
+  RtAddrPtr addr = Impl::addrObject(*index, p, /*withBroadcast=*/false);
+  if (!addr) return cfgError(operation, ifname, -NLE_NOMEM);
+  int err = impl_->noteResult(rtnl_addr_delete(impl_->sk, addr.get(), 0));
+  if (err == -NLE_NOADDR) return {};  // EADDRNOTAVAIL: not there
+  if (err < 0) {
+    if (isNoDevice(err)) {
+      // ENODEV also means "no IPv4 configuration on this device": then nothing to remove.
+      auto again = impl_->ifindex(ifname, operation);
+      if (again && *again == *index) return {};
+      return unknownIface(ifname);
+    }
+    return cfgError(operation, ifname, err);
+  }
+  return {};
+}
+
+Status NlNetlink::createBridge(const std::string& name) {
+  const std::string operation = "create bridge";
+  if (!validIfname(name)) return makeError(Errc::InvalidArgument, "create bridge: '" + name + "' is not a valid interface name");
+  if (int err = impl_->connect(); err < 0) return cfgError(operation, name, err);
+  LinkPtr link(rtnl_link_alloc());
+  if (!link) return cfgError(operation, name, -NLE_NOMEM);
+  rtnl_link_set_name(link.get(), name.c_str());
+  if (int err = rtnl_link_set_type(link.get(), "bridge"); err < 0) return cfgError(operation, name, err);
+  int err = impl_->noteResult(rtnl_link_add(impl_->sk, link.get(), NLM_F_CREATE | NLM_F_EXCL));
+  if (err == -NLE_EXIST) {
+    // Already there (a previous run's, or made by hand): fine if it is a bridge.
+    rtnl_link* raw = nullptr;
+    int gerr = impl_->noteResult(rtnl_link_get_kernel(impl_->sk, 0, name.c_str(), &raw));
+    LinkPtr existing(raw);
+    if (gerr < 0) return cfgError(operation, name, gerr);
+    const char* kind = rtnl_link_get_type(existing.get());
+    if (kind != nullptr && std::strcmp(kind, "bridge") == 0) return {};
+    return makeError(Errc::AlreadyExists, "create bridge " + name + ": a link of that name exists and is not a bridge (" +
+                                              (kind != nullptr ? kind : "no kind") + ")");
+  }
+  if (err < 0) return cfgError(operation, name, err);
+  return {};
+}
+
+Status NlNetlink::deleteLink(const std::string& name) {
+  const std::string operation = "delete link";
+  if (!validIfname(name)) return makeError(Errc::InvalidArgument, "delete link: '" + name + "' is not a valid interface name");
+  auto index = impl_->ifindex(name, operation);
+  if (!index) return index.error().code == Errc::UnknownIface ? Status{} : Status{index.error()};
+  LinkPtr link(rtnl_link_alloc());
+  if (!link) return cfgError(operation, name, -NLE_NOMEM);
+  rtnl_link_set_ifindex(link.get(), *index);
+  int err = impl_->noteResult(rtnl_link_delete(impl_->sk, link.get()));
+  if (err < 0 && !isNoDevice(err)) return cfgError(operation, name, err);
+  return {};
+}
+
+// =========================================================================================
+// NetlinkMonitor
+
+struct NetlinkMonitor::Impl : std::enable_shared_from_this<NetlinkMonitor::Impl> {
+  // Receives per io_context turn before yielding to other work (then we post ourselves).
+  static constexpr int kMaxReadsPerTurn = 256;
+  // Receives while throwing away the queue after an overrun.
+  static constexpr int kMaxDiscardReads = 8192;
+  static constexpr int kReceiveBuffer = 1 << 20;  // the kernel caps it at net.core.rmem_max
+
+  Impl(asio::io_context& io, Callback callback)
+      : io(io), callback(std::move(callback)), descriptor(io) {}
+  ~Impl() { close(); }
+
+  asio::io_context& io;
+  Callback callback;
+  asio::posix::stream_descriptor descriptor;
+  nl_sock* sk = nullptr;
+  nl_cb* cb = nullptr;
+  NlNetlink requests;  // seeding and reconciling, on a socket of its own
+  bool running = false;
+  uint64_t generation = 0;
+
+  // The view the events describe.
+  std::map<int, LinkInfo> links;
+  std::vector<DefaultRoute> routes;
+
+  // Filled while libnl parses, delivered after nl_recvmsgs has returned.
+  std::vector<NetEvent> pending;
+  bool reconcile = false;
+  bool overrun = false;
+  bool discarding = false;
+
+  Status start();
+  void stop();
+  void close();
+  void arm();
+  void onReadable(uint64_t gen);
+  void handle(nlmsghdr* h);
+  Status reseed();
+  void reconcileRoutes();
+  void emit(NetEvent::Type type, const LinkInfo* link, const AddrInfo* addr, const DefaultRoute* route);
+
+  static int onMessage(nl_msg* msg, void* arg) {
+    auto* self = static_cast<Impl*>(arg);
+    if (self->discarding) return NL_OK;
+    try {
+      self->handle(nlmsg_hdr(msg));
+    } catch (...) {  // never let an exception cross libnl's C frames
+      self->overrun = true;  // state is unsure now: have the owner read it again
+    }
+    return NL_OK;
+  }
+};
+
+Status NetlinkMonitor::Impl::start() {
+  if (running) return {};
+  auto fail = [this](const std::string& what, int err) -> Status {
+    close();
+    return makeError(Errc::SystemError, "netlink monitor: " + what + ": " + nlReason(err));
+  };
+  sk = nl_socket_alloc();
+  if (sk == nullptr) return fail("allocate socket", -NLE_NOMEM);
+  nl_socket_disable_seq_check(sk);  // events are not answers to our requests
+  if (int err = nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, &Impl::onMessage, this); err < 0) {
+    return fail("set callback", err);
+  }
+  if (int err = nl_connect(sk, NETLINK_ROUTE); err < 0) return fail("connect", err);
+  if (int err = nl_socket_add_memberships(sk, RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV4_ROUTE, 0); err < 0) {
+    return fail("join groups", err);
+  }
+  if (int err = nl_socket_set_nonblocking(sk); err < 0) return fail("set non-blocking", err);
+  if (int err = nl_socket_set_buffer_size(sk, kReceiveBuffer, 0); err < 0) {
+    log::warning("netlink monitor: cannot enlarge the receive buffer: ", nlReason(err));
+  }
+  cb = nl_socket_get_cb(sk);  // a reference of our own, for nl_recvmsgs_report
+  if (cb == nullptr) return fail("get callbacks", -NLE_NOMEM);
+
+  // Subscribed first, then read: nothing falls between the two.
+  if (auto seeded = reseed(); !seeded) {
+    close();
+    return makeError(Errc::SystemError, "netlink monitor: " + seeded.error().message);
+  }
+
+  boost::system::error_code ec;
+  descriptor.assign(nl_socket_get_fd(sk), ec);
+  if (ec) {
+    close();
+    return makeError(Errc::SystemError, "netlink monitor: event loop: " + ec.message());
+  }
+  running = true;
+  ++generation;
+  arm();
+  return {};
+}
+
+void NetlinkMonitor::Impl::stop() {
+  if (!running) return;
+  running = false;
+  ++generation;
+  close();
+}
+
+void NetlinkMonitor::Impl::close() {
+  if (descriptor.is_open()) {
+    boost::system::error_code ignored;
+    descriptor.cancel(ignored);
+    (void)descriptor.release();  // the fd belongs to libnl: it closes it below
+  }
+  if (cb != nullptr) nl_cb_put(cb);
+  cb = nullptr;
+  if (sk != nullptr) nl_socket_free(sk);
+  sk = nullptr;
+  pending.clear();
+  links.clear();
+  routes.clear();
+  reconcile = overrun = discarding = false;
+}
+
+void NetlinkMonitor::Impl::arm() {
+  std::weak_ptr<Impl> weak = weak_from_this();
+  uint64_t gen = generation;
+  descriptor.async_wait(asio::posix::stream_descriptor::wait_read,
+                        [weak, gen](const boost::system::error_code& ec) {
+                          auto self = weak.lock();
+                          if (!self || !self->running || self->generation != gen) return;
+                          if (ec) {
+                            if (ec != asio::error::operation_aborted) {
+                              log::error("netlink monitor: wait failed: ", ec.message());
+                            }
+                            return;
+                          }
+                          self->onReadable(gen);
+                        });
+}
+
+void NetlinkMonitor::Impl::onReadable(uint64_t gen) {
+  auto self = shared_from_this();  // alive through the callbacks, even if the owner goes
+
+  bool more = false;
+  int reads = 0;
+  for (;;) {
+    int r = nl_recvmsgs_report(sk, cb);
+    if (r > 0) {
+      if (++reads >= kMaxReadsPerTurn) {
+        more = true;
+        break;
+      }
+      continue;
+    }
+    if (r == 0 || r == -NLE_AGAIN) break;
+    if (r == -NLE_NOMEM) {  // ENOBUFS: the kernel dropped events
+      overrun = true;
+      continue;
+    }
+    log::warning("netlink monitor: receive failed: ", nlReason(r));
+    overrun = true;
+    break;
+  }
+
+  if (overrun) {
+    // What is queued predates the loss: throw it away, read the state afresh, and tell
+    // the owner to do the same.
+    discarding = true;
+    for (int i = 0; i < kMaxDiscardReads; ++i) {
+      int r = nl_recvmsgs_report(sk, cb);
+      if (r == 0 || r == -NLE_AGAIN) break;
+    }
+    discarding = false;
+    more = false;
+    overrun = false;
+    reconcile = false;
+    pending.clear();
+    log::warning("netlink monitor: events lost (receive queue overrun), resynchronizing");
+    if (auto seeded = reseed(); !seeded) log::warning("netlink monitor: ", seeded.error().message);
+    emit(NetEvent::Type::Resync, nullptr, nullptr, nullptr);
+  } else if (reconcile) {
+    reconcile = false;
+    reconcileRoutes();
+  }
+
+  std::vector<NetEvent> events;
+  events.swap(pending);
+  for (const auto& event : events) {
+    if (!running || generation != gen) return;  // stopped (or restarted) by a callback
+    try {
+      callback(event);
+    } catch (const std::exception& e) {
+      log::error("netlink monitor: event handler threw: ", e.what());
+    }
+  }
+  if (!running || generation != gen) return;
+
+  if (more) {
+    std::weak_ptr<Impl> weak = self;
+    asio::post(io, [weak, gen] {
+      auto s = weak.lock();
+      if (s && s->running && s->generation == gen) s->onReadable(gen);
+    });
+  } else {
+    arm();
+  }
+}
+
+void NetlinkMonitor::Impl::emit(NetEvent::Type type, const LinkInfo* link, const AddrInfo* addr,
+                                const DefaultRoute* route) {
+  NetEvent event;
+  event.type = type;
+  if (link != nullptr) event.link = *link;
+  if (addr != nullptr) event.addr = *addr;
+  if (route != nullptr) event.route = *route;
+  pending.push_back(std::move(event));
+}
+
+void NetlinkMonitor::Impl::handle(nlmsghdr* h) {
+  if (rtnl::translateEvent(h, links, routes, pending)) reconcile = true;
+}
+
+Status NetlinkMonitor::Impl::reseed() {
+  auto l = requests.links();
+  if (!l) return l.error();
+  auto r = requests.defaultRoutes();
+  if (!r) return r.error();
+  links.clear();
+  for (auto& link : *l) links.emplace(link.index, link);
+  routes = std::move(*r);
+  return {};
+}
+
+// Compare the routes we have reported with the kernel's and report the difference.
+void NetlinkMonitor::Impl::reconcileRoutes() {
+  auto current = requests.defaultRoutes();
+  if (!current) {
+    log::warning("netlink monitor: cannot check default routes: ", current.error().message);
+    return;
+  }
+  for (auto it = routes.begin(); it != routes.end();) {
+    bool present = std::any_of(current->begin(), current->end(),
+                               [&](const DefaultRoute& r) { return sameRoute(r, *it); });
+    if (present) {
+      ++it;
+      continue;
+    }
+    DefaultRoute gone = *it;
+    it = routes.erase(it);
+    emit(NetEvent::Type::RouteRemoved, nullptr, nullptr, &gone);
+  }
+  for (const auto& r : *current) {
+    bool known = std::any_of(routes.begin(), routes.end(), [&](const DefaultRoute& k) { return sameRoute(k, r); });
+    if (known) continue;
+    routes.push_back(r);
+    emit(NetEvent::Type::RouteAdded, nullptr, nullptr, &r);
+  }
+}
+
+NetlinkMonitor::NetlinkMonitor(asio::io_context& io, Callback callback)
+    : impl_(std::make_shared<Impl>(io, std::move(callback))) {}
+
+NetlinkMonitor::~NetlinkMonitor() { impl_->stop(); }
+
+Status NetlinkMonitor::start() { return impl_->start(); }
+void NetlinkMonitor::stop() { impl_->stop(); }
+bool NetlinkMonitor::running() const { return impl_->running; }
+
+}  // namespace tetherd

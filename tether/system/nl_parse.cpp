@@ -1,0 +1,236 @@
+#include "tether/system/nl_parse.h"
+
+#include <arpa/inet.h>
+#include <linux/if.h>
+#include <linux/if_addr.h>
+#include <linux/rtnetlink.h>
+#include <netlink/attr.h>
+#include <netlink/msg.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <utility>
+
+namespace tetherd::rtnl {
+
+namespace {
+
+// ---------------------------------------------------------------------------------------
+// Parsing rtnetlink messages. The same code reads dumps and events, so that both give the
+// same view. Raw messages rather than libnl objects: the pitfalls (family of a message,
+// table, multipath) are decided on the message itself.
+
+std::optional<uint32_t> attrU32(const nlattr* a) {
+  if (a == nullptr || nla_len(a) < static_cast<int>(sizeof(uint32_t))) return std::nullopt;
+  return nla_get_u32(a);
+}
+
+std::optional<Ipv4Address> attrV4(const nlattr* a) {
+  if (a == nullptr || nla_len(a) != 4) return std::nullopt;
+  uint32_t be = 0;
+  std::memcpy(&be, nla_data(a), sizeof be);
+  return Ipv4Address{ntohl(be)};
+}
+
+std::string attrString(const nlattr* a) {
+  if (a == nullptr) return {};
+  const char* p = static_cast<const char*>(nla_data(a));
+  return std::string(p, ::strnlen(p, static_cast<size_t>(nla_len(a))));
+}
+
+}  // namespace
+
+// RTM_NEWLINK / RTM_DELLINK. Only family AF_UNSPEC describes the link itself: the bridge
+// sends AF_BRIDGE messages about its ports (RTM_DELLINK when a port leaves the bridge,
+// while the device lives on).
+std::optional<LinkInfo> parseLink(nlmsghdr* h) {
+  if (!nlmsg_valid_hdr(h, sizeof(ifinfomsg))) return std::nullopt;
+  const auto* ifi = static_cast<const ifinfomsg*>(nlmsg_data(h));
+  if (ifi->ifi_family != AF_UNSPEC || ifi->ifi_index <= 0) return std::nullopt;
+  nlattr* tb[IFLA_MAX + 1] = {};
+  if (nlmsg_parse(h, sizeof(ifinfomsg), tb, IFLA_MAX, nullptr) < 0) return std::nullopt;
+  LinkInfo link;
+  link.index = ifi->ifi_index;
+  link.name = attrString(tb[IFLA_IFNAME]);
+  link.adminUp = (ifi->ifi_flags & IFF_UP) != 0;
+  link.lowerUp = (ifi->ifi_flags & IFF_LOWER_UP) != 0;
+  return link;
+}
+
+// RTM_NEWADDR / RTM_DELADDR, IPv4 only. ifname is the address label with any alias suffix
+// (":1") removed; callers that know the link's name put that instead.
+std::optional<AddrInfo> parseAddr(nlmsghdr* h) {
+  if (!nlmsg_valid_hdr(h, sizeof(ifaddrmsg))) return std::nullopt;
+  const auto* ifa = static_cast<const ifaddrmsg*>(nlmsg_data(h));
+  if (ifa->ifa_family != AF_INET || ifa->ifa_prefixlen > 32) return std::nullopt;
+  nlattr* tb[IFA_MAX + 1] = {};
+  if (nlmsg_parse(h, sizeof(ifaddrmsg), tb, IFA_MAX, nullptr) < 0) return std::nullopt;
+  auto local = attrV4(tb[IFA_LOCAL]);
+  if (!local) local = attrV4(tb[IFA_ADDRESS]);
+  if (!local) return std::nullopt;
+  AddrInfo addr;
+  addr.index = static_cast<int>(ifa->ifa_index);
+  addr.prefix = Ipv4Prefix{*local, ifa->ifa_prefixlen};
+  addr.ifname = attrString(tb[IFA_LABEL]);
+  if (auto colon = addr.ifname.find(':'); colon != std::string::npos) addr.ifname.resize(colon);
+  return addr;
+}
+
+// RTM_NEWROUTE / RTM_DELROUTE: the IPv4 unicast default routes of the main table in the
+// message, one per nexthop; empty for any other route. ifname is left empty.
+std::vector<DefaultRoute> parseDefaultRoutes(nlmsghdr* h) {
+  std::vector<DefaultRoute> out;
+  if (!nlmsg_valid_hdr(h, sizeof(rtmsg))) return out;
+  const auto* rtm = static_cast<const rtmsg*>(nlmsg_data(h));
+  if (rtm->rtm_family != AF_INET || rtm->rtm_dst_len != 0 || rtm->rtm_type != RTN_UNICAST ||
+      (rtm->rtm_flags & RTM_F_CLONED) != 0) {
+    return out;
+  }
+  nlattr* tb[RTA_MAX + 1] = {};
+  if (nlmsg_parse(h, sizeof(rtmsg), tb, RTA_MAX, nullptr) < 0) return out;
+  uint32_t table = attrU32(tb[RTA_TABLE]).value_or(rtm->rtm_table);
+  if (table != RT_TABLE_MAIN) return out;
+  uint32_t metric = attrU32(tb[RTA_PRIORITY]).value_or(0);
+
+  if (tb[RTA_MULTIPATH] != nullptr) {
+    const char* p = static_cast<const char*>(nla_data(tb[RTA_MULTIPATH]));
+    int remaining = nla_len(tb[RTA_MULTIPATH]);
+    const int headerLen = static_cast<int>(RTNH_ALIGN(sizeof(rtnexthop)));
+    while (remaining >= static_cast<int>(sizeof(rtnexthop))) {
+      rtnexthop nh;
+      std::memcpy(&nh, p, sizeof nh);
+      if (nh.rtnh_len < sizeof(rtnexthop) || nh.rtnh_len > remaining) break;
+      DefaultRoute route;
+      route.index = nh.rtnh_ifindex;
+      route.metric = metric;
+      if (nh.rtnh_len > headerLen) {
+        nlattr* nhtb[RTA_MAX + 1] = {};
+        auto* attrs = reinterpret_cast<nlattr*>(const_cast<char*>(p) + headerLen);
+        if (nla_parse(nhtb, RTA_MAX, attrs, nh.rtnh_len - headerLen, nullptr) >= 0) {
+          route.gateway = attrV4(nhtb[RTA_GATEWAY]).value_or(Ipv4Address{});
+        }
+      }
+      out.push_back(std::move(route));
+      int step = static_cast<int>(RTNH_ALIGN(nh.rtnh_len));
+      p += step;
+      remaining -= step;
+    }
+    return out;
+  }
+
+  DefaultRoute route;
+  route.index = static_cast<int>(attrU32(tb[RTA_OIF]).value_or(0));
+  route.gateway = attrV4(tb[RTA_GATEWAY]).value_or(Ipv4Address{});
+  route.metric = metric;
+  out.push_back(std::move(route));
+  return out;
+}
+
+// The identity of a default route for the kernel: which route an event talks about.
+bool sameRoute(const DefaultRoute& a, const DefaultRoute& b) {
+  return a.index == b.index && a.gateway == b.gateway && a.metric == b.metric;
+}
+
+namespace {
+
+std::string nameOf(const std::map<int, LinkInfo>& links, int index) {
+  auto it = links.find(index);
+  return it == links.end() ? std::string() : it->second.name;
+}
+
+void emit(std::vector<NetEvent>& events, NetEvent::Type type, const LinkInfo* link, const AddrInfo* addr,
+          const DefaultRoute* route) {
+  NetEvent event;
+  event.type = type;
+  if (link != nullptr) event.link = *link;
+  if (addr != nullptr) event.addr = *addr;
+  if (route != nullptr) event.route = *route;
+  events.push_back(std::move(event));
+}
+
+}  // namespace
+
+bool translateEvent(nlmsghdr* h, std::map<int, LinkInfo>& links, std::vector<DefaultRoute>& routes,
+                    std::vector<NetEvent>& events) {
+  bool reconcile = false;
+  switch (h->nlmsg_type) {
+    case RTM_NEWLINK: {
+      auto link = parseLink(h);  // nullopt for AF_BRIDGE port messages
+      if (!link) return reconcile;
+      auto it = links.find(link->index);
+      if (it == links.end()) {
+        links.emplace(link->index, *link);
+        emit(events, NetEvent::Type::LinkAdded, &*link, nullptr, nullptr);
+        return reconcile;
+      }
+      if (it->second == *link) return reconcile;  // a change the owner cannot see (mtu, master, ...)
+      it->second = *link;
+      for (auto& r : routes) {
+        if (r.index == link->index) {
+          r.ifname = link->name;
+          reconcile = true;  // down: the kernel flushes its IPv4 routes without a message
+        }
+      }
+      emit(events, NetEvent::Type::LinkChanged, &*link, nullptr, nullptr);
+      return reconcile;
+    }
+    case RTM_DELLINK: {
+      // A bridge port leaving its bridge is RTM_DELLINK with family AF_BRIDGE for a device
+      // that still exists: parseLink() refuses every family but AF_UNSPEC.
+      auto link = parseLink(h);
+      if (!link) return reconcile;
+      auto it = links.find(link->index);
+      if (it == links.end()) return reconcile;
+      if (link->name.empty()) link->name = it->second.name;
+      links.erase(it);
+      for (const auto& r : routes) {
+        if (r.index == link->index) reconcile = true;
+      }
+      emit(events, NetEvent::Type::LinkRemoved, &*link, nullptr, nullptr);
+      return reconcile;
+    }
+    case RTM_NEWADDR:
+    case RTM_DELADDR: {
+      auto addr = parseAddr(h);
+      if (!addr) return reconcile;
+      if (auto name = nameOf(links, addr->index); !name.empty()) addr->ifname = name;
+      if (h->nlmsg_type == RTM_NEWADDR) {
+        emit(events, NetEvent::Type::AddrAdded, nullptr, &*addr, nullptr);
+      } else {
+        // Losing an address can flush routes silently (the last one on the link, or a
+        // route's preferred source).
+        if (!routes.empty()) reconcile = true;
+        emit(events, NetEvent::Type::AddrRemoved, nullptr, &*addr, nullptr);
+      }
+      return reconcile;
+    }
+    case RTM_NEWROUTE:
+    case RTM_DELROUTE: {
+      auto parsed = parseDefaultRoutes(h);
+      if (parsed.empty()) return reconcile;
+      // `ip route replace` says only what the new route is: find out what went.
+      if (h->nlmsg_type == RTM_NEWROUTE && (h->nlmsg_flags & NLM_F_REPLACE) != 0) reconcile = true;
+      for (auto& route : parsed) {
+        route.ifname = nameOf(links, route.index);
+        auto it = std::find_if(routes.begin(), routes.end(),
+                               [&](const DefaultRoute& r) { return sameRoute(r, route); });
+        if (h->nlmsg_type == RTM_NEWROUTE) {
+          if (it != routes.end()) continue;
+          routes.push_back(route);
+          emit(events, NetEvent::Type::RouteAdded, nullptr, nullptr, &route);
+        } else {
+          if (it == routes.end()) continue;
+          routes.erase(it);
+          emit(events, NetEvent::Type::RouteRemoved, nullptr, nullptr, &route);
+        }
+      }
+      return reconcile;
+    }
+    default:
+      return reconcile;
+  }
+}
+
+}  // namespace tetherd::rtnl

@@ -1,0 +1,38 @@
+// Pure translation of rtnetlink messages into tetherd's values: what NlNetlink reads from its
+// dumps and what NetlinkMonitor turns into NetEvents. No socket and no libnl objects, only
+// libnl's message/attribute accessors on a raw buffer; split out of nl_netlink.cpp so that the
+// netlink fuzzer (tests/fuzz/netlink_fuzzer.cpp) can reach it.
+//
+// Every function takes one message as libnl hands it to a callback: h->nlmsg_len bytes
+// readable at h (nlmsg_ok() held on the received buffer), 4-byte aligned. Anything else in the
+// message is untrusted.
+#pragma once
+
+#include <linux/netlink.h>
+
+#include <map>
+#include <optional>
+#include <vector>
+
+#include "tether/system/netlink.h"
+
+namespace tetherd::rtnl {
+
+// RTM_NEWLINK / RTM_DELLINK of family AF_UNSPEC with a positive index; nullopt otherwise.
+std::optional<LinkInfo> parseLink(nlmsghdr* h);
+// RTM_NEWADDR / RTM_DELADDR, IPv4 only; ifname is the label without an alias suffix.
+std::optional<AddrInfo> parseAddr(nlmsghdr* h);
+// RTM_NEWROUTE / RTM_DELROUTE: the IPv4 unicast default routes of the main table, one per
+// nexthop; empty for any other route. ifname is left empty.
+std::vector<DefaultRoute> parseDefaultRoutes(nlmsghdr* h);
+// The identity of a default route for the kernel: which route an event talks about.
+bool sameRoute(const DefaultRoute& a, const DefaultRoute& b);
+
+// NetlinkMonitor's handling of one event message: updates its view (links by index, the
+// default routes reported so far), appends the NetEvents the owner must see to `events`, and
+// returns true when the default routes must be compared with the kernel's (the kernel may
+// have flushed some without a message).
+bool translateEvent(nlmsghdr* h, std::map<int, LinkInfo>& links, std::vector<DefaultRoute>& routes,
+                    std::vector<NetEvent>& events);
+
+}  // namespace tetherd::rtnl
