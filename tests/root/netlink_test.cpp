@@ -306,7 +306,7 @@ TEST(NetlinkTest, DefaultRoutesOfTheMainTable) {
 class NetlinkMonitorTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    monitor = std::make_unique<NetlinkMonitor>(io, [this](const NetEvent& e) {
+    monitor = std::make_unique<NetlinkMonitor>(io, view, [this](const NetEvent& e) {
       events.push_back(e);
       if (onEvent) onEvent(e);
     });
@@ -360,6 +360,7 @@ class NetlinkMonitorTest : public ::testing::Test {
   boost::asio::io_context io;
   std::vector<NetEvent> events;
   std::function<void(const NetEvent&)> onEvent;
+  KernelView view;  // the monitor's only store: it writes here
   std::unique_ptr<NetlinkMonitor> monitor;
   bool expectResync = false;
 };

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "tether/system/firewall.h"
+#include "tether/system/kernel_view.h"
 #include "tether/system/netlink.h"
 #include "tether/system/sysctl.h"
 #include "tether/core/tether_manager.h"
@@ -45,6 +46,13 @@ class FakeNetlink : public Netlink {
   std::vector<DefaultRoute> routeList;
   std::vector<std::string> ops;  // "add usb0 192.168.42.1/24", "up usb0", "del ..."
   std::set<std::string> failAddressOn;
+  // The kernel view the daemon's NetlinkMonitor would keep: seeded from the lists above by
+  // syncView(), then fed the events a test delivers (view.apply(e) before onNetEvent(e)).
+  KernelView view;
+  KernelView& syncView() {
+    view.replace(linkList, addrList, routeList);
+    return view;
+  }
 
   LinkInfo& addLink(const std::string& name, bool up = true) {
     linkList.push_back(LinkInfo{static_cast<int>(linkList.size()) + 2, name, up, up});

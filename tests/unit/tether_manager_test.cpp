@@ -42,7 +42,7 @@ class TetherManagerTest : public ::testing::Test {
     nl.routeList.push_back(DefaultRoute{nl.indexOf(ifname), ifname, *Ipv4Address::parse(gw), metric});
   }
   std::unique_ptr<TetherManager> make() {
-    auto m = std::make_unique<TetherManager>(ManagerDeps{io, nl, fw, sysctl}, dhcp, config,
+    auto m = std::make_unique<TetherManager>(ManagerDeps{io, nl, fw, sysctl, nl.syncView()}, dhcp, config,
                                              [this](int c, const std::string& msg) { events.push_back(std::to_string(c) + " " + msg); });
     EXPECT_TRUE(m->start());
     return m;
@@ -57,12 +57,14 @@ class TetherManagerTest : public ::testing::Test {
     e.type = t;
     if (t == NetEvent::Type::LinkAdded && !nl.indexOf(name)) nl.addLink(name, up);
     e.link = LinkInfo{nl.indexOf(name), name, up, up};
+    nl.view.apply(e);
     mgr->onNetEvent(e);
   }
   void routeEvent(NetEvent::Type t, const std::string& ifname, const char* gw, uint32_t metric) {
     NetEvent e;
     e.type = t;
     e.route = DefaultRoute{nl.indexOf(ifname), ifname, *Ipv4Address::parse(gw), metric};
+    nl.view.apply(e);
     mgr->onNetEvent(e);
   }
 
@@ -177,6 +179,7 @@ TEST_F(TetherManagerTest, UpstreamInsideTheUsbSubnetMovesIt) {
   e.type = NetEvent::Type::AddrAdded;
   e.addr = AddrInfo{nl.indexOf("wwan0"), "wwan0", *Ipv4Prefix::parse("192.168.42.77/24")};
   nl.addrList.push_back(e.addr);
+  nl.view.apply(e);
   mgr->onNetEvent(e);
   EXPECT_EQ(stateOf(*mgr, "usb0"), IState::Tethered);
   // Not 43, 44 or 45: those are the Wi-Fi, Bluetooth and Ethernet kinds' own.

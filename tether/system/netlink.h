@@ -54,6 +54,7 @@ struct NetEvent {
     Resync,
   } type = Type::Resync;
   LinkInfo link;      // Link*
+  LinkInfo before{};  // LinkChanged: the link as it was
   AddrInfo addr;      // Addr*
   DefaultRoute route; // Route*
 };
