@@ -243,11 +243,13 @@ void TetherManager::Impl::answer(const Desired& d) {
       masterAwait.reset();
       Error e = *masterFailedEarly;
       masterFailedEarly.reset();
+      again = true;
       master.tetheringStarted(e);
     } else if ((step == K::ChainsUp || step == K::ChainsDown) && busy) {
       // waits for the lock (the master's timer bounds it)
     } else {
       masterAwait.reset();
+      again = true;  // the master moved on: the machines may decide anew
       switch (step) {
         case K::IpForwardingOn: {
           auto st = ipfwdResult();
@@ -289,6 +291,7 @@ void TetherManager::Impl::answer(const Desired& d) {
     else if (!deps.kernel.exists(name)) st = makeError(Errc::UnavailIface, name + " does not exist");
     else if (!d.configured.count(name)) st = makeError(Errc::UnknownIface, name + ": not a known downstream");
     rec->machine->configured(st);
+    again = true;
   }
   if (busy) return;  // forwarding waits for the lock
   for (const auto& name : std::set<std::string>(awaitForwarding)) {
@@ -301,6 +304,7 @@ void TetherManager::Impl::answer(const Desired& d) {
       if (auto it = stages.find(name); it != stages.end()) it->second = Stage::Configured;
     }
     rec->machine->forwardingApplied(st);
+    again = true;
   }
 }
 

@@ -54,9 +54,9 @@ struct NetEvent {
     Resync,
   } type = Type::Resync;
   LinkInfo link;      // Link*
-  LinkInfo before{};  // LinkChanged: the link as it was
   AddrInfo addr;      // Addr*
   DefaultRoute route; // Route*
+  LinkInfo before{};  // LinkChanged: the link as it was
 };
 
 const char* netEventTypeName(NetEvent::Type type);
