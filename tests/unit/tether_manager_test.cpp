@@ -420,4 +420,35 @@ TEST_F(TetherManagerTest, BlockThatCannotBeSavedIsNotApplied) {
   std::filesystem::remove(config.stateDir);
 }
 
+// Level-triggered and idempotent (issue 11): once tethering has converged, events that change
+// nothing the plan depends on cause no netlink write, no firewall call, no DHCP or sysctl call.
+TEST_F(TetherManagerTest, NoOpEventsAfterConvergingDoNothing) {
+  mgr = make();
+  ASSERT_TRUE(mgr->startTethering());
+  io.poll();
+  ASSERT_EQ(stateOf(*mgr, "usb0"), IState::Tethered);
+  const size_t nlOps = nl.ops.size();
+  const int fwCalls = fw.calls, dhcpCalls = dhcp.calls, sysctlCalls = sysctl.reads + sysctl.writes;
+
+  routeEvent(NetEvent::Type::RouteAdded, "eth0", "10.0.1.254", 100);  // already in the view
+  linkEvent(NetEvent::Type::LinkChanged, "usb0", true);                // nothing changed
+  linkEvent(NetEvent::Type::LinkChanged, "eth0", true);
+  NetEvent addr;
+  addr.type = NetEvent::Type::AddrAdded;  // eth0's own address, already known
+  addr.addr = AddrInfo{nl.indexOf("eth0"), "eth0", *Ipv4Prefix::parse("10.0.1.2/24")};
+  nl.view.apply(addr);
+  mgr->onNetEvent(addr);
+  NetEvent resync;  // an overrun whose fresh read found the same picture
+  resync.type = NetEvent::Type::Resync;
+  mgr->onNetEvent(resync);
+  io.poll();
+
+  EXPECT_EQ(nl.ops.size(), nlOps) << "netlink writes";
+  EXPECT_EQ(fw.calls, fwCalls) << "firewall applies/resets";
+  EXPECT_EQ(dhcp.calls, dhcpCalls) << "DHCP calls";
+  EXPECT_EQ(sysctl.reads + sysctl.writes, sysctlCalls) << "sysctl calls";
+  EXPECT_EQ(stateOf(*mgr, "usb0"), IState::Tethered);
+  EXPECT_EQ(fw.rules(), kUsbViaEth0);
+}
+
 }  // namespace
