@@ -5,7 +5,6 @@
 #include <boost/asio/post.hpp>
 #include <set>
 
-#include "tether/control/control_protocol.h"
 #include "tether/base/files.h"
 #include "tether/base/log.h"
 #include "web/api.h"
@@ -256,7 +255,7 @@ void WebApp::addRoutes() {
   ROUTE("GET", "/api/traffic", A::Session, "throughput samples per downstream and Wi-Fi client", getTraffic);
   ROUTE("GET", "/api/settings", A::Session, "upstream priority, auto-tether, DHCP", getSettings);
   ROUTE("PUT", "/api/settings", A::Session, "change them (kept in state_dir/web-settings)", putSettings);
-  ROUTE("GET", "/api/events", A::Session, "Server-Sent Events: status and traffic every 2 s", getEvents);
+  ROUTE("GET", "/api/events", A::Session, "Server-Sent Events: status and traffic every 2 s, each change as it happens", getEvents);
 }
 
 #undef ROUTE
@@ -581,7 +580,7 @@ void WebApp::postClientAction(const Request& req, const Params& params, Session*
     });
   }
   Status st = action == "block" ? clients().block(mac) : clients().unblock(mac);
-  if (st) onEvent(control::code::TetherStateChange, "web");
+  if (st) pushStatusSoon();
   reply(st ? ok() : errorResponse(st.error()));
 }
 
@@ -589,7 +588,7 @@ void WebApp::postInterface(const Request&, const Params& params, Session*, Reply
   const std::string& name = params.at("name");
   Status st = start ? deps_.manager.addInterface(name) : deps_.manager.removeInterface(name);
   if (!st) return reply(errorResponse(st.error()));
-  onEvent(control::code::TetherStateChange, "web");
+  pushStatusSoon();
   reply(ok());
 }
 
@@ -780,7 +779,13 @@ void WebApp::tick() {
   });
 }
 
-void WebApp::onEvent(int, const std::string&) {
+void WebApp::onEvent(const Event& e) {
+  if (subscriberCount() == 0) return;
+  broadcast("change", eventJson(e).dump(-1, ' ', false, json::error_handler_t::replace));
+  pushStatusSoon();
+}
+
+void WebApp::pushStatusSoon() {
   if (statusPushPending_ || subscriberCount() == 0) return;
   statusPushPending_ = true;
   std::weak_ptr<char> alive = alive_;

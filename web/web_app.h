@@ -16,6 +16,7 @@
 #include "config/config.h"
 #include "softap/service/softap_service.h"
 #include "tether/core/client_actions.h"
+#include "tether/core/events.h"
 #include "tether/control/command_table.h"
 #include "tether/core/tether_manager.h"
 #include "web/auth.h"
@@ -71,8 +72,9 @@ class WebApp {
   void handle(const Request& req, Reply reply);
   const std::vector<Route>& routes() const { return routes_; }
 
-  // A manager / soft AP event (6xx): pushes a fresh status to the event streams.
-  void onEvent(int code, const std::string& message);
+  // A manager / soft AP event: sent to the event streams as "change" (eventJson), and a fresh
+  // status follows once the burst it belongs to is over.
+  void onEvent(const Event& event);
   void reconfigure(const Config& config);  // session limits
   // `web set-password <password>` (tetherctl web set-password - reads it from stdin) and
   // `web status`; `extraStatus` adds the listening addresses.
@@ -120,6 +122,7 @@ class WebApp {
   void loginResponse(const std::string& peer, Reply reply, int status = 200);
   void armTick();
   void broadcast(const std::string& event, const std::string& data);
+  void pushStatusSoon();  // one status push after the current burst of changes
 
   WebDeps deps_;
   std::unique_ptr<ClientActions> ownClients_;  // when deps_.clients is none

@@ -179,9 +179,9 @@ void WebServer::stop() {
   m.connections.clear();
 }
 
-void WebServer::onEvent(int code, const std::string& message) {
+void WebServer::onEvent(const Event& event) {
   Impl& m = *impl_;
-  m.app.onEvent(code, message);
+  m.app.onEvent(event);
   if (m.reconcilePending || m.stopped) return;
   m.reconcilePending = true;
   std::weak_ptr<char> weak = m.alive;

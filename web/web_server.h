@@ -27,7 +27,7 @@ class WebServer {
   // Closes every listener and connection (daemon stop).
   void stop();
   // A manager / soft AP event: listeners follow the downstreams' addresses, streams get status.
-  void onEvent(int code, const std::string& message);
+  void onEvent(const Event& event);
   void reconfigure(const Config& config);
   void registerCommands(CommandTable& table);
   // "a.b.c.d:port" of every open listener.
