@@ -797,38 +797,22 @@ void WebApp::pushStatusSoon() {
   });
 }
 
-// ---- control socket -----------------------------------------------------------------------------
+// ---- the password from outside the page ---------------------------------------------------------
 
-void WebApp::registerCommands(CommandTable& table, std::function<std::string()> extraStatus) {
-  table.add("web", "web status | web set-password <password>|- (tetherctl reads '-' from stdin)",
-            [this, extraStatus](const control::Request& req, const control::Responder& r) {
-              namespace code = control::code;
-              const auto& a = req.args;
-              if (a.size() == 1 && a[0] == "status") {
-                return r.finish(code::StatusReport, std::string("web password=") + (password_.isSet() ? "set" : "unset") +
-                                                        " sessions=" + std::to_string(sessions_.size()) +
-                                                        " live=" + std::to_string(subscriberCount()) +
-                                                        (extraStatus ? " " + extraStatus() : ""));
-              }
-              if (a.size() == 2 && a[0] == "set-password") {
-                if (auto why = passwordProblem(a[1]); !why.empty())
-                  return r.fail(makeError(Errc::InvalidArgument, "password: " + why));
-                std::weak_ptr<char> alive = alive_;
-                bool queued = worker_->hash(a[1], [this, alive, r](Result<std::string> h) {
-                  if (alive.expired()) return;
-                  if (!h) return r.fail(h.error());
-                  if (auto st = password_.store(*h); !st) return r.fail(st.error());
-                  sessions_.removeAllExcept("");
-                  for (auto& w : streams_)
-                    if (auto s = w.lock()) s->end();
-                  log::notice("web: admin password set with tetherctl; every web session ended");
-                  r.finish(code::CommandOkay, "web password set");
-                });
-                if (!queued) r.fail(makeError(Errc::Busy, "password operations are queued up; try again"));
-                return;
-              }
-              r.finish(code::CommandSyntaxError, "Usage: web status | web set-password <password>|-");
-            });
+void WebApp::setPassword(const std::string& password, std::function<void(Status)> done) {
+  if (auto why = passwordProblem(password); !why.empty()) return done(makeError(Errc::InvalidArgument, "password: " + why));
+  std::weak_ptr<char> alive = alive_;
+  bool queued = worker_->hash(password, [this, alive, done](Result<std::string> h) {
+    if (alive.expired()) return;
+    if (!h) return done(h.error());
+    if (auto st = password_.store(*h); !st) return done(st.error());
+    sessions_.removeAllExcept("");
+    for (auto& w : streams_)
+      if (auto s = w.lock()) s->end();
+    log::notice("web: admin password set with tetherctl; every web session ended");
+    done({});
+  });
+  if (!queued) done(makeError(Errc::Busy, "password operations are queued up; try again"));
 }
 
 }  // namespace tetherd::web

@@ -17,7 +17,6 @@
 #include "softap/service/softap_service.h"
 #include "tether/core/client_actions.h"
 #include "tether/core/events.h"
-#include "tether/control/command_table.h"
 #include "tether/core/tether_manager.h"
 #include "web/auth.h"
 #include "web/hash_worker.h"
@@ -76,9 +75,10 @@ class WebApp {
   // status follows once the burst it belongs to is over.
   void onEvent(const Event& event);
   void reconfigure(const Config& config);  // session limits
-  // `web set-password <password>` (tetherctl web set-password - reads it from stdin) and
-  // `web status`; `extraStatus` adds the listening addresses.
-  void registerCommands(CommandTable& table, std::function<std::string()> extraStatus);
+  // The admin password set from outside the page (`tetherctl web set-password`): checked, hashed
+  // on the worker, stored; every session and live view ends. done() gets InvalidArgument
+  // "password: <why>" for a bad one, Busy when the worker's queue is full.
+  void setPassword(const std::string& password, std::function<void(Status)> done);
 
   bool passwordSet() const { return password_.isSet(); }
   size_t sessionCount() { return sessions_.size(); }

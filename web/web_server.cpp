@@ -200,14 +200,6 @@ void WebServer::reconfigure(const Config& config) {
   m.reconcile();
 }
 
-void WebServer::registerCommands(CommandTable& table) {
-  impl_->app.registerCommands(table, [this] {
-    std::string out;
-    for (const auto& l : listening()) out += (out.empty() ? "" : ",") + l;
-    return "listening=" + (out.empty() ? std::string("none") : out);
-  });
-}
-
 std::vector<std::string> WebServer::listening() const {
   std::vector<std::string> out;
   for (const auto& [key, l] : impl_->listeners) out.push_back(l.address + ":" + std::to_string(impl_->port));

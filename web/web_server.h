@@ -10,7 +10,6 @@
 #include <string>
 #include <vector>
 
-#include "tether/control/command_table.h"
 #include "web/web_app.h"
 
 namespace tetherd::web {
@@ -29,7 +28,6 @@ class WebServer {
   // A manager / soft AP event: listeners follow the downstreams' addresses, streams get status.
   void onEvent(const Event& event);
   void reconfigure(const Config& config);
-  void registerCommands(CommandTable& table);
   // "a.b.c.d:port" of every open listener.
   std::vector<std::string> listening() const;
   size_t connectionCount() const;

@@ -345,6 +345,34 @@ TEST_F(WebAppTest, PasswordChangeNeedsTheCurrentOneAndLogsOutEveryoneElse) {
   EXPECT_EQ(login("battery staple", "192.168.42.12").status(), 200);
 }
 
+// `tetherctl web set-password` (tether/app/web_commands.cpp) through WebApp::setPassword.
+TEST_F(WebAppTest, PasswordFromOutsideThePageEndsEverySession) {
+  std::optional<Status> got;
+  app->setPassword("short", [&](Status st) { got = st; });
+  ASSERT_TRUE(got);
+  ASSERT_FALSE(*got);
+  EXPECT_EQ(got->error().code, Errc::InvalidArgument);
+  EXPECT_EQ(got->error().message, "password: shorter than 8 characters");
+  EXPECT_FALSE(app->passwordSet());
+  setup();
+  auto ev = call("GET", "/api/events");
+  ASSERT_TRUE(ev.r.stream);
+  got.reset();
+  app->setPassword("a new admin password", [&](Status st) { got = st; });
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!got && std::chrono::steady_clock::now() < deadline) {
+    io.restart();
+    io.run_for(5ms);
+  }
+  ASSERT_TRUE(got);
+  EXPECT_TRUE(*got) << got->error().message;
+  EXPECT_TRUE(ev.r.stream->ended());
+  EXPECT_EQ(app->sessionCount(), 0u);
+  EXPECT_EQ(call("GET", "/api/status").status(), 401);
+  EXPECT_EQ(login("correct horse").status(), 401);
+  EXPECT_EQ(login("a new admin password").status(), 200);
+}
+
 // ---- request hygiene ------------------------------------------------------------------------
 
 TEST_F(WebAppTest, ForeignHostNamesAreRefused) {

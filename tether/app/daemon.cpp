@@ -10,6 +10,7 @@
 
 #include "softap/control/softap_commands.h"
 #include "softap/service/softap_service.h"
+#include "tether/app/web_commands.h"
 #include "tether/control/bluetooth_commands.h"
 #include "tether/control/command_table.h"
 #include "tether/control/control_server.h"
@@ -230,7 +231,7 @@ struct Daemon::Impl {
       web.reset();
       return;
     }
-    web->registerCommands(commands);
+    registerWebCommands(commands, *web);
   }
 
   Status ensureDirs() {
