@@ -20,7 +20,7 @@
 #include "tether/core/tether_manager.h"
 #include "web/auth.h"
 #include "web/hash_worker.h"
-#include "web/http.h"
+#include "web/http/http.h"
 #include "web/runtime_settings.h"
 #include "web/traffic.h"
 

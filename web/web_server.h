@@ -3,7 +3,7 @@
 // SO_BINDTODEVICE, opened when the kernel has the address and closed when it goes, following
 // the manager's events), 127.0.0.1 on lo, and explicit addresses — never 0.0.0.0. The
 // firewall also drops the port on the upstreams (TetherManager::setAdminPorts). Requests go
-// to a WebApp; connections are HttpConnection<tcp::socket>. No Beast in this header.
+// to a WebApp; the sockets are the HTTP layer's (web/http/http_server.h, where Beast is).
 #pragma once
 
 #include <memory>
