@@ -1,5 +1,5 @@
 // The web API's pure part: typed views in, JSON out (and JSON in, typed values out). The
-// handlers in web_app.cpp only gather the views from TetherManager / SoftApService, call these,
+// handlers in web/routes/ only gather the views from TetherManager / SoftApService, call these,
 // and carry out the same operations the control-socket commands call; tests assert the JSON.
 #pragma once
 

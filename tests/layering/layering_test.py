@@ -24,7 +24,7 @@ LAYERS = [
     ("control",    ["tether/control", "softap/control"], ["base", "config", "system", "core", "usb", "bluetooth",
                                                           "softap"]),
     ("webhttp",    ["web/http"],                         ["base"]),
-    ("web",        ["web"],                              ["base", "config", "system", "core", "softap", "webhttp"]),
+    ("web",        ["web", "web/routes"],                ["base", "config", "system", "core", "softap", "webhttp"]),
     ("app",        ["tether/app"],                       ["base", "config", "system", "machines", "core", "usb",
                                                           "bluetooth", "softap", "control", "web"]),
 ]
