@@ -8,7 +8,6 @@
 #include <sstream>
 
 #include "tether/core/address_plan.h"
-#include "tether/control/control_protocol.h"
 #include "tether/base/files.h"
 #include "tether/base/log.h"
 
@@ -17,7 +16,6 @@ namespace tetherd {
 namespace asio = boost::asio;
 using IState = TetherInterfaceMachine::State;
 using MState = TetherMasterMachine::State;
-namespace code = control::code;
 
 namespace {
 
@@ -116,8 +114,8 @@ struct TetherManager::Impl : MasterActions, InterfaceActions {
     return text;
   }
 
-  void emit(int c, const std::string& msg) {
-    if (events) events(c, msg);
+  void emit(const Event& e) {
+    if (events) events(e);
   }
 
   Downstream* find(const std::string& ifname) {
@@ -171,7 +169,7 @@ struct TetherManager::Impl : MasterActions, InterfaceActions {
     if (chosen == upstream) return;
     log::notice("upstream: ", upstream.value_or("none"), " -> ", chosen.value_or("none"));
     upstream = chosen;
-    emit(code::UpstreamChange, "Upstream " + upstream.value_or("none"));
+    emit({events::UpstreamChanged{upstream}});
     if (master.state() == MState::TetherModeAlive) master.upstreamChanged();
     else (void)applyFirewall();
   }
@@ -343,14 +341,13 @@ struct TetherManager::Impl : MasterActions, InterfaceActions {
   void cancelTimer() override { masterTimer.cancel(); }
   void stateChanged(int newState, const Error* error) override {
     auto s = static_cast<MState>(newState);
-    std::string msg = std::string("Tether master ") + TetherMasterMachine::stateName(s);
     if (error) {
-      msg += std::string(" ") + errcName(error->code) + ": " + error->message;
       log::error("tethering: ", TetherMasterMachine::stateName(s), ": ", error->message);
     } else {
       log::info("tethering: ", TetherMasterMachine::stateName(s));
     }
-    emit(code::TetherStateChange, msg);
+    emit({events::TetherStateChanged{std::nullopt, TetherMasterMachine::stateName(s),
+                                     error ? std::optional<Error>(*error) : std::nullopt}});
   }
 
   // ---------------------------------------------------------------- InterfaceActions
@@ -451,14 +448,13 @@ struct TetherManager::Impl : MasterActions, InterfaceActions {
 
   void stateChanged(const std::string& ifname, int newState, const Error* error) override {
     auto s = static_cast<IState>(newState);
-    std::string msg = "Tether " + ifname + " " + TetherInterfaceMachine::stateName(s);
     if (error) {
-      msg += std::string(" ") + errcName(error->code) + ": " + error->message;
       log::error(error->message, " (", errcName(error->code), ")");
     } else {
       log::info(ifname, ": ", TetherInterfaceMachine::stateName(s));
     }
-    emit(code::TetherStateChange, msg);
+    emit({events::TetherStateChanged{ifname, TetherInterfaceMachine::stateName(s),
+                                     error ? std::optional<Error>(*error) : std::nullopt}});
   }
 
   // Which addresses this run put on downstreams, so that a run after a crash can take them off.
@@ -488,7 +484,7 @@ struct TetherManager::Impl : MasterActions, InterfaceActions {
     const LinkInfo& l = e.link;
     if (e.type == NetEvent::Type::LinkRemoved) {
       linksByName.erase(l.name);
-      emit(code::InterfaceChange, "Iface removed " + l.name);
+      emit({events::IfaceRemoved{l.name}});
       forget(l.name);
       recomputeUpstream();
       return;
@@ -499,7 +495,7 @@ struct TetherManager::Impl : MasterActions, InterfaceActions {
       if (it->second.index == l.index && it->first != l.name) {
         std::string old = it->first;
         it = linksByName.erase(it);
-        emit(code::InterfaceChange, "Iface removed " + old);
+        emit({events::IfaceRemoved{old}});
         forget(old);
       } else {
         ++it;
@@ -508,8 +504,8 @@ struct TetherManager::Impl : MasterActions, InterfaceActions {
     bool wasUp = !isNew && linkUp(l.name);
     linksByName[l.name] = l;
     bool nowUp = linkUp(l.name);
-    if (isNew) emit(code::InterfaceChange, "Iface added " + l.name);
-    if (isNew || wasUp != nowUp) emit(code::InterfaceChange, "Iface linkstate " + l.name + (nowUp ? " up" : " down"));
+    if (isNew) emit({events::IfaceAdded{l.name}});
+    if (isNew || wasUp != nowUp) emit({events::IfaceLinkState{l.name, nowUp}});
     track(l.name);
     if (auto* d = find(l.name)) {
       if (!isNew && wasUp != nowUp) {
@@ -527,7 +523,7 @@ struct TetherManager::Impl : MasterActions, InterfaceActions {
     addrs.erase(std::remove_if(addrs.begin(), addrs.end(), same), addrs.end());
     bool added = e.type == NetEvent::Type::AddrAdded;
     if (added) addrs.push_back(a);
-    emit(code::InterfaceAddressChange, "Address " + a.prefix.str() + " " + a.ifname + (added ? " updated" : " removed"));
+    emit({events::AddressChanged{a.ifname, a.prefix, added}});
     if (!added) return;
     // A new address elsewhere that overlaps a downstream's subnet: move the downstream.
     for (auto& [n, d] : downstreams) {
@@ -824,7 +820,7 @@ Status TetherManager::blockClient(const std::string& mac) {
     return st;
   }
   log::notice("client ", *n, " blocked");
-  m.emit(code::TetherStateChange, "Client blocked " + *n);
+  m.emit({events::ClientChanged{events::ClientChanged::Kind::Blocked, *n, std::nullopt}});
   return {};
 }
 
@@ -846,7 +842,7 @@ Status TetherManager::unblockClient(const std::string& mac) {
     return st;
   }
   log::notice("client ", *n, " unblocked");
-  m.emit(code::TetherStateChange, "Client unblocked " + *n);
+  m.emit({events::ClientChanged{events::ClientChanged::Kind::Unblocked, *n, std::nullopt}});
   return {};
 }
 

@@ -20,6 +20,7 @@
 #include "tether/system/firewall.h"
 #include "tether/system/netlink.h"
 #include "tether/system/sysctl.h"
+#include "tether/core/events.h"
 #include "tether/core/upstream.h"
 
 namespace tetherd {
@@ -61,7 +62,7 @@ class AccessPoint {
 
 class TetherManager {
  public:
-  using EventSink = std::function<void(int code, const std::string& message)>;
+  using EventSink = std::function<void(const Event&)>;
 
   TetherManager(ManagerDeps deps, DhcpService& dhcp, const Config& config, EventSink events);
   ~TetherManager();
