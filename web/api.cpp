@@ -62,7 +62,51 @@ json addresses(const std::vector<Ipv4Address>& v) {
 
 const char* stateName(TetherInterfaceMachine::State s) { return TetherInterfaceMachine::stateName(s); }
 
+template <class... F>
+struct Overloaded : F... {
+  using F::operator()...;
+};
+template <class... F>
+Overloaded(F...) -> Overloaded<F...>;
+
+json orNull(const std::optional<std::string>& s) { return s ? json(*s) : json(nullptr); }
+
+const char* clientChange(events::ClientChanged::Kind k) {
+  using K = events::ClientChanged::Kind;
+  switch (k) {
+    case K::StationConnected: return "connected";
+    case K::StationDisconnected: return "disconnected";
+    case K::Blocked: return "blocked";
+    case K::Unblocked: return "unblocked";
+  }
+  return "?";
+}
+
 }  // namespace
+
+json eventJson(const Event& event) {
+  return std::visit(
+      Overloaded{
+          [](const events::IfaceAdded& e) { return json{{"type", "interfaceAdded"}, {"ifname", e.ifname}}; },
+          [](const events::IfaceRemoved& e) { return json{{"type", "interfaceRemoved"}, {"ifname", e.ifname}}; },
+          [](const events::IfaceLinkState& e) { return json{{"type", "linkState"}, {"ifname", e.ifname}, {"up", e.up}}; },
+          [](const events::AddressChanged& e) {
+            return json{{"type", "address"}, {"ifname", e.ifname}, {"prefix", e.prefix.str()}, {"added", e.added}};
+          },
+          [](const events::TetherStateChanged& e) {
+            return json{{"type", "tetherState"},
+                        {"ifname", orNull(e.ifname)},
+                        {"state", e.state},
+                        {"error", e.error ? errorOrNull(*e.error) : json(nullptr)}};
+          },
+          [](const events::UpstreamChanged& e) { return json{{"type", "upstream"}, {"ifname", orNull(e.ifname)}}; },
+          [](const events::ClientChanged& e) {
+            return json{{"type", "client"}, {"change", clientChange(e.kind)}, {"mac", e.mac}, {"ifname", orNull(e.ifname)}};
+          },
+          [](const events::ConfigReloaded&) { return json{{"type", "configReloaded"}}; },
+      },
+      event.what);
+}
 
 json statusImpl(const StatusView& v) {
   json out;

@@ -1,5 +1,5 @@
 // The web API's pure part: typed views in, JSON out (and JSON in, typed values out). The
-// handlers in web_app.cpp only gather the views from TetherManager / SoftApService, call these,
+// handlers in web/routes/ only gather the views from TetherManager / SoftApService, call these,
 // and carry out the same operations the control-socket commands call; tests assert the JSON.
 #pragma once
 
@@ -13,6 +13,7 @@
 
 #include "config/config.h"
 #include "softap/service/softap_service.h"
+#include "tether/core/events.h"
 #include "tether/system/dnsmasq.h"
 #include "tether/system/firewall.h"
 #include "tether/core/tether_manager.h"
@@ -31,6 +32,17 @@ json errorBody(std::string_view code, std::string_view message);
 // A daemon message "field: reason" as {"errors": {"field": "reason"}} when field is one of
 // `fields`; otherwise under `fallback`.
 json fieldErrors(const std::string& message, const std::vector<std::string>& fields, const std::string& fallback);
+
+// ---- events -------------------------------------------------------------------------------
+
+// A typed event of the core or the soft AP (tether/core/events.h) as the page's live views get
+// it ("change" on /api/events): {"type": "interfaceAdded"|"interfaceRemoved", "ifname"},
+// {"type": "linkState", "ifname", "up"}, {"type": "address", "ifname", "prefix", "added"},
+// {"type": "tetherState", "ifname" (null: the master), "state", "error" (null or {code, message})},
+// {"type": "upstream", "ifname" (null: none)}, {"type": "client", "change":
+// "connected"|"disconnected"|"blocked"|"unblocked", "mac", "ifname" (null: every downstream)},
+// {"type": "configReloaded"}.
+json eventJson(const Event& e);
 
 // ---- status -------------------------------------------------------------------------------
 

@@ -3,14 +3,13 @@
 // SO_BINDTODEVICE, opened when the kernel has the address and closed when it goes, following
 // the manager's events), 127.0.0.1 on lo, and explicit addresses — never 0.0.0.0. The
 // firewall also drops the port on the upstreams (TetherManager::setAdminPorts). Requests go
-// to a WebApp; connections are HttpConnection<tcp::socket>. No Beast in this header.
+// to a WebApp; the sockets are the HTTP layer's (web/http/http_server.h, where Beast is).
 #pragma once
 
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "tether/control/command_table.h"
 #include "web/web_app.h"
 
 namespace tetherd::web {
@@ -27,9 +26,8 @@ class WebServer {
   // Closes every listener and connection (daemon stop).
   void stop();
   // A manager / soft AP event: listeners follow the downstreams' addresses, streams get status.
-  void onEvent(int code, const std::string& message);
+  void onEvent(const Event& event);
   void reconfigure(const Config& config);
-  void registerCommands(CommandTable& table);
   // "a.b.c.d:port" of every open listener.
   std::vector<std::string> listening() const;
   size_t connectionCount() const;

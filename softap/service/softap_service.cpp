@@ -7,7 +7,6 @@
 #include <csignal>
 #include <filesystem>
 
-#include "tether/control/control_protocol.h"
 #include "tether/system/dnsmasq.h"
 #include "tether/base/files.h"
 #include "tether/base/log.h"
@@ -16,7 +15,6 @@ namespace tetherd::softap {
 
 namespace asio = boost::asio;
 namespace fs = std::filesystem;
-namespace code = control::code;
 
 SoftApService::SoftApService(asio::io_context& io, ProcessRunner& runner, const Config& config, EventSink events,
                              std::function<void(const std::string&)> ready,
@@ -256,11 +254,11 @@ void SoftApService::onCtrlEvent(std::string_view datagram) {
       break;
     case T::StaConnected:
       connected_[ev->mac] = std::chrono::steady_clock::now();
-      if (events_) events_(code::StationChange, "Station connected " + ev->mac + " " + ifname);
+      if (events_) events_({events::ClientChanged{events::ClientChanged::Kind::StationConnected, ev->mac, ifname}});
       break;
     case T::StaDisconnected:
       connected_.erase(ev->mac);
-      if (events_) events_(code::StationChange, "Station disconnected " + ev->mac + " " + ifname);
+      if (events_) events_({events::ClientChanged{events::ClientChanged::Kind::StationDisconnected, ev->mac, ifname}});
       break;
     case T::Terminating:
     case T::Other:

@@ -22,6 +22,7 @@
 #include "softap/hostapd/hostapd_protocol.h"
 #include "softap/hostapd/softap_settings.h"
 #include "tether/core/client_actions.h"
+#include "tether/core/events.h"
 #include "tether/system/process_supervisor.h"
 #include "tether/core/tether_manager.h"
 
@@ -51,7 +52,7 @@ struct ApStatus {
 
 class SoftApService : public AccessPoint {
  public:
-  using EventSink = std::function<void(int code, const std::string& message)>;
+  using EventSink = std::function<void(const Event&)>;  // stations (dis)connecting
   SoftApService(boost::asio::io_context& io, ProcessRunner& runner, const Config& config, EventSink events,
                 std::function<void(const std::string&)> ready, std::function<void(const std::string&, const Error&)> lost);
   ~SoftApService() override;

@@ -1,5 +1,5 @@
 // The web API's request bodies (web/api.h) and its persisted runtime settings
-// (web/runtime_settings.h). Bytes are taken as a body the way WebApp::jsonBody takes it (the
+// (web/runtime_settings.h). Bytes are taken as a body the way jsonBody (web/responses.h) takes it (the
 // same 32-level nesting guard first, then nlohmann's non-throwing parse); an object goes to the
 // PUT /api/wifi and PUT /api/settings decoders. Properties: accepted settings serialize to a
 // state file that parses back to the same settings and applies on top of the defaults; every
@@ -12,29 +12,15 @@
 #include "softap/hostapd/softap_settings.h"
 #include "tests/fuzz/fuzz_check.h"
 #include "web/api.h"
+#include "web/responses.h"
 #include "web/runtime_settings.h"
 
 using namespace tetherd;
 
-namespace {
-// The guard WebApp applies before parsing (web_app.cpp: tooDeep): deeper bodies get a 400.
-bool tooDeep(std::string_view body) {
-  int depth = 0;
-  for (char c : body) {
-    if (c == '[' || c == '{') {
-      if (++depth > 32) return true;
-    } else if ((c == ']' || c == '}') && depth > 0) {
-      --depth;
-    }
-  }
-  return false;
-}
-}  // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
   (void)web::parseRuntimeSettings(text);
-  if (tooDeep(text)) return 0;
+  if (web::tooDeep(text)) return 0;  // the routes' guard: deeper bodies get a 400
   auto j = web::json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return 0;
 

@@ -23,7 +23,8 @@ LAYERS = [
     ("softap",     ["softap/service"],                   ["base", "config", "system", "core"]),
     ("control",    ["tether/control", "softap/control"], ["base", "config", "system", "core", "usb", "bluetooth",
                                                           "softap"]),
-    ("web",        ["web"],                              ["base", "config", "system", "core", "softap"]),
+    ("webhttp",    ["web/http"],                         ["base"]),
+    ("web",        ["web", "web/routes"],                ["base", "config", "system", "core", "softap", "webhttp"]),
     ("app",        ["tether/app"],                       ["base", "config", "system", "machines", "core", "usb",
                                                           "bluetooth", "softap", "control", "web"]),
 ]

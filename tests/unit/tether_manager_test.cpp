@@ -12,6 +12,7 @@
 
 #include "fakes.h"
 #include "tether/base/files.h"
+#include "tether/control/event_text.h"
 
 using namespace tetherd;
 using namespace tetherd::testing;
@@ -43,7 +44,11 @@ class TetherManagerTest : public ::testing::Test {
   }
   std::unique_ptr<TetherManager> make() {
     auto m = std::make_unique<TetherManager>(ManagerDeps{io, nl, fw, sysctl, nl.syncView()}, dhcp, config,
-                                             [this](int c, const std::string& msg) { events.push_back(std::to_string(c) + " " + msg); });
+                                             [this](const Event& e) {
+                                               // As the control socket shows them: the 6xx text.
+                                               auto line = control::formatEvent(e);
+                                               events.push_back(std::to_string(line.code) + " " + line.text);
+                                             });
     EXPECT_TRUE(m->start());
     return m;
   }

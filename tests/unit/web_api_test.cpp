@@ -51,7 +51,7 @@ class WebAppTest : public ::testing::Test {
     nl.routeList.push_back(DefaultRoute{nl.indexOf("eth0"), "eth0", *Ipv4Address::parse("10.0.1.254"), 100});
     nl.addrList.push_back(AddrInfo{nl.indexOf("eth0"), "eth0", *Ipv4Prefix::parse("10.0.1.2/24")});
     manager = std::make_unique<TetherManager>(ManagerDeps{io, nl, fw, sysctl, nl.syncView()}, dhcp, config,
-                                              [this](int c, const std::string& m) { events.push_back(std::to_string(c) + " " + m); });
+                                              [this](const Event& e) { events.push_back(e); });
     ASSERT_TRUE(manager->start());
     ASSERT_TRUE(manager->startTethering());
     softap = std::make_unique<softap::SoftApService>(
@@ -172,7 +172,7 @@ class WebAppTest : public ::testing::Test {
   FakeSysctl sysctl;
   FakeDhcp dhcp;
   NoProcesses runner;
-  std::vector<std::string> events;
+  std::vector<Event> events;
   std::unique_ptr<TetherManager> manager;
   std::unique_ptr<softap::SoftApService> softap;
   std::unique_ptr<WebApp> app;
@@ -343,6 +343,34 @@ TEST_F(WebAppTest, PasswordChangeNeedsTheCurrentOneAndLogsOutEveryoneElse) {
   EXPECT_EQ(call("GET", "/api/status", "", {{"Cookie", "tetherd_session=" + otherToken}}, false).status(), 401);
   EXPECT_EQ(login("correct horse", "192.168.42.12").status(), 401);
   EXPECT_EQ(login("battery staple", "192.168.42.12").status(), 200);
+}
+
+// `tetherctl web set-password` (tether/app/web_commands.cpp) through WebApp::setPassword.
+TEST_F(WebAppTest, PasswordFromOutsideThePageEndsEverySession) {
+  std::optional<Status> got;
+  app->setPassword("short", [&](Status st) { got = st; });
+  ASSERT_TRUE(got);
+  ASSERT_FALSE(*got);
+  EXPECT_EQ(got->error().code, Errc::InvalidArgument);
+  EXPECT_EQ(got->error().message, "password: shorter than 8 characters");
+  EXPECT_FALSE(app->passwordSet());
+  setup();
+  auto ev = call("GET", "/api/events");
+  ASSERT_TRUE(ev.r.stream);
+  got.reset();
+  app->setPassword("a new admin password", [&](Status st) { got = st; });
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!got && std::chrono::steady_clock::now() < deadline) {
+    io.restart();
+    io.run_for(5ms);
+  }
+  ASSERT_TRUE(got);
+  EXPECT_TRUE(*got) << got->error().message;
+  EXPECT_TRUE(ev.r.stream->ended());
+  EXPECT_EQ(app->sessionCount(), 0u);
+  EXPECT_EQ(call("GET", "/api/status").status(), 401);
+  EXPECT_EQ(login("correct horse").status(), 401);
+  EXPECT_EQ(login("a new admin password").status(), 200);
 }
 
 // ---- request hygiene ------------------------------------------------------------------------
@@ -690,6 +718,25 @@ TEST_F(WebAppTest, EventsStreamStatusAndTrafficOnlyWhileSomeoneWatches) {
   EXPECT_FALSE(app->tickArmed());
 }
 
+TEST_F(WebAppTest, EachChangeGoesToTheStreamsAndOneStatusFollowsTheBurst) {
+  setup();
+  app->onEvent({events::IfaceAdded{"usb1"}});  // nobody watches: nothing to do
+  auto ev = call("GET", "/api/events");
+  ASSERT_TRUE(ev.r.stream);
+  std::vector<std::string> got;
+  ev.r.stream->attach([&](std::string chunk) { got.push_back(chunk); }, [] {});
+  ASSERT_EQ(got.size(), 1u);  // the status at once
+  app->onEvent({events::IfaceAdded{"usb1"}});
+  app->onEvent({events::TetherStateChanged{"usb1", "tethered", std::nullopt}});
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[1], "event: change\ndata: {\"ifname\":\"usb1\",\"type\":\"interfaceAdded\"}\n\n");
+  EXPECT_EQ(got[2], "event: change\ndata: {\"error\":null,\"ifname\":\"usb1\",\"state\":\"tethered\",\"type\":\"tetherState\"}\n\n");
+  io.restart();
+  io.poll();
+  ASSERT_EQ(got.size(), 4u) << "one status for the burst";
+  EXPECT_EQ(got[3].rfind("event: status\ndata: {", 0), 0u);
+}
+
 TEST_F(WebAppTest, EventStreamsAreBounded) {
   setup();
   std::vector<Reply> open;
@@ -885,6 +932,27 @@ TEST(WebApiImpl, SettingsFromMergesIntoTheCurrentOnes) {
             (RuntimeSettings{{"tethering.auto_tether", "none"}}));
   EXPECT_FALSE(settingsFrom(nlohmann::json{{"dhcp", {{"rangeFirstHost", "ten"}}}}, cur, running));
   EXPECT_FALSE(settingsFrom(nlohmann::json{{"state_dir", "/x"}}, cur, running));
+}
+
+TEST(WebApiImpl, EventsAsJson) {
+  using Kind = events::ClientChanged::Kind;
+  auto j = [](const Event& e) { return eventJson(e).dump(); };
+  EXPECT_EQ(j({events::IfaceAdded{"usb0"}}), R"({"ifname":"usb0","type":"interfaceAdded"})");
+  EXPECT_EQ(j({events::IfaceRemoved{"usb0"}}), R"({"ifname":"usb0","type":"interfaceRemoved"})");
+  EXPECT_EQ(j({events::IfaceLinkState{"eth0", false}}), R"({"ifname":"eth0","type":"linkState","up":false})");
+  EXPECT_EQ(j({events::AddressChanged{"usb0", *Ipv4Prefix::parse("192.168.42.1/24"), true}}),
+            R"({"added":true,"ifname":"usb0","prefix":"192.168.42.1/24","type":"address"})");
+  EXPECT_EQ(j({events::TetherStateChanged{std::nullopt, "TetherModeAlive", std::nullopt}}),
+            R"({"error":null,"ifname":null,"state":"TetherModeAlive","type":"tetherState"})");
+  EXPECT_EQ(j({events::TetherStateChanged{"usb0", "failed", Error{Errc::DhcpServerError, "usb0: DHCP server: gone"}}}),
+            R"({"error":{"code":"dhcp-server-error","message":"usb0: DHCP server: gone"},"ifname":"usb0","state":"failed","type":"tetherState"})");
+  EXPECT_EQ(j({events::UpstreamChanged{"wwan0"}}), R"({"ifname":"wwan0","type":"upstream"})");
+  EXPECT_EQ(j({events::UpstreamChanged{std::nullopt}}), R"({"ifname":null,"type":"upstream"})");
+  EXPECT_EQ(j({events::ClientChanged{Kind::StationConnected, "02:00:00:00:01:00", "wlan0"}}),
+            R"({"change":"connected","ifname":"wlan0","mac":"02:00:00:00:01:00","type":"client"})");
+  EXPECT_EQ(j({events::ClientChanged{Kind::Blocked, "02:00:00:00:00:aa", std::nullopt}}),
+            R"({"change":"blocked","ifname":null,"mac":"02:00:00:00:00:aa","type":"client"})");
+  EXPECT_EQ(j({events::ConfigReloaded{}}), R"({"type":"configReloaded"})");
 }
 
 TEST(WebApiImpl, StatusOfAnUnknownUpstream) {

@@ -7,7 +7,7 @@
 
 #include <gtest/gtest.h>
 
-#include "web/http_connection.h"
+#include "web/http/http_connection.h"
 
 namespace beast = boost::beast;
 

@@ -10,9 +10,11 @@
 
 #include "softap/control/softap_commands.h"
 #include "softap/service/softap_service.h"
+#include "tether/app/web_commands.h"
 #include "tether/control/bluetooth_commands.h"
 #include "tether/control/command_table.h"
 #include "tether/control/control_server.h"
+#include "tether/control/event_text.h"
 #include "tether/core/dhcp_service.h"
 #include "tether/system/iptc_firewall.h"
 #include "tether/base/log.h"
@@ -129,7 +131,7 @@ struct Daemon::Impl {
       if (bluetooth) bluetooth->reconfigure(config);
       if (web) web->reconfigure(config);
       log::notice("configuration reloaded from ", options.configPath);
-      control.broadcast(code::TetherStateChange, "Config reloaded");
+      event({events::ConfigReloaded{}});
     }
     systemd::notify("READY=1");
   }
@@ -140,10 +142,10 @@ struct Daemon::Impl {
     dhcp = std::make_unique<DnsmasqService>(io, processes, config);
     dhcp->cleanupStale();
     manager = std::make_unique<TetherManager>(ManagerDeps{io, netlink, firewall, sysctl, kernel}, *dhcp, config,
-                                              [this](int c, const std::string& m) { event(c, m); });
+                                              [this](const Event& e) { event(e); });
     registerTetherCommands(commands, *manager);
     softap = std::make_unique<softap::SoftApService>(
-        io, processes, config, [this](int c, const std::string& m) { event(c, m); },
+        io, processes, config, [this](const Event& e) { event(e); },
         [this](const std::string& ifname) { manager->apReady(ifname); },
         [this](const std::string& ifname, const Error& e) { manager->apLost(ifname, e); });
     if (auto st = softap->load(); !st) return st;
@@ -197,11 +199,13 @@ struct Daemon::Impl {
     bluetooth->stop(std::move(done));
   }
 
-  // Events of the manager and the soft AP: to control clients, and to the web page (its
-  // listeners follow the downstreams' addresses; live views get a fresh status).
-  void event(int code, const std::string& message) {
-    control.broadcast(code, message);
-    if (web) web->onEvent(code, message);
+  // Events of the manager, the soft AP and the daemon: to control clients as 6xx lines, and to
+  // the web page (its listeners follow the downstreams' addresses; live views get the change
+  // and a fresh status).
+  void event(const Event& e) {
+    auto line = control::formatEvent(e);
+    control.broadcast(line.code, line.text);
+    if (web) web->onEvent(e);
   }
 
   // The admin page (web/): listens only when [web] enabled = yes; its `web` commands (password)
@@ -227,7 +231,7 @@ struct Daemon::Impl {
       web.reset();
       return;
     }
-    web->registerCommands(commands);
+    registerWebCommands(commands, *web);
   }
 
   Status ensureDirs() {

@@ -78,7 +78,7 @@ struct TetherManager::Impl : MasterActions, InterfaceActions {
   void dropFinished();
   Downstream* find(const std::string& ifname);
   bool wanted(const std::string& ifname, IfaceKind kind) const;
-  void emit(int code, const std::string& message);
+  void emit(const Event& e);
   std::string blockedFile() const { return intent.config.stateDir + "/blocked-clients"; }
   void loadBlocked();
   Status lastFirewallError() const;  // a hard failure of the latest apply (Busy is not one)

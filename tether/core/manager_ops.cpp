@@ -5,14 +5,12 @@
 
 #include "tether/base/files.h"
 #include "tether/base/log.h"
-#include "tether/control/control_protocol.h"
 #include "tether/core/manager_impl.h"
 
 namespace tetherd {
 
 using IState = TetherInterfaceMachine::State;
 using MState = TetherMasterMachine::State;
-namespace code = control::code;
 
 namespace {
 
@@ -311,7 +309,7 @@ Status TetherManager::blockClient(const std::string& mac) {
     return st;
   }
   log::notice("client ", *n, " blocked");
-  m.emit(code::TetherStateChange, "Client blocked " + *n);
+  m.emit({events::ClientChanged{events::ClientChanged::Kind::Blocked, *n, std::nullopt}});
   return {};
 }
 
@@ -333,7 +331,7 @@ Status TetherManager::unblockClient(const std::string& mac) {
     return st;
   }
   log::notice("client ", *n, " unblocked");
-  m.emit(code::TetherStateChange, "Client unblocked " + *n);
+  m.emit({events::ClientChanged{events::ClientChanged::Kind::Unblocked, *n, std::nullopt}});
   return {};
 }
 

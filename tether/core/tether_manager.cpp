@@ -8,7 +8,6 @@
 
 #include "tether/base/files.h"
 #include "tether/base/log.h"
-#include "tether/control/control_protocol.h"
 #include "tether/core/manager_impl.h"
 
 namespace tetherd {
@@ -16,7 +15,6 @@ namespace tetherd {
 namespace asio = boost::asio;
 using IState = TetherInterfaceMachine::State;
 using MState = TetherMasterMachine::State;
-namespace code = control::code;
 
 TetherManager::Impl::Impl(ManagerDeps d, DhcpService& dh, const Config& c, EventSink ev)
     : deps(d), dhcp(dh), events(std::move(ev)), ipfwd(d.sysctl, c.runDir + "/ip_forward.orig"),
@@ -26,8 +24,8 @@ TetherManager::Impl::Impl(ManagerDeps d, DhcpService& dh, const Config& c, Event
   intent.priority = c.upstreamPriority;
 }
 
-void TetherManager::Impl::emit(int c, const std::string& msg) {
-  if (events) events(c, msg);
+void TetherManager::Impl::emit(const Event& e) {
+  if (events) events(e);
 }
 
 TetherManager::Impl::Downstream* TetherManager::Impl::find(const std::string& ifname) {
@@ -163,7 +161,7 @@ void TetherManager::Impl::noteUpstream(const std::optional<std::string>& chosen)
   if (chosen == upstream) return;
   log::notice("upstream: ", upstream.value_or("none"), " -> ", chosen.value_or("none"));
   upstream = chosen;
-  emit(code::UpstreamChange, "Upstream " + upstream.value_or("none"));
+  emit({events::UpstreamChanged{upstream}});
   if (master.state() == MState::TetherModeAlive) master.upstreamChanged();
 }
 
@@ -334,14 +332,10 @@ void TetherManager::Impl::armTimer(int timeoutMs) {
 
 void TetherManager::Impl::stateChanged(int newState, const Error* error) {
   auto s = static_cast<MState>(newState);
-  std::string msg = std::string("Tether master ") + TetherMasterMachine::stateName(s);
-  if (error) {
-    msg += std::string(" ") + errcName(error->code) + ": " + error->message;
-    log::error("tethering: ", TetherMasterMachine::stateName(s), ": ", error->message);
-  } else {
-    log::info("tethering: ", TetherMasterMachine::stateName(s));
-  }
-  emit(code::TetherStateChange, msg);
+  if (error) log::error("tethering: ", TetherMasterMachine::stateName(s), ": ", error->message);
+  else log::info("tethering: ", TetherMasterMachine::stateName(s));
+  emit({events::TetherStateChanged{std::nullopt, TetherMasterMachine::stateName(s),
+                                   error ? std::optional<Error>(*error) : std::nullopt}});
 }
 
 void TetherManager::Impl::armTimer(const std::string& ifname, int timeoutMs) {
@@ -361,14 +355,10 @@ void TetherManager::Impl::cancelTimer(const std::string& ifname) {
 
 void TetherManager::Impl::stateChanged(const std::string& ifname, int newState, const Error* error) {
   auto s = static_cast<IState>(newState);
-  std::string msg = "Tether " + ifname + " " + TetherInterfaceMachine::stateName(s);
-  if (error) {
-    msg += std::string(" ") + errcName(error->code) + ": " + error->message;
-    log::error(error->message, " (", errcName(error->code), ")");
-  } else {
-    log::info(ifname, ": ", TetherInterfaceMachine::stateName(s));
-  }
-  emit(code::TetherStateChange, msg);
+  if (error) log::error(error->message, " (", errcName(error->code), ")");
+  else log::info(ifname, ": ", TetherInterfaceMachine::stateName(s));
+  emit({events::TetherStateChanged{ifname, TetherInterfaceMachine::stateName(s),
+                                   error ? std::optional<Error>(*error) : std::nullopt}});
 }
 
 // ---------------------------------------------------------------------------- kernel events
@@ -378,20 +368,19 @@ void TetherManager::onNetEvent(const NetEvent& e) {
   using T = NetEvent::Type;
   switch (e.type) {
     case T::LinkRemoved:
-      m.emit(code::InterfaceChange, "Iface removed " + e.link.name);
+      m.emit({events::IfaceRemoved{e.link.name}});
       break;
     case T::LinkAdded:
     case T::LinkChanged: {
       const LinkInfo& l = e.link;
       const bool isNew = e.type == T::LinkAdded;
       if (!isNew && e.before.index == l.index && !e.before.name.empty() && e.before.name != l.name)
-        m.emit(code::InterfaceChange, "Iface removed " + e.before.name);  // a rename
+        m.emit({events::IfaceRemoved{e.before.name}});  // a rename
       const bool renamed = !isNew && e.before.name != l.name;
       const bool wasUp = !isNew && !renamed && e.before.adminUp && e.before.lowerUp;
       const bool nowUp = l.adminUp && l.lowerUp;
-      if (isNew || renamed) m.emit(code::InterfaceChange, "Iface added " + l.name);
-      if (isNew || renamed || wasUp != nowUp)
-        m.emit(code::InterfaceChange, "Iface linkstate " + l.name + (nowUp ? " up" : " down"));
+      if (isNew || renamed) m.emit({events::IfaceAdded{l.name}});
+      if (isNew || renamed || wasUp != nowUp) m.emit({events::IfaceLinkState{l.name, nowUp}});
       if (auto* d = m.find(l.name); d && !isNew && !renamed && wasUp != nowUp) {
         if (nowUp) d->machine->interfaceUp();
         else d->machine->interfaceDown();
@@ -401,7 +390,7 @@ void TetherManager::onNetEvent(const NetEvent& e) {
     case T::AddrAdded:
     case T::AddrRemoved: {
       bool added = e.type == T::AddrAdded;
-      m.emit(code::InterfaceAddressChange, "Address " + e.addr.prefix.str() + " " + e.addr.ifname + (added ? " updated" : " removed"));
+      m.emit({events::AddressChanged{e.addr.ifname, e.addr.prefix, added}});
       break;
     }
     case T::RouteAdded:

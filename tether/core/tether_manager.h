@@ -23,6 +23,7 @@
 #include "tether/system/kernel_view.h"
 #include "tether/system/netlink.h"
 #include "tether/system/sysctl.h"
+#include "tether/core/events.h"
 #include "tether/core/upstream.h"
 
 namespace tetherd {
@@ -37,7 +38,7 @@ struct ManagerDeps {
 
 class TetherManager {
  public:
-  using EventSink = std::function<void(int code, const std::string& message)>;
+  using EventSink = std::function<void(const Event&)>;
 
   TetherManager(ManagerDeps deps, DhcpService& dhcp, const Config& config, EventSink events);
   ~TetherManager();

@@ -28,7 +28,7 @@
 #include <optional>
 #include <string>
 
-#include "web/http.h"
+#include "web/http/http.h"
 
 namespace tetherd::web {
 

@@ -1,4 +1,4 @@
-#include "web/http.h"
+#include "web/http/http.h"
 
 #include <algorithm>
 

@@ -1,0 +1,31 @@
+#include "tether/app/web_commands.h"
+
+#include <string>
+
+namespace tetherd {
+
+void registerWebCommands(CommandTable& table, web::WebServer& web) {
+  table.add("web", "web status | web set-password <password>|- (tetherctl reads '-' from stdin)",
+            [&web](const control::Request& req, const control::Responder& r) {
+              namespace code = control::code;
+              const auto& a = req.args;
+              if (a.size() == 1 && a[0] == "status") {
+                web::WebApp& app = web.app();
+                std::string listening;
+                for (const auto& l : web.listening()) listening += (listening.empty() ? "" : ",") + l;
+                return r.finish(code::StatusReport, std::string("web password=") + (app.passwordSet() ? "set" : "unset") +
+                                                        " sessions=" + std::to_string(app.sessionCount()) +
+                                                        " live=" + std::to_string(app.subscriberCount()) +
+                                                        " listening=" + (listening.empty() ? "none" : listening));
+              }
+              if (a.size() == 2 && a[0] == "set-password") {
+                return web.app().setPassword(a[1], [r](Status st) {
+                  if (!st) return r.fail(st.error());
+                  r.finish(code::CommandOkay, "web password set");
+                });
+              }
+              r.finish(code::CommandSyntaxError, "Usage: web status | web set-password <password>|-");
+            });
+}
+
+}  // namespace tetherd

@@ -1,0 +1,58 @@
+#include "tether/control/event_text.h"
+
+#include "tether/control/control_protocol.h"
+
+namespace tetherd::control {
+
+namespace {
+
+template <class... F>
+struct Overloaded : F... {
+  using F::operator()...;
+};
+template <class... F>
+Overloaded(F...) -> Overloaded<F...>;
+
+std::string withError(std::string text, const std::optional<Error>& error) {
+  if (error) text += std::string(" ") + errcName(error->code) + ": " + error->message;
+  return text;
+}
+
+}  // namespace
+
+EventLine formatEvent(const Event& event) {
+  using Kind = events::ClientChanged::Kind;
+  return std::visit(
+      Overloaded{
+          [](const events::IfaceAdded& e) { return EventLine{code::InterfaceChange, "Iface added " + e.ifname}; },
+          [](const events::IfaceRemoved& e) { return EventLine{code::InterfaceChange, "Iface removed " + e.ifname}; },
+          [](const events::IfaceLinkState& e) {
+            return EventLine{code::InterfaceChange, "Iface linkstate " + e.ifname + (e.up ? " up" : " down")};
+          },
+          [](const events::AddressChanged& e) {
+            return EventLine{code::InterfaceAddressChange,
+                             "Address " + e.prefix.str() + " " + e.ifname + (e.added ? " updated" : " removed")};
+          },
+          [](const events::TetherStateChanged& e) {
+            return EventLine{code::TetherStateChange, withError("Tether " + e.ifname.value_or("master") + " " + e.state, e.error)};
+          },
+          [](const events::UpstreamChanged& e) { return EventLine{code::UpstreamChange, "Upstream " + e.ifname.value_or("none")}; },
+          [](const events::ClientChanged& e) {
+            switch (e.kind) {
+              case Kind::StationConnected:
+                return EventLine{code::StationChange, "Station connected " + e.mac + " " + e.ifname.value_or("")};
+              case Kind::StationDisconnected:
+                return EventLine{code::StationChange, "Station disconnected " + e.mac + " " + e.ifname.value_or("")};
+              case Kind::Blocked:
+                return EventLine{code::TetherStateChange, "Client blocked " + e.mac};
+              case Kind::Unblocked:
+                break;
+            }
+            return EventLine{code::TetherStateChange, "Client unblocked " + e.mac};
+          },
+          [](const events::ConfigReloaded&) { return EventLine{code::TetherStateChange, "Config reloaded"}; },
+      },
+      event.what);
+}
+
+}  // namespace tetherd::control

@@ -1,0 +1,68 @@
+// What happened, as typed values: the one event type the core (TetherManager) and the soft AP
+// service hand to their sink. The layers above give it a shape of their own — the control
+// layer a 6xx line (tether/control/event_text.h), the web layer JSON (web/api.h) — so no
+// wire format is made here and nothing here knows the control protocol.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "tether/base/ip.h"
+#include "tether/base/result.h"
+
+namespace tetherd {
+
+namespace events {
+
+// A network interface appeared (also the new name of a renamed one).
+struct IfaceAdded {
+  std::string ifname;
+};
+// An interface went away (also the old name of a renamed one).
+struct IfaceRemoved {
+  std::string ifname;
+};
+// Whether the interface is up now: administratively up and with carrier. Also sent with
+// IfaceAdded, whatever the state.
+struct IfaceLinkState {
+  std::string ifname;
+  bool up = false;
+};
+// An IPv4 address was added to (or updated on) an interface, or removed from it.
+struct AddressChanged {
+  std::string ifname;
+  Ipv4Prefix prefix;
+  bool added = false;
+};
+// A machine entered a state: the master machine (no ifname) or a downstream's. `error` is the
+// failure that led there, with its code and cause.
+struct TetherStateChanged {
+  std::optional<std::string> ifname;
+  std::string state;  // the machine's state name ("tethered", "failed", ...)
+  std::optional<Error> error;
+};
+// The chosen upstream changed (none: no usable upstream).
+struct UpstreamChanged {
+  std::optional<std::string> ifname;
+};
+// A client of a downstream: a Wi-Fi station (dis)connected on the soft AP's interface, or a
+// MAC was blocked / unblocked on every downstream (no ifname).
+struct ClientChanged {
+  enum class Kind { StationConnected, StationDisconnected, Blocked, Unblocked };
+  Kind kind = Kind::StationConnected;
+  std::string mac;  // normalised: aa:bb:cc:dd:ee:ff
+  std::optional<std::string> ifname;
+};
+// A new configuration took effect (SIGHUP).
+struct ConfigReloaded {};
+
+}  // namespace events
+
+struct Event {
+  std::variant<events::IfaceAdded, events::IfaceRemoved, events::IfaceLinkState, events::AddressChanged,
+               events::TetherStateChanged, events::UpstreamChanged, events::ClientChanged, events::ConfigReloaded>
+      what;
+};
+
+}  // namespace tetherd

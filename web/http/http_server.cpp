@@ -1,0 +1,166 @@
+#include "web/http/http_server.h"
+
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <map>
+
+#include "tether/base/log.h"
+#include "tether/base/result.h"
+#include "web/http/http_connection.h"
+
+namespace tetherd::web {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using Connection = HttpConnection<tcp::socket>;
+
+namespace {
+constexpr size_t kMaxConnections = 64;
+}
+
+struct HttpServer::Impl {
+  Impl(asio::io_context& i, uint16_t p, Handler h) : io(i), port(p), handler(std::move(h)) {}
+
+  struct Listener {
+    std::string address;
+    std::string device;  // SO_BINDTODEVICE; "" = none
+    std::unique_ptr<tcp::acceptor> acceptor;
+  };
+
+  asio::io_context& io;
+  uint16_t port;
+  Handler handler;
+  bool stopped = false;
+  std::map<std::string, Listener> listeners;  // "address%device"
+  std::vector<std::weak_ptr<Connection>> connections;
+  std::shared_ptr<char> alive = std::make_shared<char>();
+
+  void listenAt(const std::set<ListenPlace>& want) {
+    if (stopped) return;
+    for (auto it = listeners.begin(); it != listeners.end();) {
+      if (want.count({it->second.address, it->second.device})) {
+        ++it;
+        continue;
+      }
+      boost::system::error_code ec;
+      it->second.acceptor->close(ec);
+      log::info("web: stopped listening on ", it->second.address, ":", port);
+      it = listeners.erase(it);
+    }
+    for (const auto& [address, device] : want) {
+      const std::string key = address + "%" + device;
+      if (listeners.count(key)) continue;
+      if (auto st = open(key, address, device); !st) {
+        log::warning("web: cannot listen on ", address, ":", port, device.empty() ? "" : " (" + device + ")", ": ",
+                     st.error().message);
+      }
+    }
+  }
+
+  Status open(const std::string& key, const std::string& address, const std::string& device) {
+    boost::system::error_code ec;
+    auto addr = asio::ip::make_address_v4(address, ec);
+    if (ec) return makeError(Errc::InvalidArgument, "bad address " + address);
+    auto acc = std::make_unique<tcp::acceptor>(io);
+    acc->open(tcp::v4(), ec);
+    if (ec) return makeError(Errc::SystemError, "socket: " + ec.message());
+    acc->set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!device.empty()) {
+      // Only packets that arrive on this interface reach the socket (the weak host model would
+      // otherwise accept the downstream's address on any interface).
+      if (::setsockopt(acc->native_handle(), SOL_SOCKET, SO_BINDTODEVICE, device.c_str(),
+                       static_cast<socklen_t>(device.size() + 1)) != 0)
+        return systemError("SO_BINDTODEVICE " + device, errno);
+    }
+    acc->bind(tcp::endpoint(addr, port), ec);
+    if (ec) return makeError(Errc::SystemError, "bind: " + ec.message());
+    acc->listen(64, ec);
+    if (ec) return makeError(Errc::SystemError, "listen: " + ec.message());
+    tcp::acceptor* raw = acc.get();
+    listeners[key] = Listener{address, device, std::move(acc)};
+    log::notice("web: listening on http://", address, ":", port, "/", device.empty() ? "" : " (" + device + ")");
+    accept(raw);
+    return {};
+  }
+
+  void accept(tcp::acceptor* acc) {
+    std::weak_ptr<char> weak = alive;
+    acc->async_accept([this, weak, acc](boost::system::error_code ec, tcp::socket socket) {
+      if (weak.expired() || ec == asio::error::operation_aborted) return;
+      if (!acc->is_open()) return;
+      if (!ec) onAccepted(std::move(socket));
+      else log::debug("web: accept: ", ec.message());
+      accept(acc);
+    });
+  }
+
+  void onAccepted(tcp::socket socket) {
+    std::erase_if(connections, [](const std::weak_ptr<Connection>& w) {
+      auto c = w.lock();
+      return !c || c->closed();
+    });
+    if (connections.size() >= kMaxConnections) {
+      // Still an HTTP answer: a few bytes into a fresh socket's empty send buffer never block.
+      log::warning("web: ", connections.size(), " connections open; refusing one");
+      boost::system::error_code ec;
+      Response busy = plainError(503, "too many connections; try again");
+      busy.set("Retry-After", "5");
+      socket.non_blocking(true, ec);
+      asio::write(socket, asio::buffer(serialize(busy, false)), ec);
+      socket.shutdown(tcp::socket::shutdown_send, ec);
+      socket.close(ec);
+      return;
+    }
+    boost::system::error_code ec;
+    socket.set_option(tcp::no_delay(true), ec);
+    auto remote = socket.remote_endpoint(ec);
+    std::string peer = ec ? "?" : remote.address().to_string();
+    auto conn = std::make_shared<Connection>(std::move(socket), peer, handler);
+    connections.push_back(conn);
+    conn->start();
+  }
+};
+
+HttpServer::HttpServer(asio::io_context& io, uint16_t port, Handler handler)
+    : impl_(std::make_unique<Impl>(io, port, std::move(handler))) {}
+
+HttpServer::~HttpServer() { stop(); }
+
+void HttpServer::listenAt(const std::set<ListenPlace>& places) { impl_->listenAt(places); }
+
+void HttpServer::stop() {
+  Impl& m = *impl_;
+  if (m.stopped) return;
+  m.stopped = true;
+  for (auto& [key, l] : m.listeners) {
+    boost::system::error_code ec;
+    l.acceptor->close(ec);
+  }
+  m.listeners.clear();
+  for (auto& w : m.connections)
+    if (auto c = w.lock()) c->close();
+  m.connections.clear();
+}
+
+bool HttpServer::stopped() const { return impl_->stopped; }
+
+uint16_t HttpServer::port() const { return impl_->port; }
+
+std::vector<std::string> HttpServer::listening() const {
+  std::vector<std::string> out;
+  for (const auto& [key, l] : impl_->listeners) out.push_back(l.address + ":" + std::to_string(impl_->port));
+  return out;
+}
+
+size_t HttpServer::connectionCount() const {
+  size_t n = 0;
+  for (const auto& w : impl_->connections)
+    if (auto c = w.lock(); c && !c->closed()) ++n;
+  return n;
+}
+
+}  // namespace tetherd::web

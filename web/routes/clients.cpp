@@ -1,0 +1,52 @@
+// The clients resource: every downstream's clients from the DHCP leases joined with the soft
+// AP's stations (api.h: clientsImpl), and kick / block / unblock through the daemon's
+// ClientActions (the same as `client kick|block|unblock`). The device the page is used from is
+// never kicked or blocked from it.
+#include "web/responses.h"
+#include "web/routes/routes.h"
+
+namespace tetherd::web {
+
+namespace {
+
+void postClientAction(WebContext& c, const Request& req, const Params& params, Reply reply, const std::string& action) {
+  const std::string& mac = params.at("mac");
+  // Blocking or kicking the device this page is used from would lock the admin out mid-way.
+  if (action != "unblock") {
+    auto n = normalizeMac(mac);
+    for (const auto& d : c.leasesView().downstreams)
+      for (const auto& l : d.leases)
+        if (n && l.mac == *n && l.ip.str() == req.peer)
+          return reply(errorResponse(409, "own-device", "mac: " + *n + " is the device you are using this page from"));
+  }
+  if (action == "kick") {
+    std::weak_ptr<char> alive = c.alive;
+    return c.clients().kick(mac, [alive, reply](Status st) {
+      if (!alive.expired()) reply(st ? ok() : errorResponse(st.error()));
+    });
+  }
+  Status st = action == "block" ? c.clients().block(mac) : c.clients().unblock(mac);
+  if (st) c.pushStatusSoon();
+  reply(st ? ok() : errorResponse(st.error()));
+}
+
+Handler action(WebContext& c, const char* name) {
+  return [&c, name](const Request& q, const Params& p, Session*, Reply r) { postClientAction(c, q, p, std::move(r), name); };
+}
+
+}  // namespace
+
+void addClientRoutes(RouteTable& routes, WebContext& c) {
+  using A = Access;
+  routes.push_back({"GET", "/api/clients", A::Session, "clients from DHCP leases and soft AP stations",
+                    [&c](const Request&, const Params&, Session*, Reply reply) {
+                      c.gatherClients([reply](ClientsView v) { reply(jsonResponse(200, clientsImpl(v))); });
+                    }});
+  routes.push_back({"POST", "/api/clients/{mac}/kick", A::Session,
+                    "disconnect a client (Wi-Fi deauth, USB replug, Bluetooth disconnect)", action(c, "kick")});
+  routes.push_back({"POST", "/api/clients/{mac}/block", A::Session,
+                    "block a MAC on every downstream (firewall; soft AP deny list)", action(c, "block")});
+  routes.push_back({"POST", "/api/clients/{mac}/unblock", A::Session, "unblock a MAC", action(c, "unblock")});
+}
+
+}  // namespace tetherd::web

@@ -1,0 +1,165 @@
+#include "web/web_context.h"
+
+#include <boost/asio/post.hpp>
+
+#include "tether/base/files.h"
+#include "tether/system/dnsmasq.h"
+
+namespace tetherd::web {
+
+namespace asio = boost::asio;
+using std::chrono::seconds;
+
+WebContext::WebContext(WebDeps d)
+    : deps(std::move(d)),
+      password(deps.config().stateDir + "/web-password"),
+      sessions(deps.clock, seconds(deps.config().webSessionIdleSec), seconds(deps.config().webSessionLifetimeSec)),
+      limiter(deps.clock),
+      worker(std::make_unique<HashWorker>(deps.io, deps.hash)),
+      tickTimer(deps.io) {
+  if (!deps.clients) {
+    ownClients = std::make_unique<ClientActions>(deps.manager, [this] { return deps.config().stateDir; },
+                                                 deps.softap ? deps.softap->clientHooks() : ClientHooks{});
+  }
+}
+
+WebContext::~WebContext() {
+  for (auto& w : streams)
+    if (auto s = w.lock()) s->end();
+  worker.reset();  // joins the hashing thread
+}
+
+// ---- views ------------------------------------------------------------------------------------
+
+ClientsView WebContext::leasesView() {
+  ClientsView v;
+  const Config& c = deps.config();
+  v.nowEpochSec = deps.epochMs() / 1000;
+  if (deps.softap) v.wifiInterface = deps.softap->interface();
+  v.blocked = clients().blocked();
+  for (const auto& d : deps.manager.downstreams()) {
+    if (!d.address) continue;  // not configured: its lease file is history
+    ClientsView::DownstreamLeases dl;
+    dl.ifname = d.ifname;
+    dl.kind = d.kind;
+    if (auto text = readFile(dnsmasqLeasePath(c.stateDir, d.ifname), 1 << 20)) dl.leases = parseLeaseFile(*text, nullptr);
+    v.downstreams.push_back(std::move(dl));
+  }
+  return v;
+}
+
+void WebContext::gatherClients(std::function<void(ClientsView)> done) {
+  ClientsView v = leasesView();
+  const bool apTethered = deps.softap && std::any_of(v.downstreams.begin(), v.downstreams.end(), [&](const auto& d) {
+                            return d.ifname == v.wifiInterface;
+                          }) && deps.softap->isApInterface(v.wifiInterface);
+  if (!apTethered) return done(std::move(v));
+  std::weak_ptr<char> weak = alive;
+  deps.softap->stations([weak, v = std::move(v), done = std::move(done)](Result<std::vector<softap::StationView>> list) mutable {
+    if (weak.expired()) return;
+    if (list) {
+      v.stationsKnown = true;
+      v.stations = std::move(*list);
+    }
+    done(std::move(v));
+  });
+}
+
+std::string WebContext::statusJson() {
+  TetherManager& m = deps.manager;
+  StatusView v;
+  v.tetheringStarted = m.tetheringStarted();
+  v.masterState = TetherMasterMachine::stateName(m.masterState());
+  v.masterError = m.masterError();
+  v.upstream = m.upstream();
+  v.upstreams = m.upstreams();
+  for (const auto& u : v.upstreams) {
+    auto a = m.addressesOf(u.ifname);
+    if (!a.empty()) v.upstreamAddresses[u.ifname] = a.front().prefix.str();
+  }
+  v.downstreams = m.downstreams();
+  v.dns = m.dnsForwarders();
+  if (auto st = m.stats()) v.counters = *st;
+  v.clientCounts = clientCounts(leasesView());
+  return statusImpl(v).dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+// ---- live views -------------------------------------------------------------------------------
+
+size_t WebContext::subscriberCount() const {
+  size_t n = 0;
+  for (const auto& w : streams)
+    if (auto s = w.lock(); s && !s->ended()) ++n;
+  return n;
+}
+
+void WebContext::broadcast(const std::string& event, const std::string& data) {
+  for (auto& w : streams) {
+    auto s = w.lock();
+    if (!s || s->ended()) continue;
+    if (!sessions.byKey(s->sessionKey())) {  // logged out or expired: the stream ends too
+      s->end();
+      continue;
+    }
+    s->send(event, data);
+  }
+  std::erase_if(streams, [](const std::weak_ptr<EventStream>& w) {
+    auto s = w.lock();
+    return !s || s->ended();
+  });
+}
+
+void WebContext::endStreams(const std::function<bool(const std::string& sessionKey)>& which) {
+  for (auto& w : streams)
+    if (auto s = w.lock(); s && which(s->sessionKey())) s->end();
+}
+
+void WebContext::armTick() {
+  if (subscriberCount() == 0) {  // no timer while nobody watches
+    if (tickArmed) tickTimer.cancel();
+    tickArmed = false;
+    return;
+  }
+  if (tickArmed) return;
+  tickArmed = true;
+  tickTimer.expires_after(kTickInterval);
+  std::weak_ptr<char> weak = alive;
+  tickTimer.async_wait([this, weak](boost::system::error_code ec) {
+    if (ec || weak.expired()) return;
+    tickArmed = false;
+    tick();
+  });
+}
+
+void WebContext::tick() {
+  std::weak_ptr<char> weak = alive;
+  gatherClients([this, weak](ClientsView v) {
+    if (weak.expired()) return;
+    std::map<std::string, ByteCounts> downs, clients;
+    if (auto st = deps.manager.stats())
+      for (const auto& c : *st) {
+        downs[c.downstream].rx += c.rxBytes;
+        downs[c.downstream].tx += c.txBytes;
+      }
+    for (const auto& s : v.stations)
+      if (s.rxBytes && s.txBytes) clients[s.mac] = ByteCounts{*s.txBytes, *s.rxBytes};  // AP tx = client download
+    if (auto sample = meter.feed(deps.clock(), deps.epochMs(), downs, clients))
+      broadcast("traffic", sampleJson(*sample).dump());
+    broadcast("status", statusJson());
+    armTick();
+  });
+}
+
+void WebContext::pushStatusSoon() {
+  if (statusPushPending || subscriberCount() == 0) return;
+  statusPushPending = true;
+  std::weak_ptr<char> weak = alive;
+  // A burst of events (a downstream coming up) becomes one push, after the burst.
+  asio::post(deps.io, [this, weak] {
+    if (weak.expired()) return;
+    statusPushPending = false;
+    broadcast("status", statusJson());
+  });
+}
+
+}  // namespace tetherd::web

@@ -1,0 +1,87 @@
+// WebContext: what the admin page's resources share — its dependencies (the manager, the soft AP,
+// the configuration), authentication (password file, sessions, login rate limit, the hashing
+// worker), the live views (open event streams, the 2 s tick, the traffic history) and the views
+// gathered for the pure JSON functions of api.h. WebApp owns one and hands it to every route
+// (web/routes/*.cpp); nothing here parses requests or picks routes.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "softap/service/softap_service.h"
+#include "tether/core/client_actions.h"
+#include "tether/core/tether_manager.h"
+#include "web/api.h"
+#include "web/auth.h"
+#include "web/hash_worker.h"
+#include "web/http/http.h"
+#include "web/traffic.h"
+
+namespace tetherd::web {
+
+struct WebDeps {
+  boost::asio::io_context& io;
+  TetherManager& manager;
+  softap::SoftApService* softap = nullptr;  // none: the Wi-Fi routes answer 503
+  // The daemon's running configuration, and how to replace it (the SIGHUP path: DHCP, soft AP
+  // and manager are reconfigured).
+  std::function<const Config&()> config;
+  std::function<void(const Config&)> reconfigure;
+  Clock clock = [] { return std::chrono::steady_clock::now(); };
+  std::function<long long()> epochMs{};  // wall clock; default: system_clock
+  HashParams hash = defaultHashParams();
+  // Names the Host header may carry besides IP literals and "localhost" (default: this
+  // machine's host name and <name>.local). A DNS-rebinding page has its own name: refused.
+  std::vector<std::string> hostNames{};
+  // Kick/block/unblock of any client: the daemon's (shared with the `client` commands). None:
+  // the page makes its own over the soft AP alone.
+  ClientActions* clients = nullptr;
+};
+
+// How often the live views get status and traffic while someone watches.
+inline constexpr std::chrono::seconds kTickInterval{2};
+
+struct WebContext {
+  explicit WebContext(WebDeps deps);  // deps with their defaults filled in
+  ~WebContext();
+  WebContext(const WebContext&) = delete;
+  WebContext& operator=(const WebContext&) = delete;
+
+  WebDeps deps;
+  std::unique_ptr<ClientActions> ownClients;  // when deps.clients is none
+  PasswordFile password;
+  SessionStore sessions;
+  LoginLimiter limiter;
+  std::unique_ptr<HashWorker> worker;
+  TrafficMeter meter;
+  std::vector<std::weak_ptr<EventStream>> streams;
+  boost::asio::steady_timer tickTimer;
+  bool tickArmed = false;
+  bool statusPushPending = false;
+  std::shared_ptr<char> alive = std::make_shared<char>();  // expires with the context
+
+  ClientActions& clients() { return deps.clients ? *deps.clients : *ownClients; }
+
+  // ---- views for api.h
+  ClientsView leasesView();  // the leases of the configured downstreams
+  void gatherClients(std::function<void(ClientsView)> done);  // and the soft AP's stations
+  std::string statusJson();
+
+  // ---- live views (/api/events)
+  size_t subscriberCount() const;
+  // One event to every stream whose session is still live (the others end).
+  void broadcast(const std::string& event, const std::string& data);
+  // Ends the streams of the sessions `which` names by key.
+  void endStreams(const std::function<bool(const std::string& sessionKey)>& which);
+  void armTick();  // the 2 s tick, while someone watches
+  void tick();     // a traffic sample, then status + traffic to the streams
+  void pushStatusSoon();  // one status push after the current burst of changes
+};
+
+}  // namespace tetherd::web
