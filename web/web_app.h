@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "config/runtime_settings.h"
 #include "softap/service/softap_service.h"
 #include "tether/core/client_actions.h"
 #include "tether/control/command_table.h"
@@ -21,7 +22,6 @@
 #include "web/auth.h"
 #include "web/hash_worker.h"
 #include "web/http.h"
-#include "web/runtime_settings.h"
 #include "web/traffic.h"
 
 namespace tetherd::web {

@@ -8,6 +8,7 @@
 #include <csignal>
 #include <filesystem>
 
+#include "config/runtime_settings.h"
 #include "softap/control/softap_commands.h"
 #include "softap/service/softap_service.h"
 #include "tether/control/bluetooth_commands.h"
@@ -23,7 +24,6 @@
 #include "tether/control/tether_commands.h"
 #include "tether/core/tether_manager.h"
 #include "tether/control/usb_commands.h"
-#include "web/runtime_settings.h"
 #include "web/web_server.h"
 
 namespace tetherd {
@@ -38,13 +38,13 @@ struct Daemon::Impl {
     std::error_code ec;
     if (!options.configExplicit && !std::filesystem::exists(options.configPath, ec)) {
       log::notice("no config file at ", options.configPath, ": using defaults");
-      return web::withRuntimeSettings(defaultConfig());
+      return withRuntimeSettings(defaultConfig());
     }
     auto c = loadConfigFile(options.configPath);
     if (!c) return c;
     if (!options.controlSocketOverride.empty()) c->controlSocket = options.controlSocketOverride;
     if (!options.logLevelOverride.empty()) log::parseLevel(options.logLevelOverride, c->logLevel);
-    return web::withRuntimeSettings(std::move(c.value()));  // the web page's saved settings on top
+    return withRuntimeSettings(std::move(c.value()));  // the web page's saved settings on top
   }
 
   void registerCommands() {
