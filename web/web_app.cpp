@@ -663,27 +663,22 @@ void WebApp::putSettings(const Request& req, const Params&, Session*, Reply repl
   }
   auto next = settingsFrom(*body, *current, base);
   if (!next) return reply(jsonResponse(400, fieldErrors(next.error().message, settingsFieldNames(), "body")));
-  // Each changed key alone first, so that an error names its field; then all together.
-  for (const auto& [key, value] : *next) {
-    auto it = current->find(key);
-    if (it != current->end() && it->second == value) continue;
-    if (auto c = applyRuntimeSettings(base, RuntimeSettings{{key, value}}); !c)
-      return reply(jsonResponse(400, settingsErrors(c.error().message)));
-  }
+  // All together (a key alone may not fit what is running); the error names its key.
   auto config = applyRuntimeSettings(base, *next);
   if (!config) return reply(jsonResponse(400, settingsErrors(config.error().message)));
   // The upstream priority through the manager's own operation (what `upstream set-priority`
   // does), which also refuses a tethered downstream.
-  if (config->upstreamPriority != deps_.manager.upstreamPriority()) {
+  const auto priorityBefore = deps_.manager.upstreamPriority();
+  if (config->upstreamPriority != priorityBefore) {
     if (auto st = deps_.manager.setUpstreamPriority(config->upstreamPriority); !st)
       return reply(jsonResponse(httpStatusFor(st.error().code), json{{"errors", {{"upstreamPriority", st.error().message}}}}));
   }
   if (auto st = saveRuntimeSettings(base.stateDir, *next); !st) {
     log::error("web: ", st.error().message);
+    if (config->upstreamPriority != priorityBefore) (void)deps_.manager.setUpstreamPriority(priorityBefore);
     return reply(errorResponse(st.error()));
   }
-  Config applied = std::move(config.value());
-  deps_.reconfigure(applied);  // the SIGHUP path: DHCP, soft AP and manager see it
+  deps_.applyConfig(*config);  // the one path, SIGHUP's (tether/app/running_config.h)
   log::notice("web: settings changed and saved to ", runtimeSettingsPath(base.stateDir));
   json j = settingsImpl(deps_.config(), deps_.manager.upstreamPriority());
   reply(jsonResponse(200, j));

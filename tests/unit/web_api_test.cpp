@@ -758,6 +758,17 @@ TEST_F(WebAppTest, SettingsErrorsNameTheirField) {
   EXPECT_FALSE(std::filesystem::exists(runtimeSettingsPath(config.stateDir)));
 }
 
+// Checked all together: 20-99 -> 100-120 is fine though 100-99 alone is not.
+TEST_F(WebAppTest, SettingsMoveTheRangePastItsOldEnd) {
+  setup();
+  ASSERT_EQ(call("PUT", "/api/settings", R"({"dhcp":{"rangeFirstHost":20,"rangeLastHost":99}})").status(), 200);
+  auto r = call("PUT", "/api/settings", R"({"dhcp":{"rangeFirstHost":100,"rangeLastHost":120}})");
+  ASSERT_EQ(r.status(), 200) << r.r.body;
+  EXPECT_EQ(config.rangeFirstHost, 100);
+  EXPECT_EQ(config.rangeLastHost, 120);
+  EXPECT_EQ(reconfigures, 2);
+}
+
 TEST_F(WebAppTest, UpstreamPriorityGoesThroughTheManager) {
   setup();
   nl.addLink("wwan0");
