@@ -29,10 +29,10 @@ struct WebDeps {
   boost::asio::io_context& io;
   TetherManager& manager;
   softap::SoftApService* softap = nullptr;  // none: the Wi-Fi routes answer 503
-  // The daemon's running configuration, and how to replace it (the SIGHUP path: DHCP, soft AP
-  // and manager are reconfigured).
+  // The daemon's running configuration, and how to change it: the one path SIGHUP takes too
+  // (tether/app/running_config.h: every subsystem reconfigured, logged, "Config reloaded").
   std::function<const Config&()> config;
-  std::function<void(const Config&)> reconfigure;
+  std::function<void(const Config&)> applyConfig;
   Clock clock = [] { return std::chrono::steady_clock::now(); };
   std::function<long long()> epochMs{};  // wall clock; default: system_clock
   HashParams hash = defaultHashParams();
