@@ -70,13 +70,14 @@ class XtablesLock {
 // Under the lock: init -> modify -> commit on one table. `modify` returns whether it changed
 // anything; an unchanged table is not committed. A commit that fails with EAGAIN (another
 // process replaced the table since init) is redone from a fresh snapshot. Returns whether the
-// table was committed.
+// table was committed; `reads` counts the iptc_init calls.
 using Modify = std::function<Result<bool>(xtc_handle*)>;
 
-Result<bool> transact(const std::string& lockPath, const std::string& table, const Modify& modify) {
+Result<bool> transact(const std::string& lockPath, const std::string& table, unsigned& reads, const Modify& modify) {
   auto lock = XtablesLock::acquire(lockPath);
   if (!lock) return lock.error();
   for (int attempt = 1;; ++attempt) {
+    ++reads;
     Handle h(iptc_init(table.c_str()));
     if (!h) return iptcError(errno, table, "iptc_init");
     auto changed = modify(h.get());
@@ -104,12 +105,36 @@ IptcFirewall::IptcFirewall() : IptcFirewall(defaultLockPath()) {}
 
 IptcFirewall::IptcFirewall(std::string lockPath) : lockPath_(std::move(lockPath)) {}
 
+unsigned IptcFirewall::commitCount() const {
+  unsigned n = 0;
+  for (const auto& [table, tally] : tally_) n += tally.commits;
+  return n;
+}
+
+unsigned IptcFirewall::commitCount(std::string_view table) const {
+  auto it = tally_.find(table);
+  return it == tally_.end() ? 0 : it->second.commits;
+}
+
+unsigned IptcFirewall::readCount() const {
+  unsigned n = 0;
+  for (const auto& [table, tally] : tally_) n += tally.reads;
+  return n;
+}
+
+unsigned IptcFirewall::readCount(std::string_view table) const {
+  auto it = tally_.find(table);
+  return it == tally_.end() ? 0 : it->second.reads;
+}
+
 Status IptcFirewall::reset() {
+  applied_.clear();
   for (const char* table : kTables) {
-    auto committed = transact(lockPath_, table, [&](xtc_handle* h) { return iptc::removeOwn(h, table); });
+    Tally& tally = tally_[table];
+    auto committed = transact(lockPath_, table, tally.reads, [&](xtc_handle* h) { return iptc::removeOwn(h, table); });
     if (!committed) return committed.error();
     if (*committed) {
-      ++commits_;
+      ++tally.commits;
       log::debug("firewall: removed tetherd chains from table ", table);
     }
     if (std::string_view(table) == "filter") countedPairs_.clear();
@@ -119,16 +144,28 @@ Status IptcFirewall::reset() {
 
 Status IptcFirewall::apply(const FirewallState& s) {
   if (auto valid = fw::validate(s); !valid) return valid;
-  // One transaction per table. If a later table fails (Busy), the earlier ones stay applied:
-  // apply() is idempotent, and the retry finishes the job without touching them again.
-  for (const auto& table : fw::buildTables(s)) {
-    auto committed = transact(lockPath_, table.name, [&](xtc_handle* h) { return iptc::syncTable(h, table); });
-    if (!committed) return committed.error();
+  // One transaction per table whose desired content differs from what the last successful
+  // apply() left in it; the others are not read (trusted: see iptc_firewall.h). If a later
+  // table fails (Busy), the earlier ones stay applied, but every table is forgotten: the retry
+  // reads all three, finds the earlier ones done (no commit) and finishes the job.
+  for (auto& table : fw::buildTables(s)) {
+    const bool filter = table.name == "filter";
+    if (auto it = applied_.find(table.name); it != applied_.end() && it->second == table) {
+      if (filter) countedPairs_ = s.pairs;
+      continue;
+    }
+    Tally& tally = tally_[table.name];
+    auto committed = transact(lockPath_, table.name, tally.reads, [&](xtc_handle* h) { return iptc::syncTable(h, table); });
+    if (!committed) {
+      applied_.clear();
+      return committed.error();
+    }
     if (*committed) {
-      ++commits_;
+      ++tally.commits;
       log::debug("firewall: committed table ", table.name);
     }
-    if (table.name == "filter") countedPairs_ = s.pairs;
+    if (filter) countedPairs_ = s.pairs;
+    applied_.insert_or_assign(table.name, std::move(table));
   }
   return {};
 }
@@ -137,14 +174,20 @@ Result<std::vector<TrafficCounter>> IptcFirewall::counters() {
   std::vector<TrafficCounter> out;
   if (countedPairs_.empty()) return out;
 
+  // Whatever goes wrong below, filter is not what apply() left: the next apply() reads it.
+  auto untrusted = [this](Error error) {
+    applied_.erase("filter");
+    return error;
+  };
+  ++tally_["filter"].reads;
   Handle h(iptc_init("filter"));
   if (!h) {
     const int err = errno;
-    return iptcError(err, "filter", "iptc_init");
+    return untrusted(iptcError(err, "filter", "iptc_init"));
   }
   const std::string chain(fw::kCountersChain);
   if (!iptc_is_chain(chain.c_str(), h.get())) {
-    return makeError(Errc::NotFound, "chain " + chain + " is missing (removed outside tetherd?)");
+    return untrusted(makeError(Errc::NotFound, "chain " + chain + " is missing (removed outside tetherd?)"));
   }
   // tetherd_counters holds one "-i a -o b -j ACCEPT" per direction of each pair.
   std::map<std::pair<std::string, std::string>, xt_counters> byDirection;
@@ -155,9 +198,20 @@ Result<std::vector<TrafficCounter>> IptcFirewall::counters() {
     auto tx = byDirection.find({d, u});
     auto rx = byDirection.find({u, d});
     if (tx == byDirection.end() || rx == byDirection.end()) {
-      return makeError(Errc::NotFound, "counter rules for " + d + " <-> " + u + " are missing in " + chain);
+      return untrusted(makeError(Errc::NotFound, "counter rules for " + d + " <-> " + u + " are missing in " + chain));
     }
     out.push_back(TrafficCounter{d, u, tx->second.bcnt, tx->second.pcnt, rx->second.bcnt, rx->second.pcnt});
+  }
+
+  // The whole table is in memory anyway: check the rest of tetherd's part of it against what
+  // apply() wrote, by syncing this private snapshot (never committed; the counts above are
+  // already copied out). A difference withdraws the trust in filter.
+  if (auto it = applied_.find("filter"); it != applied_.end()) {
+    auto changed = iptc::syncTable(h.get(), it->second);
+    if (!changed || *changed) {
+      log::notice("firewall: tetherd's rules in table filter were changed outside tetherd; the next apply restores them");
+      applied_.erase(it);
+    }
   }
   return out;
 }
