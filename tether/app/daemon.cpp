@@ -19,6 +19,7 @@
 #include "tether/core/dhcp_service.h"
 #include "tether/system/iptc_firewall.h"
 #include "tether/base/log.h"
+#include "tether/system/nl_monitor.h"
 #include "tether/system/nl_netlink.h"
 #include "tether/system/process.h"
 #include "tether/system/sd_daemon.h"
