@@ -7,7 +7,14 @@
 // got leases in < 0.1 s and they appeared in the lease file, with dnsmasq running as nobody.
 #include "tether/system/dnsmasq.h"
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
 #include <gtest/gtest.h>
+
+#include "tether/core/dhcp_service.h"
 
 using namespace tetherd;
 
@@ -315,4 +322,41 @@ TEST(DnsmasqLease, EmptyFilesAndLastLineWithoutNewline) {
   auto one = parseLeaseFile("1 02:00:00:00:00:02 10.0.0.2 a *");
   ASSERT_EQ(one.leases.size(), 1u);
   EXPECT_EQ(one.leases[0].hostname, "a");
+}
+
+// The DHCP service's reader: a bad line is logged once however often the file is read (the page
+// polls), a new bad line is logged when it appears, a missing file is no lease and no warning.
+TEST(LeaseReader, LogsEachBadLineOnce) {
+  auto dir = std::filesystem::temp_directory_path() / ("tetherd-leasereader-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "dnsmasq-usb0.leases").string();
+  std::vector<std::string> warnings;
+  LeaseReader reader([&warnings](const std::string& m) { warnings.push_back(m); });
+  EXPECT_TRUE(reader.read(path).empty());
+  EXPECT_TRUE(warnings.empty()) << "no file yet: no lease, nothing wrong";
+
+  std::ofstream(path) << "0 06-02:de:ad:be:ef:01 192.168.42.10 * *\nnot a lease\n0 T1 fd00::1 * *\n";
+  for (int i = 0; i < 3; ++i) {
+    auto leases = reader.read(path);
+    ASSERT_EQ(leases.size(), 1u);
+    EXPECT_EQ(leases[0].mac, "02:de:ad:be:ef:01");
+  }
+  EXPECT_EQ(warnings, (std::vector<std::string>{"dnsmasq lease file " + path +
+                                                " line 2 is not a lease, ignored: wrong number of fields (3, expected 5)"}));
+  // dnsmasq rewrites the file: the same bad line elsewhere is not news; a new one is.
+  std::ofstream(path) << "bad one\nnot a lease\n";
+  EXPECT_TRUE(reader.read(path).empty());
+  ASSERT_EQ(warnings.size(), 2u);
+  EXPECT_EQ(warnings[1], "dnsmasq lease file " + path + " line 1 is not a lease, ignored: wrong number of fields (2, expected 5)");
+
+  // A flood of distinct bad lines: remembered up to a bound, then one last warning.
+  std::string flood;
+  for (size_t i = 0; i < LeaseReader::kMaxRemembered + 10; ++i) flood += "bad " + std::to_string(i) + "\n";
+  std::ofstream(path) << flood;
+  (void)reader.read(path);
+  (void)reader.read(path);
+  EXPECT_EQ(warnings.size(), LeaseReader::kMaxRemembered + 1);
+  EXPECT_EQ(warnings.back(), "dnsmasq lease file " + path + ": more bad lines than tetherd remembers; further ones are not logged");
+  std::filesystem::remove_all(dir);
 }
