@@ -55,7 +55,7 @@ class WebAppTest : public ::testing::Test {
     ASSERT_TRUE(manager->start());
     ASSERT_TRUE(manager->startTethering());
     softap = std::make_unique<softap::SoftApService>(
-        io, runner, config, nullptr, [](const std::string&) {}, [](const std::string&, const Error&) {});
+        io, runner, dhcp, config, nullptr, [](const std::string&) {}, [](const std::string&, const Error&) {});
     ASSERT_TRUE(softap->load());
     app = makeApp();
   }

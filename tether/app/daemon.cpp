@@ -143,7 +143,7 @@ struct Daemon::Impl {
                                               [this](int c, const std::string& m) { event(c, m); });
     registerTetherCommands(commands, *manager);
     softap = std::make_unique<softap::SoftApService>(
-        io, processes, config, [this](int c, const std::string& m) { event(c, m); },
+        io, processes, *dhcp, config, [this](int c, const std::string& m) { event(c, m); },
         [this](const std::string& ifname) { manager->apReady(ifname); },
         [this](const std::string& ifname, const Error& e) { manager->apLost(ifname, e); });
     if (auto st = softap->load(); !st) return st;
