@@ -206,10 +206,6 @@ WebApp::WebApp(WebDeps deps)
       deps_.hostNames.push_back(h + ".local");
     }
   }
-  if (!deps_.clients) {
-    ownClients_ = std::make_unique<ClientActions>(deps_.manager, [this] { return deps_.config().stateDir; },
-                                                  deps_.softap ? deps_.softap->clientHooks() : ClientHooks{});
-  }
   addRoutes();
 }
 

@@ -44,8 +44,8 @@ struct WebDeps {
   // Names the Host header may carry besides IP literals and "localhost" (default: this
   // machine's host name and <name>.local). A DNS-rebinding page has its own name: refused.
   std::vector<std::string> hostNames{};
-  // Kick/block/unblock of any client: the daemon's (shared with the `client` commands). None:
-  // the page makes its own over the soft AP alone.
+  // The clients (from the DHCP service's leases) and their kick/block/unblock: the daemon's,
+  // shared with the `client` commands. Required.
   ClientActions* clients = nullptr;
 };
 
@@ -122,8 +122,7 @@ class WebApp {
   void broadcast(const std::string& event, const std::string& data);
 
   WebDeps deps_;
-  std::unique_ptr<ClientActions> ownClients_;  // when deps_.clients is none
-  ClientActions& clients() { return deps_.clients ? *deps_.clients : *ownClients_; }
+  ClientActions& clients() { return *deps_.clients; }
   std::vector<Route> routes_;
   PasswordFile password_;
   SessionStore sessions_;

@@ -57,11 +57,13 @@ class WebAppTest : public ::testing::Test {
     softap = std::make_unique<softap::SoftApService>(
         io, runner, dhcp, config, nullptr, [](const std::string&) {}, [](const std::string&, const Error&) {});
     ASSERT_TRUE(softap->load());
+    clients = std::make_unique<ClientActions>(*manager, [this] { return config.stateDir; }, softap->clientHooks());
     app = makeApp();
   }
 
   void TearDown() override {
     app.reset();
+    clients.reset();
     softap.reset();
     manager.reset();
     std::filesystem::remove_all(dir);
@@ -80,7 +82,8 @@ class WebAppTest : public ::testing::Test {
                  [this] { return now; },
                  [this] { return epochMs; },
                  fastHashParams(),
-                 {"tetherd.local"}};
+                 {"tetherd.local"},
+                 clients.get()};
     auto a = std::make_unique<WebApp>(deps);
     EXPECT_TRUE(a->load());
     return a;
@@ -175,6 +178,7 @@ class WebAppTest : public ::testing::Test {
   std::vector<std::string> events;
   std::unique_ptr<TetherManager> manager;
   std::unique_ptr<softap::SoftApService> softap;
+  std::unique_ptr<ClientActions> clients;
   std::unique_ptr<WebApp> app;
   TimePoint now = TimePoint{} + 1000h;
   long long epochMs = 1'700'000'000'000LL;
