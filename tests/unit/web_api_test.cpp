@@ -57,7 +57,8 @@ class WebAppTest : public ::testing::Test {
     softap = std::make_unique<softap::SoftApService>(
         io, runner, dhcp, config, nullptr, [](const std::string&) {}, [](const std::string&, const Error&) {});
     ASSERT_TRUE(softap->load());
-    clients = std::make_unique<ClientActions>(*manager, [this] { return config.stateDir; }, softap->clientHooks());
+    dhcp.stateDir = config.stateDir;
+    clients = std::make_unique<ClientActions>(*manager, dhcp, softap->clientHooks());
     app = makeApp();
   }
 
@@ -555,7 +556,7 @@ TEST_F(WebAppTest, KickGoesThroughTheDaemonsClientActions) {
     ++replugs;
     return {};
   };
-  ClientActions shared(*manager, [this] { return config.stateDir; }, hooks);
+  ClientActions shared(*manager, dhcp, hooks);
   WebDeps deps{io, *manager, softap.get(), [this]() -> const Config& { return config; }, [](const Config&) {},
                [this] { return now; }, [this] { return epochMs; }, fastHashParams(), {"tetherd.local"}, &shared};
   app = std::make_unique<WebApp>(deps);

@@ -186,7 +186,7 @@ struct Daemon::Impl {
       if (!bluetooth) return done(makeError(Errc::ServiceUnavail, "no Bluetooth NAP"));
       bluetooth->disconnect(mac, std::move(done));
     };
-    clients = std::make_unique<ClientActions>(*manager, [this] { return config.stateDir; }, std::move(hooks));
+    clients = std::make_unique<ClientActions>(*manager, *dhcp, std::move(hooks));
     registerClientCommands(commands, *clients);
   }
 
