@@ -498,18 +498,10 @@ void WebApp::postPassword(const Request& req, const Params&, Session* s, Reply r
 
 ClientsView WebApp::leasesView() {
   ClientsView v;
-  const Config& c = deps_.config();
   v.nowEpochSec = deps_.epochMs() / 1000;
   if (deps_.softap) v.wifiInterface = deps_.softap->interface();
   v.blocked = clients().blocked();
-  for (const auto& d : deps_.manager.downstreams()) {
-    if (!d.address) continue;  // not configured: its lease file is history
-    ClientsView::DownstreamLeases dl;
-    dl.ifname = d.ifname;
-    dl.kind = d.kind;
-    if (auto text = readFile(dnsmasqLeasePath(c.stateDir, d.ifname), 1 << 20)) dl.leases = parseLeaseFile(*text, nullptr);
-    v.downstreams.push_back(std::move(dl));
-  }
+  for (auto& d : clients().clients(v.nowEpochSec)) v.downstreams.push_back({d.ifname, d.kind, std::move(d.leases)});
   return v;
 }
 
