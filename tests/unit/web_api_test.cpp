@@ -518,6 +518,27 @@ TEST_F(WebAppTest, ClientsComeFromTheLeasesOfTetheredDownstreams) {
   EXPECT_TRUE(r.j["clients"][1]["leaseExpires"].is_null());
 }
 
+// Issue 11: a client whose DHCP request carried hardware type 6 (dnsmasq writes "06-<mac>") is
+// listed with its MAC and can be blocked; a lease without a hardware address is listed, with
+// nothing to kick or block it by.
+TEST_F(WebAppTest, ClientsWithAnyHardwareTypeAreListed) {
+  setup();
+  writeLeases("usb0", "1700000600 06-02:de:ad:be:ef:01 192.168.42.13 tr *\n"
+                      "0 00- 192.168.42.14 * 01:aa:bb\n");
+  auto r = call("GET", "/api/clients");
+  ASSERT_EQ(r.status(), 200);
+  ASSERT_EQ(r.j["clients"].size(), 2u) << r.j.dump();
+  EXPECT_EQ(r.j["clients"][0]["mac"], "02:de:ad:be:ef:01");
+  EXPECT_EQ(r.j["clients"][0]["ip"], "192.168.42.13");
+  EXPECT_EQ(r.j["clients"][0]["canKick"], true);
+  EXPECT_EQ(r.j["clients"][1]["mac"], "");
+  EXPECT_EQ(r.j["clients"][1]["ip"], "192.168.42.14");
+  EXPECT_EQ(r.j["clients"][1]["canKick"], false);
+  EXPECT_EQ(r.j["clients"][1]["canBlock"], false);
+  EXPECT_EQ(call("POST", "/api/clients/02:de:ad:be:ef:01/block").status(), 200);
+  EXPECT_EQ(call("GET", "/api/clients").j["clients"][0]["blocked"], true);
+}
+
 TEST_F(WebAppTest, BlockAndUnblockUseTheFirewallAndTheSoftApDenyList) {
   setup();
   EXPECT_EQ(call("POST", "/api/clients/02:00:00:00:00:AB/block").status(), 200);
