@@ -245,11 +245,4 @@ LeaseFile parseLeaseFile(std::string_view text) {
   return out;
 }
 
-std::vector<Lease> parseLeaseFile(std::string_view text, std::vector<std::string>* errors) {
-  LeaseFile f = parseLeaseFile(text);
-  if (errors)
-    for (const auto& b : f.bad) errors->push_back("line " + std::to_string(b.number) + ": " + b.cause);
-  return std::move(f.leases);
-}
-
 }  // namespace tetherd

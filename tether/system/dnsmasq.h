@@ -92,8 +92,5 @@ constexpr size_t kMaxLeaseLine = 1024;
 // Every line of a lease file: a lease, a skipped DHCPv6 lease, or a bad line with its cause.
 // Empty lines and the "duid" line are neither.
 LeaseFile parseLeaseFile(std::string_view text);
-// Transitional, until the callers read through the DHCP service: the leases of the file, and
-// "line N: <cause>" per bad line in *errors (when given).
-std::vector<Lease> parseLeaseFile(std::string_view text, std::vector<std::string>* errors);
 
 }  // namespace tetherd
