@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "fakes.h"
+#include "tether/control/tether_commands.h"
 #include "tether/system/dnsmasq.h"
 
 using namespace tetherd;
@@ -209,6 +210,20 @@ TEST_F(ClientActionsTest, ClientsAreTheUnexpiredLeasesOfConfiguredDownstreams) {
   EXPECT_EQ(dhcp.leaseWarnings,
             (std::vector<std::string>{"dnsmasq lease file " + dnsmasqLeasePath(config.stateDir, "usb0") +
                                       " line 4 is not a lease, ignored: wrong number of fields (3, expected 5)"}));
+}
+
+// One `client list` line per lease, key=value words (tetherctl --json splits them into fields).
+TEST(ClientListLine, ExactText) {
+  DownstreamClients bt{"bt-pan", IfaceKind::Bluetooth, {}};
+  Lease tr{1700000600, 6, "02:de:ad:be:ef:01", "02:de:ad:be:ef:01", *Ipv4Address::parse("192.168.44.10"), "tokenring", ""};
+  EXPECT_EQ(describeClient(bt, tr, false),
+            "mac=02:de:ad:be:ef:01 ip=192.168.44.10 hostname=tokenring downstream=bt-pan kind=bluetooth "
+            "expires=1700000600 hwtype=6 client_id=none blocked=no");
+  DownstreamClients eth{"eth1", IfaceKind::Ethernet, {}};
+  Lease ib{0, 0x20, "", "", *Ipv4Address::parse("192.168.45.12"), "", "01:02:03"};
+  EXPECT_EQ(describeClient(eth, ib, true),
+            "mac=none ip=192.168.45.12 hostname=none downstream=eth1 kind=ethernet expires=never hwtype=32 "
+            "client_id=01:02:03 blocked=yes");
 }
 
 }  // namespace
