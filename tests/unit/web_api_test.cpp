@@ -55,13 +55,16 @@ class WebAppTest : public ::testing::Test {
     ASSERT_TRUE(manager->start());
     ASSERT_TRUE(manager->startTethering());
     softap = std::make_unique<softap::SoftApService>(
-        io, runner, config, nullptr, [](const std::string&) {}, [](const std::string&, const Error&) {});
+        io, runner, dhcp, config, nullptr, [](const std::string&) {}, [](const std::string&, const Error&) {});
     ASSERT_TRUE(softap->load());
+    dhcp.stateDir = config.stateDir;
+    clients = std::make_unique<ClientActions>(*manager, dhcp, softap->clientHooks());
     app = makeApp();
   }
 
   void TearDown() override {
     app.reset();
+    clients.reset();
     softap.reset();
     manager.reset();
     std::filesystem::remove_all(dir);
@@ -80,7 +83,8 @@ class WebAppTest : public ::testing::Test {
                  [this] { return now; },
                  [this] { return epochMs; },
                  fastHashParams(),
-                 {"tetherd.local"}};
+                 {"tetherd.local"},
+                 clients.get()};
     auto a = std::make_unique<WebApp>(deps);
     EXPECT_TRUE(a->load());
     return a;
@@ -175,6 +179,7 @@ class WebAppTest : public ::testing::Test {
   std::vector<Event> events;
   std::unique_ptr<TetherManager> manager;
   std::unique_ptr<softap::SoftApService> softap;
+  std::unique_ptr<ClientActions> clients;
   std::unique_ptr<WebApp> app;
   TimePoint now = TimePoint{} + 1000h;
   long long epochMs = 1'700'000'000'000LL;
@@ -541,6 +546,27 @@ TEST_F(WebAppTest, ClientsComeFromTheLeasesOfTetheredDownstreams) {
   EXPECT_TRUE(r.j["clients"][1]["leaseExpires"].is_null());
 }
 
+// Issue 11: a client whose DHCP request carried hardware type 6 (dnsmasq writes "06-<mac>") is
+// listed with its MAC and can be blocked; a lease without a hardware address is listed, with
+// nothing to kick or block it by.
+TEST_F(WebAppTest, ClientsWithAnyHardwareTypeAreListed) {
+  setup();
+  writeLeases("usb0", "1700000600 06-02:de:ad:be:ef:01 192.168.42.13 tr *\n"
+                      "0 00- 192.168.42.14 * 01:aa:bb\n");
+  auto r = call("GET", "/api/clients");
+  ASSERT_EQ(r.status(), 200);
+  ASSERT_EQ(r.j["clients"].size(), 2u) << r.j.dump();
+  EXPECT_EQ(r.j["clients"][0]["mac"], "02:de:ad:be:ef:01");
+  EXPECT_EQ(r.j["clients"][0]["ip"], "192.168.42.13");
+  EXPECT_EQ(r.j["clients"][0]["canKick"], true);
+  EXPECT_EQ(r.j["clients"][1]["mac"], "");
+  EXPECT_EQ(r.j["clients"][1]["ip"], "192.168.42.14");
+  EXPECT_EQ(r.j["clients"][1]["canKick"], false);
+  EXPECT_EQ(r.j["clients"][1]["canBlock"], false);
+  EXPECT_EQ(call("POST", "/api/clients/02:de:ad:be:ef:01/block").status(), 200);
+  EXPECT_EQ(call("GET", "/api/clients").j["clients"][0]["blocked"], true);
+}
+
 TEST_F(WebAppTest, BlockAndUnblockUseTheFirewallAndTheSoftApDenyList) {
   setup();
   EXPECT_EQ(call("POST", "/api/clients/02:00:00:00:00:AB/block").status(), 200);
@@ -579,7 +605,7 @@ TEST_F(WebAppTest, KickGoesThroughTheDaemonsClientActions) {
     ++replugs;
     return {};
   };
-  ClientActions shared(*manager, [this] { return config.stateDir; }, hooks);
+  ClientActions shared(*manager, dhcp, hooks);
   WebDeps deps{io, *manager, softap.get(), [this]() -> const Config& { return config; }, [](const Config&) {},
                [this] { return now; }, [this] { return epochMs; }, fastHashParams(), {"tetherd.local"}, &shared};
   app = std::make_unique<WebApp>(deps);

@@ -142,7 +142,7 @@ struct Daemon::Impl {
                                               [this](const Event& e) { event(e); });
     registerTetherCommands(commands, *manager);
     softap = std::make_unique<softap::SoftApService>(
-        io, processes, config, [this](const Event& e) { event(e); },
+        io, processes, *dhcp, config, [this](const Event& e) { event(e); },
         [this](const std::string& ifname) { manager->apReady(ifname); },
         [this](const std::string& ifname, const Error& e) { manager->apLost(ifname, e); });
     if (auto st = softap->load(); !st) return st;
@@ -185,7 +185,7 @@ struct Daemon::Impl {
       if (!bluetooth) return done(makeError(Errc::ServiceUnavail, "no Bluetooth NAP"));
       bluetooth->disconnect(mac, std::move(done));
     };
-    clients = std::make_unique<ClientActions>(*manager, [this] { return config.stateDir; }, std::move(hooks));
+    clients = std::make_unique<ClientActions>(*manager, *dhcp, std::move(hooks));
     registerClientCommands(commands, *clients);
   }
 

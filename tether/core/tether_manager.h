@@ -17,6 +17,7 @@
 #include "config/config.h"
 #include "statemachines/tether_interface_sm.h"
 #include "statemachines/tether_master_sm.h"
+#include "tether/system/dnsmasq.h"
 #include "tether/system/firewall.h"
 #include "tether/system/netlink.h"
 #include "tether/system/sysctl.h"
@@ -48,6 +49,8 @@ class DhcpService {
   virtual void stopAll(std::function<void()> done) = 0;
   virtual bool running(const std::string& ifname) const = 0;
   virtual int restarts(const std::string& ifname) const = 0;
+  // The DHCPv4 leases of ifname's server: tetherd's one lease reader (DnsmasqService).
+  virtual std::vector<Lease> leases(const std::string& ifname) const = 0;
 };
 
 // The soft AP as the manager sees it (the real one drives hostapd: softap/softap_service.h).
