@@ -3,8 +3,9 @@
 // read the whole table, modify, write the whole table back; one commit per changed table)
 // versus the floor, `iptables-legacy-restore --noflush` of exactly the same rules for the
 // same tables (one process, one commit per table). Also timed: apply() of the state already
-// installed (reads every table, commits nothing), and checked: the commits per operation
-// (IptcFirewall::commitCount()) and that the floor's rules are exactly IptcFirewall's.
+// installed (nothing changed since the last apply: no table read, nothing committed), and
+// counted: the commits and table reads per operation (IptcFirewall::commitCount() and
+// readCount()); checked: that the floor's rules are exactly IptcFirewall's.
 //
 // Must run in a private network namespace (`unshare -n bench_rule_churn ...`): it refuses to
 // run where any interface other than lo exists, because it flushes filter, nat and mangle.
@@ -247,41 +248,54 @@ int main(int argc, char** argv) {
       const std::string untetherText = restoreText(c.tethered, c.base, &floorUntetherTables);
 
       std::vector<double> iptcTether, iptcUntether, iptcNoop, floorTether, floorUntether;
-      std::vector<double> tetherCommits, untetherCommits;
+      std::vector<double> tetherCommits, untetherCommits, tetherReads, untetherReads, noopReads;
       for (int r = 0; r < reps; ++r) {
         // Alternate which side goes first, so that drift on a shared machine hits both.
         auto iptcSide = [&] {
           unsigned before = fw.commitCount();
+          unsigned readsBefore = fw.readCount();
           auto t0 = Clock::now();
           if (auto st = fw.apply(c.tethered); !st) die("apply tethered: " + st.error().message);
           iptcTether.push_back(msSince(t0));
           tetherCommits.push_back(fw.commitCount() - before);
-          // The same state again: nothing to commit, but every table is still read.
+          tetherReads.push_back(fw.readCount() - readsBefore);
+          // The same state again: nothing to commit (and nothing to read: no table changed).
           before = fw.commitCount();
+          readsBefore = fw.readCount();
           t0 = Clock::now();
           if (auto st = fw.apply(c.tethered); !st) die("apply tethered again: " + st.error().message);
           iptcNoop.push_back(msSince(t0));
           if (fw.commitCount() != before) die("re-applying the same state committed a table");
+          noopReads.push_back(fw.readCount() - readsBefore);
           before = fw.commitCount();
+          readsBefore = fw.readCount();
           t0 = Clock::now();
           if (auto st = fw.apply(c.base); !st) die("apply base: " + st.error().message);
           iptcUntether.push_back(msSince(t0));
           untetherCommits.push_back(fw.commitCount() - before);
+          untetherReads.push_back(fw.readCount() - readsBefore);
         };
         auto floorSide = [&] {
           auto t0 = Clock::now();
           restoreOrDie(tetherText, true, "floor tether");
           floorTether.push_back(msSince(t0));
-          // The floor must have produced exactly tetherd's rules: apply() finds nothing to commit.
+          // The floor must have produced exactly tetherd's rules: apply() reads the tables the
+          // floor wrote (they differ from what it applied last) and finds nothing to commit.
           unsigned before = fw.commitCount();
+          unsigned readsBefore = fw.readCount();
           if (auto st = fw.apply(c.tethered); !st) die("verify tethered: " + st.error().message);
           if (fw.commitCount() != before) die("the floor's tether rules differ from IptcFirewall's");
+          if (fw.readCount() - readsBefore != static_cast<unsigned>(floorTetherTables))
+            die("verifying the floor's tether rules did not read the tables it wrote");
           t0 = Clock::now();
           restoreOrDie(untetherText, true, "floor untether");
           floorUntether.push_back(msSince(t0));
           before = fw.commitCount();
+          readsBefore = fw.readCount();
           if (auto st = fw.apply(c.base); !st) die("verify base: " + st.error().message);
           if (fw.commitCount() != before) die("the floor's untether rules differ from IptcFirewall's");
+          if (fw.readCount() - readsBefore != static_cast<unsigned>(floorUntetherTables))
+            die("verifying the floor's untether rules did not read the tables it wrote");
         };
         if (r % 2 == 0) {
           iptcSide();
@@ -296,10 +310,12 @@ int main(int argc, char** argv) {
           "\"iptc_tether_ms\":%.3f,\"iptc_untether_ms\":%.3f,\"iptc_noop_ms\":%.3f,"
           "\"floor_tether_ms\":%.3f,\"floor_untether_ms\":%.3f,"
           "\"tether_commits\":%s,\"untether_commits\":%s,"
+          "\"tether_reads\":%s,\"untether_reads\":%s,\"noop_reads\":%s,"
           "\"floor_tether_tables\":%d,\"floor_untether_tables\":%d,"
           "\"samples\":{\"iptc_tether\":%s,\"iptc_untether\":%s,\"floor_tether\":%s,\"floor_untether\":%s}}\n",
           n, c.name, reps, median(iptcTether), median(iptcUntether), median(iptcNoop), median(floorTether),
           median(floorUntether), jsonList(tetherCommits).c_str(), jsonList(untetherCommits).c_str(),
+          jsonList(tetherReads).c_str(), jsonList(untetherReads).c_str(), jsonList(noopReads).c_str(),
           floorTetherTables, floorUntetherTables, jsonList(iptcTether).c_str(), jsonList(iptcUntether).c_str(),
           jsonList(floorTether).c_str(), jsonList(floorUntether).c_str());
       std::fflush(stdout);

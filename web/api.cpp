@@ -257,9 +257,10 @@ json clientsImpl(const ClientsView& v) {
                     {"leaseExpires", opt(r.leaseExpires)},
                     {"blocked", blocked.count(r.mac) > 0},
                     // A kick disconnects Wi-Fi (deauth), USB (replug) and Bluetooth clients; a
-                    // wired client can only be blocked (ClientActions).
-                    {"canKick", r.wifi || r.kind == IfaceKind::Usb || r.kind == IfaceKind::Bluetooth},
-                    {"canBlock", true}});
+                    // wired client can only be blocked (ClientActions). Both need the client's
+                    // MAC, which a lease without a 6-byte hardware address does not give.
+                    {"canKick", !r.mac.empty() && (r.wifi || r.kind == IfaceKind::Usb || r.kind == IfaceKind::Bluetooth)},
+                    {"canBlock", !r.mac.empty()}});
   }
   return json{{"clients", list}, {"blocked", v.blocked}, {"wifiInterface", v.wifiInterface}};
 }

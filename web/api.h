@@ -12,12 +12,12 @@
 #include <nlohmann/json.hpp>
 
 #include "config/config.h"
+#include "config/runtime_settings.h"
 #include "softap/service/softap_service.h"
 #include "tether/core/events.h"
 #include "tether/system/dnsmasq.h"
 #include "tether/system/firewall.h"
 #include "tether/core/tether_manager.h"
-#include "web/runtime_settings.h"
 
 namespace tetherd::web {
 

@@ -16,12 +16,7 @@ WebContext::WebContext(WebDeps d)
       sessions(deps.clock, seconds(deps.config().webSessionIdleSec), seconds(deps.config().webSessionLifetimeSec)),
       limiter(deps.clock),
       worker(std::make_unique<HashWorker>(deps.io, deps.hash)),
-      tickTimer(deps.io) {
-  if (!deps.clients) {
-    ownClients = std::make_unique<ClientActions>(deps.manager, [this] { return deps.config().stateDir; },
-                                                 deps.softap ? deps.softap->clientHooks() : ClientHooks{});
-  }
-}
+      tickTimer(deps.io) {}
 
 WebContext::~WebContext() {
   for (auto& w : streams)
@@ -33,18 +28,10 @@ WebContext::~WebContext() {
 
 ClientsView WebContext::leasesView() {
   ClientsView v;
-  const Config& c = deps.config();
   v.nowEpochSec = deps.epochMs() / 1000;
   if (deps.softap) v.wifiInterface = deps.softap->interface();
   v.blocked = clients().blocked();
-  for (const auto& d : deps.manager.downstreams()) {
-    if (!d.address) continue;  // not configured: its lease file is history
-    ClientsView::DownstreamLeases dl;
-    dl.ifname = d.ifname;
-    dl.kind = d.kind;
-    if (auto text = readFile(dnsmasqLeasePath(c.stateDir, d.ifname), 1 << 20)) dl.leases = parseLeaseFile(*text, nullptr);
-    v.downstreams.push_back(std::move(dl));
-  }
+  for (auto& d : clients().clients(v.nowEpochSec)) v.downstreams.push_back({d.ifname, d.kind, std::move(d.leases)});
   return v;
 }
 

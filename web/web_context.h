@@ -29,18 +29,18 @@ struct WebDeps {
   boost::asio::io_context& io;
   TetherManager& manager;
   softap::SoftApService* softap = nullptr;  // none: the Wi-Fi routes answer 503
-  // The daemon's running configuration, and how to replace it (the SIGHUP path: DHCP, soft AP
-  // and manager are reconfigured).
+  // The daemon's running configuration, and how to change it: the one path SIGHUP takes too
+  // (tether/app/running_config.h: every subsystem reconfigured, logged, "Config reloaded").
   std::function<const Config&()> config;
-  std::function<void(const Config&)> reconfigure;
+  std::function<void(const Config&)> applyConfig;
   Clock clock = [] { return std::chrono::steady_clock::now(); };
   std::function<long long()> epochMs{};  // wall clock; default: system_clock
   HashParams hash = defaultHashParams();
   // Names the Host header may carry besides IP literals and "localhost" (default: this
   // machine's host name and <name>.local). A DNS-rebinding page has its own name: refused.
   std::vector<std::string> hostNames{};
-  // Kick/block/unblock of any client: the daemon's (shared with the `client` commands). None:
-  // the page makes its own over the soft AP alone.
+  // The clients (from the DHCP service's leases) and their kick/block/unblock: the daemon's,
+  // shared with the `client` commands. Required.
   ClientActions* clients = nullptr;
 };
 
@@ -54,7 +54,6 @@ struct WebContext {
   WebContext& operator=(const WebContext&) = delete;
 
   WebDeps deps;
-  std::unique_ptr<ClientActions> ownClients;  // when deps.clients is none
   PasswordFile password;
   SessionStore sessions;
   LoginLimiter limiter;
@@ -66,7 +65,7 @@ struct WebContext {
   bool statusPushPending = false;
   std::shared_ptr<char> alive = std::make_shared<char>();  // expires with the context
 
-  ClientActions& clients() { return deps.clients ? *deps.clients : *ownClients; }
+  ClientActions& clients() { return *deps.clients; }
 
   // ---- views for api.h
   ClientsView leasesView();  // the leases of the configured downstreams

@@ -1,3 +1,5 @@
+// Soft-AP settings: validation, the fields as the control socket and the page set them, the
+// persisted form and the first-start defaults (hostapd.conf and the QR text: hostapd_conf.cpp).
 #include "softap/hostapd/softap_settings.h"
 
 #include <algorithm>
@@ -7,53 +9,13 @@
 #include <map>
 #include <set>
 
-#include "tether/base/ip.h"
+#include "softap/hostapd/settings_text.h"
 
 namespace tetherd::softap {
 
-namespace {
-
-constexpr size_t kMaxSsidBytes = 32;
-constexpr int kMaxStations = 2007;  // hostapd's MAX_STA_COUNT
-constexpr size_t kMaxPathBytes = 1024;
-constexpr size_t kSunPathMax = 107;  // sizeof(sockaddr_un::sun_path) - 1
-constexpr size_t kMaxSettingsFile = 64 * 1024;
-
-// Every officially assigned ISO 3166-1 alpha-2 code (249), sorted.
-constexpr std::string_view kCountries =
-    "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS "
-    "BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE "
-    "EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM "
-    "HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC "
-    "LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA "
-    "NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW "
-    "SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO "
-    "TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW";
-
-constexpr std::array<int, 25> k5GhzChannels = {36,  40,  44,  48,  52,  56,  60,  64,  100,
-                                               104, 108, 112, 116, 120, 124, 128, 132, 136,
-                                               140, 144, 149, 153, 157, 161, 165};
-
-// Unambiguous passphrase alphabet: 32 symbols (5 bits each), no 0/o, 1/l.
-constexpr std::string_view kPassAlphabet = "23456789abcdefghijkmnpqrstuvwxyz";
-static_assert(kPassAlphabet.size() == 32);
+namespace text {
 
 Error invalid(std::string message) { return makeError(Errc::InvalidArgument, std::move(message)); }
-
-bool knownCountry(std::string_view code) {
-  if (code.size() != 2) return false;
-  for (size_t i = 0; i + 2 <= kCountries.size(); i += 3)
-    if (kCountries.substr(i, 2) == code) return true;
-  return false;
-}
-
-bool isDfsChannel(int ch) { return ch >= 52 && ch <= 144; }
-
-bool isHexDigit(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
-
-bool allHex(std::string_view s) { return std::all_of(s.begin(), s.end(), isHexDigit); }
-
-bool usesSae(Security s) { return s == Security::Wpa3Sae || s == Security::Wpa2Wpa3; }
 
 std::string toHex(std::string_view bytes) {
   static constexpr char digits[] = "0123456789abcdef";
@@ -64,24 +26,6 @@ std::string toHex(std::string_view bytes) {
     out += digits[c & 15];
   }
   return out;
-}
-
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-bool fromHex(std::string_view hex, std::string& out) {
-  if (hex.size() % 2 != 0) return false;
-  out.clear();
-  for (size_t i = 0; i < hex.size(); i += 2) {
-    int hi = hexValue(hex[i]), lo = hexValue(hex[i + 1]);
-    if (hi < 0 || lo < 0) return false;
-    out += static_cast<char>(hi * 16 + lo);
-  }
-  return true;
 }
 
 std::string lower(std::string s) {
@@ -109,6 +53,68 @@ std::string shown(std::string_view v) {
     }
   }
   return out + "'";
+}
+
+}  // namespace text
+
+using namespace text;
+
+namespace {
+
+constexpr size_t kMaxSsidBytes = 32;
+constexpr int kMaxStations = 2007;  // hostapd's MAX_STA_COUNT
+constexpr size_t kMaxSettingsFile = 64 * 1024;
+
+// Every officially assigned ISO 3166-1 alpha-2 code (249), sorted.
+constexpr std::string_view kCountries =
+    "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS "
+    "BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE "
+    "EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM "
+    "HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC "
+    "LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA "
+    "NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW "
+    "SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO "
+    "TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW";
+
+constexpr std::array<int, 25> k5GhzChannels = {36,  40,  44,  48,  52,  56,  60,  64,  100,
+                                               104, 108, 112, 116, 120, 124, 128, 132, 136,
+                                               140, 144, 149, 153, 157, 161, 165};
+
+// Unambiguous passphrase alphabet: 32 symbols (5 bits each), no 0/o, 1/l.
+constexpr std::string_view kPassAlphabet = "23456789abcdefghijkmnpqrstuvwxyz";
+static_assert(kPassAlphabet.size() == 32);
+
+bool knownCountry(std::string_view code) {
+  if (code.size() != 2) return false;
+  for (size_t i = 0; i + 2 <= kCountries.size(); i += 3)
+    if (kCountries.substr(i, 2) == code) return true;
+  return false;
+}
+
+bool isDfsChannel(int ch) { return ch >= 52 && ch <= 144; }
+
+bool isHexDigit(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+
+bool allHex(std::string_view s) { return std::all_of(s.begin(), s.end(), isHexDigit); }
+
+bool usesSae(Security s) { return s == Security::Wpa3Sae || s == Security::Wpa2Wpa3; }
+
+int hexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+bool fromHex(std::string_view hex, std::string& out) {
+  if (hex.size() % 2 != 0) return false;
+  out.clear();
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    int hi = hexValue(hex[i]), lo = hexValue(hex[i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    out += static_cast<char>(hi * 16 + lo);
+  }
+  return true;
 }
 
 // Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF.
@@ -312,51 +318,6 @@ std::string knownFieldList() {
   return out;
 }
 
-// ---- hostapd options ----
-
-std::string checkPath(const std::string& p) {
-  if (p.empty() || p.front() != '/') return "must be an absolute path";
-  if (p.size() > kMaxPathBytes) return "longer than " + std::to_string(kMaxPathBytes) + " bytes";
-  for (unsigned char c : p)
-    if (c < 0x20 || c == 0x7f) return "contains a control character or newline";
-  return "";
-}
-
-bool simpleToken(std::string_view v, size_t maxLen, bool allowDot) {
-  if (v.empty() || v.size() > maxLen || v.front() == '-' || v.front() == '.') return false;
-  for (char c : v) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-              c == '-' || (allowDot && c == '.');
-    if (!ok) return false;
-  }
-  return true;
-}
-
-Status checkOptions(const HostapdOptions& o) {
-  if (!validIfname(o.ifname)) return invalid("ifname: " + shown(o.ifname) + " is not a valid interface name");
-  if (!simpleToken(o.driver, 32, false)) return invalid("driver: " + shown(o.driver) + " is not a driver name");
-  if (auto e = checkPath(o.ctrlDir); !e.empty()) return invalid("ctrlDir: " + e);
-  if (o.ctrlDir.size() + 1 + o.ifname.size() > kSunPathMax)
-    return invalid("ctrlDir: the socket path " + o.ctrlDir + "/" + o.ifname + " is longer than " +
-                   std::to_string(kSunPathMax) + " bytes");
-  if (!o.ctrlGroup.empty() && !simpleToken(o.ctrlGroup, 32, true))
-    return invalid("ctrlGroup: " + shown(o.ctrlGroup) + " is not a group name or number");
-  if (!o.denyFile.empty())
-    if (auto e = checkPath(o.denyFile); !e.empty()) return invalid("denyFile: " + e);
-  if (!o.eapUserFile.empty())
-    if (auto e = checkPath(o.eapUserFile); !e.empty()) return invalid("eapUserFile: " + e);
-  return {};
-}
-
-std::string qrEscape(std::string_view v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '\\' || c == ';' || c == ',' || c == ':' || c == '"') out += '\\';
-    out += c;
-  }
-  return out;
-}
-
 }  // namespace
 
 const char* securityName(Security s) {
@@ -510,121 +471,6 @@ Result<Settings> parseSettings(std::string_view text) {
     return invalid("settings: " + msg);
   }
   return s;
-}
-
-Result<std::string> hostapdConf(const Settings& s, const HostapdOptions& o) {
-  if (auto st = validate(s); !st) return st.error();
-  if (auto st = checkOptions(o); !st) return st.error();
-
-  std::string out;
-  auto line = [&out](std::string_view key, std::string_view value) {
-    out.append(key).append("=").append(value).append("\n");
-  };
-  auto flag = [&line](std::string_view key, bool on) { line(key, on ? "1" : "0"); };
-
-  out += "# hostapd configuration written by tetherd: do not edit, it is rewritten on every start.\n";
-  line("interface", o.ifname);
-  line("driver", o.driver);
-  line("ctrl_interface", o.ctrlDir);
-  if (!o.ctrlGroup.empty()) line("ctrl_interface_group", o.ctrlGroup);
-  // Log to stdout (the supervisor captures it), not to syslog a second time; level 2 = info.
-  line("logger_syslog", "0");
-  line("logger_stdout", "-1");
-  line("logger_stdout_level", "2");
-
-  out += "# The SSID is hex-encoded: no byte of it reaches this file raw.\n";
-  line("ssid2", toHex(s.ssid));
-  const bool nonAscii = std::any_of(s.ssid.begin(), s.ssid.end(), [](char c) { return (c & 0x80) != 0; });
-  if (nonAscii) flag("utf8_ssid", true);
-  const bool wiredTest = !o.eapUserFile.empty();
-  if (!s.country.empty() && wiredTest) {
-    // Seen with hostapd 2.10 and driver=wired: a country code makes it wait in COUNTRY_UPDATE for
-    // a regulatory event that never comes, until its channel-list timeout (5 s measured).
-    out += "# country_code left out: no regulatory domain without a radio.\n";
-  } else if (!s.country.empty()) {
-    line("country_code", s.country);
-    flag("ieee80211d", true);
-    if (s.band == Band::Ghz5) flag("ieee80211h", true);  // DFS/TPC: needed for channels 52-144
-  }
-  if (s.band == Band::Ghz5) {
-    line("hw_mode", "a");
-  } else if (s.channel == 14) {
-    out += "# Channel 14 (JP) allows DSSS/CCK only.\n";
-    line("hw_mode", "b");
-  } else {
-    line("hw_mode", "g");
-  }
-  if (s.channel == 0) {
-    // Debian's hostapd 2.10 is built with CONFIG_ACS; the driver must report channel survey data.
-    out += "# Automatic channel selection (ACS).\n";
-    line("channel", "acs_survey");
-    if (s.band == Band::Ghz5) flag("acs_exclude_dfs", true);  // no 60 s radar wait, no radar moves
-  } else {
-    line("channel", std::to_string(s.channel));
-  }
-  flag("ieee80211n", s.ieee80211n);
-  flag("ieee80211ac", s.ieee80211ac);
-  flag("wmm_enabled", true);
-  flag("ignore_broadcast_ssid", s.hidden);
-  flag("ap_isolate", s.isolation);
-  line("max_num_sta", std::to_string(s.maxStations));
-  line("macaddr_acl", "0");
-  if (!o.denyFile.empty()) line("deny_mac_file", o.denyFile);
-  line("auth_algs", "1");
-
-  if (wiredTest) {
-    out += "# Wired IEEE 802.1X test mode (no radio): the integrated EAP server authenticates stations.\n";
-    flag("ieee8021x", true);
-    flag("eap_server", true);
-    line("eap_user_file", o.eapUserFile);
-    flag("use_pae_group_addr", true);
-    return out;
-  }
-  const bool rawPsk = s.passphrase.size() == 64;  // validate() allows it for wpa2-psk only
-  switch (s.security) {
-    case Security::Open:
-      break;
-    case Security::Wpa2Psk:
-      line("wpa", "2");
-      line("wpa_key_mgmt", "WPA-PSK");
-      line("rsn_pairwise", "CCMP");
-      line("ieee80211w", "1");  // PMF optional
-      if (rawPsk) line("wpa_psk", lower(s.passphrase));
-      else line("wpa_passphrase", s.passphrase);
-      break;
-    case Security::Wpa3Sae:
-      line("wpa", "2");
-      line("wpa_key_mgmt", "SAE");
-      line("rsn_pairwise", "CCMP");
-      line("ieee80211w", "2");  // PMF required
-      line("sae_password", s.passphrase);
-      break;
-    case Security::Wpa2Wpa3:
-      line("wpa", "2");
-      line("wpa_key_mgmt", "WPA-PSK SAE");
-      line("rsn_pairwise", "CCMP");
-      line("ieee80211w", "1");
-      line("sae_require_mfp", "1");  // WPA3 transition mode: SAE stations must use PMF
-      line("wpa_passphrase", s.passphrase);
-      line("sae_password", s.passphrase);
-      break;
-  }
-  return out;
-}
-
-std::string wifiQrPayload(const Settings& s) {
-  std::string out = "WIFI:T:";
-  switch (s.security) {
-    case Security::Open: out += "nopass"; break;
-    case Security::Wpa3Sae: out += "SAE"; break;
-    case Security::Wpa2Psk:
-    case Security::Wpa2Wpa3: out += "WPA"; break;
-  }
-  out += ";S:" + qrEscape(s.ssid) + ";";
-  if (s.security != Security::Open) out += "P:" + qrEscape(s.passphrase) + ";";
-  if (s.hidden) out += "H:true;";
-  out += ";";
-  return out;
 }
 
 }  // namespace tetherd::softap

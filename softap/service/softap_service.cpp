@@ -7,7 +7,6 @@
 #include <csignal>
 #include <filesystem>
 
-#include "tether/system/dnsmasq.h"
 #include "tether/base/files.h"
 #include "tether/base/log.h"
 
@@ -16,10 +15,10 @@ namespace tetherd::softap {
 namespace asio = boost::asio;
 namespace fs = std::filesystem;
 
-SoftApService::SoftApService(asio::io_context& io, ProcessRunner& runner, const Config& config, EventSink events,
-                             std::function<void(const std::string&)> ready,
+SoftApService::SoftApService(asio::io_context& io, ProcessRunner& runner, const DhcpService& dhcp, const Config& config,
+                             EventSink events, std::function<void(const std::string&)> ready,
                              std::function<void(const std::string&, const Error&)> lost)
-    : io_(io), runner_(runner), config_(config), events_(std::move(events)), ready_(std::move(ready)),
+    : io_(io), runner_(runner), dhcp_(dhcp), config_(config), events_(std::move(events)), ready_(std::move(ready)),
       lost_(std::move(lost)), connectTimer_(io) {}
 
 SoftApService::~SoftApService() {
@@ -362,22 +361,15 @@ ClientHooks SoftApService::clientHooks() {
   return h;
 }
 
-std::map<std::string, std::pair<std::string, std::string>> SoftApService::leases() const {
-  std::map<std::string, std::pair<std::string, std::string>> out;
-  auto text = readFile(dnsmasqLeasePath(config_.stateDir, config_.softapInterface), 1 << 20);
-  if (!text) return out;
-  std::vector<std::string> errors;
-  for (const auto& l : parseLeaseFile(*text, &errors)) out[l.mac] = {l.ip.str(), l.hostname};
-  return out;
-}
-
 void SoftApService::stations(std::function<void(Result<std::vector<StationView>>)> done) {
   if (!ctrl_ || !ctrl_->isOpen()) return done(std::vector<StationView>{});
   std::weak_ptr<char> alive = alive_;
   ctrl_->stations([this, alive, done](Result<std::vector<std::string>> r) {
     if (alive.expired()) return;
     if (!r) return done(r.error());
-    auto byMac = leases();
+    std::map<std::string, Lease> byMac;  // the AP interface's leases, from the one lease reader
+    for (auto& l : dhcp_.leases(config_.softapInterface))
+      if (!l.mac.empty()) byMac[l.mac] = std::move(l);
     std::vector<StationView> out;
     for (const auto& d : *r) {
       auto sta = parseStaReply(d);
@@ -400,8 +392,8 @@ void SoftApService::stations(std::function<void(Result<std::vector<StationView>>
       v.txRate = s.txRate;
       v.authorized = s.authorized();
       if (auto it = byMac.find(s.mac); it != byMac.end()) {
-        v.ip = it->second.first;
-        v.hostname = it->second.second;
+        v.ip = it->second.ip.str();
+        v.hostname = it->second.hostname;
       }
       out.push_back(std::move(v));
     }

@@ -53,8 +53,10 @@ struct ApStatus {
 class SoftApService : public AccessPoint {
  public:
   using EventSink = std::function<void(const Event&)>;  // stations (dis)connecting
-  SoftApService(boost::asio::io_context& io, ProcessRunner& runner, const Config& config, EventSink events,
-                std::function<void(const std::string&)> ready, std::function<void(const std::string&, const Error&)> lost);
+  // dhcp: whose leases() give the stations' addresses and host names.
+  SoftApService(boost::asio::io_context& io, ProcessRunner& runner, const DhcpService& dhcp, const Config& config,
+                EventSink events, std::function<void(const std::string&)> ready,
+                std::function<void(const std::string&, const Error&)> lost);
   ~SoftApService() override;
 
   // Loads settings and the deny list from state_dir (first run: defaults from the hostname
@@ -101,10 +103,10 @@ class SoftApService : public AccessPoint {
   void onCtrlEvent(std::string_view datagram);
   void onHostapdExit(int status, bool willRestart);
   void apply();  // settings changed while running: SIGHUP (re-reads conf and deny list)
-  std::map<std::string, std::pair<std::string, std::string>> leases() const;  // mac -> ip, hostname
 
   boost::asio::io_context& io_;
   ProcessRunner& runner_;
+  const DhcpService& dhcp_;
   Config config_;
   EventSink events_;
   std::function<void(const std::string&)> ready_;

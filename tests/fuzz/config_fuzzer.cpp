@@ -1,12 +1,15 @@
 // Configuration files (config/config.h): parseConfig on any bytes. An accepted configuration
 // must hold the invariants the daemon relies on, and its interface patterns (user-supplied
-// ECMAScript regexes) are matched against interface names the way the daemon does.
+// ECMAScript regexes) are matched against interface names the way the daemon does. The same
+// bytes as the web page's persisted settings (config/runtime_settings.h, state_dir/web-settings):
+// accepted ones serialize to a file that parses back to the same settings.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
 #include "config/config.h"
+#include "config/runtime_settings.h"
 #include "tests/fuzz/fuzz_check.h"
 
 using namespace tetherd;
@@ -19,6 +22,11 @@ bool absolutePath(const std::string& p) { return !p.empty() && p.front() == '/';
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
+  if (auto s = parseRuntimeSettings(text)) {
+    auto back = parseRuntimeSettings(serializeRuntimeSettings(*s));
+    FUZZ_CHECK(back.ok());
+    FUZZ_CHECK(*back == *s);
+  }
   auto c = parseConfig(text, "fuzz.conf");
   if (!c) {
     FUZZ_CHECK(c.error().code == Errc::InvalidArgument);

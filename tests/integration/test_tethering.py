@@ -1,5 +1,6 @@
 """The tethering core's acceptance, end to end in the namespace lab with the real kernel,
 real dnsmasq (started by tetherd), real netfilter (libiptc) and real DHCP clients."""
+import json
 import os
 import re
 import signal
@@ -49,6 +50,23 @@ def dnsmasq_pids():
 def cmdline(pid):
     with open("/proc/%d/cmdline" % pid) as f:
         return f.read()
+
+
+def web_call(method, path, body=None, csrf=None, port=18081):
+    """A request to the admin page from the appliance itself (127.0.0.1), with the lab's cookie
+    jar: (HTTP status, JSON body or None)."""
+    jar = os.path.join(LAB.dir, "web-cookies")
+    cmd = ["curl", "-sS", "--max-time", "10", "-X", method, "-b", jar, "-c", jar, "-w", "\n%{http_code}"]
+    if body is not None:
+        cmd += ["-H", "Content-Type: application/json", "--data", json.dumps(body)]
+    if csrf:
+        cmd += ["-H", "X-CSRF-Token: " + csrf]
+    r = LAB.app.run(cmd + ["http://127.0.0.1:%d%s" % (port, path)], check=False, timeout=15)
+    text, _, code = r.stdout.rpartition("\n")
+    try:
+        return int(code), json.loads(text) if text else None
+    except ValueError:
+        return 0, r.stdout + r.stderr
 
 
 def downstream_state(ifname):
@@ -326,6 +344,78 @@ class TetheringTest(unittest.TestCase):
         self.assertTrue(200 <= int(new.rsplit(".", 1)[1]) <= 210, (addr, new))
         self.assertEqual(fetch(c), ETH0_ADDR)
         self.assertEqual(downstream_state("usb0"), "tethered")
+
+    def test_page_settings_and_sighup_take_one_path(self):
+        """Issue 11: the Settings page and SIGHUP change the configuration by the one applyConfig:
+        the same dnsmasq restart (leases kept), the same log line, the same 610 event; a bad value
+        by either path changes nothing. The page's saved settings stay over the file at SIGHUP."""
+        self.assertEqual(LAB.stop_tetherd(signal.SIGTERM), 0)
+        conf = LAB.default_config() + "\n[web]\nenabled = yes\nport = 18081\nlisten = localhost\n"
+        LAB.start_tetherd(conf)
+        c, addr = self.plug("usb0", "phone")
+        mon = LAB.app.popen([LAB.tetherctl_bin, "--socket", LAB.socket_path, "monitor"], log_name="config-monitor.log")
+
+        def reloads():
+            with open(os.path.join(LAB.dir, "config-monitor.log")) as f:
+                return f.read().count("610 Config reloaded")
+
+        def reloaded_lines():
+            return LAB.tetherd_log().count("configuration reloaded from %s" % LAB.config_path)
+
+        def dnsmasq_range(first, last):
+            want = "192.168.42.%d,192.168.42.%d" % (first, last)
+            p = dnsmasq_pids()
+            return len(p) == 1 and want in cmdline(p[0])
+
+        try:
+            L.wait_for(lambda: int(LAB.tetherctl("status", json=True).json["fields"]["clients"]) >= 2,
+                       timeout=5, what="the monitor to connect")
+            L.wait_for(lambda: web_call("GET", "/api/session")[0] == 200, timeout=10, what="the admin page")
+            status, j = web_call("POST", "/api/setup", {"password": "tether lab admin 1"})
+            self.assertEqual(status, 201, j)
+            csrf = j["csrfToken"]
+            old = dnsmasq_pids()
+            settings = os.path.join(LAB.state_dir, "web-settings")
+
+            # Bad values by either path: refused, nothing restarted, saved or announced.
+            status, j = web_call("PUT", "/api/settings", {"dhcp": {"leaseTimeSec": 600, "rangeLastHost": 300}}, csrf)
+            self.assertEqual(status, 400, j)
+            self.assertIn("dhcp.rangeLastHost", j["errors"])
+            LAB.write_config(conf + "\n[dhcp]\nlease_time = 10m\nrange_last_host = 300\n")
+            LAB.tetherd.send_signal(signal.SIGHUP)
+            L.wait_for(lambda: "reload refused" in LAB.tetherd_log(), timeout=5, what="the refused reload")
+            self.assertEqual(dnsmasq_pids(), old)
+            self.assertFalse(os.path.exists(settings))
+            self.assertEqual((reloads(), reloaded_lines()), (0, 0))
+
+            # SIGHUP: the running dnsmasq restarts with the new range; one line, one event.
+            LAB.write_config(conf + "\n[dhcp]\nrange_first_host = 200\nrange_last_host = 210\nlease_time = 10m\n")
+            LAB.tetherd.send_signal(signal.SIGHUP)
+            L.wait_for(lambda: dnsmasq_range(200, 210), timeout=5, what="dnsmasq restarted by SIGHUP")
+            L.wait_for(lambda: reloads() == 1, timeout=5, what="610 Config reloaded after SIGHUP")
+            self.assertEqual(reloaded_lines(), 1)
+
+            # The page: the same restart, line and event.
+            status, j = web_call("PUT", "/api/settings",
+                                 {"dhcp": {"rangeFirstHost": 220, "rangeLastHost": 230, "leaseTimeSec": 600}}, csrf)
+            self.assertEqual(status, 200, j)
+            L.wait_for(lambda: dnsmasq_range(220, 230), timeout=5, what="dnsmasq restarted by the page")
+            L.wait_for(lambda: reloads() == 2, timeout=5, what="610 Config reloaded after the page's change")
+            self.assertEqual(reloaded_lines(), 2)
+            self.assertTrue(os.path.exists(settings))
+
+            # SIGHUP again: the page's saved settings stay over the file; dnsmasq is left alone.
+            pids = dnsmasq_pids()
+            LAB.tetherd.send_signal(signal.SIGHUP)
+            L.wait_for(lambda: reloads() == 3, timeout=5, what="610 Config reloaded after the second SIGHUP")
+            self.assertEqual(dnsmasq_pids(), pids)
+            c.dhcp_stop(release=False)
+            new = c.dhcp("dhclient", timeout=10)
+            self.assertTrue(220 <= int(new.rsplit(".", 1)[1]) <= 230, (addr, new))
+            self.assertEqual(fetch(c), ETH0_ADDR)
+        finally:
+            mon.terminate()
+            mon.wait(5)
 
 
 def fetch_or_none(c):

@@ -15,6 +15,9 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <ostream>
+#include <string>
+#include <vector>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -133,11 +136,130 @@ TEST_F(IptcFirewallTest, ApplyInstallsExactlyTheRenderedRules) {
 TEST_F(IptcFirewallTest, ApplyTwiceChangesNothing) {
   IptcFirewall fw;
   ASSERT_TRUE(fw.apply(twoPairs()).ok());
+  EXPECT_EQ(fw.readCount(), 3u) << "a first apply reads every table";
   const unsigned commits = fw.commitCount();
   ASSERT_TRUE(fw.apply(twoPairs()).ok());
   EXPECT_EQ(fw.commitCount(), commits) << "unchanged tables must not be committed";
+  EXPECT_EQ(fw.readCount(), 3u) << "nor read";
   expectInstalled(twoPairs());
   EXPECT_EQ(chainRules("filter", "FORWARD"), Lines{"-A FORWARD -j tetherd_FORWARD"});
+}
+
+// Reads and commits per table since `fw` was made, as {filter, nat, mangle}.
+struct PerTable {
+  std::vector<unsigned> reads, commits;
+  bool operator==(const PerTable&) const = default;
+};
+
+PerTable tally(const IptcFirewall& fw) {
+  PerTable t;
+  for (const char* table : kTables) {
+    t.reads.push_back(fw.readCount(table));
+    t.commits.push_back(fw.commitCount(table));
+  }
+  return t;
+}
+
+std::ostream& operator<<(std::ostream& out, const PerTable& t) {
+  out << "reads";
+  for (unsigned n : t.reads) out << " " << n;
+  out << ", commits";
+  for (unsigned n : t.commits) out << " " << n;
+  return out;
+}
+
+FirewallState onePair() { return FirewallState{{"usb0"}, {{"usb0", "eth0"}}}; }
+// A second downstream to the same upstream: only filter changes (the MASQUERADE per upstream
+// and the MSS clamp are shared).
+FirewallState secondDownstream() { return FirewallState{{"usb0", "wlan0"}, {{"usb0", "eth0"}, {"wlan0", "eth0"}}}; }
+
+TEST_F(IptcFirewallTest, OnlyTheChangedTableIsReadAndCommitted) {
+  IptcFirewall fw;
+  ASSERT_TRUE(fw.apply(onePair()).ok());
+  EXPECT_EQ(tally(fw), (PerTable{{1, 1, 1}, {1, 1, 1}}));
+  ASSERT_TRUE(fw.apply(secondDownstream()).ok());
+  expectInstalled(secondDownstream());
+  EXPECT_EQ(tally(fw), (PerTable{{2, 1, 1}, {2, 1, 1}})) << "nat and mangle are neither read nor committed";
+  ASSERT_TRUE(fw.apply(secondDownstream()).ok());
+  EXPECT_EQ(tally(fw), (PerTable{{2, 1, 1}, {2, 1, 1}}));
+  // The last pair gone: all three change.
+  ASSERT_TRUE(fw.apply(FirewallState{}).ok());
+  expectInstalled(FirewallState{});
+  EXPECT_EQ(tally(fw), (PerTable{{3, 2, 2}, {3, 2, 2}}));
+}
+
+// A rule removed by hand from a table apply() does not read stays missing until an apply()
+// reads that table again: the next one whose desired content for it changes.
+TEST_F(IptcFirewallTest, RuleDeletedByHandIsRepairedByTheNextApplyThatReadsItsTable) {
+  IptcFirewall fw;
+  ASSERT_TRUE(fw.apply(onePair()).ok());
+  must("iptables-legacy -D tetherd_FORWARD -i usb0 -o eth0 -g tetherd_counters");
+  must("iptables-legacy -t nat -D tetherd_nat_POSTROUTING -o eth0 -j MASQUERADE");
+
+  ASSERT_TRUE(fw.apply(onePair()).ok());
+  EXPECT_EQ(fw.readCount(), 3u) << "nothing to do: no table read";
+  Lines withoutIt = renderFirewallRules(onePair())["filter"];
+  std::erase(withoutIt, "-A tetherd_FORWARD -i usb0 -o eth0 -g tetherd_counters");
+  EXPECT_EQ(tetherdLines("filter"), withoutIt) << "trusted, not read";
+
+  ASSERT_TRUE(fw.apply(secondDownstream()).ok());
+  EXPECT_EQ(tally(fw), (PerTable{{2, 1, 1}, {2, 1, 1}}));
+  EXPECT_EQ(tetherdLines("filter"), renderFirewallRules(secondDownstream())["filter"]) << "filter was read: repaired";
+  EXPECT_EQ(chainRules("nat", "tetherd_nat_POSTROUTING"), Lines{}) << "nat was not read";
+
+  // A change to nat reads it, and the MASQUERADE it needs comes back.
+  FirewallState otherUpstream{{"usb0", "wlan0"}, {{"usb0", "eth0"}, {"wlan0", "eth1"}}};
+  ASSERT_TRUE(fw.apply(otherUpstream).ok());
+  expectInstalled(otherUpstream);
+}
+
+// counters() reads filter anyway and checks tetherd's part of it: a change it finds there is
+// repaired by the next apply(), even of the same state.
+TEST_F(IptcFirewallTest, CountersNoticeFilterChangedByHandAndTheNextApplyRepairsIt) {
+  IptcFirewall fw;
+  ASSERT_TRUE(fw.apply(onePair()).ok());
+  auto counters = fw.counters();
+  ASSERT_TRUE(counters.ok()) << counters.error().message;
+  ASSERT_TRUE(fw.apply(onePair()).ok());
+  EXPECT_EQ(tally(fw), (PerTable{{2, 1, 1}, {1, 1, 1}})) << "counters() read filter; it was as applied";
+
+  must("iptables-legacy -D FORWARD -j tetherd_FORWARD");
+  counters = fw.counters();
+  ASSERT_TRUE(counters.ok()) << "the counter rules are still there: " << counters.error().message;
+  ASSERT_TRUE(fw.apply(onePair()).ok());
+  EXPECT_EQ(tally(fw), (PerTable{{4, 1, 1}, {2, 1, 1}})) << "filter read and committed again, nat and mangle not";
+  expectInstalled(onePair());
+  EXPECT_EQ(chainRules("filter", "FORWARD"), Lines{"-A FORWARD -j tetherd_FORWARD"});
+}
+
+// After a failed apply() (here: the lock held elsewhere) nothing is trusted: the retry reads
+// every table, and commits only what is still missing.
+TEST_F(IptcFirewallTest, AfterAFailureEveryTableIsReadAgain) {
+  IptcFirewall fw;
+  ASSERT_TRUE(fw.apply(onePair()).ok());
+  // flock() locks conflict between two opens of the file, in one process too.
+  const int fd = ::open(lockPath_.c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::flock(fd, LOCK_EX), 0);
+  auto st = fw.apply(secondDownstream());
+  ::close(fd);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code, Errc::Busy);
+  EXPECT_EQ(tally(fw), (PerTable{{1, 1, 1}, {1, 1, 1}})) << "nothing read while the lock was held";
+
+  ASSERT_TRUE(fw.apply(secondDownstream()).ok());
+  EXPECT_EQ(tally(fw), (PerTable{{2, 2, 2}, {2, 1, 1}}));
+  expectInstalled(secondDownstream());
+}
+
+TEST_F(IptcFirewallTest, ResetForgetsWhatWasApplied) {
+  IptcFirewall fw;
+  ASSERT_TRUE(fw.apply(onePair()).ok());
+  ASSERT_TRUE(fw.reset().ok());
+  EXPECT_EQ(tally(fw), (PerTable{{2, 2, 2}, {2, 2, 2}}));
+  ASSERT_TRUE(fw.apply(onePair()).ok());
+  EXPECT_EQ(tally(fw), (PerTable{{3, 3, 3}, {3, 3, 3}}));
+  expectInstalled(onePair());
 }
 
 TEST_F(IptcFirewallTest, ApplyEmptyStateKeepsChainsAndHooks) {

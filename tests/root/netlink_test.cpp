@@ -1,6 +1,7 @@
 // NlNetlink and NetlinkMonitor against the real kernel, inside the private network
 // namespace made by root/main.cpp. The tests set up and observe with `ip`; the adapter
 // itself never runs it.
+#include "tether/system/nl_monitor.h"
 #include "tether/system/nl_netlink.h"
 
 #include <sys/wait.h>

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "fakes.h"
+#include "tether/control/tether_commands.h"
 #include "tether/system/dnsmasq.h"
 
 using namespace tetherd;
@@ -28,6 +29,7 @@ class ClientActionsTest : public ::testing::Test {
     ASSERT_TRUE(manager->start());
     ASSERT_TRUE(manager->startTethering());
     ASSERT_TRUE(manager->addInterface("eth1"));
+    dhcp.stateDir = config.stateDir;
     lease("usb0", "02:00:00:00:00:01", "192.168.42.10");
     lease("bt-pan", "02:00:00:00:00:02", "192.168.44.10");
     lease("eth1", "02:00:00:00:00:03", "192.168.45.10");
@@ -63,12 +65,13 @@ class ClientActionsTest : public ::testing::Test {
     std::filesystem::remove_all(dir);
   }
   void lease(const std::string& ifname, const std::string& mac, const std::string& ip) {
+    leaseLine(ifname, "0 " + mac + " " + ip + " * *");
+  }
+  void leaseLine(const std::string& ifname, const std::string& line) {
     std::filesystem::create_directories(config.stateDir);
-    std::ofstream(dnsmasqLeasePath(config.stateDir, ifname), std::ios::app) << "0 " << mac << " " << ip << " * *\n";
+    std::ofstream(dnsmasqLeasePath(config.stateDir, ifname), std::ios::app) << line << "\n";
   }
-  ClientActions make() {
-    return ClientActions(*manager, [this] { return config.stateDir; }, hooks);
-  }
+  ClientActions make() { return ClientActions(*manager, dhcp, hooks); }
   Status kick(ClientActions& c, const std::string& mac) {
     Status out = makeError(Errc::Timeout, "not answered");
     c.kick(mac, [&out](Status st) { out = st; });
@@ -148,6 +151,79 @@ TEST_F(ClientActionsTest, WithoutASoftApBlockIsTheFirewallAlone) {
   EXPECT_EQ(c.blocked(), (std::vector<std::string>{"02:00:00:00:00:03"}));
   ASSERT_TRUE(c.unblock("02:00:00:00:00:03"));
   EXPECT_EQ(c.unblock("02:00:00:00:00:03").error().code, Errc::NotFound);
+}
+
+// Issue 11: dnsmasq writes a request's non-Ethernet hardware type before the address
+// ("06-" for IEEE 802); that client is found by its MAC like any other.
+TEST_F(ClientActionsTest, ClientWithHardwareType6IsFoundByItsMac) {
+  leaseLine("eth1", "1700000600 06-02:de:ad:be:ef:01 192.168.45.11 tr *");
+  leaseLine("usb0", "0 06-02:de:ad:be:ef:02 192.168.42.11 * *");
+  auto c = make();
+  auto wired = kick(c, "02:DE:AD:BE:EF:01");
+  ASSERT_FALSE(wired);
+  EXPECT_EQ(wired.error().message, "mac: 02:de:ad:be:ef:01 is on eth1 (ethernet): it cannot be disconnected from here; block it instead");
+  ASSERT_TRUE(kick(c, "02:de:ad:be:ef:02"));
+  EXPECT_EQ(ops, (std::vector<std::string>{"usb replug"}));
+  ASSERT_TRUE(c.block("02:de:ad:be:ef:01"));
+  EXPECT_EQ(fw.state.blockedMacs, (std::set<std::string>{"02:de:ad:be:ef:01"}));
+  EXPECT_TRUE(dhcp.leaseWarnings.empty());
+}
+
+// A lease without a hardware address (length 0: "20-") names no MAC: listed, never matched.
+TEST_F(ClientActionsTest, LeaseWithoutHardwareAddressMatchesNoMac) {
+  leaseLine("eth1", "0 20- 192.168.45.12 ib 01:02:03");
+  auto c = make();
+  EXPECT_EQ(kick(c, "00:00:00:00:00:00").error().code, Errc::NotFound);
+  auto all = c.clients(1700000000);
+  auto eth1 = std::find_if(all.begin(), all.end(), [](const DownstreamClients& d) { return d.ifname == "eth1"; });
+  ASSERT_NE(eth1, all.end());
+  ASSERT_EQ(eth1->leases.size(), 2u);
+  EXPECT_EQ(eth1->leases[1], (Lease{0, 0x20, "", "", *Ipv4Address::parse("192.168.45.12"), "ib", "01:02:03"}));
+}
+
+// `client list` and the page: every configured downstream, in the manager's order, with its
+// leases that have not expired (0 never does) — from the one reader.
+TEST_F(ClientActionsTest, ClientsAreTheUnexpiredLeasesOfConfiguredDownstreams) {
+  leaseLine("usb0", "1700000600 06-02:de:ad:be:ef:01 192.168.42.11 phone 01:02:de:ad:be:ef:01");
+  leaseLine("usb0", "1600000000 02:00:00:00:00:09 192.168.42.12 gone *");
+  leaseLine("usb0", "not a lease");
+  leaseLine("lo", "0 02:00:00:00:00:0c 10.0.0.10 * *");  // not a downstream: not read
+  auto c = make();
+  Lease usb{0, 1, "02:00:00:00:00:01", "02:00:00:00:00:01", *Ipv4Address::parse("192.168.42.10"), "", ""};
+  Lease tr{1700000600, 6, "02:de:ad:be:ef:01", "02:de:ad:be:ef:01", *Ipv4Address::parse("192.168.42.11"), "phone",
+           "01:02:de:ad:be:ef:01"};
+  Lease bt{0, 1, "02:00:00:00:00:02", "02:00:00:00:00:02", *Ipv4Address::parse("192.168.44.10"), "", ""};
+  Lease wired{0, 1, "02:00:00:00:00:03", "02:00:00:00:00:03", *Ipv4Address::parse("192.168.45.10"), "", ""};
+  std::vector<DownstreamClients> expected;
+  for (const auto& d : manager->downstreams()) {
+    if (!d.address) continue;
+    if (d.ifname == "usb0") expected.push_back({"usb0", IfaceKind::Usb, {usb, tr}});
+    if (d.ifname == "bt-pan") expected.push_back({"bt-pan", IfaceKind::Bluetooth, {bt}});
+    if (d.ifname == "eth1") expected.push_back({"eth1", IfaceKind::Ethernet, {wired}});
+    if (d.ifname == "wlan0") expected.push_back({"wlan0", d.kind, {}});
+  }
+  ASSERT_EQ(expected.size(), 4u);
+  EXPECT_EQ(c.clients(1700000000), expected);
+  // The bad line is logged once, however often the leases are read.
+  (void)c.clients(1700000000);
+  (void)c.downstreamOf("02:00:00:00:00:01");
+  EXPECT_EQ(dhcp.leaseWarnings,
+            (std::vector<std::string>{"dnsmasq lease file " + dnsmasqLeasePath(config.stateDir, "usb0") +
+                                      " line 4 is not a lease, ignored: wrong number of fields (3, expected 5)"}));
+}
+
+// One `client list` line per lease, key=value words (tetherctl --json splits them into fields).
+TEST(ClientListLine, ExactText) {
+  DownstreamClients bt{"bt-pan", IfaceKind::Bluetooth, {}};
+  Lease tr{1700000600, 6, "02:de:ad:be:ef:01", "02:de:ad:be:ef:01", *Ipv4Address::parse("192.168.44.10"), "tokenring", ""};
+  EXPECT_EQ(describeClient(bt, tr, false),
+            "mac=02:de:ad:be:ef:01 ip=192.168.44.10 hostname=tokenring downstream=bt-pan kind=bluetooth "
+            "expires=1700000600 hwtype=6 client_id=none blocked=no");
+  DownstreamClients eth{"eth1", IfaceKind::Ethernet, {}};
+  Lease ib{0, 0x20, "", "", *Ipv4Address::parse("192.168.45.12"), "", "01:02:03"};
+  EXPECT_EQ(describeClient(eth, ib, true),
+            "mac=none ip=192.168.45.12 hostname=none downstream=eth1 kind=ethernet expires=never hwtype=32 "
+            "client_id=01:02:03 blocked=yes");
 }
 
 }  // namespace

@@ -7,7 +7,14 @@
 // got leases in < 0.1 s and they appeared in the lease file, with dnsmasq running as nobody.
 #include "tether/system/dnsmasq.h"
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
 #include <gtest/gtest.h>
+
+#include "tether/core/dhcp_service.h"
 
 using namespace tetherd;
 
@@ -157,24 +164,70 @@ TEST(DnsmasqPaths, PerInterfaceFiles) {
   EXPECT_EQ(dnsmasqServersPath("/run/tetherd"), "/run/tetherd/dnsmasq-servers.conf");
 }
 
+namespace {
+Ipv4Address ip4(const char* text) { return *Ipv4Address::parse(text); }
+}  // namespace
+
 TEST(DnsmasqLease, GoodLine) {
   auto l = parseLeaseLine("1795253653 46:4F:12:fd:1a:b9 192.168.42.74 tdpclient 01:46:4f:12:fd:1a:b9");
   ASSERT_TRUE(l) << l.error().message;
-  EXPECT_EQ(l->expiry, 1795253653);
-  EXPECT_EQ(l->mac, "46:4f:12:fd:1a:b9");
-  EXPECT_EQ(l->ip.str(), "192.168.42.74");
-  EXPECT_EQ(l->hostname, "tdpclient");
-  EXPECT_EQ(l->clientId, "01:46:4f:12:fd:1a:b9");
+  EXPECT_EQ(*l, (Lease{1795253653, 1, "46:4f:12:fd:1a:b9", "46:4f:12:fd:1a:b9", ip4("192.168.42.74"), "tdpclient",
+                       "01:46:4f:12:fd:1a:b9"}));
 }
 
 TEST(DnsmasqLease, StarHostnameAndClientIdAreEmpty) {
   auto l = parseLeaseLine("1795253660 02:00:00:00:00:02 192.168.42.238 * *");
   ASSERT_TRUE(l) << l.error().message;
-  EXPECT_EQ(l->hostname, "");
-  EXPECT_EQ(l->clientId, "");
+  EXPECT_EQ(*l, (Lease{1795253660, 1, "02:00:00:00:00:02", "02:00:00:00:00:02", ip4("192.168.42.238"), "", ""}));
   auto infinite = parseLeaseLine("0 02:00:00:00:00:02 192.168.42.238 phone *");
   ASSERT_TRUE(infinite);
-  EXPECT_EQ(infinite->expiry, 0);
+  EXPECT_EQ(*infinite, (Lease{0, 1, "02:00:00:00:00:02", "02:00:00:00:00:02", ip4("192.168.42.238"), "phone", ""}));
+}
+
+// dnsmasq writes "<type>-" before the address for every hardware type but Ethernet's, and for
+// a request without an address (hardware length 0); the type is two hex digits.
+TEST(DnsmasqLease, EveryHardwareAddressForm) {
+  struct Case {
+    std::string hw;
+    int type;
+    std::string addr, mac;
+  };
+  std::vector<Case> cases = {
+      {"02:00:00:00:00:02", 1, "02:00:00:00:00:02", "02:00:00:00:00:02"},              // Ethernet
+      {"06-02:de:ad:be:ef:01", 6, "02:de:ad:be:ef:01", "02:de:ad:be:ef:01"},           // IEEE 802
+      {"06-02:DE:AD:BE:EF:01", 6, "02:de:ad:be:ef:01", "02:de:ad:be:ef:01"},           // upper case
+      {"0f-02:de:ad:be:ef:01", 15, "02:de:ad:be:ef:01", "02:de:ad:be:ef:01"},          // any type's EUI-48
+      {"00-02:de:ad:be:ef:01", 1, "02:de:ad:be:ef:01", "02:de:ad:be:ef:01"},           // type 0: Ethernet, as dnsmasq reads it
+      {"20-", 0x20, "", ""},                                                         // length 0 (InfiniBand)
+      {"01-", 1, "", ""},                                                            // Ethernet, length 0
+      {"00-", 0, "", ""},                                                            // no type, no address
+      {"ff-0a:0b", 255, "0a:0b", ""},                                                // 2 bytes: no MAC
+      {"02:00:00:00:00", 1, "02:00:00:00:00", ""},                                   // Ethernet, 5 bytes
+      {"20-00:01:02:03:04:05:06:07:08:09:0a:0b:0c:0d:0e:0f", 0x20,
+       "00:01:02:03:04:05:06:07:08:09:0a:0b:0c:0d:0e:0f", ""},                       // 16 bytes: chaddr's size
+  };
+  for (const auto& c : cases) {
+    auto l = parseLeaseLine("1700000600 " + c.hw + " 192.168.42.10 * *");
+    ASSERT_TRUE(l) << c.hw << ": " << l.error().message;
+    EXPECT_EQ(*l, (Lease{1700000600, c.type, c.addr, c.mac, ip4("192.168.42.10"), "", ""})) << c.hw;
+  }
+}
+
+// What dnsmasq writes, and parseLeaseLine reads back.
+TEST(DnsmasqLease, FormatIsDnsmasqsLine) {
+  std::vector<std::pair<Lease, std::string>> cases = {
+      {{0, 1, "02:00:00:00:00:02", "02:00:00:00:00:02", ip4("10.0.0.2"), "", ""}, "0 02:00:00:00:00:02 10.0.0.2 * *"},
+      {{1700000600, 6, "02:de:ad:be:ef:01", "02:de:ad:be:ef:01", ip4("10.0.0.3"), "tr", "01:02:de:ad:be:ef:01"},
+       "1700000600 06-02:de:ad:be:ef:01 10.0.0.3 tr 01:02:de:ad:be:ef:01"},
+      {{5, 0x20, "", "", ip4("10.0.0.4"), "", "ff:00:01"}, "5 20- 10.0.0.4 * ff:00:01"},
+      {{5, 1, "", "", ip4("10.0.0.5"), "", ""}, "5 01- 10.0.0.5 * *"},
+  };
+  for (const auto& [lease, line] : cases) {
+    EXPECT_EQ(formatLeaseLine(lease), line);
+    auto back = parseLeaseLine(line);
+    ASSERT_TRUE(back) << line;
+    EXPECT_EQ(*back, lease);
+  }
 }
 
 TEST(DnsmasqLease, MalformedLinesRefusedWithCause) {
@@ -189,8 +242,14 @@ TEST(DnsmasqLease, MalformedLinesRefusedWithCause) {
       {"17952x3660 02:00:00:00:00:02 192.168.42.238 * *", "bad expiry"},
       {"-5 02:00:00:00:00:02 192.168.42.238 * *", "bad expiry"},
       {"99999999999999999999999 02:00:00:00:00:02 192.168.42.238 * *", "bad expiry"},
-      {"1795253660 02:00:00:00:00 192.168.42.238 * *", "bad MAC"},
-      {"1795253660 32-02:00:00:00:00:02 192.168.42.238 * *", "bad MAC"},  // non-Ethernet hardware type
+      {"1795253660 02:00:00:00:00:0 192.168.42.238 * *", "bad hardware address"},
+      {"1795253660 02-00-00-00-00-02 192.168.42.238 * *", "bad hardware address"},
+      {"1795253660 zz-02:00:00:00:00:02 192.168.42.238 * *", "bad hardware address"},
+      {"1795253660 -1-02:00:00:00:00:02 192.168.42.238 * *", "bad hardware address"},
+      {"1795253660 6-02:00:00:00:00:02 192.168.42.238 * *", "bad hardware address"},
+      {"1795253660 106-02:00:00:00:00:02 192.168.42.238 * *", "bad hardware address"},
+      {"1795253660 06-02:00:00:00:00:02: 192.168.42.238 * *", "bad hardware address"},
+      {"1795253660 20-00:01:02:03:04:05:06:07:08:09:0a:0b:0c:0d:0e:0f:10 192.168.42.238 * *", "bad hardware address"},
       {"1795253660 02:00:00:00:00:02 192.168.42.256 * *", "bad IPv4"},
       {"1795253660 02:00:00:00:00:02 fd00::5 * 00:01", "bad IPv4"},
       {"1795253660 02:00:00:00:00:02 192.168.42.238 " + std::string(254, 'a') + " *", "hostname too long"},
@@ -213,34 +272,91 @@ TEST(DnsmasqLease, MalformedLinesRefusedWithCause) {
   EXPECT_TRUE(parseLeaseLine("1 02:00:00:00:00:02 192.168.42.238 " + std::string(kMaxLeaseHostname, 'a') + " *"));
 }
 
-TEST(DnsmasqLease, FileSkipsBadLinesNamingThem) {
+TEST(DnsmasqLease, Ipv6LinesAreRecognised) {
+  EXPECT_TRUE(isIpv6LeaseLine("1700000600 1234567 fd00::5 phone 00:01:00:01:2c:aa:bb:cc:dd:ee:ff:00:11"));
+  EXPECT_TRUE(isIpv6LeaseLine("0 T42 2001:db8::1 * *"));
+  EXPECT_FALSE(isIpv6LeaseLine("1795253660 02:00:00:00:00:02 fd00::5 * 00:01")) << "a MAC is no IAID";
+  EXPECT_FALSE(isIpv6LeaseLine("0 42 192.168.42.10 * *"));
+  EXPECT_FALSE(isIpv6LeaseLine("0 42 fd00::zz * *"));
+  EXPECT_FALSE(isIpv6LeaseLine("0 X42 fd00::5 * *"));
+  EXPECT_FALSE(isIpv6LeaseLine("0 42 fd00::5 *"));
+}
+
+// A lease file as dnsmasq 2.90 writes it with DHCPv6 on: IPv4 leases, the duid line, the
+// IPv6 leases. Every line is a lease, a skipped IPv6 lease, or a bad line naming its cause.
+TEST(DnsmasqLease, FileSortsEveryLine) {
   std::string text =
-      "duid 00:01:00:01:2c:aa:bb:cc:dd:ee:ff:00:11\n"
       "1795253663 02:00:00:00:00:03 192.168.42.239 * 01:02:00:00:00:00:03\n"
       "this is not a lease\n"
       "\n"
-      "1795253660 02:00:00:00:00:02 192.168.42.238 vm *\n"
+      "0 06-02:de:ad:be:ef:01 192.168.42.240 tr *\n"
+      "1795253660 20- 192.168.42.238 vm ff:00:00:00:01\n"
       "\x01\x02\xff\xfe binary \x7f\n"
       "1795253653 46:4f:12:fd:1a:b9 192.168.42.74 tdpclient 01:46:4f:12:fd:1a:b9\n"
+      "duid 00:01:00:01:2c:aa:bb:cc:dd:ee:ff:00:11\n"
+      "1795253670 1234567 fd00::5 phone 00:01:00:01:2c:aa:bb:cc:dd:ee:ff:00:11\n"
+      "1795253671 T1234568 fd00::6 * *\n"
       "1795253699 46:4f:12:fd:1a";  // truncated by a concurrent rewrite
-  std::vector<std::string> errors;
-  auto leases = parseLeaseFile(text, &errors);
-  ASSERT_EQ(leases.size(), 3u);
-  EXPECT_EQ(leases[0].ip.str(), "192.168.42.239");
-  EXPECT_EQ(leases[1].hostname, "vm");
-  EXPECT_EQ(leases[2].mac, "46:4f:12:fd:1a:b9");
-  ASSERT_EQ(errors.size(), 3u);
-  EXPECT_EQ(errors[0], "line 3: bad expiry time 'this'");  // five words, but not a lease
-  EXPECT_EQ(errors[1].rfind("line 6: control or non-ASCII", 0), 0u) << errors[1];
-  EXPECT_EQ(errors[2], "line 8: wrong number of fields (2, expected 5)");
+  LeaseFile f = parseLeaseFile(text);
+  EXPECT_EQ(f.leases, (std::vector<Lease>{
+                          {1795253663, 1, "02:00:00:00:00:03", "02:00:00:00:00:03", ip4("192.168.42.239"), "", "01:02:00:00:00:00:03"},
+                          {0, 6, "02:de:ad:be:ef:01", "02:de:ad:be:ef:01", ip4("192.168.42.240"), "tr", ""},
+                          {1795253660, 0x20, "", "", ip4("192.168.42.238"), "vm", "ff:00:00:00:01"},
+                          {1795253653, 1, "46:4f:12:fd:1a:b9", "46:4f:12:fd:1a:b9", ip4("192.168.42.74"), "tdpclient",
+                           "01:46:4f:12:fd:1a:b9"},
+                      }));
+  EXPECT_EQ(f.ipv6Leases, 2u);
+  EXPECT_EQ(f.bad, (std::vector<LeaseFile::BadLine>{
+                       {2, "this is not a lease", "bad expiry time 'this'"},
+                       {6, "\x01\x02\xff\xfe binary \x7f", "control or non-ASCII byte in line"},
+                       {11, "1795253699 46:4f:12:fd:1a", "wrong number of fields (2, expected 5)"},
+                   }));
 }
 
-TEST(DnsmasqLease, EmptyAndNullErrorsAreFine) {
-  EXPECT_TRUE(parseLeaseFile("", nullptr).empty());
-  EXPECT_TRUE(parseLeaseFile("\n\n", nullptr).empty());
-  EXPECT_EQ(parseLeaseFile("junk\n1 02:00:00:00:00:02 10.0.0.2 * *", nullptr).size(), 1u);
-  // The last line needs no newline.
-  auto one = parseLeaseFile("1 02:00:00:00:00:02 10.0.0.2 a *", nullptr);
-  ASSERT_EQ(one.size(), 1u);
-  EXPECT_EQ(one[0].hostname, "a");
+TEST(DnsmasqLease, EmptyFilesAndLastLineWithoutNewline) {
+  EXPECT_TRUE(parseLeaseFile("").leases.empty());
+  LeaseFile blank = parseLeaseFile("\n\n");
+  EXPECT_TRUE(blank.leases.empty());
+  EXPECT_TRUE(blank.bad.empty());
+  EXPECT_EQ(parseLeaseFile("junk\n1 02:00:00:00:00:02 10.0.0.2 * *").leases.size(), 1u);
+  auto one = parseLeaseFile("1 02:00:00:00:00:02 10.0.0.2 a *");
+  ASSERT_EQ(one.leases.size(), 1u);
+  EXPECT_EQ(one.leases[0].hostname, "a");
+}
+
+// The DHCP service's reader: a bad line is logged once however often the file is read (the page
+// polls), a new bad line is logged when it appears, a missing file is no lease and no warning.
+TEST(LeaseReader, LogsEachBadLineOnce) {
+  auto dir = std::filesystem::temp_directory_path() / ("tetherd-leasereader-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "dnsmasq-usb0.leases").string();
+  std::vector<std::string> warnings;
+  LeaseReader reader([&warnings](const std::string& m) { warnings.push_back(m); });
+  EXPECT_TRUE(reader.read(path).empty());
+  EXPECT_TRUE(warnings.empty()) << "no file yet: no lease, nothing wrong";
+
+  std::ofstream(path) << "0 06-02:de:ad:be:ef:01 192.168.42.10 * *\nnot a lease\n0 T1 fd00::1 * *\n";
+  for (int i = 0; i < 3; ++i) {
+    auto leases = reader.read(path);
+    ASSERT_EQ(leases.size(), 1u);
+    EXPECT_EQ(leases[0].mac, "02:de:ad:be:ef:01");
+  }
+  EXPECT_EQ(warnings, (std::vector<std::string>{"dnsmasq lease file " + path +
+                                                " line 2 is not a lease, ignored: wrong number of fields (3, expected 5)"}));
+  // dnsmasq rewrites the file: the same bad line elsewhere is not news; a new one is.
+  std::ofstream(path) << "bad one\nnot a lease\n";
+  EXPECT_TRUE(reader.read(path).empty());
+  ASSERT_EQ(warnings.size(), 2u);
+  EXPECT_EQ(warnings[1], "dnsmasq lease file " + path + " line 1 is not a lease, ignored: wrong number of fields (2, expected 5)");
+
+  // A flood of distinct bad lines: remembered up to a bound, then one last warning.
+  std::string flood;
+  for (size_t i = 0; i < LeaseReader::kMaxRemembered + 10; ++i) flood += "bad " + std::to_string(i) + "\n";
+  std::ofstream(path) << flood;
+  (void)reader.read(path);
+  (void)reader.read(path);
+  EXPECT_EQ(warnings.size(), LeaseReader::kMaxRemembered + 1);
+  EXPECT_EQ(warnings.back(), "dnsmasq lease file " + path + ": more bad lines than tetherd remembers; further ones are not logged");
+  std::filesystem::remove_all(dir);
 }

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "tether/core/dhcp_service.h"
+#include "tether/system/dnsmasq.h"
 #include "tether/system/firewall.h"
 #include "tether/system/kernel_view.h"
 #include "tether/system/netlink.h"
@@ -199,6 +201,14 @@ class FakeDhcp : public DhcpService {
   }
   bool running(const std::string& ifname) const override { return running_.count(ifname) > 0; }
   int restarts(const std::string&) const override { return 0; }
+  // The real reader over lease files in stateDir (tests write them as dnsmasq would); none
+  // while stateDir is "".
+  std::string stateDir;
+  mutable std::vector<std::string> leaseWarnings;
+  mutable LeaseReader reader{[this](const std::string& m) { leaseWarnings.push_back(m); }};
+  std::vector<Lease> leases(const std::string& ifname) const override {
+    return stateDir.empty() ? std::vector<Lease>{} : reader.read(dnsmasqLeasePath(stateDir, ifname));
+  }
 };
 
 }  // namespace tetherd::testing

@@ -12,13 +12,13 @@
 
 #include <gtest/gtest.h>
 
+#include "config/runtime_settings.h"
 #include "fakes.h"
 #include "tether/base/files.h"
 #include "softap/service/softap_service.h"
 #include "web/api.h"
 #include "web/assets.h"
 #include "web/qr_svg.h"
-#include "web/runtime_settings.h"
 #include "web/web_app.h"
 
 using namespace tetherd;
@@ -55,13 +55,16 @@ class WebAppTest : public ::testing::Test {
     ASSERT_TRUE(manager->start());
     ASSERT_TRUE(manager->startTethering());
     softap = std::make_unique<softap::SoftApService>(
-        io, runner, config, nullptr, [](const std::string&) {}, [](const std::string&, const Error&) {});
+        io, runner, dhcp, config, nullptr, [](const std::string&) {}, [](const std::string&, const Error&) {});
     ASSERT_TRUE(softap->load());
+    dhcp.stateDir = config.stateDir;
+    clients = std::make_unique<ClientActions>(*manager, dhcp, softap->clientHooks());
     app = makeApp();
   }
 
   void TearDown() override {
     app.reset();
+    clients.reset();
     softap.reset();
     manager.reset();
     std::filesystem::remove_all(dir);
@@ -80,7 +83,8 @@ class WebAppTest : public ::testing::Test {
                  [this] { return now; },
                  [this] { return epochMs; },
                  fastHashParams(),
-                 {"tetherd.local"}};
+                 {"tetherd.local"},
+                 clients.get()};
     auto a = std::make_unique<WebApp>(deps);
     EXPECT_TRUE(a->load());
     return a;
@@ -175,6 +179,7 @@ class WebAppTest : public ::testing::Test {
   std::vector<Event> events;
   std::unique_ptr<TetherManager> manager;
   std::unique_ptr<softap::SoftApService> softap;
+  std::unique_ptr<ClientActions> clients;
   std::unique_ptr<WebApp> app;
   TimePoint now = TimePoint{} + 1000h;
   long long epochMs = 1'700'000'000'000LL;
@@ -542,6 +547,27 @@ TEST_F(WebAppTest, ClientsComeFromTheLeasesOfTetheredDownstreams) {
   EXPECT_TRUE(r.j["clients"][1]["leaseExpires"].is_null());
 }
 
+// Issue 11: a client whose DHCP request carried hardware type 6 (dnsmasq writes "06-<mac>") is
+// listed with its MAC and can be blocked; a lease without a hardware address is listed, with
+// nothing to kick or block it by.
+TEST_F(WebAppTest, ClientsWithAnyHardwareTypeAreListed) {
+  setup();
+  writeLeases("usb0", "1700000600 06-02:de:ad:be:ef:01 192.168.42.13 tr *\n"
+                      "0 00- 192.168.42.14 * 01:aa:bb\n");
+  auto r = call("GET", "/api/clients");
+  ASSERT_EQ(r.status(), 200);
+  ASSERT_EQ(r.j["clients"].size(), 2u) << r.j.dump();
+  EXPECT_EQ(r.j["clients"][0]["mac"], "02:de:ad:be:ef:01");
+  EXPECT_EQ(r.j["clients"][0]["ip"], "192.168.42.13");
+  EXPECT_EQ(r.j["clients"][0]["canKick"], true);
+  EXPECT_EQ(r.j["clients"][1]["mac"], "");
+  EXPECT_EQ(r.j["clients"][1]["ip"], "192.168.42.14");
+  EXPECT_EQ(r.j["clients"][1]["canKick"], false);
+  EXPECT_EQ(r.j["clients"][1]["canBlock"], false);
+  EXPECT_EQ(call("POST", "/api/clients/02:de:ad:be:ef:01/block").status(), 200);
+  EXPECT_EQ(call("GET", "/api/clients").j["clients"][0]["blocked"], true);
+}
+
 TEST_F(WebAppTest, BlockAndUnblockUseTheFirewallAndTheSoftApDenyList) {
   setup();
   EXPECT_EQ(call("POST", "/api/clients/02:00:00:00:00:AB/block").status(), 200);
@@ -580,7 +606,7 @@ TEST_F(WebAppTest, KickGoesThroughTheDaemonsClientActions) {
     ++replugs;
     return {};
   };
-  ClientActions shared(*manager, [this] { return config.stateDir; }, hooks);
+  ClientActions shared(*manager, dhcp, hooks);
   WebDeps deps{io, *manager, softap.get(), [this]() -> const Config& { return config; }, [](const Config&) {},
                [this] { return now; }, [this] { return epochMs; }, fastHashParams(), {"tetherd.local"}, &shared};
   app = std::make_unique<WebApp>(deps);
@@ -806,6 +832,17 @@ TEST_F(WebAppTest, SettingsErrorsNameTheirField) {
   EXPECT_FALSE(std::filesystem::exists(runtimeSettingsPath(config.stateDir)));
 }
 
+// Checked all together: 20-99 -> 100-120 is fine though 100-99 alone is not.
+TEST_F(WebAppTest, SettingsMoveTheRangePastItsOldEnd) {
+  setup();
+  ASSERT_EQ(call("PUT", "/api/settings", R"({"dhcp":{"rangeFirstHost":20,"rangeLastHost":99}})").status(), 200);
+  auto r = call("PUT", "/api/settings", R"({"dhcp":{"rangeFirstHost":100,"rangeLastHost":120}})");
+  ASSERT_EQ(r.status(), 200) << r.r.body;
+  EXPECT_EQ(config.rangeFirstHost, 100);
+  EXPECT_EQ(config.rangeLastHost, 120);
+  EXPECT_EQ(reconfigures, 2);
+}
+
 TEST_F(WebAppTest, UpstreamPriorityGoesThroughTheManager) {
   setup();
   nl.addLink("wwan0");
@@ -903,23 +940,6 @@ TEST(WebApiImpl, SetFieldsValidatesTheCombinationOnce) {
   ASSERT_FALSE(st);
   EXPECT_EQ(st.error().message.rfind("passphrase: ", 0), 0u);
   EXPECT_EQ(two.ssid, s.ssid) << "unchanged on error";
-}
-
-TEST(WebApiImpl, RuntimeSettingsRoundTripAndRefuseOtherKeys) {
-  RuntimeSettings s{{"upstream.priority", "wwan0 eth0"}, {"dhcp.lease_time", "600"}};
-  auto text = serializeRuntimeSettings(s);
-  auto back = parseRuntimeSettings(text);
-  ASSERT_TRUE(back) << back.error().message;
-  EXPECT_EQ(*back, s);
-  EXPECT_FALSE(parseRuntimeSettings("[daemon]\nstate_dir = /tmp\n")) << "only the page's keys";
-  EXPECT_FALSE(parseRuntimeSettings("[dhcp]\nlease_time = 600\nlease_time = 700\n"));
-  auto c = applyRuntimeSettings(defaultConfig(), s);
-  ASSERT_TRUE(c);
-  EXPECT_EQ(c->upstreamPriority, (std::vector<std::string>{"wwan0", "eth0"}));
-  EXPECT_EQ(c->leaseTimeSec, 600);
-  EXPECT_FALSE(applyRuntimeSettings(defaultConfig(), {{"dhcp.lease_time", "1"}}));
-  EXPECT_FALSE(applyRuntimeSettings(defaultConfig(), {{"daemon.state_dir", "/tmp"}}));
-  EXPECT_FALSE(applyRuntimeSettings(defaultConfig(), {{"dhcp.lease_time", "600\n[daemon]\nstate_dir = /x"}}));
 }
 
 TEST(WebApiImpl, SettingsFromMergesIntoTheCurrentOnes) {

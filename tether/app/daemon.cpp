@@ -8,6 +8,7 @@
 #include <csignal>
 #include <filesystem>
 
+#include "config/runtime_settings.h"
 #include "softap/control/softap_commands.h"
 #include "softap/service/softap_service.h"
 #include "tether/app/web_commands.h"
@@ -18,6 +19,7 @@
 #include "tether/core/dhcp_service.h"
 #include "tether/system/iptc_firewall.h"
 #include "tether/base/log.h"
+#include "tether/system/nl_monitor.h"
 #include "tether/system/nl_netlink.h"
 #include "tether/system/process.h"
 #include "tether/system/sd_daemon.h"
@@ -25,7 +27,7 @@
 #include "tether/control/tether_commands.h"
 #include "tether/core/tether_manager.h"
 #include "tether/control/usb_commands.h"
-#include "web/runtime_settings.h"
+#include "tether/app/running_config.h"
 #include "web/web_server.h"
 
 namespace tetherd {
@@ -36,17 +38,29 @@ using namespace control;
 struct Daemon::Impl {
   explicit Impl(DaemonOptions o) : options(std::move(o)), signals(io), control(io, [this](const Request& r, const Responder& resp) { commands.dispatch(r, resp); }) {}
 
+  // At start and on SIGHUP: the file (or the defaults), argv's overrides, the page's settings.
   Result<Config> loadConfig() {
     std::error_code ec;
-    if (!options.configExplicit && !std::filesystem::exists(options.configPath, ec)) {
+    Result<Config> c = defaultConfig();
+    if (!options.configExplicit && !std::filesystem::exists(options.configPath, ec))
       log::notice("no config file at ", options.configPath, ": using defaults");
-      return web::withRuntimeSettings(defaultConfig());
-    }
-    auto c = loadConfigFile(options.configPath);
+    else
+      c = loadConfigFile(options.configPath);
     if (!c) return c;
     if (!options.controlSocketOverride.empty()) c->controlSocket = options.controlSocketOverride;
     if (!options.logLevelOverride.empty()) log::parseLevel(options.logLevelOverride, c->logLevel);
-    return web::withRuntimeSettings(std::move(c.value()));  // the web page's saved settings on top
+    return withRuntimeSettings(std::move(c.value()));  // the web page's saved settings on top
+  }
+
+  // What a configuration change reconfigures, in this order (the soft AP before the manager,
+  // which may start it), whichever path it came by (RunningConfig::applyConfig).
+  void followConfig() {
+    running.follow([this](const Config& c) { if (dhcp) dhcp->reconfigure(c); });
+    running.follow([this](const Config& c) { if (softap) softap->reconfigure(c); });
+    running.follow([this](const Config& c) { if (manager) manager->reconfigure(c); });
+    running.follow([this](const Config& c) { if (usb) usb->reconfigure(c); });
+    running.follow([this](const Config& c) { if (bluetooth) bluetooth->reconfigure(c); });
+    running.follow([this](const Config& c) { if (web) web->reconfigure(c); });
   }
 
   void registerCommands() {
@@ -112,27 +126,10 @@ struct Daemon::Impl {
     });
   }
 
-  // SIGHUP: a new config takes effect whole, or not at all.
+  // SIGHUP: a new config takes effect whole, or not at all (the page's Settings: the same path).
   void reload() {
     systemd::notify("RELOADING=1");
-    auto c = loadConfig();
-    if (!c) {
-      log::error("reload refused, keeping the running configuration: ", c.error().message);
-    } else {
-      if (c->controlSocket != config.controlSocket)
-        log::warning("control_socket changes take effect on restart");
-      c->controlSocket = config.controlSocket;
-      config = std::move(c.value());
-      log::setLevel(config.logLevel);
-      if (dhcp) dhcp->reconfigure(config);
-      if (softap) softap->reconfigure(config);
-      if (manager) manager->reconfigure(config);
-      if (usb) usb->reconfigure(config);
-      if (bluetooth) bluetooth->reconfigure(config);
-      if (web) web->reconfigure(config);
-      log::notice("configuration reloaded from ", options.configPath);
-      event({events::ConfigReloaded{}});
-    }
+    (void)running.reload();
     systemd::notify("READY=1");
   }
 
@@ -145,7 +142,7 @@ struct Daemon::Impl {
                                               [this](const Event& e) { event(e); });
     registerTetherCommands(commands, *manager);
     softap = std::make_unique<softap::SoftApService>(
-        io, processes, config, [this](const Event& e) { event(e); },
+        io, processes, *dhcp, config, [this](const Event& e) { event(e); },
         [this](const std::string& ifname) { manager->apReady(ifname); },
         [this](const std::string& ifname, const Error& e) { manager->apLost(ifname, e); });
     if (auto st = softap->load(); !st) return st;
@@ -188,7 +185,7 @@ struct Daemon::Impl {
       if (!bluetooth) return done(makeError(Errc::ServiceUnavail, "no Bluetooth NAP"));
       bluetooth->disconnect(mac, std::move(done));
     };
-    clients = std::make_unique<ClientActions>(*manager, [this] { return config.stateDir; }, std::move(hooks));
+    clients = std::make_unique<ClientActions>(*manager, *dhcp, std::move(hooks));
     registerClientCommands(commands, *clients);
   }
 
@@ -213,15 +210,7 @@ struct Daemon::Impl {
   void startWeb() {
     web = std::make_unique<web::WebServer>(web::WebDeps{
         io, *manager, softap.get(), [this]() -> const Config& { return config; },
-        [this](const Config& c) {  // the page's saved settings: the SIGHUP path
-          Config next = c;
-          next.controlSocket = config.controlSocket;
-          config = std::move(next);
-          if (dhcp) dhcp->reconfigure(config);
-          if (softap) softap->reconfigure(config);
-          if (manager) manager->reconfigure(config);
-          if (web) web->reconfigure(config);
-        },
+        [this](const Config& c) { running.applyConfig(c); },  // the page's Settings: SIGHUP's path
         [] { return std::chrono::steady_clock::now(); }, {}, web::defaultHashParams(), {}, clients.get()});
     if (config.webEnabled)
       if (auto st = manager->setAdminPorts({static_cast<uint16_t>(config.webPort)}); !st)
@@ -251,13 +240,11 @@ struct Daemon::Impl {
   }
 
   int run() {
-    auto c = loadConfig();
-    if (!c) {
-      log::error(c.error().message);
+    if (auto st = running.load(); !st) {
+      log::error(st.error().message);
       return 2;
     }
-    config = std::move(c.value());
-    log::setLevel(config.logLevel);
+    followConfig();
     signals.add(SIGTERM);
     signals.add(SIGINT);
     signals.add(SIGHUP);
@@ -282,7 +269,9 @@ struct Daemon::Impl {
   }
 
   DaemonOptions options;
-  Config config;
+  RunningConfig running{[this] { return loadConfig(); },
+                        [this] { event({events::ConfigReloaded{}}); }};
+  const Config& config = running.current();
   asio::io_context io{1};
   asio::signal_set signals;
   CommandTable commands;

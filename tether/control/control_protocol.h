@@ -25,6 +25,7 @@ constexpr int UpstreamList = 116;
 constexpr int StationList = 117;
 constexpr int SettingList = 118;
 constexpr int DoctorList = 119;
+constexpr int ClientList = 120;
 constexpr int CommandOkay = 200;
 constexpr int StatusReport = 201;
 constexpr int TetherStatus = 210;

@@ -1,5 +1,10 @@
 #include "tether/control/tether_commands.h"
 
+#include <algorithm>
+#include <chrono>
+#include <set>
+#include <tuple>
+
 #include "tether/core/doctor.h"
 
 namespace tetherd {
@@ -39,6 +44,13 @@ std::string describeDownstream(const TetherManager::DownstreamStatus& d) {
 std::string describeUpstream(const UpstreamView& v, int rank, bool selected) {
   return v.ifname + " priority=" + std::to_string(rank) + " exists=" + (v.exists ? "yes" : "no") + " up=" + (v.up ? "yes" : "no") +
          " route=" + (v.defaultRoute ? "yes" : "no") + " dns=" + joinAddrs(v.dns) + " selected=" + (selected ? "yes" : "no");
+}
+
+std::string describeClient(const DownstreamClients& d, const Lease& l, bool blocked) {
+  auto orNone = [](const std::string& v) { return v.empty() ? std::string("none") : v; };
+  return "mac=" + orNone(l.mac) + " ip=" + l.ip.str() + " hostname=" + orNone(l.hostname) + " downstream=" + d.ifname +
+         " kind=" + ifaceKindName(d.kind) + " expires=" + (l.expiry == 0 ? "never" : std::to_string(l.expiry)) +
+         " hwtype=" + std::to_string(l.hwType) + " client_id=" + orNone(l.clientId) + " blocked=" + (blocked ? "yes" : "no");
 }
 
 void registerTetherCommands(CommandTable& table, TetherManager& m) {
@@ -168,13 +180,27 @@ void registerTetherCommands(CommandTable& table, TetherManager& m) {
 }
 
 void registerClientCommands(CommandTable& table, ClientActions& clients) {
-  const std::string help = "client kick|block|unblock <mac> | client blocked";
+  const std::string help = "client list | client kick|block|unblock <mac> | client blocked";
   table.add("client", help, [&clients, help](const Request& req, const Responder& r) {
     const auto& a = req.args;
     const std::string sub = a.empty() ? "" : a[0];
     if (sub == "blocked" && a.size() == 1) {
       for (const auto& m : clients.blocked()) r.line(code::StationList, m);
       return r.finish(code::CommandOkay, "blocked clients listed");
+    }
+    if (sub == "list" && a.size() == 1) {  // every downstream's leases, ordered as the page orders them
+      const auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
+      const auto all = clients.clients(now.count());
+      std::vector<std::pair<const DownstreamClients*, const Lease*>> rows;
+      for (const auto& d : all)
+        for (const auto& l : d.leases) rows.emplace_back(&d, &l);
+      std::sort(rows.begin(), rows.end(), [](const auto& x, const auto& y) {
+        return std::tie(x.first->ifname, x.second->ip, x.second->mac) < std::tie(y.first->ifname, y.second->ip, y.second->mac);
+      });
+      const auto blockedList = clients.blocked();
+      const std::set<std::string> blocked(blockedList.begin(), blockedList.end());
+      for (const auto& [d, l] : rows) r.line(code::ClientList, describeClient(*d, *l, blocked.count(l->mac) > 0));
+      return r.finish(code::CommandOkay, "Client list completed");
     }
     if (a.size() != 2) return usage(r, help);
     const std::string& mac = a[1];

@@ -9,11 +9,15 @@
 namespace tetherd {
 
 void registerTetherCommands(CommandTable& table, TetherManager& manager);
-// `client kick|block|unblock <mac>`, `client blocked`: any downstream's clients.
+// `client kick|block|unblock <mac>`, `client blocked`, `client list`: any downstream's clients.
 void registerClientCommands(CommandTable& table, ClientActions& clients);
 
 // One-line descriptions shared by the control socket and the web API.
 std::string describeDownstream(const TetherManager::DownstreamStatus& d);
 std::string describeUpstream(const UpstreamView& v, int rank, bool selected);
+// A `client list` line: "mac=02:de:ad:be:ef:01 ip=192.168.42.10 hostname=phone downstream=usb0
+// kind=usb expires=1700000600 hwtype=6 client_id=none blocked=no" (expires: seconds since the
+// epoch or "never"; mac=none when the lease has no 6-byte hardware address).
+std::string describeClient(const DownstreamClients& d, const Lease& lease, bool blocked);
 
 }  // namespace tetherd

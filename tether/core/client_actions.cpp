@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <set>
 
-#include "tether/system/dnsmasq.h"
-#include "tether/base/files.h"
 #include "tether/base/ip.h"
 #include "tether/base/log.h"
 
@@ -23,12 +21,22 @@ Result<std::string> clientMac(const std::string& mac) {
 std::optional<TetherManager::DownstreamStatus> ClientActions::downstreamOf(const std::string& mac) const {
   for (const auto& d : manager_.downstreams()) {
     if (!d.address) continue;  // not configured: its lease file is history
-    auto text = readFile(dnsmasqLeasePath(stateDir_(), d.ifname), 1 << 20);
-    if (!text) continue;
-    for (const auto& lease : parseLeaseFile(*text, nullptr))
-      if (lease.mac == mac) return d;
+    for (const auto& lease : dhcp_.leases(d.ifname))
+      if (!lease.mac.empty() && lease.mac == mac) return d;
   }
   return std::nullopt;
+}
+
+std::vector<DownstreamClients> ClientActions::clients(long long nowEpochSec) const {
+  std::vector<DownstreamClients> out;
+  for (const auto& d : manager_.downstreams()) {
+    if (!d.address) continue;
+    DownstreamClients dc{d.ifname, d.kind, {}};
+    for (auto& l : dhcp_.leases(d.ifname))
+      if (l.expiry == 0 || l.expiry > nowEpochSec) dc.leases.push_back(std::move(l));
+    out.push_back(std::move(dc));
+  }
+  return out;
 }
 
 void ClientActions::kick(const std::string& mac, std::function<void(Status)> done) {

@@ -7,7 +7,8 @@
 //   - a device on the Bluetooth downstream: BlueZ disconnects it (Device1.Disconnect);
 //   - a client on a wired (Ethernet) downstream cannot be disconnected from here: refused,
 //     with a hint to block it instead.
-// The downstream of a non-Wi-Fi client is the one whose dnsmasq lease file holds its MAC.
+// The downstream of a non-Wi-Fi client is the one whose DHCP leases (DhcpService::leases, the
+// one lease reader) hold its MAC, whatever hardware type its DHCP request carried.
 // A block is the manager's (firewall drop on every downstream, kept in state_dir) plus, with a
 // soft AP, hostapd's deny list (no association at all). Nothing half-applies: a deny-list
 // failure takes the firewall block back.
@@ -23,6 +24,14 @@
 
 namespace tetherd {
 
+// The clients of one configured downstream: its current DHCP leases.
+struct DownstreamClients {
+  std::string ifname;
+  IfaceKind kind = IfaceKind::Ethernet;
+  std::vector<Lease> leases;  // in the lease file's order
+  bool operator==(const DownstreamClients&) const = default;
+};
+
 // What the radios offer; any may be empty (that radio is not there).
 struct ClientHooks {
   std::function<bool(const std::string& mac)> isWifiStation;
@@ -36,8 +45,8 @@ struct ClientHooks {
 
 class ClientActions {
  public:
-  ClientActions(TetherManager& manager, std::function<std::string()> stateDir, ClientHooks hooks)
-      : manager_(manager), stateDir_(std::move(stateDir)), hooks_(std::move(hooks)) {}
+  ClientActions(TetherManager& manager, const DhcpService& dhcp, ClientHooks hooks)
+      : manager_(manager), dhcp_(dhcp), hooks_(std::move(hooks)) {}
 
   // done() gets the outcome: at once for a refused request or a USB replug, else when the
   // radio answers (from the loop).
@@ -48,10 +57,14 @@ class ClientActions {
 
   // The configured downstream whose leases hold `mac` (normalised), if any.
   std::optional<TetherManager::DownstreamStatus> downstreamOf(const std::string& mac) const;
+  // Every configured downstream (one with an address: an unconfigured one's leases are
+  // history) in the manager's order, with its leases that have not expired at nowEpochSec
+  // (expiry 0 never does): what `client list` and the page's client list show.
+  std::vector<DownstreamClients> clients(long long nowEpochSec) const;
 
  private:
   TetherManager& manager_;
-  std::function<std::string()> stateDir_;
+  const DhcpService& dhcp_;
   ClientHooks hooks_;
 };
 

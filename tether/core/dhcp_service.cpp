@@ -12,6 +12,33 @@
 
 namespace tetherd {
 
+LeaseReader::LeaseReader(Warn warn) : warn_(std::move(warn)) {
+  if (!warn_) warn_ = [](const std::string& m) { log::warning(m); };
+}
+
+std::vector<Lease> LeaseReader::read(const std::string& path) {
+  auto once = [this, &path](const std::string& key, const std::string& message) {
+    std::string k = path + "\n" + key;
+    if (logged_.count(k)) return;
+    if (logged_.size() >= kMaxRemembered) {
+      if (!full_) warn_("dnsmasq lease file " + path + ": more bad lines than tetherd remembers; further ones are not logged");
+      full_ = true;
+      return;
+    }
+    logged_.insert(std::move(k));
+    warn_(message);
+  };
+  auto text = readFile(path, 1 << 20);
+  if (!text) {
+    if (text.error().code != Errc::NotFound) once("read: " + text.error().message, "dnsmasq leases: " + text.error().message);
+    return {};
+  }
+  LeaseFile file = parseLeaseFile(*text);
+  for (const auto& b : file.bad)
+    once(b.text, "dnsmasq lease file " + path + " line " + std::to_string(b.number) + " is not a lease, ignored: " + b.cause);
+  return std::move(file.leases);
+}
+
 DnsmasqService::DnsmasqService(boost::asio::io_context& io, ProcessRunner& runner, const Config& config)
     : io_(io), runner_(runner), config_(config) {}
 
@@ -144,6 +171,10 @@ bool DnsmasqService::running(const std::string& ifname) const {
 int DnsmasqService::restarts(const std::string& ifname) const {
   auto it = instances_.find(ifname);
   return it == instances_.end() ? 0 : it->second->restartCount();
+}
+
+std::vector<Lease> DnsmasqService::leases(const std::string& ifname) const {
+  return leaseReader_.read(dnsmasqLeasePath(config_.stateDir, ifname));
 }
 
 pid_t DnsmasqService::pid(const std::string& ifname) const {

@@ -8,6 +8,7 @@
 
 #include "tether/base/ip.h"
 #include "tether/base/result.h"
+#include "tether/system/dnsmasq.h"
 
 namespace tetherd {
 
@@ -27,6 +28,8 @@ class DhcpService {
   virtual void stopAll(std::function<void()> done) = 0;
   virtual bool running(const std::string& ifname) const = 0;
   virtual int restarts(const std::string& ifname) const = 0;
+  // The DHCPv4 leases of ifname's server: tetherd's one lease reader (DnsmasqService).
+  virtual std::vector<Lease> leases(const std::string& ifname) const = 0;
 };
 
 // The soft AP as the core sees it (the real one drives hostapd: softap/service). Readiness

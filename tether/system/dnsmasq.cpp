@@ -1,6 +1,12 @@
 #include "tether/system/dnsmasq.h"
 
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cctype>
 #include <charconv>
+#include <cstdio>
+#include <optional>
 
 namespace tetherd {
 namespace {
@@ -8,7 +14,6 @@ namespace {
 constexpr int kMinLeaseSec = 120;  // dnsmasq raises anything shorter to 2 minutes
 constexpr int kMaxLeaseSec = 7 * 24 * 3600;
 constexpr size_t kMaxPathBytes = 200;
-constexpr size_t kMaxLeaseLine = 1024;
 
 Error invalid(std::string message) { return makeError(Errc::InvalidArgument, std::move(message)); }
 
@@ -51,6 +56,48 @@ std::vector<std::string_view> splitFields(std::string_view line) {
 }
 
 bool isHex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+bool isDigits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// "aa:bb:..." as dnsmasq writes bytes (two hex digits each, ':' between), at most maxBytes of
+// them; "" is none. Lower-cased, or nullopt when malformed.
+std::optional<std::string> hexBytes(std::string_view s, size_t maxBytes) {
+  if (s.empty()) return std::string();
+  if (s.size() % 3 != 2 || (s.size() + 1) / 3 > maxBytes) return std::nullopt;
+  std::string out(s);
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (i % 3 == 2 ? out[i] != ':' : !isHex(out[i])) return std::nullopt;
+    out[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(out[i])));
+  }
+  return out;
+}
+
+// The <hwaddr> field into lease.hwType, hwAddr and mac; false when malformed.
+bool parseHwAddr(std::string_view f, Lease& lease) {
+  int type = 1;
+  if (f.size() >= 3 && f[2] == '-') {
+    if (!isHex(f[0]) || !isHex(f[1])) return false;
+    (void)std::from_chars(f.data(), f.data() + 2, type, 16);
+    f.remove_prefix(3);
+  } else if (f.empty()) {
+    return false;
+  }
+  auto bytes = hexBytes(f, kMaxLeaseHwAddr);
+  if (!bytes) return false;
+  if (type == 0 && !bytes->empty()) type = 1;  // as dnsmasq reads it: typed 0 with an address is Ethernet
+  lease.hwType = type;
+  lease.hwAddr = *bytes;
+  lease.mac = bytes->size() == 17 ? *bytes : "";
+  return true;
+}
+
+std::optional<std::string> printableLine(std::string_view line) {
+  if (line.size() > kMaxLeaseLine) return "line too long (" + std::to_string(line.size()) + " bytes)";
+  for (unsigned char c : line)
+    if (c < 0x20 || c >= 0x7f) return "control or non-ASCII byte in line";
+  return std::nullopt;
+}
 
 }  // namespace
 
@@ -128,19 +175,15 @@ std::string dnsmasqServersFile(const std::vector<Ipv4Address>& servers) {
 }
 
 Result<Lease> parseLeaseLine(std::string_view line) {
-  if (line.size() > kMaxLeaseLine) return invalid("line too long (" + std::to_string(line.size()) + " bytes)");
-  for (unsigned char c : line)
-    if (c < 0x20 || c >= 0x7f) return invalid("control or non-ASCII byte in line");
+  if (auto why = printableLine(line)) return invalid(*why);
   auto f = splitFields(line);
   if (f.size() != 5) return invalid("wrong number of fields (" + std::to_string(f.size()) + ", expected 5)");
 
   Lease lease;
   auto [next, ec] = std::from_chars(f[0].data(), f[0].data() + f[0].size(), lease.expiry);
   if (ec != std::errc() || next != f[0].data() + f[0].size() || lease.expiry < 0)
-    return invalid("bad expiry time '" + std::string(f[0]) + "'");
-  auto mac = normalizeMac(f[1]);
-  if (!mac) return invalid("bad MAC address '" + std::string(f[1].substr(0, 64)) + "'");
-  lease.mac = *mac;
+    return invalid("bad expiry time '" + std::string(f[0].substr(0, 64)) + "'");
+  if (!parseHwAddr(f[1], lease)) return invalid("bad hardware address '" + std::string(f[1].substr(0, 64)) + "'");
   auto ip = Ipv4Address::parse(f[2]);
   if (!ip) return invalid("bad IPv4 address '" + std::string(f[2].substr(0, 64)) + "'");
   lease.ip = *ip;
@@ -156,18 +199,34 @@ Result<Lease> parseLeaseLine(std::string_view line) {
     lease.hostname = std::string(f[3]);
   }
   if (f[4] != "*") {
-    // Hex bytes separated by ':' ("01:aa:bb"), at most 255 bytes.
-    std::string_view id = f[4];
-    bool ok = id.size() <= 255 * 3 - 1;
-    for (size_t i = 0; ok && i < id.size(); ++i) ok = (i % 3 == 2) ? id[i] == ':' : isHex(id[i]);
-    if (!ok || id.size() % 3 != 2) return invalid("bad client id '" + std::string(id.substr(0, 64)) + "'");
-    lease.clientId = std::string(id);
+    auto id = hexBytes(f[4], 255);  // "01:aa:bb", at most 255 bytes
+    if (!id || id->empty()) return invalid("bad client id '" + std::string(f[4].substr(0, 64)) + "'");
+    lease.clientId = *id;
   }
   return lease;
 }
 
-std::vector<Lease> parseLeaseFile(std::string_view text, std::vector<std::string>* errors) {
-  std::vector<Lease> leases;
+std::string formatLeaseLine(const Lease& l) {
+  char type[8];
+  std::snprintf(type, sizeof type, "%.2x-", static_cast<unsigned>(l.hwType) & 0xffu);
+  std::string hw = l.hwType == 1 && !l.hwAddr.empty() ? l.hwAddr : type + l.hwAddr;
+  return std::to_string(l.expiry) + " " + hw + " " + l.ip.str() + " " + (l.hostname.empty() ? "*" : l.hostname) + " " +
+         (l.clientId.empty() ? "*" : l.clientId);
+}
+
+bool isIpv6LeaseLine(std::string_view line) {
+  if (printableLine(line)) return false;
+  auto f = splitFields(line);
+  if (f.size() != 5 || !isDigits(f[0])) return false;
+  std::string_view iaid = f[1];
+  if (!iaid.empty() && iaid.front() == 'T') iaid.remove_prefix(1);
+  if (!isDigits(iaid) || iaid.size() > 10) return false;
+  in6_addr a{};
+  return f[2].size() < INET6_ADDRSTRLEN && ::inet_pton(AF_INET6, std::string(f[2]).c_str(), &a) == 1;
+}
+
+LeaseFile parseLeaseFile(std::string_view text) {
+  LeaseFile out;
   size_t lineNo = 0;
   while (!text.empty()) {
     ++lineNo;
@@ -175,14 +234,15 @@ std::vector<Lease> parseLeaseFile(std::string_view text, std::vector<std::string
     std::string_view line = text.substr(0, nl);
     text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
     if (line.empty() || line.substr(0, 5) == "duid ") continue;
-    auto lease = parseLeaseLine(line);
-    if (lease) {
-      leases.push_back(std::move(lease).value());
-    } else if (errors) {
-      errors->push_back("line " + std::to_string(lineNo) + ": " + lease.error().message);
+    if (isIpv6LeaseLine(line)) {
+      ++out.ipv6Leases;
+      continue;
     }
+    auto lease = parseLeaseLine(line);
+    if (lease) out.leases.push_back(std::move(lease).value());
+    else out.bad.push_back({lineNo, std::string(line.substr(0, kMaxLeaseLine)), lease.error().message});
   }
-  return leases;
+  return out;
 }
 
 }  // namespace tetherd

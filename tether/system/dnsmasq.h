@@ -47,23 +47,50 @@ Result<std::vector<std::string>> dnsmasqArgv(const std::string& binary, const Dn
 // The --servers-file content: "server=1.2.3.4\n" per upstream DNS server, in order; "" when none.
 std::string dnsmasqServersFile(const std::vector<Ipv4Address>& servers);
 
-// One line of dnsmasq's lease file: "<expiry> <mac> <ip> <hostname|*> <client-id|*>".
+// dnsmasq's lease file, as dnsmasq 2.90 writes it (lease.c), one lease a line:
+//   "<expiry> <hwaddr> <ipv4> <hostname|*> <client-id|*>"      a DHCPv4 lease
+//   "duid <hex:bytes>"                                        the server's DUID, once
+//   "<expiry> [T]<iaid> <ipv6> <hostname|*> <client-id|*>"    DHCPv6 leases, after the duid line
+// <hwaddr> is the request's hardware address: "aa:bb:cc:dd:ee:ff" for Ethernet (hardware type
+// 1); for any other type, or no address at all (hardware length 0), the type comes first as
+// two hex digits and '-': "06-02:de:ad:be:ef:01" (IEEE 802, 6 bytes), "20-" (length 0). A
+// type-less address is Ethernet (dnsmasq reads it so too).
 struct Lease {
   long long expiry = 0;   // seconds since the epoch; 0 = never expires
-  std::string mac;        // lower-case "aa:bb:cc:dd:ee:ff"
+  int hwType = 1;         // ARP hardware type of the request: 1 Ethernet, 6 IEEE 802, ...
+  std::string hwAddr;     // lower-case hex bytes "02:de:ad:be:ef:01" (0 to 16 bytes); "" for none
+  std::string mac;        // the client's MAC: hwAddr when it is 6 bytes (an EUI-48, whatever the
+                          // type: a client sending type 6 on Ethernet has that MAC); else ""
   Ipv4Address ip;
   std::string hostname;   // "" for "*"
-  std::string clientId;   // "" for "*"; else hex bytes "01:aa:..."
+  std::string clientId;   // "" for "*"; else lower-case hex bytes "01:aa:..."
   bool operator==(const Lease&) const = default;
 };
 
 constexpr size_t kMaxLeaseHostname = 253;
+constexpr size_t kMaxLeaseHwAddr = 16;  // bytes: the size of chaddr
 
-// A lease line (without its '\n'). InvalidArgument with the cause on malformed input.
+// A DHCPv4 lease line (without its '\n'). InvalidArgument with the cause on malformed input.
 Result<Lease> parseLeaseLine(std::string_view line);
-// Every valid IPv4 lease of a lease file. Malformed lines are skipped, each with an error
-// "line N: <cause>" appended to *errors (when given). Empty lines and the DHCPv6 "duid" line
-// are skipped silently.
-std::vector<Lease> parseLeaseFile(std::string_view text, std::vector<std::string>* errors);
+// The line dnsmasq writes for `lease` (parseLeaseLine gives it back).
+std::string formatLeaseLine(const Lease& lease);
+// Whether `line` is a DHCPv6 lease: "<expiry> [T]<iaid> <ipv6> <hostname|*> <client-id|*>".
+bool isIpv6LeaseLine(std::string_view line);
+
+struct LeaseFile {
+  struct BadLine {
+    size_t number = 0;   // from 1
+    std::string text;    // the line (at most kMaxLeaseLine bytes of it)
+    std::string cause;   // parseLeaseLine's error
+    bool operator==(const BadLine&) const = default;
+  };
+  std::vector<Lease> leases;   // the DHCPv4 leases, in file order
+  size_t ipv6Leases = 0;       // DHCPv6 lease lines: skipped (tetherd serves IPv4 only)
+  std::vector<BadLine> bad;    // every other line that is not a lease
+};
+constexpr size_t kMaxLeaseLine = 1024;
+// Every line of a lease file: a lease, a skipped DHCPv6 lease, or a bad line with its cause.
+// Empty lines and the "duid" line are neither.
+LeaseFile parseLeaseFile(std::string_view text);
 
 }  // namespace tetherd

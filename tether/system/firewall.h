@@ -58,7 +58,9 @@ class Firewall {
   // absent. Used at start (leftovers of a crashed run) and at stop.
   virtual Status reset() = 0;
   // Makes the own chains equal `s`; hooks are created if missing. Idempotent: a table whose
-  // rules do not change is not committed, a changed table is committed once. Errc::Busy when
+  // rules do not change is not committed, a changed table is committed once (IptcFirewall
+  // does not even read a table whose rules did not change since it last applied them: see
+  // iptc_firewall.h for when it reads one again). Errc::Busy when
   // another process holds the xtables lock (retry later); Errc::InvalidArgument for bad names.
   virtual Status apply(const FirewallState& s) = 0;
   // Byte/packet counts per pair of the last applied state (empty after reset()).
@@ -117,6 +119,7 @@ struct Chain {
   std::string name;
   std::string hook;
   std::vector<Rule> rules;
+  bool operator==(const Chain&) const = default;
 };
 
 struct Table {
@@ -125,6 +128,7 @@ struct Table {
   // Own chains of this table the state does not need (tetherd_INPUT without admin ports):
   // apply() removes them, with the jumps into them, when they exist.
   std::vector<std::string> absent{};
+  bool operator==(const Table&) const = default;
 };
 
 // The jump from a chain's hook (built-in chain) into it: "-A <hook> -j <name>".

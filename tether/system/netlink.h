@@ -1,7 +1,7 @@
 // The kernel's network configuration as tetherd needs it: links, IPv4 addresses and IPv4
 // default routes, read and changed through one narrow interface, plus the events that keep
-// an owner's view current. The real adapter (libnl) is tether/nl_netlink.h; unit tests fake
-// this interface.
+// an owner's view current. The real adapters (libnl) are tether/system/nl_netlink.h (requests)
+// and tether/system/nl_monitor.h (events); unit tests fake this interface.
 #pragma once
 
 #include <cstdint>

@@ -1,13 +1,13 @@
 // The settings resource: upstream priority, auto-tether per kind, DHCP range and lease time.
 // A change is validated key by key (an error names its JSON field), kept in
-// state_dir/web-settings and applied the SIGHUP way (WebDeps::reconfigure); the upstream
+// state_dir/web-settings and applied the SIGHUP way (WebDeps::applyConfig); the upstream
 // priority goes through the manager's own operation, as `upstream set-priority`.
 #include <set>
 
 #include "tether/base/log.h"
 #include "web/responses.h"
 #include "web/routes/routes.h"
-#include "web/runtime_settings.h"
+#include "config/runtime_settings.h"
 
 namespace tetherd::web {
 
@@ -50,27 +50,22 @@ void putSettings(WebContext& c, const Request& req, Reply reply) {
   }
   auto next = settingsFrom(*body, *current, base);
   if (!next) return reply(jsonResponse(400, fieldErrors(next.error().message, settingsFieldNames(), "body")));
-  // Each changed key alone first, so that an error names its field; then all together.
-  for (const auto& [key, value] : *next) {
-    auto it = current->find(key);
-    if (it != current->end() && it->second == value) continue;
-    if (auto cfg = applyRuntimeSettings(base, RuntimeSettings{{key, value}}); !cfg)
-      return reply(jsonResponse(400, settingsErrors(cfg.error().message)));
-  }
+  // All together (a key alone may not fit what is running); the error names its key.
   auto config = applyRuntimeSettings(base, *next);
   if (!config) return reply(jsonResponse(400, settingsErrors(config.error().message)));
   // The upstream priority through the manager's own operation (what `upstream set-priority`
   // does), which also refuses a tethered downstream.
-  if (config->upstreamPriority != c.deps.manager.upstreamPriority()) {
+  const auto priorityBefore = c.deps.manager.upstreamPriority();
+  if (config->upstreamPriority != priorityBefore) {
     if (auto st = c.deps.manager.setUpstreamPriority(config->upstreamPriority); !st)
       return reply(jsonResponse(httpStatusFor(st.error().code), json{{"errors", {{"upstreamPriority", st.error().message}}}}));
   }
   if (auto st = saveRuntimeSettings(base.stateDir, *next); !st) {
     log::error("web: ", st.error().message);
+    if (config->upstreamPriority != priorityBefore) (void)c.deps.manager.setUpstreamPriority(priorityBefore);
     return reply(errorResponse(st.error()));
   }
-  Config applied = std::move(config.value());
-  c.deps.reconfigure(applied);  // the SIGHUP path: DHCP, soft AP and manager see it
+  c.deps.applyConfig(*config);  // the one path, SIGHUP's (tether/app/running_config.h)
   log::notice("web: settings changed and saved to ", runtimeSettingsPath(base.stateDir));
   json j = settingsImpl(c.deps.config(), c.deps.manager.upstreamPriority());
   reply(jsonResponse(200, j));

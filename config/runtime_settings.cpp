@@ -1,11 +1,11 @@
-#include "web/runtime_settings.h"
+#include "config/runtime_settings.h"
 
 #include <algorithm>
 
 #include "tether/base/files.h"
 #include "tether/base/log.h"
 
-namespace tetherd::web {
+namespace tetherd {
 
 namespace {
 
@@ -114,4 +114,4 @@ Config withRuntimeSettings(Config c) {
   return std::move(applied.value());
 }
 
-}  // namespace tetherd::web
+}  // namespace tetherd

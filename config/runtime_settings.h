@@ -13,7 +13,7 @@
 #include "config/config.h"
 #include "tether/base/result.h"
 
-namespace tetherd::web {
+namespace tetherd {
 
 // "section.key" -> the value as the configuration file would hold it.
 using RuntimeSettings = std::map<std::string, std::string>;
@@ -26,7 +26,9 @@ std::string runtimeSettingsPath(const std::string& stateDir);
 std::string serializeRuntimeSettings(const RuntimeSettings& s);
 // Strict: "[section]" and "key = value" lines for the keys above only, '#' comments.
 Result<RuntimeSettings> parseRuntimeSettings(std::string_view text);
-// base with the settings applied, validated like the configuration file.
+// base with the settings applied, validated like the configuration file, all together (so
+// moving the DHCP range 200-210 to 220-230 is fine though 220-210 is not). An error names the
+// key ("web-settings:3: key 'lease_time' in [dhcp]: ...", "... range_last_host 300 does not fit").
 Result<Config> applyRuntimeSettings(const Config& base, const RuntimeSettings& s);
 
 Result<RuntimeSettings> loadRuntimeSettings(const std::string& stateDir);  // missing file: empty
@@ -36,4 +38,4 @@ Status saveRuntimeSettings(const std::string& stateDir, const RuntimeSettings& s
 // parse or no longer fits the configuration is logged and left out (the file's config wins).
 Config withRuntimeSettings(Config c);
 
-}  // namespace tetherd::web
+}  // namespace tetherd

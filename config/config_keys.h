@@ -1,0 +1,28 @@
+// Internal to config/: the table of the configuration file's sections and keys that
+// parseConfigOnto (config.cpp) walks. Each setter validates one value and stores it.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+
+#include "config/config.h"
+
+namespace tetherd::config_keys {
+
+// A setter validates the value and stores it; it returns "" or the reason it refused.
+using Setter = std::function<std::string(Config&, const std::string& value)>;
+using SectionTable = std::map<std::string, std::map<std::string, Setter>>;
+
+// "section" -> "key" -> setter, for every fixed section (config_keys.cpp, radio_keys.cpp).
+const SectionTable& sectionTable();
+// "[upstream.eth0]" sections: per-upstream settings; known = false for a key they do not have.
+std::string setUpstreamKey(Config& c, const std::string& ifname, const std::string& key, const std::string& v,
+                           bool& known);
+
+// yes/true/on or no/false/off.
+std::string setBool(bool& field, const std::string& v);
+// The [usb] and [bluetooth] sections (radio_keys.cpp).
+void addRadioKeys(SectionTable& t);
+
+}  // namespace tetherd::config_keys

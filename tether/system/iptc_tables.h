@@ -1,0 +1,28 @@
+// Internal to IptcFirewall: making one libiptc table handle (after iptc_init, before
+// iptc_commit) hold exactly what tetherd wants in it. libiptc's headers stay in the .cpp files.
+#pragma once
+
+#include <string>
+
+#include "tether/base/result.h"
+#include "tether/system/firewall.h"
+
+struct xtc_handle;
+
+namespace tetherd::iptc {
+
+// A libiptc call failed with `err` (errno, read before any argument is built): explained by
+// libiptc, with the table, the operation and the chain it was on.
+Error iptcError(int err, const std::string& table, const char* what, const std::string& chain = {});
+
+// Makes tetherd's chains in `h` equal `table`: absent chains removed (with the jumps into
+// them), missing chains created, each changed chain flushed and refilled (rules that stay keep
+// their counters), each hook jump present exactly once. Nothing else in the table is touched.
+// Returns whether anything changed (false: `h` already held exactly `table`).
+Result<bool> syncTable(xtc_handle* h, const fw::Table& table);
+
+// Removes every chain named tetherd_* and every rule elsewhere that jumps into one. Returns
+// whether anything was there.
+Result<bool> removeOwn(xtc_handle* h, const std::string& table);
+
+}  // namespace tetherd::iptc
