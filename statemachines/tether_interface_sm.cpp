@@ -1,5 +1,10 @@
-// TetherInterfaceSM with the Boost.MSM functor front-end. Events raised from inside an
-// action or entry are queued by MSM and processed after the current transition.
+// TetherInterfaceSM with the Boost.MSM functor front-end. Actions only record commands on
+// InterfaceActions; their results come back later as events (configured, forwardingApplied).
+//
+// One start attempt (the start timer armed, configure() asked for) spans two MSM states that
+// both report Starting: Starting (waiting for configured(ok) and, with waitForReady, ready())
+// and Enabling (forwarding asked for, waiting for forwardingApplied). Tethered is entered, and
+// reported, only once forwarding is committed.
 #include "statemachines/tether_interface_sm.h"
 
 #include <boost/msm/back/state_machine.hpp>
@@ -12,6 +17,7 @@ namespace msm = boost::msm;
 namespace mpl = boost::mpl;
 using msm::front::none;
 using msm::front::Row;
+using IState = TetherInterfaceMachine::State;
 
 namespace {
 
@@ -20,12 +26,39 @@ struct Context {
   InterfaceActions& actions;
   int startTimeoutMs;
   bool waitForReady;
-  TetherInterfaceMachine::State state = TetherInterfaceMachine::State::Initial;
+  IState state = IState::Initial;
+  bool reported = false;  // the first state is reported even though it equals the default
   Error lastError{Errc::Ok, ""};
+  // The current start attempt (open from Starting's fresh entry until leaving Starting/Enabling
+  // for anything but each other; the start timer runs exactly while it is open).
+  bool attemptOpen = false;
+  bool awaitingConfigure = false;  // configure() asked for, not answered yet
+  bool configuredOk = false;
+  bool readySeen = false;
 
-  void enter(TetherInterfaceMachine::State s) {
+  // Reports only changes of the public state: Starting <-> Enabling stays "starting".
+  void enter(IState s) {
+    if (reported && s == state) return;
+    reported = true;
     state = s;
-    actions.stateChanged(ifname, static_cast<int>(s), s == TetherInterfaceMachine::State::Failed ? &lastError : nullptr);
+    actions.stateChanged(ifname, static_cast<int>(s), s == IState::Failed ? &lastError : nullptr);
+  }
+  void beginAttempt(bool keepCause) {
+    if (attemptOpen) return;  // back from Enabling: the same attempt goes on, timer and all
+    if (!keepCause) lastError = Error{Errc::Ok, ""};
+    enter(IState::Starting);
+    attemptOpen = true;
+    awaitingConfigure = true;
+    configuredOk = false;
+    readySeen = false;
+    actions.armTimer(ifname, startTimeoutMs);
+    actions.configure(ifname);
+  }
+  void endAttempt() {
+    if (!attemptOpen) return;
+    attemptOpen = false;
+    awaitingConfigure = false;
+    actions.cancelTimer(ifname);
   }
 };
 
@@ -45,10 +78,11 @@ struct ReadyLost {
   Error why;
 };
 struct Timeout {};
-struct StartDone {};
-struct StartFailed {
+struct Configured {};
+struct ConfigureFailed {
   Error error;
 };
+struct ForwardingApplied {};
 struct ForwardingFailed {
   Error error;
 };
@@ -60,52 +94,74 @@ struct Fsm_ : msm::front::state_machine_def<Fsm_> {
   struct Initial : msm::front::state<> {
     template <class E, class F>
     void on_entry(const E&, F& fsm) {
-      fsm.ctx->enter(TetherInterfaceMachine::State::Initial);
+      fsm.ctx->enter(IState::Initial);
     }
   };
   struct Starting : msm::front::state<> {
     template <class E, class F>
     void on_entry(const E&, F& fsm) {
-      Context& c = *fsm.ctx;
-      c.lastError = Error{Errc::Ok, ""};
-      c.enter(TetherInterfaceMachine::State::Starting);
-      c.actions.armTimer(c.ifname, c.startTimeoutMs);
-      auto st = c.actions.configure(c.ifname);
-      if (!st) fsm.process_event(StartFailed{st.error()});
-      else if (!c.waitForReady) fsm.process_event(StartDone{});
+      fsm.ctx->beginAttempt(false);
+    }
+    // Back through Starting because the AP went away: keep its cause for the timeout's error.
+    template <class F>
+    void on_entry(const ReadyLost&, F& fsm) {
+      fsm.ctx->beginAttempt(true);
+      fsm.ctx->readySeen = false;
     }
     template <class E, class F>
     void on_exit(const E&, F& fsm) {
-      fsm.ctx->actions.cancelTimer(fsm.ctx->ifname);
+      fsm.ctx->endAttempt();
+    }
+    // Only these lead on to Enabling: the attempt (and its timer) goes on.
+    template <class F>
+    void on_exit(const Configured&, F&) {}
+    template <class F>
+    void on_exit(const Ready&, F&) {}
+  };
+  struct Enabling : msm::front::state<> {
+    template <class E, class F>
+    void on_entry(const E&, F& fsm) {
+      fsm.ctx->enter(IState::Starting);  // no report: it is still starting
+      fsm.ctx->actions.enableForwarding(fsm.ctx->ifname);
+    }
+    // Leaving without the commit: withdraw the forwarding that may be on its way.
+    template <class E, class F>
+    void on_exit(const E&, F& fsm) {
+      fsm.ctx->endAttempt();
+      fsm.ctx->actions.disableForwarding(fsm.ctx->ifname);
+    }
+    template <class F>
+    void on_exit(const ForwardingApplied&, F& fsm) {
+      fsm.ctx->endAttempt();
+    }
+    template <class F>
+    void on_exit(const ReadyLost&, F& fsm) {  // back to Starting within the same attempt
+      fsm.ctx->actions.disableForwarding(fsm.ctx->ifname);
     }
   };
   struct Tethered : msm::front::state<> {
     template <class E, class F>
     void on_entry(const E&, F& fsm) {
-      Context& c = *fsm.ctx;
-      c.lastError = Error{Errc::Ok, ""};  // e.g. a hostapd that died while starting, now ready
-      c.enter(TetherInterfaceMachine::State::Tethered);
-      auto st = c.actions.enableForwarding(c.ifname);
-      if (!st) fsm.process_event(ForwardingFailed{st.error()});
+      fsm.ctx->lastError = Error{Errc::Ok, ""};  // e.g. a hostapd that died while starting, now ready
+      fsm.ctx->enter(IState::Tethered);
     }
     template <class E, class F>
     void on_exit(const E&, F& fsm) {
-      auto st = fsm.ctx->actions.disableForwarding(fsm.ctx->ifname);
-      (void)st;  // reported by the actions; leaving Tethered goes on regardless
+      fsm.ctx->actions.disableForwarding(fsm.ctx->ifname);
     }
   };
   struct Failed : msm::front::state<> {
     template <class E, class F>
     void on_entry(const E&, F& fsm) {
       fsm.ctx->actions.unconfigure(fsm.ctx->ifname);
-      fsm.ctx->enter(TetherInterfaceMachine::State::Failed);
+      fsm.ctx->enter(IState::Failed);
     }
   };
   struct Unavailable : msm::front::state<> {
     template <class E, class F>
     void on_entry(const E&, F& fsm) {
       fsm.ctx->actions.unconfigure(fsm.ctx->ifname);
-      fsm.ctx->enter(TetherInterfaceMachine::State::Unavailable);
+      fsm.ctx->enter(IState::Unavailable);
     }
   };
 
@@ -121,7 +177,7 @@ struct Fsm_ : msm::front::state_machine_def<Fsm_> {
     void operator()(const E& e, F& fsm, S&, T&) {
       fsm.ctx->lastError = errorOf(e, *fsm.ctx);
     }
-    static Error errorOf(const StartFailed& e, const Context&) { return e.error; }
+    static Error errorOf(const ConfigureFailed& e, const Context&) { return e.error; }
     static Error errorOf(const ForwardingFailed& e, const Context&) { return e.error; }
     static Error errorOf(const ReadyLost& e, const Context&) { return e.why; }
     static Error errorOf(const MasterError& e, const Context&) {
@@ -133,17 +189,70 @@ struct Fsm_ : msm::front::state_machine_def<Fsm_> {
                    c.ifname + " did not become ready within " + std::to_string(c.startTimeoutMs) + " ms" + cause};
     }
   };
+  // Lost before ready (hostapd died while starting): its supervisor restarts it; the start
+  // timer still bounds the wait, and the cause is kept for the timeout's error.
+  struct LoseReady {
+    template <class F, class S, class T>
+    void operator()(const ReadyLost& e, F& fsm, S&, T&) {
+      fsm.ctx->lastError = e.why;
+      fsm.ctx->readySeen = false;
+    }
+  };
+  struct MarkConfigured {
+    template <class E, class F, class S, class T>
+    void operator()(const E&, F& fsm, S&, T&) {
+      fsm.ctx->awaitingConfigure = false;
+      fsm.ctx->configuredOk = true;
+    }
+  };
+  struct MarkReady {
+    template <class E, class F, class S, class T>
+    void operator()(const E&, F& fsm, S&, T&) {
+      fsm.ctx->readySeen = true;
+    }
+  };
   struct ReapplyForwarding {
     template <class E, class F, class S, class T>
     void operator()(const E&, F& fsm, S&, T&) {
-      auto st = fsm.ctx->actions.enableForwarding(fsm.ctx->ifname);
-      if (!st) fsm.process_event(ForwardingFailed{st.error()});
+      fsm.ctx->actions.enableForwarding(fsm.ctx->ifname);
     }
   };
-  struct UnconfigureForMove {
+
+  // Guards. An answer to configure() counts only while one is outstanding (stale ones are ignored).
+  struct ConfigureAnswered {
     template <class E, class F, class S, class T>
-    void operator()(const E&, F& fsm, S&, T&) {
-      fsm.ctx->actions.unconfigure(fsm.ctx->ifname);
+    bool operator()(const E&, F& fsm, S&, T&) {
+      return fsm.ctx->awaitingConfigure;
+    }
+  };
+  struct ConfiguredAndReady {  // configured(ok) completes the wait
+    template <class E, class F, class S, class T>
+    bool operator()(const E&, F& fsm, S&, T&) {
+      return fsm.ctx->awaitingConfigure && (!fsm.ctx->waitForReady || fsm.ctx->readySeen);
+    }
+  };
+  struct ConfiguredNotReady {  // configured(ok) before ready(): keep waiting
+    template <class E, class F, class S, class T>
+    bool operator()(const E&, F& fsm, S&, T&) {
+      return fsm.ctx->awaitingConfigure && fsm.ctx->waitForReady && !fsm.ctx->readySeen;
+    }
+  };
+  struct IsConfigured {
+    template <class E, class F, class S, class T>
+    bool operator()(const E&, F& fsm, S&, T&) {
+      return fsm.ctx->configuredOk;
+    }
+  };
+  struct NotConfigured {
+    template <class E, class F, class S, class T>
+    bool operator()(const E&, F& fsm, S&, T&) {
+      return !fsm.ctx->configuredOk;
+    }
+  };
+  struct WaitsForReady {
+    template <class E, class F, class S, class T>
+    bool operator()(const E&, F& fsm, S&, T&) {
+      return fsm.ctx->waitForReady;
     }
   };
 
@@ -151,35 +260,44 @@ struct Fsm_ : msm::front::state_machine_def<Fsm_> {
 
   // clang-format off
   struct transition_table : mpl::vector<
-    //   Source       Event              Target       Action               Guard
-    Row< Initial,     TetherRequested,   Starting,    none,                none >,
-    Row< Initial,     InterfaceRemoved,  Unavailable, none,                none >,
-    Row< Starting,    StartDone,         Tethered,    none,                none >,
-    Row< Starting,    Ready,             Tethered,    none,                none >,
-    Row< Starting,    StartFailed,       Failed,      RecordError,         none >,
-    Row< Starting,    Timeout,           Failed,      RecordError,         none >,
-    // Lost before ready (hostapd died while starting): its supervisor restarts it; the start
-    // timer still bounds the wait, and the cause is kept for the timeout's error.
-    Row< Starting,    ReadyLost,         none,        RecordError,         none >,
-    Row< Starting,    MasterError,       Failed,      RecordError,         none >,
-    Row< Starting,    TetherUnrequested, Initial,     Unconfigure,         none >,
-    Row< Starting,    InterfaceRemoved,  Unavailable, none,                none >,
-    Row< Tethered,    UpstreamChanged,   none,        ReapplyForwarding,   none >,
-    Row< Tethered,    ForwardingFailed,  Failed,      RecordError,         none >,
-    Row< Tethered,    MasterError,       Failed,      RecordError,         none >,
-    Row< Tethered,    AddressConflict,   Starting,    UnconfigureForMove,  none >,
-    Row< Tethered,    ReadyLost,         Starting,    RecordError,         none >,
-    Row< Tethered,    TetherUnrequested, Initial,     Unconfigure,         none >,
-    Row< Tethered,    InterfaceRemoved,  Unavailable, none,                none >,
-    Row< Failed,      TetherRequested,   Starting,    none,                none >,
-    Row< Failed,      TetherUnrequested, Initial,     none,                none >,
-    Row< Failed,      InterfaceRemoved,  Unavailable, none,                none >,
+    //   Source       Event              Target       Action             Guard
+    Row< Initial,     TetherRequested,   Starting,    none,              none >,
+    Row< Initial,     InterfaceRemoved,  Unavailable, none,              none >,
+    Row< Starting,    Configured,        Enabling,    MarkConfigured,    ConfiguredAndReady >,
+    Row< Starting,    Configured,        none,        MarkConfigured,    ConfiguredNotReady >,
+    Row< Starting,    ConfigureFailed,   Failed,      RecordError,       ConfigureAnswered >,
+    Row< Starting,    Ready,             Enabling,    none,              IsConfigured >,
+    Row< Starting,    Ready,             none,        MarkReady,         NotConfigured >,
+    Row< Starting,    Timeout,           Failed,      RecordError,       none >,
+    Row< Starting,    ReadyLost,         none,        LoseReady,         none >,
+    Row< Starting,    MasterError,       Failed,      RecordError,       none >,
+    Row< Starting,    TetherUnrequested, Initial,     Unconfigure,       none >,
+    Row< Starting,    InterfaceRemoved,  Unavailable, none,              none >,
+    Row< Enabling,    ForwardingApplied, Tethered,    none,              none >,
+    Row< Enabling,    ForwardingFailed,  Failed,      RecordError,       none >,
+    Row< Enabling,    Timeout,           Failed,      RecordError,       none >,  // e.g. the xtables lock stayed busy
+    Row< Enabling,    ReadyLost,         Starting,    RecordError,       WaitsForReady >,
+    Row< Enabling,    MasterError,       Failed,      RecordError,       none >,
+    Row< Enabling,    AddressConflict,   Starting,    Unconfigure,       none >,
+    Row< Enabling,    TetherUnrequested, Initial,     Unconfigure,       none >,
+    Row< Enabling,    InterfaceRemoved,  Unavailable, none,              none >,
+    Row< Tethered,    UpstreamChanged,   none,        ReapplyForwarding, none >,
+    Row< Tethered,    ForwardingFailed,  Failed,      RecordError,       none >,
+    Row< Tethered,    MasterError,       Failed,      RecordError,       none >,
+    Row< Tethered,    AddressConflict,   Starting,    Unconfigure,       none >,
+    Row< Tethered,    ReadyLost,         Starting,    RecordError,       none >,
+    Row< Tethered,    TetherUnrequested, Initial,     Unconfigure,       none >,
+    Row< Tethered,    InterfaceRemoved,  Unavailable, none,              none >,
+    Row< Failed,      TetherRequested,   Starting,    none,              none >,
+    Row< Failed,      TetherUnrequested, Initial,     none,              none >,
+    Row< Failed,      InterfaceRemoved,  Unavailable, none,              none >,
     // A link coming back is a reason to try a failed interface again.
-    Row< Failed,      InterfaceUp,       Starting,    none,                none >
+    Row< Failed,      InterfaceUp,       Starting,    none,              none >
   > {};
   // clang-format on
 
-  // Events a state has no row for are deliberately ignored (e.g. link down while Initial).
+  // Events a state has no row for (or whose guard refuses them) are deliberately ignored:
+  // e.g. link down while Initial, or a stale answer to a command of a state already left.
   template <class F, class E>
   void no_transition(const E&, F&, int) {}
 };
@@ -225,6 +343,14 @@ void TetherInterfaceMachine::addressConflict() { impl_->fsm.process_event(Addres
 void TetherInterfaceMachine::ready() { impl_->fsm.process_event(Ready{}); }
 void TetherInterfaceMachine::readyLost(const Error& why) { impl_->fsm.process_event(ReadyLost{why}); }
 void TetherInterfaceMachine::timeout() { impl_->fsm.process_event(Timeout{}); }
+void TetherInterfaceMachine::configured(const Status& result) {
+  if (result) impl_->fsm.process_event(Configured{});
+  else impl_->fsm.process_event(ConfigureFailed{result.error()});
+}
+void TetherInterfaceMachine::forwardingApplied(const Status& result) {
+  if (result) impl_->fsm.process_event(ForwardingApplied{});
+  else impl_->fsm.process_event(ForwardingFailed{result.error()});
+}
 
 TetherInterfaceMachine::State TetherInterfaceMachine::state() const { return impl_->ctx.state; }
 const std::string& TetherInterfaceMachine::ifname() const { return impl_->ctx.ifname; }

@@ -1,5 +1,7 @@
-// TetherMasterSM with the Boost.MSM functor front-end. Starting and Stopping are the
-// transitional states: each arms a timer and ends in Alive/Initial or in a typed error state.
+// TetherMasterSM with the Boost.MSM functor front-end. Actions only record commands on
+// MasterActions; each result comes back later as its own event. Starting and Stopping are the
+// transitional states: each arms a timer, asks for its steps one answer at a time, and ends in
+// Alive/Initial, or in a typed error state on a failed answer or on the timer.
 #include "statemachines/tether_master_sm.h"
 
 #include <boost/msm/back/state_machine.hpp>
@@ -16,11 +18,15 @@ using MState = TetherMasterMachine::State;
 
 namespace {
 
+// The answer the machine waits for: an answer to any other command is stale and ignored.
+enum class Awaiting { Nothing, IpForwardingEnabled, TetheringStarted, DnsForwardersSet, TetheringStopped, IpForwardingDisabled };
+
 struct Context {
   MasterActions& actions;
   int timeoutMs;
   MState state = MState::Initial;
   Error lastError{Errc::Ok, ""};
+  Awaiting awaiting = Awaiting::Nothing;
   void enter(MState s) {
     state = s;
     actions.stateChanged(static_cast<int>(s), TetherMasterMachine::isError(s) ? &lastError : nullptr);
@@ -32,16 +38,23 @@ struct ModeUnrequested {};
 struct UpstreamChanged {};
 struct ClearError {};
 struct Timeout {};
-struct Started {};
-struct Stopped {};
-struct Failure {
+// Answers: Done<k> is the ok answer to the step k, Failed<k> its failure.
+template <Awaiting k>
+struct Done {};
+template <Awaiting k>
+struct Failed {
   Error error;
 };
-struct IpFwdEnableFailed : Failure {};
-struct IpFwdDisableFailed : Failure {};
-struct StartTetheringFailed : Failure {};
-struct StopTetheringFailed : Failure {};
-struct DnsFailed : Failure {};
+using IpFwdEnabled = Done<Awaiting::IpForwardingEnabled>;
+using IpFwdEnableFailed = Failed<Awaiting::IpForwardingEnabled>;
+using TetheringStarted = Done<Awaiting::TetheringStarted>;
+using StartTetheringFailed = Failed<Awaiting::TetheringStarted>;
+using DnsSet = Done<Awaiting::DnsForwardersSet>;
+using DnsFailed = Failed<Awaiting::DnsForwardersSet>;
+using TetheringStopped = Done<Awaiting::TetheringStopped>;
+using StopTetheringFailed = Failed<Awaiting::TetheringStopped>;
+using IpFwdDisabled = Done<Awaiting::IpForwardingDisabled>;
+using IpFwdDisableFailed = Failed<Awaiting::IpForwardingDisabled>;
 
 template <MState kState, Errc kCause>
 struct ErrorState : msm::front::state<> {
@@ -51,6 +64,20 @@ struct ErrorState : msm::front::state<> {
     fsm.ctx->actions.notifyMasterError(kCause);
   }
 };
+
+// Asks for the next step and waits for its answer.
+template <Awaiting k>
+void command(Context& c) {
+  c.awaiting = k;
+  switch (k) {
+    case Awaiting::IpForwardingEnabled: c.actions.enableIpForwarding(); break;
+    case Awaiting::TetheringStarted: c.actions.startTethering(); break;
+    case Awaiting::DnsForwardersSet: c.actions.setDnsForwarders(); break;
+    case Awaiting::TetheringStopped: c.actions.stopTethering(); break;
+    case Awaiting::IpForwardingDisabled: c.actions.disableIpForwarding(); break;
+    case Awaiting::Nothing: break;
+  }
+}
 
 struct Fsm_ : msm::front::state_machine_def<Fsm_> {
   explicit Fsm_(Context* c) : ctx(c) {}
@@ -62,19 +89,19 @@ struct Fsm_ : msm::front::state_machine_def<Fsm_> {
       fsm.ctx->enter(MState::Initial);
     }
   };
+  // Starting: enableIpForwarding -> startTethering -> setDnsForwarders, one answer at a time,
+  // all within the timer.
   struct Starting : msm::front::state<> {
     template <class E, class F>
     void on_entry(const E&, F& fsm) {
       Context& c = *fsm.ctx;
       c.enter(MState::Starting);
       c.actions.armTimer(c.timeoutMs);
-      if (auto st = c.actions.enableIpForwarding(); !st) return fsm.process_event(IpFwdEnableFailed{{st.error()}}), void();
-      if (auto st = c.actions.startTethering(); !st) return fsm.process_event(StartTetheringFailed{{st.error()}}), void();
-      if (auto st = c.actions.setDnsForwarders(); !st) return fsm.process_event(DnsFailed{{st.error()}}), void();
-      fsm.process_event(Started{});
+      command<Awaiting::IpForwardingEnabled>(c);
     }
     template <class E, class F>
     void on_exit(const E&, F& fsm) {
+      fsm.ctx->awaiting = Awaiting::Nothing;
       fsm.ctx->actions.cancelTimer();
     }
   };
@@ -85,18 +112,18 @@ struct Fsm_ : msm::front::state_machine_def<Fsm_> {
       fsm.ctx->enter(MState::TetherModeAlive);
     }
   };
+  // Stopping: stopTethering -> disableIpForwarding, within the timer.
   struct Stopping : msm::front::state<> {
     template <class E, class F>
     void on_entry(const E&, F& fsm) {
       Context& c = *fsm.ctx;
       c.enter(MState::Stopping);
       c.actions.armTimer(c.timeoutMs);
-      if (auto st = c.actions.stopTethering(); !st) return fsm.process_event(StopTetheringFailed{{st.error()}}), void();
-      if (auto st = c.actions.disableIpForwarding(); !st) return fsm.process_event(IpFwdDisableFailed{{st.error()}}), void();
-      fsm.process_event(Stopped{});
+      command<Awaiting::TetheringStopped>(c);
     }
     template <class E, class F>
     void on_exit(const E&, F& fsm) {
+      fsm.ctx->awaiting = Awaiting::Nothing;
       fsm.ctx->actions.cancelTimer();
     }
   };
@@ -106,6 +133,21 @@ struct Fsm_ : msm::front::state_machine_def<Fsm_> {
   using StopError = ErrorState<MState::StopTetheringError, Errc::ServiceUnavail>;
   using DnsError = ErrorState<MState::SetDnsForwardersError, Errc::ServiceUnavail>;
 
+  template <Awaiting k>
+  struct Next {
+    template <class E, class F, class Src, class T>
+    void operator()(const E&, F& fsm, Src&, T&) {
+      command<k>(*fsm.ctx);
+    }
+  };
+  // An answer counts only as the answer to the step in progress.
+  template <Awaiting k>
+  struct Answers {
+    template <class E, class F, class Src, class T>
+    bool operator()(const E&, F& fsm, Src&, T&) {
+      return fsm.ctx->awaiting == k;
+    }
+  };
   struct Record {
     template <class E, class F, class Src, class T>
     void operator()(const E& e, F& fsm, Src&, T&) {
@@ -118,54 +160,57 @@ struct Fsm_ : msm::front::state_machine_def<Fsm_> {
       fsm.ctx->lastError = Error{Errc::Timeout, "tethering did not settle within " + std::to_string(fsm.ctx->timeoutMs) + " ms"};
     }
   };
+  // Re-point the DNS forwarders (a failure answered later is an error) and every interface.
   struct UpdateUpstream {
     template <class E, class F, class Src, class T>
     void operator()(const E&, F& fsm, Src&, T&) {
-      if (auto st = fsm.ctx->actions.setDnsForwarders(); !st) {
-        fsm.process_event(DnsFailed{{st.error()}});
-        return;
-      }
+      fsm.ctx->actions.setDnsForwarders();
       fsm.ctx->actions.notifyUpstreamChanged();
     }
   };
-  // Leaving an error: undo whatever the failed start or stop left behind, best effort.
+  // Leaving an error: undo whatever the failed start or stop left behind, best effort (the
+  // answers arrive in Initial, which ignores them).
   struct Cleanup {
     template <class E, class F, class Src, class T>
     void operator()(const E&, F& fsm, Src&, T&) {
-      auto a = fsm.ctx->actions.stopTethering();
-      auto b = fsm.ctx->actions.disableIpForwarding();
-      (void)a;
-      (void)b;
+      fsm.ctx->actions.stopTethering();
+      fsm.ctx->actions.disableIpForwarding();
       fsm.ctx->lastError = Error{Errc::Ok, ""};
     }
   };
 
   using initial_state = Initial;
+  using A = Awaiting;
 
   // clang-format off
   struct transition_table : mpl::vector<
-    //   Source             Event                 Target             Action          Guard
-    Row< Initial,           ModeRequested,        Starting,          none,           none >,
-    Row< Starting,          Started,              Alive,             none,           none >,
-    Row< Starting,          IpFwdEnableFailed,    IpFwdEnableError,  Record,         none >,
-    Row< Starting,          StartTetheringFailed, StartError,        Record,         none >,
-    Row< Starting,          DnsFailed,            DnsError,          Record,         none >,
-    Row< Starting,          Timeout,              StartError,        RecordTimeout,  none >,
-    Row< Alive,             UpstreamChanged,      none,              UpdateUpstream, none >,
-    Row< Alive,             DnsFailed,            DnsError,          Record,         none >,
-    Row< Alive,             ModeUnrequested,      Stopping,          none,           none >,
-    Row< Stopping,          Stopped,              Initial,           none,           none >,
-    Row< Stopping,          StopTetheringFailed,  StopError,         Record,         none >,
-    Row< Stopping,          IpFwdDisableFailed,   IpFwdDisableError, Record,         none >,
-    Row< Stopping,          Timeout,              StopError,         RecordTimeout,  none >,
-    Row< IpFwdEnableError,  ClearError,           Initial,           Cleanup,        none >,
-    Row< IpFwdDisableError, ClearError,           Initial,           Cleanup,        none >,
-    Row< StartError,        ClearError,           Initial,           Cleanup,        none >,
-    Row< StopError,         ClearError,           Initial,           Cleanup,        none >,
-    Row< DnsError,          ClearError,           Initial,           Cleanup,        none >
+    //   Source             Event                 Target             Action                      Guard
+    Row< Initial,           ModeRequested,        Starting,          none,                       none >,
+    Row< Starting,          IpFwdEnabled,         none,              Next<A::TetheringStarted>,  Answers<A::IpForwardingEnabled> >,
+    Row< Starting,          IpFwdEnableFailed,    IpFwdEnableError,  Record,                     Answers<A::IpForwardingEnabled> >,
+    Row< Starting,          TetheringStarted,     none,              Next<A::DnsForwardersSet>,  Answers<A::TetheringStarted> >,
+    Row< Starting,          StartTetheringFailed, StartError,        Record,                     Answers<A::TetheringStarted> >,
+    Row< Starting,          DnsSet,               Alive,             none,                       Answers<A::DnsForwardersSet> >,
+    Row< Starting,          DnsFailed,            DnsError,          Record,                     Answers<A::DnsForwardersSet> >,
+    Row< Starting,          Timeout,              StartError,        RecordTimeout,              none >,
+    Row< Alive,             UpstreamChanged,      none,              UpdateUpstream,             none >,
+    Row< Alive,             DnsFailed,            DnsError,          Record,                     none >,
+    Row< Alive,             ModeUnrequested,      Stopping,          none,                       none >,
+    Row< Stopping,          TetheringStopped,     none,              Next<A::IpForwardingDisabled>, Answers<A::TetheringStopped> >,
+    Row< Stopping,          StopTetheringFailed,  StopError,         Record,                     Answers<A::TetheringStopped> >,
+    Row< Stopping,          IpFwdDisabled,        Initial,           none,                       Answers<A::IpForwardingDisabled> >,
+    Row< Stopping,          IpFwdDisableFailed,   IpFwdDisableError, Record,                     Answers<A::IpForwardingDisabled> >,
+    Row< Stopping,          Timeout,              StopError,         RecordTimeout,              none >,
+    Row< IpFwdEnableError,  ClearError,           Initial,           Cleanup,                    none >,
+    Row< IpFwdDisableError, ClearError,           Initial,           Cleanup,                    none >,
+    Row< StartError,        ClearError,           Initial,           Cleanup,                    none >,
+    Row< StopError,         ClearError,           Initial,           Cleanup,                    none >,
+    Row< DnsError,          ClearError,           Initial,           Cleanup,                    none >
   > {};
   // clang-format on
 
+  // Events a state has no row for (or whose guard refuses them) are ignored: a stale timer,
+  // a repeated request, an answer to a command of a state already left.
   template <class F, class E>
   void no_transition(const E&, F&, int) {}
 };
@@ -204,6 +249,20 @@ void TetherMasterMachine::modeUnrequested() { impl_->fsm.process_event(ModeUnreq
 void TetherMasterMachine::upstreamChanged() { impl_->fsm.process_event(UpstreamChanged{}); }
 void TetherMasterMachine::clearError() { impl_->fsm.process_event(ClearError{}); }
 void TetherMasterMachine::timeout() { impl_->fsm.process_event(Timeout{}); }
+
+namespace {
+template <Awaiting k>
+void answer(Fsm& fsm, const Status& result) {
+  if (result) fsm.process_event(Done<k>{});
+  else fsm.process_event(Failed<k>{result.error()});
+}
+}  // namespace
+
+void TetherMasterMachine::ipForwardingEnabled(const Status& r) { answer<Awaiting::IpForwardingEnabled>(impl_->fsm, r); }
+void TetherMasterMachine::tetheringStarted(const Status& r) { answer<Awaiting::TetheringStarted>(impl_->fsm, r); }
+void TetherMasterMachine::dnsForwardersSet(const Status& r) { answer<Awaiting::DnsForwardersSet>(impl_->fsm, r); }
+void TetherMasterMachine::tetheringStopped(const Status& r) { answer<Awaiting::TetheringStopped>(impl_->fsm, r); }
+void TetherMasterMachine::ipForwardingDisabled(const Status& r) { answer<Awaiting::IpForwardingDisabled>(impl_->fsm, r); }
 TetherMasterMachine::State TetherMasterMachine::state() const { return impl_->ctx.state; }
 const Error& TetherMasterMachine::lastError() const { return impl_->ctx.lastError; }
 

@@ -8,15 +8,20 @@
 
 namespace tetherd {
 
+// The master's commands. The driver only records them and carries them out after the machine
+// has finished handling the current event; answers come back as events, in order:
+// enableIpForwarding -> ipForwardingEnabled, startTethering -> tetheringStarted (later when
+// the xtables lock is busy), setDnsForwarders -> dnsForwardersSet, stopTethering ->
+// tetheringStopped (later when the lock is busy), disableIpForwarding -> ipForwardingDisabled.
 class MasterActions {
  public:
   virtual ~MasterActions() = default;
-  virtual Status enableIpForwarding() = 0;
-  virtual Status disableIpForwarding() = 0;
-  virtual Status startTethering() = 0;  // own chains, run/state dirs, DNS servers file
-  virtual Status stopTethering() = 0;
-  virtual Status setDnsForwarders() = 0;  // to the current upstream's servers
-  virtual void notifyUpstreamChanged() = 0;       // every tethered interface re-points NAT
+  virtual void enableIpForwarding() = 0;
+  virtual void disableIpForwarding() = 0;
+  virtual void startTethering() = 0;  // own chains, run/state dirs
+  virtual void stopTethering() = 0;
+  virtual void setDnsForwarders() = 0;  // to the current upstream's servers
+  virtual void notifyUpstreamChanged() = 0;        // every tethered interface re-points NAT
   virtual void notifyMasterError(Errc cause) = 0;  // every interface machine
   virtual void armTimer(int timeoutMs) = 0;
   virtual void cancelTimer() = 0;
@@ -48,7 +53,13 @@ class TetherMasterMachine {
   void modeUnrequested();
   void upstreamChanged();
   void clearError();
-  void timeout();
+  void timeout();  // Starting -> StartTetheringError, Stopping -> StopTetheringError (Errc::Timeout)
+  // Answers to the commands.
+  void ipForwardingEnabled(const Status& result);
+  void tetheringStarted(const Status& result);
+  void dnsForwardersSet(const Status& result);
+  void tetheringStopped(const Status& result);
+  void ipForwardingDisabled(const Status& result);
 
   State state() const;
   const Error& lastError() const;

@@ -47,8 +47,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto* h = reinterpret_cast<nlmsghdr*>(buffer.data());
   int remaining = static_cast<int>(size);
 
-  std::map<int, LinkInfo> links;
-  std::vector<DefaultRoute> routes;
+  KernelView view;
   std::vector<DefaultRoute> reported;  // RouteAdded minus RouteRemoved, as the owner saw them
   std::map<int, LinkInfo> known;       // LinkAdded/Changed minus LinkRemoved
   while (nlmsg_ok(h, remaining)) {
@@ -59,7 +58,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
     checkParsers(msg);
     std::vector<NetEvent> events;
-    (void)rtnl::translateEvent(msg, links, routes, events);
+    (void)rtnl::translateEvent(msg, view, events);
     for (const auto& e : events) {
       switch (e.type) {
         case NetEvent::Type::LinkAdded:
@@ -94,9 +93,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           break;
       }
     }
-    FUZZ_CHECK(links.size() == known.size());
-    FUZZ_CHECK(routes.size() == reported.size());
-    for (const auto& r : routes) FUZZ_CHECK(contains(reported, r));
+    FUZZ_CHECK(view.links.size() == known.size());
+    FUZZ_CHECK(view.routes.size() == reported.size());
+    for (const auto& r : view.routes) FUZZ_CHECK(contains(reported, r));
     h = nlmsg_next(h, &remaining);
   }
   return 0;

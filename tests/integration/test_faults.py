@@ -588,10 +588,13 @@ class ContentionTest(FaultTest):
         # `tether stop` while the lock is held: done (no error state), the rules go once it is free
         release = self.hold_lock(lock)
         self.assertIn("200 ", conn.call(seq, "tether stop"))
-        self.assertIn("master=Initial", LAB.tetherctl("tether", "status").stdout)
+        # The master waits in Stopping for the lock (its stop timer bounds the wait).
+        self.assertIn("master=Stopping", LAB.tetherctl("tether", "status").stdout)
         self.assertEqual(own_rules(True), expected_rules([("usb0", "eth0")]))
         release()
         L.wait_for(lambda: own_rules() == [], timeout=5, what="no rule left after tether stop")
+        L.wait_for(lambda: "master=Initial" in LAB.tetherctl("tether", "status").stdout, timeout=5,
+                   what="master Initial once the rules are gone")
         LAB.tetherctl("tether", "start", check=True)
         self.converged(["usb0"], online=[phone])
 
@@ -618,8 +621,12 @@ class ContentionTest(FaultTest):
         self.extra_cleanups.append(unmount)
         run_dir, state_dir = os.path.join(small, "run"), os.path.join(small, "state")
         phone = self.plug("usb0", "phone")
-        self.start(LAB.default_config().replace(
-            "[daemon]\n", "[daemon]\nrun_dir = %s\nstate_dir = %s\n" % (run_dir, state_dir)))
+        # wwan0's DNS servers differ from eth0's, so that the failover must write the servers
+        # file (tetherd writes it only when the servers change).
+        config = LAB.default_config().replace(
+            "[daemon]\n", "[daemon]\nrun_dir = %s\nstate_dir = %s\n" % (run_dir, state_dir))
+        config = config.replace("[upstream.wwan0]\ndns = ", "[upstream.wwan0]\ndns = 192.0.2.53 ")
+        self.start(config)
         self.converged(["usb0"])
         LAB.tetherctl("softap", "set", "ssid", "FaultLab", check=True)
         addr = phone.dhcp("udhcpc")

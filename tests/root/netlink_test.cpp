@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <algorithm>
 #include <functional>
 #include <memory>
 #include <sstream>
@@ -64,6 +65,29 @@ bool hasFlag(const std::string& ifname, const std::string& flag) {
 
 Ipv4Prefix prefix(const char* text) { return *Ipv4Prefix::parse(text); }
 Ipv4Address address(const char* text) { return *Ipv4Address::parse(text); }
+
+// The kernel's network state as tetherd sees it, one sorted line per link, address and
+// default route: the monitor's view and a fresh dump must give the same text.
+std::string picture(const std::vector<LinkInfo>& links, const std::vector<AddrInfo>& addrs,
+                    const std::vector<DefaultRoute>& routes) {
+  std::vector<std::string> lines;
+  for (const auto& l : links)
+    lines.push_back("link " + std::to_string(l.index) + " " + l.name + (l.adminUp ? " up" : "") + (l.lowerUp ? " lower-up" : ""));
+  for (const auto& a : addrs) lines.push_back("addr " + std::to_string(a.index) + " " + a.ifname + " " + a.prefix.str());
+  for (const auto& r : routes)
+    lines.push_back("route " + std::to_string(r.index) + " " + r.ifname + " via " + r.gateway.str() + " metric " +
+                    std::to_string(r.metric));
+  std::sort(lines.begin(), lines.end());
+  std::string out;
+  for (const auto& l : lines) out += "\n    " + l;
+  return out;
+}
+
+std::string picture(const KernelView& view) {
+  std::vector<LinkInfo> links;
+  for (const auto& [index, l] : view.links) links.push_back(l);
+  return picture(links, view.addrs, view.routes);
+}
 
 // Links made by a test, deleted afterwards whatever happened (with a veth, its peer goes too).
 class Links {
@@ -307,7 +331,7 @@ TEST(NetlinkTest, DefaultRoutesOfTheMainTable) {
 class NetlinkMonitorTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    monitor = std::make_unique<NetlinkMonitor>(io, [this](const NetEvent& e) {
+    monitor = std::make_unique<NetlinkMonitor>(io, view, [this](const NetEvent& e) {
       events.push_back(e);
       if (onEvent) onEvent(e);
     });
@@ -346,6 +370,27 @@ class NetlinkMonitorTest : public ::testing::Test {
     return waitFor([&] { return find(from, type, pred) >= 0; });
   }
 
+  // What a fresh dump (NlNetlink links(), addresses(), defaultRoutes()) shows now.
+  std::string freshDump() {
+    NlNetlink nl;
+    auto l = nl.links();
+    auto a = nl.addresses();
+    auto r = nl.defaultRoutes();
+    if (!l || !a || !r) return "(dump failed)";
+    return picture(*l, *a, *r);
+  }
+
+  // Runs the loop until the view shows what a fresh dump shows; on failure, both.
+  void expectViewIsTheKernels(const std::string& after) {
+    std::string kernel, seen;
+    bool same = waitFor([&] {
+      kernel = freshDump();
+      seen = picture(view);
+      return kernel == seen;
+    });
+    EXPECT_TRUE(same) << "after " << after << ":\n  kernel:" << kernel << "\n  view:" << seen;
+  }
+
   std::string dump(size_t from = 0) const {
     std::ostringstream out;
     for (size_t i = from; i < events.size(); ++i) {
@@ -361,6 +406,7 @@ class NetlinkMonitorTest : public ::testing::Test {
   boost::asio::io_context io;
   std::vector<NetEvent> events;
   std::function<void(const NetEvent&)> onEvent;
+  KernelView view;  // the monitor's only store: it writes here
   std::unique_ptr<NetlinkMonitor> monitor;
   bool expectResync = false;
 };
@@ -429,6 +475,33 @@ TEST_F(NetlinkMonitorTest, LinkAddressAndRouteLifecycle) {
     if (e.type == T::LinkAdded && e.link.index == index) ++added;
   }
   EXPECT_EQ(added, 1) << dump();
+}
+
+// The one view the monitor writes equals a fresh dump after every kind of change. A veth pair
+// stands in for a dummy link (the dummy module is not always there); its peer is in the
+// picture too.
+TEST_F(NetlinkMonitorTest, ViewEqualsAFreshDumpAfterEachChange) {
+  ASSERT_TRUE(monitor->start());
+  expectViewIsTheKernels("start");
+  Links made;
+  made.adopt("nlvC");  // the renamed one, removed whatever happens
+  made.veth("nlvA", "nlvB");
+  expectViewIsTheKernels("creating nlvA/nlvB");
+  const char* steps[] = {
+      "ip link set nlvA up && ip link set nlvB up",
+      "ip addr add 10.62.0.1/24 dev nlvA",
+      "ip addr add 10.63.0.1/24 dev nlvA",
+      "ip route add default via 10.62.0.254 dev nlvA metric 55",
+      "ip link set nlvA down",  // the kernel flushes the route without a message
+      "ip link set nlvA name nlvC",
+      "ip addr del 10.63.0.1/24 dev nlvC",
+      "ip link del nlvC",
+  };
+  for (const char* step : steps) {
+    ASSERT_EQ(sh(step), 0) << step;
+    expectViewIsTheKernels(step);
+  }
+  EXPECT_EQ(view.link("nlvB"), nullptr);
 }
 
 TEST_F(NetlinkMonitorTest, RenameIsLinkChangedWithTheNewName) {
@@ -504,6 +577,10 @@ TEST_F(NetlinkMonitorTest, OverrunGivesOneResyncAndMonitoringGoesOn) {
   made.veth("nloA", "nloB");
   int index = ipIndex("nloA");
   ASSERT_TRUE(monitor->start());
+  // Something the kernel does not have: the resync must replace the view whole, not merge.
+  view.links[99999] = LinkInfo{99999, "nlghost", true, true};
+  view.addrs.push_back(AddrInfo{99999, "nlghost", prefix("10.99.0.1/24")});
+  view.routes.push_back(DefaultRoute{99999, "nlghost", address("10.99.0.254"), 1});
   // Far more events than the receive buffer holds, while the loop does not read.
   std::string batch = "/tmp/tetherd-nl-batch-" + std::to_string(::getpid());
   {
@@ -524,6 +601,9 @@ TEST_F(NetlinkMonitorTest, OverrunGivesOneResyncAndMonitoringGoesOn) {
   }
   EXPECT_GE(resyncs, 1);
   EXPECT_LE(resyncs, 2);  // one per overrun the kernel reports, not one per lost event
+  EXPECT_EQ(view.links.count(99999), 0u);
+  EXPECT_EQ(view.addressesOf("nlghost").size(), 0u);
+  expectViewIsTheKernels("the overrun and its resync");
 }
 
 TEST_F(NetlinkMonitorTest, CallbackMayStopAndRestartTheMonitor) {

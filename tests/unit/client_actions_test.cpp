@@ -25,7 +25,7 @@ class ClientActionsTest : public ::testing::Test {
     config = testConfig(dir, {"eth0"});
     for (const char* n : {"lo", "eth0", "usb0", "bt-pan", "eth1", "wlan0"}) nl.addLink(n);
     nl.routeList.push_back(DefaultRoute{nl.indexOf("eth0"), "eth0", *Ipv4Address::parse("10.0.1.254"), 100});
-    manager = std::make_unique<TetherManager>(ManagerDeps{io, nl, fw, sysctl}, dhcp, config, nullptr);
+    manager = std::make_unique<TetherManager>(ManagerDeps{io, nl, fw, sysctl, nl.syncView()}, dhcp, config, nullptr);
     ASSERT_TRUE(manager->start());
     ASSERT_TRUE(manager->startTethering());
     ASSERT_TRUE(manager->addInterface("eth1"));

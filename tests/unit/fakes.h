@@ -15,6 +15,7 @@
 #include "tether/core/dhcp_service.h"
 #include "tether/system/dnsmasq.h"
 #include "tether/system/firewall.h"
+#include "tether/system/kernel_view.h"
 #include "tether/system/netlink.h"
 #include "tether/system/sysctl.h"
 #include "tether/core/tether_manager.h"
@@ -47,6 +48,16 @@ class FakeNetlink : public Netlink {
   std::vector<DefaultRoute> routeList;
   std::vector<std::string> ops;  // "add usb0 192.168.42.1/24", "up usb0", "del ..."
   std::set<std::string> failAddressOn;
+  std::set<std::string> failRemoveOn;
+  // The addresses the calls above have put on each link and not taken off (the "kernel's").
+  std::map<std::string, std::set<Ipv4Prefix>> onLink;
+  // The kernel view the daemon's NetlinkMonitor would keep: seeded from the lists above by
+  // syncView(), then fed the events a test delivers (view.apply(e) before onNetEvent(e)).
+  KernelView view;
+  KernelView& syncView() {
+    view.replace(linkList, addrList, routeList);
+    return view;
+  }
 
   LinkInfo& addLink(const std::string& name, bool up = true) {
     linkList.push_back(LinkInfo{static_cast<int>(linkList.size()) + 2, name, up, up});
@@ -69,10 +80,13 @@ class FakeNetlink : public Netlink {
     if (!indexOf(ifname)) return makeError(Errc::UnknownIface, ifname);
     if (failAddressOn.count(ifname)) return makeError(Errc::IfaceCfgError, "Operation not permitted");
     ops.push_back("add " + ifname + " " + p.str());
+    onLink[ifname].insert(p);
     return {};
   }
   Status removeAddress(const std::string& ifname, const Ipv4Prefix& p) override {
+    if (failRemoveOn.count(ifname)) return makeError(Errc::IfaceCfgError, "Operation not permitted");
     ops.push_back("del " + ifname + " " + p.str());
+    if (auto it = onLink.find(ifname); it != onLink.end() && it->second.erase(p) && it->second.empty()) onLink.erase(it);
     return {};
   }
   Status createBridge(const std::string& name) override {
@@ -92,11 +106,13 @@ class FakeFirewall : public Firewall {
  public:
   FirewallState state;
   bool installed = false;
-  int applies = 0, resets = 0;
+  int applies = 0, resets = 0;  // successful ones
+  int calls = 0;                 // every apply() and reset(), failed or not
   int busyTimes = 0;  // next applies answer Busy this many times
   int busyResets = 0;  // next resets answer Busy this many times
   bool fail = false;
   Status reset() override {
+    ++calls;
     if (busyResets > 0) {
       --busyResets;
       return makeError(Errc::Busy, "xtables lock held");
@@ -107,6 +123,7 @@ class FakeFirewall : public Firewall {
     return {};
   }
   Status apply(const FirewallState& s) override {
+    ++calls;
     if (busyTimes > 0) {
       --busyTimes;
       return makeError(Errc::Busy, "xtables lock held");
@@ -135,12 +152,15 @@ class FakeSysctl : public Sysctl {
  public:
   std::map<std::string, std::string> values{{"net/ipv4/ip_forward", "0"}};
   bool failWrites = false;
+  int reads = 0, writes = 0;
   Result<std::string> read(const std::string& key) override {
+    ++reads;
     auto it = values.find(key);
     if (it == values.end()) return makeError(Errc::NotFound, key);
     return it->second;
   }
   Status write(const std::string& key, const std::string& value) override {
+    ++writes;
     if (failWrites) return makeError(Errc::SystemError, "write sysctl " + key + ": Read-only file system");
     values[key] = value;
     return {};
@@ -152,9 +172,11 @@ class FakeDhcp : public DhcpService {
   std::map<std::string, Downstream> running_;
   std::vector<Ipv4Address> servers;
   std::vector<std::string> ops;
+  int calls = 0;  // start(), stop() and setServers(), whatever they did
   bool failStart = false;
   std::function<void(const Downstream&)> beforeStart;  // sees the world as start() is called
   Status start(const Downstream& d) override {
+    ++calls;
     if (beforeStart) beforeStart(d);
     if (failStart) return makeError(Errc::DhcpServerError, "dnsmasq: failed to create listening socket");
     ops.push_back("start " + d.ifname + " " + d.subnet.str() + " " + d.address.str());
@@ -162,9 +184,11 @@ class FakeDhcp : public DhcpService {
     return {};
   }
   void stop(const std::string& ifname) override {
+    ++calls;
     if (running_.erase(ifname)) ops.push_back("stop " + ifname);
   }
   Status setServers(const std::vector<Ipv4Address>& s) override {
+    ++calls;
     servers = s;
     std::string line = "servers";
     for (const auto& a : s) line += " " + a.str();

@@ -80,7 +80,7 @@ class ConfigPathsTest : public ::testing::Test {
     nl.addrList.push_back(AddrInfo{nl.indexOf("eth0"), "eth0", *Ipv4Prefix::parse("10.0.1.2/24")});
     ASSERT_TRUE(running.load());
     dhcp = std::make_unique<DnsmasqService>(io, runner, running.current());
-    manager = std::make_unique<TetherManager>(ManagerDeps{io, nl, fw, sysctl}, *dhcp, running.current(),
+    manager = std::make_unique<TetherManager>(ManagerDeps{io, nl, fw, sysctl, nl.syncView()}, *dhcp, running.current(),
                                               [](const Event&) {});
     ASSERT_TRUE(manager->start());
     ASSERT_TRUE(manager->startTethering());

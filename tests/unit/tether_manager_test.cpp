@@ -43,7 +43,7 @@ class TetherManagerTest : public ::testing::Test {
     nl.routeList.push_back(DefaultRoute{nl.indexOf(ifname), ifname, *Ipv4Address::parse(gw), metric});
   }
   std::unique_ptr<TetherManager> make() {
-    auto m = std::make_unique<TetherManager>(ManagerDeps{io, nl, fw, sysctl}, dhcp, config,
+    auto m = std::make_unique<TetherManager>(ManagerDeps{io, nl, fw, sysctl, nl.syncView()}, dhcp, config,
                                              [this](const Event& e) {
                                                // As the control socket shows them: the 6xx text.
                                                auto line = control::formatEvent(e);
@@ -62,12 +62,14 @@ class TetherManagerTest : public ::testing::Test {
     e.type = t;
     if (t == NetEvent::Type::LinkAdded && !nl.indexOf(name)) nl.addLink(name, up);
     e.link = LinkInfo{nl.indexOf(name), name, up, up};
+    nl.view.apply(e);
     mgr->onNetEvent(e);
   }
   void routeEvent(NetEvent::Type t, const std::string& ifname, const char* gw, uint32_t metric) {
     NetEvent e;
     e.type = t;
     e.route = DefaultRoute{nl.indexOf(ifname), ifname, *Ipv4Address::parse(gw), metric};
+    nl.view.apply(e);
     mgr->onNetEvent(e);
   }
 
@@ -182,6 +184,7 @@ TEST_F(TetherManagerTest, UpstreamInsideTheUsbSubnetMovesIt) {
   e.type = NetEvent::Type::AddrAdded;
   e.addr = AddrInfo{nl.indexOf("wwan0"), "wwan0", *Ipv4Prefix::parse("192.168.42.77/24")};
   nl.addrList.push_back(e.addr);
+  nl.view.apply(e);
   mgr->onNetEvent(e);
   EXPECT_EQ(stateOf(*mgr, "usb0"), IState::Tethered);
   // Not 43, 44 or 45: those are the Wi-Fi, Bluetooth and Ethernet kinds' own.
@@ -306,10 +309,12 @@ TEST_F(TetherManagerTest, StopsRemoveTheRulesOnceTheLockIsFree) {
   ASSERT_TRUE(mgr->startTethering());
   fw.busyResets = 2;
   ASSERT_TRUE(mgr->stopTethering());  // not an error: the rules go once the lock is free
-  EXPECT_EQ(mgr->masterState(), MState::Initial);
+  // The master waits in Stopping for the lock (its timer bounds the wait), then is Initial.
+  EXPECT_EQ(mgr->masterState(), MState::Stopping);
   EXPECT_FALSE(fw.rules().empty());
   io.run_for(std::chrono::seconds(2));
   EXPECT_TRUE(fw.rules().empty());
+  EXPECT_EQ(mgr->masterState(), MState::Initial);
 
   ASSERT_TRUE(mgr->startTethering());
   io.restart();
@@ -418,6 +423,37 @@ TEST_F(TetherManagerTest, BlockThatCannotBeSavedIsNotApplied) {
   EXPECT_TRUE(mgr->blockedClients().empty());
   EXPECT_EQ(fw.rules(), kUsbViaEth0);
   std::filesystem::remove(config.stateDir);
+}
+
+// Level-triggered and idempotent (issue 11): once tethering has converged, events that change
+// nothing the plan depends on cause no netlink write, no firewall call, no DHCP or sysctl call.
+TEST_F(TetherManagerTest, NoOpEventsAfterConvergingDoNothing) {
+  mgr = make();
+  ASSERT_TRUE(mgr->startTethering());
+  io.poll();
+  ASSERT_EQ(stateOf(*mgr, "usb0"), IState::Tethered);
+  const size_t nlOps = nl.ops.size();
+  const int fwCalls = fw.calls, dhcpCalls = dhcp.calls, sysctlCalls = sysctl.reads + sysctl.writes;
+
+  routeEvent(NetEvent::Type::RouteAdded, "eth0", "10.0.1.254", 100);  // already in the view
+  linkEvent(NetEvent::Type::LinkChanged, "usb0", true);                // nothing changed
+  linkEvent(NetEvent::Type::LinkChanged, "eth0", true);
+  NetEvent addr;
+  addr.type = NetEvent::Type::AddrAdded;  // eth0's own address, already known
+  addr.addr = AddrInfo{nl.indexOf("eth0"), "eth0", *Ipv4Prefix::parse("10.0.1.2/24")};
+  nl.view.apply(addr);
+  mgr->onNetEvent(addr);
+  NetEvent resync;  // an overrun whose fresh read found the same picture
+  resync.type = NetEvent::Type::Resync;
+  mgr->onNetEvent(resync);
+  io.poll();
+
+  EXPECT_EQ(nl.ops.size(), nlOps) << "netlink writes";
+  EXPECT_EQ(fw.calls, fwCalls) << "firewall applies/resets";
+  EXPECT_EQ(dhcp.calls, dhcpCalls) << "DHCP calls";
+  EXPECT_EQ(sysctl.reads + sysctl.writes, sysctlCalls) << "sysctl calls";
+  EXPECT_EQ(stateOf(*mgr, "usb0"), IState::Tethered);
+  EXPECT_EQ(fw.rules(), kUsbViaEth0);
 }
 
 }  // namespace

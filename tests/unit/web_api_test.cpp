@@ -50,7 +50,7 @@ class WebAppTest : public ::testing::Test {
     nl.addLink("usb0");
     nl.routeList.push_back(DefaultRoute{nl.indexOf("eth0"), "eth0", *Ipv4Address::parse("10.0.1.254"), 100});
     nl.addrList.push_back(AddrInfo{nl.indexOf("eth0"), "eth0", *Ipv4Prefix::parse("10.0.1.2/24")});
-    manager = std::make_unique<TetherManager>(ManagerDeps{io, nl, fw, sysctl}, dhcp, config,
+    manager = std::make_unique<TetherManager>(ManagerDeps{io, nl, fw, sysctl, nl.syncView()}, dhcp, config,
                                               [this](const Event& e) { events.push_back(e); });
     ASSERT_TRUE(manager->start());
     ASSERT_TRUE(manager->startTethering());
@@ -511,6 +511,7 @@ TEST_F(WebAppTest, StatusShowsADownstreamErrorWithItsCause) {
   NetEvent e;
   e.type = NetEvent::Type::LinkAdded;
   e.link = LinkInfo{nl.indexOf("usb1"), "usb1", true, true};
+  nl.view.apply(e);
   manager->onNetEvent(e);
   auto r = call("GET", "/api/status");
   nlohmann::json usb1;

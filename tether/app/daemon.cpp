@@ -138,7 +138,7 @@ struct Daemon::Impl {
     if (auto st = ensureDirs(); !st) return st;
     dhcp = std::make_unique<DnsmasqService>(io, processes, config);
     dhcp->cleanupStale();
-    manager = std::make_unique<TetherManager>(ManagerDeps{io, netlink, firewall, sysctl}, *dhcp, config,
+    manager = std::make_unique<TetherManager>(ManagerDeps{io, netlink, firewall, sysctl, kernel}, *dhcp, config,
                                               [this](const Event& e) { event(e); });
     registerTetherCommands(commands, *manager);
     softap = std::make_unique<softap::SoftApService>(
@@ -148,7 +148,7 @@ struct Daemon::Impl {
     if (auto st = softap->load(); !st) return st;
     manager->setAccessPoint(softap.get());
     softap::registerSoftapCommands(commands, *softap, *manager);
-    monitor = std::make_unique<NetlinkMonitor>(io, [this](const NetEvent& e) {
+    monitor = std::make_unique<NetlinkMonitor>(io, kernel, [this](const NetEvent& e) {
       if (manager) manager->onNetEvent(e);
       if (usb) usb->onNetEvent(e);
     });
@@ -279,6 +279,7 @@ struct Daemon::Impl {
   std::chrono::steady_clock::time_point started;
   bool shuttingDown = false;
   NlNetlink netlink;
+  KernelView kernel;  // the one picture of the kernel: NetlinkMonitor writes, everyone reads
   IptcFirewall firewall;
   ProcSysctl sysctl;
   PosixProcessRunner processes{io};

@@ -12,7 +12,7 @@
 
 #include "config/config.h"
 #include "tether/system/process_supervisor.h"
-#include "tether/core/tether_manager.h"
+#include "tether/core/ports.h"
 
 namespace tetherd {
 

@@ -1,7 +1,8 @@
-// TetherManager: the policy layer. It owns the master machine and one interface machine
-// per downstream, keeps the kernel's view (links, addresses, default routes) from netlink
-// events, chooses the upstream, and carries out the machines' actions through the narrow
-// interfaces it is given (netlink, firewall, sysctl, processes). The control socket and
+// TetherManager: the core's driver. It owns the master machine and one interface machine per
+// downstream, keeps the intent (config + what the control socket and the page asked for),
+// reads the one KernelView, and after every input re-plans (planner.h) and applies the
+// difference (applier.h). The machines' commands are queued and carried out after each
+// machine event; their answers go back to the machines as events. The control socket and
 // the web API both call its operations; neither holds tethering logic of its own.
 #pragma once
 
@@ -17,8 +18,9 @@
 #include "config/config.h"
 #include "statemachines/tether_interface_sm.h"
 #include "statemachines/tether_master_sm.h"
-#include "tether/system/dnsmasq.h"
+#include "tether/core/ports.h"
 #include "tether/system/firewall.h"
+#include "tether/system/kernel_view.h"
 #include "tether/system/netlink.h"
 #include "tether/system/sysctl.h"
 #include "tether/core/events.h"
@@ -31,36 +33,7 @@ struct ManagerDeps {
   Netlink& netlink;
   Firewall& firewall;
   Sysctl& sysctl;
-};
-
-// What happens to a downstream's DHCP/DNS server. The real one supervises dnsmasq; unit
-// tests count calls.
-class DhcpService {
- public:
-  virtual ~DhcpService() = default;
-  struct Downstream {
-    std::string ifname;
-    Ipv4Prefix subnet;   // network
-    Ipv4Address address; // the downstream's own (router, DNS)
-  };
-  virtual Status start(const Downstream& d) = 0;  // idempotent for the same values
-  virtual void stop(const std::string& ifname) = 0;
-  virtual Status setServers(const std::vector<Ipv4Address>& servers) = 0;  // all instances
-  virtual void stopAll(std::function<void()> done) = 0;
-  virtual bool running(const std::string& ifname) const = 0;
-  virtual int restarts(const std::string& ifname) const = 0;
-  // The DHCPv4 leases of ifname's server: tetherd's one lease reader (DnsmasqService).
-  virtual std::vector<Lease> leases(const std::string& ifname) const = 0;
-};
-
-// The soft AP as the manager sees it (the real one drives hostapd: softap/softap_service.h).
-// Readiness and loss are reported back through TetherManager::apReady / apLost.
-class AccessPoint {
- public:
-  virtual ~AccessPoint() = default;
-  virtual bool isApInterface(const std::string& ifname) const = 0;
-  virtual Status start(const std::string& ifname) = 0;  // idempotent
-  virtual void stop(const std::string& ifname) = 0;
+  const KernelView& kernel;  // kept current by NetlinkMonitor (the daemon's); read only here
 };
 
 class TetherManager {
@@ -70,12 +43,13 @@ class TetherManager {
   TetherManager(ManagerDeps deps, DhcpService& dhcp, const Config& config, EventSink events);
   ~TetherManager();
 
-  // Start: undo what a previous run left, read the kernel's state, converge.
+  // Start: undo what a previous run left, converge on the kernel view.
   Status start();
   // Stop: untether everything, restore forwarding, remove rules; done() once children are gone.
   void stop(std::function<void()> done);
   // A new validated configuration (SIGHUP).
   void reconfigure(const Config& config);
+  // The kernel view changed (it already shows the event).
   void onNetEvent(const NetEvent& event);
   // The soft AP: set before start(); its interface then waits for apReady() in Starting.
   void setAccessPoint(AccessPoint* ap);

@@ -42,6 +42,7 @@ struct FirewallState {
   // of `blockOn` (the configured downstreams) are dropped in FORWARD and INPUT.
   std::set<std::string> blockedMacs{};
   std::set<std::string> blockOn{};
+  bool operator==(const FirewallState&) const = default;
 };
 
 // Per pair; tx = downstream -> upstream, rx = upstream -> downstream.

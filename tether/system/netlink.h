@@ -56,6 +56,7 @@ struct NetEvent {
   LinkInfo link;      // Link*
   AddrInfo addr;      // Addr*
   DefaultRoute route; // Route*
+  LinkInfo before{};  // LinkChanged: the link as it was
 };
 
 const char* netEventTypeName(NetEvent::Type type);

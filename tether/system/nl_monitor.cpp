@@ -40,8 +40,8 @@ struct NetlinkMonitor::Impl : std::enable_shared_from_this<NetlinkMonitor::Impl>
   static constexpr int kMaxDiscardReads = 8192;
   static constexpr int kReceiveBuffer = 1 << 20;  // the kernel caps it at net.core.rmem_max
 
-  Impl(asio::io_context& io, Callback callback)
-      : io(io), callback(std::move(callback)), descriptor(io) {}
+  Impl(asio::io_context& io, KernelView& view, Callback callback)
+      : io(io), callback(std::move(callback)), descriptor(io), view(view) {}
   ~Impl() { close(); }
 
   asio::io_context& io;
@@ -53,9 +53,8 @@ struct NetlinkMonitor::Impl : std::enable_shared_from_this<NetlinkMonitor::Impl>
   bool running = false;
   uint64_t generation = 0;
 
-  // The view the events describe.
-  std::map<int, LinkInfo> links;
-  std::vector<DefaultRoute> routes;
+  // The view the events describe (the daemon's; this is its only writer).
+  KernelView& view;
 
   // Filled while libnl parses, delivered after nl_recvmsgs has returned.
   std::vector<NetEvent> pending;
@@ -144,8 +143,6 @@ void NetlinkMonitor::Impl::close() {
   if (sk != nullptr) nl_socket_free(sk);
   sk = nullptr;
   pending.clear();
-  links.clear();
-  routes.clear();
   reconcile = overrun = discarding = false;
 }
 
@@ -245,17 +242,17 @@ void NetlinkMonitor::Impl::emit(NetEvent::Type type, const LinkInfo* link, const
 }
 
 void NetlinkMonitor::Impl::handle(nlmsghdr* h) {
-  if (rtnl::translateEvent(h, links, routes, pending)) reconcile = true;
+  if (rtnl::translateEvent(h, view, pending)) reconcile = true;
 }
 
 Status NetlinkMonitor::Impl::reseed() {
   auto l = requests.links();
   if (!l) return l.error();
+  auto a = requests.addresses();
+  if (!a) return a.error();
   auto r = requests.defaultRoutes();
   if (!r) return r.error();
-  links.clear();
-  for (auto& link : *l) links.emplace(link.index, link);
-  routes = std::move(*r);
+  view.replace(*l, std::move(*a), std::move(*r));
   return {};
 }
 
@@ -266,6 +263,7 @@ void NetlinkMonitor::Impl::reconcileRoutes() {
     log::warning("netlink monitor: cannot check default routes: ", current.error().message);
     return;
   }
+  auto& routes = view.routes;
   for (auto it = routes.begin(); it != routes.end();) {
     bool present = std::any_of(current->begin(), current->end(),
                                [&](const DefaultRoute& r) { return sameRoute(r, *it); });
@@ -285,13 +283,14 @@ void NetlinkMonitor::Impl::reconcileRoutes() {
   }
 }
 
-NetlinkMonitor::NetlinkMonitor(asio::io_context& io, Callback callback)
-    : impl_(std::make_shared<Impl>(io, std::move(callback))) {}
+NetlinkMonitor::NetlinkMonitor(asio::io_context& io, KernelView& view, Callback callback)
+    : impl_(std::make_shared<Impl>(io, view, std::move(callback))) {}
 
 NetlinkMonitor::~NetlinkMonitor() { impl_->stop(); }
 
 Status NetlinkMonitor::start() { return impl_->start(); }
 void NetlinkMonitor::stop() { impl_->stop(); }
 bool NetlinkMonitor::running() const { return impl_->running; }
+const KernelView& NetlinkMonitor::view() const { return impl_->view; }
 
 }  // namespace tetherd

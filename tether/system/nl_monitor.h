@@ -1,5 +1,5 @@
-// The event monitor that keeps an owner's view of links, IPv4 addresses and IPv4 default
-// routes current, over libnl-3 (libnl stays inside nl_monitor.cpp). Not thread-safe: use it
+// The event monitor that keeps the one KernelView (links, IPv4 addresses, IPv4 default
+// routes) current, over libnl-3 (libnl stays inside nl_monitor.cpp). Not thread-safe: use it
 // from the one thread that runs the io_context.
 #pragma once
 
@@ -7,20 +7,23 @@
 #include <functional>
 #include <memory>
 
+#include "tether/system/kernel_view.h"
 #include "tether/system/netlink.h"
 
 namespace tetherd {
 
-// Kernel events as NetEvents, delivered from the io_context. start() subscribes first and
-// then reads the current links and default routes, so an owner that calls start() before
-// its own initial dump misses nothing.
+// Kernel events as NetEvents, delivered from the io_context, and the one KernelView kept
+// current. start() subscribes first and then reads the current links, addresses and default
+// routes into the view, so nothing falls between the two.
 //
-// The monitor keeps its own copy of links and default routes so that it can tell a new link
-// from a changed one (both are RTM_NEWLINK), drop kernel messages that change nothing the
-// owner sees, and report the default routes the kernel removes without a message: IPv4
-// routes flushed when their link goes down or away or loses its last address, and a route
-// replaced by `ip route replace`. Events therefore mirror the kernel's state: no RouteAdded
-// for a route already reported, no RouteRemoved or LinkRemoved for one never reported.
+// The monitor keeps no copy of its own: it writes the view it is given (owned by the daemon,
+// read by everyone else), and uses it to tell a new link from a changed one (both are
+// RTM_NEWLINK), drop kernel messages that change nothing readers see, and report the default
+// routes the kernel removes without a message: IPv4 routes flushed when their link goes down
+// or away or loses its last address, and a route replaced by `ip route replace`. Events
+// therefore mirror the view: no RouteAdded for a route already reported, no RouteRemoved or
+// LinkRemoved for one never reported. When a batch of events is delivered the view already
+// shows the whole batch. After an overrun the view is replaced whole and Resync delivered.
 //
 // The callback may call into any Netlink, stop() the monitor, start() it again, or destroy
 // it; no further events from the old subscription are delivered after stop(). Destroy the
@@ -29,7 +32,7 @@ class NetlinkMonitor {
  public:
   using Callback = std::function<void(const NetEvent&)>;
 
-  NetlinkMonitor(boost::asio::io_context& io, Callback callback);
+  NetlinkMonitor(boost::asio::io_context& io, KernelView& view, Callback callback);
   ~NetlinkMonitor();
   NetlinkMonitor(const NetlinkMonitor&) = delete;
   NetlinkMonitor& operator=(const NetlinkMonitor&) = delete;
@@ -37,6 +40,7 @@ class NetlinkMonitor {
   Status start();  // idempotent
   void stop();     // idempotent
   bool running() const;
+  const KernelView& view() const;
 
  private:
   struct Impl;

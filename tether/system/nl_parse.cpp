@@ -152,8 +152,9 @@ void emit(std::vector<NetEvent>& events, NetEvent::Type type, const LinkInfo* li
 
 }  // namespace
 
-bool translateEvent(nlmsghdr* h, std::map<int, LinkInfo>& links, std::vector<DefaultRoute>& routes,
-                    std::vector<NetEvent>& events) {
+bool translateEvent(nlmsghdr* h, KernelView& view, std::vector<NetEvent>& events) {
+  auto& links = view.links;
+  auto& routes = view.routes;
   bool reconcile = false;
   switch (h->nlmsg_type) {
     case RTM_NEWLINK: {
@@ -166,6 +167,7 @@ bool translateEvent(nlmsghdr* h, std::map<int, LinkInfo>& links, std::vector<Def
         return reconcile;
       }
       if (it->second == *link) return reconcile;  // a change the owner cannot see (mtu, master, ...)
+      const LinkInfo before = it->second;
       it->second = *link;
       for (auto& r : routes) {
         if (r.index == link->index) {
@@ -174,6 +176,7 @@ bool translateEvent(nlmsghdr* h, std::map<int, LinkInfo>& links, std::vector<Def
         }
       }
       emit(events, NetEvent::Type::LinkChanged, &*link, nullptr, nullptr);
+      events.back().before = before;
       return reconcile;
     }
     case RTM_DELLINK: {
@@ -185,6 +188,7 @@ bool translateEvent(nlmsghdr* h, std::map<int, LinkInfo>& links, std::vector<Def
       if (it == links.end()) return reconcile;
       if (link->name.empty()) link->name = it->second.name;
       links.erase(it);
+      std::erase_if(view.addrs, [&](const AddrInfo& a) { return a.index == link->index; });
       for (const auto& r : routes) {
         if (r.index == link->index) reconcile = true;
       }
@@ -196,7 +200,10 @@ bool translateEvent(nlmsghdr* h, std::map<int, LinkInfo>& links, std::vector<Def
       auto addr = parseAddr(h);
       if (!addr) return reconcile;
       if (auto name = nameOf(links, addr->index); !name.empty()) addr->ifname = name;
+      auto same = [&](const AddrInfo& a) { return a.index == addr->index && a.prefix == addr->prefix; };
+      std::erase_if(view.addrs, same);
       if (h->nlmsg_type == RTM_NEWADDR) {
+        view.addrs.push_back(*addr);
         emit(events, NetEvent::Type::AddrAdded, nullptr, &*addr, nullptr);
       } else {
         // Losing an address can flush routes silently (the last one on the link, or a

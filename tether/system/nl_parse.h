@@ -14,6 +14,7 @@
 #include <optional>
 #include <vector>
 
+#include "tether/system/kernel_view.h"
 #include "tether/system/netlink.h"
 
 namespace tetherd::rtnl {
@@ -28,11 +29,10 @@ std::vector<DefaultRoute> parseDefaultRoutes(nlmsghdr* h);
 // The identity of a default route for the kernel: which route an event talks about.
 bool sameRoute(const DefaultRoute& a, const DefaultRoute& b);
 
-// NetlinkMonitor's handling of one event message: updates its view (links by index, the
-// default routes reported so far), appends the NetEvents the owner must see to `events`, and
-// returns true when the default routes must be compared with the kernel's (the kernel may
-// have flushed some without a message).
-bool translateEvent(nlmsghdr* h, std::map<int, LinkInfo>& links, std::vector<DefaultRoute>& routes,
-                    std::vector<NetEvent>& events);
+// NetlinkMonitor's handling of one event message: updates the kernel view (links by index,
+// addresses, the default routes reported so far), appends the NetEvents readers must see to
+// `events`, and returns true when the default routes must be compared with the kernel's (the
+// kernel may have flushed some without a message).
+bool translateEvent(nlmsghdr* h, KernelView& view, std::vector<NetEvent>& events);
 
 }  // namespace tetherd::rtnl

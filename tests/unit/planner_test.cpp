@@ -1,0 +1,449 @@
+// The planner, scenario by scenario (issue 11's acceptance): plain Facts and Intent values in,
+// the WHOLE Desired out, compared with == against a literal. No mocks, no I/O: a scenario is
+// a row of the table at the bottom. A failure prints the lines in which the two differ.
+#include "tether/core/planner.h"
+
+#include <gtest/gtest.h>
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+// The literals below name only the fields that are set; every other field is its default (empty,
+// nullopt), which is what the comparison with == then checks. GCC 12 would flag each omission.
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
+using namespace tetherd;
+
+namespace {
+
+Ipv4Prefix P(const char* s) { return *Ipv4Prefix::parse(s); }
+Ipv4Address A(const char* s) { return *Ipv4Address::parse(s); }
+using Servers = std::vector<Ipv4Address>;
+
+// ---------------------------------------------------------------------------- the world
+
+// Interface indexes, the same in every scenario.
+constexpr int kLo = 1, kEth0 = 2, kWwan0 = 3, kUsb0 = 4, kWlan0 = 5, kLan0 = 6, kPpp0 = 7;
+
+void addLink(Facts& f, int index, const char* name, bool up = true) { f.kernel.links[index] = {index, name, up, up}; }
+void addAddr(Facts& f, int index, const char* name, const char* prefix) { f.kernel.addrs.push_back({index, name, P(prefix)}); }
+void removeAddr(Facts& f, const char* prefix) { std::erase_if(f.kernel.addrs, [&](const AddrInfo& a) { return a.prefix == P(prefix); }); }
+void removeLink(Facts& f, int index) {
+  f.kernel.links.erase(index);
+  std::erase_if(f.kernel.addrs, [&](const AddrInfo& a) { return a.index == index; });
+  std::erase_if(f.kernel.routes, [&](const DefaultRoute& r) { return r.index == index; });
+}
+void removeRoute(Facts& f, int index) { std::erase_if(f.kernel.routes, [&](const DefaultRoute& r) { return r.index == index; }); }
+
+// Two upstream candidates, both usable: eth0 (first in priority) and wwan0, each with an
+// address, a default route and DNS servers (as resolv.conf or the config would give them).
+Facts upstreamsOnly() {
+  Facts f;
+  addLink(f, kLo, "lo");
+  addLink(f, kEth0, "eth0");
+  addLink(f, kWwan0, "wwan0");
+  addAddr(f, kLo, "lo", "127.0.0.1/8");
+  addAddr(f, kEth0, "eth0", "10.0.1.2/24");
+  addAddr(f, kWwan0, "wwan0", "10.0.2.2/24");
+  f.kernel.routes = {{kEth0, "eth0", A("10.0.1.254"), 100}, {kWwan0, "wwan0", A("10.0.2.254"), 200}};
+  f.upstreamDns = {{"eth0", {A("10.0.1.1")}}, {"wwan0", {A("10.0.2.1")}}};
+  return f;
+}
+
+// The master is TetherModeAlive: it has asked for the chains, the DNS forwarders and IP forwarding.
+Facts alive(Facts f) {
+  f.chains = f.dns = f.ipForwarding = true;
+  return f;
+}
+
+// A downstream whose machine has reached `stage`, with the address the applier put on it.
+void served(Facts& f, int index, const char* name, Stage stage, const char* address) {
+  f.stages[name] = stage;
+  f.assigned[name] = P(address);
+  addAddr(f, index, name, address);
+}
+
+// usb0 forwarding through eth0, as after tethering converged.
+Facts usb0Tethered() {
+  Facts f = alive(upstreamsOnly());
+  addLink(f, kUsb0, "usb0");
+  served(f, kUsb0, "usb0", Stage::Forwarding, "192.168.42.1/24");
+  return f;
+}
+
+Intent idle() {
+  Intent i;
+  i.config = defaultConfig();
+  i.config.upstreamPriority = i.priority = {"eth0", "wwan0"};
+  return i;
+}
+
+Intent tethering() {
+  Intent i = idle();
+  i.tethering = true;
+  return i;
+}
+
+// ---------------------------------------------------------------------------- readable diff
+
+std::vector<std::string> lines(const Desired& d) {
+  std::vector<std::string> out;
+  out.push_back("upstream " + d.upstream.value_or("(none)"));
+  for (const auto& [n, k] : d.tracked) out.push_back("tracked " + n + " " + ifaceKindName(k));
+  for (const auto& n : d.wanted) out.push_back("wanted " + n);
+  for (const auto& [n, p] : d.configured)
+    out.push_back("configured " + n + " " + p.address.str() + " " + ifaceKindName(p.kind) + (p.accessPoint ? " ap" : ""));
+  for (const auto& n : d.noSubnet) out.push_back("noSubnet " + n);
+  if (!d.firewall) {
+    out.push_back("firewall (none)");
+  } else {
+    const FirewallState& fw = *d.firewall;
+    out.push_back("firewall present");
+    for (const auto& n : fw.downstreams) out.push_back("firewall.downstream " + n);
+    for (const auto& p : fw.pairs) out.push_back("firewall.pair " + p.downstream + ">" + p.upstream);
+    for (auto port : fw.adminPorts) out.push_back("firewall.adminPort " + std::to_string(port));
+    for (const auto& n : fw.upstreams) out.push_back("firewall.upstream " + n);
+    for (const auto& m : fw.blockedMacs) out.push_back("firewall.blockedMac " + m);
+    for (const auto& n : fw.blockOn) out.push_back("firewall.blockOn " + n);
+  }
+  if (!d.dns) {
+    out.push_back("dns (left alone)");
+  } else {
+    std::string s = "dns [";
+    for (const auto& a : *d.dns) s += " " + a.str();
+    out.push_back(s + " ]");
+  }
+  for (const auto& r : d.ipfwdRequesters) out.push_back("ipfwd " + r);
+  return out;
+}
+
+// "- " the expected line missing, "+ " the line planned instead.
+std::string diff(const Desired& want, const Desired& got) {
+  auto w = lines(want), g = lines(got);
+  std::string out;
+  for (const auto& l : w)
+    if (std::find(g.begin(), g.end(), l) == g.end()) out += "\n  - " + l;
+  for (const auto& l : g)
+    if (std::find(w.begin(), w.end(), l) == w.end()) out += "\n  + " + l;
+  if (out.empty()) {  // same lines, other order: show both whole
+    out += "\n  want:";
+    for (const auto& l : w) out += "\n    " + l;
+    out += "\n  got:";
+    for (const auto& l : g) out += "\n    " + l;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------- the table
+
+struct Scenario {
+  std::string name;
+  Facts facts;
+  Intent intent;
+  Desired want;
+};
+
+std::ostream& operator<<(std::ostream& os, const Scenario& s) { return os << s.name; }
+
+const FirewallState kNoRules{};  // tetherd's chains set up, with nothing in them
+
+std::vector<Scenario> usb0Appears() {
+  std::vector<Scenario> rows;
+  Facts f = upstreamsOnly();
+  addLink(f, kUsb0, "usb0");
+  rows.push_back({"Usb0Appears_0_TetheringOff_TrackedNotWanted", f, idle(),
+                  Desired{.upstream = "eth0", .tracked = {{"usb0", IfaceKind::Usb}}}});
+
+  f = alive(upstreamsOnly());
+  rows.push_back({"Usb0Appears_1_TetheringOnNoUsb0Yet", f, tethering(),
+                  Desired{.upstream = "eth0",
+                          .firewall = kNoRules,
+                          .dns = Servers{A("10.0.1.1")},
+                          .ipfwdRequesters = {"tethering"}}});
+
+  addLink(f, kUsb0, "usb0");
+  rows.push_back({"Usb0Appears_2_TrackedAndWanted", f, tethering(),
+                  Desired{.upstream = "eth0",
+                          .tracked = {{"usb0", IfaceKind::Usb}},
+                          .wanted = {"usb0"},
+                          .firewall = kNoRules,
+                          .dns = Servers{A("10.0.1.1")},
+                          .ipfwdRequesters = {"tethering"}}});
+
+  f.stages["usb0"] = Stage::Configured;
+  rows.push_back({"Usb0Appears_3_ConfiguredGetsItsKindsSubnet", f, tethering(),
+                  Desired{.upstream = "eth0",
+                          .tracked = {{"usb0", IfaceKind::Usb}},
+                          .wanted = {"usb0"},
+                          .configured = {{"usb0", {.kind = IfaceKind::Usb, .address = P("192.168.42.1/24")}}},
+                          .firewall = kNoRules,
+                          .dns = Servers{A("10.0.1.1")},
+                          .ipfwdRequesters = {"tethering"}}});
+
+  served(f, kUsb0, "usb0", Stage::Forwarding, "192.168.42.1/24");
+  rows.push_back({"Usb0Appears_4_ForwardingGetsItsPair", f, tethering(),
+                  Desired{.upstream = "eth0",
+                          .tracked = {{"usb0", IfaceKind::Usb}},
+                          .wanted = {"usb0"},
+                          .configured = {{"usb0", {.kind = IfaceKind::Usb, .address = P("192.168.42.1/24")}}},
+                          .firewall = FirewallState{.downstreams = {"usb0"}, .pairs = {{"usb0", "eth0"}}},
+                          .dns = Servers{A("10.0.1.1")},
+                          .ipfwdRequesters = {"tethering"}}});
+  return rows;
+}
+
+// usb0 tethered, the upstream `up` (nullopt: none) with these servers.
+Desired usb0Through(std::optional<std::string> up, Servers dns) {
+  FirewallState fw{.downstreams = {"usb0"}};
+  if (up) fw.pairs = {{"usb0", *up}};
+  return Desired{.upstream = up,
+                 .tracked = {{"usb0", IfaceKind::Usb}},
+                 .wanted = {"usb0"},
+                 .configured = {{"usb0", {.kind = IfaceKind::Usb, .address = P("192.168.42.1/24")}}},
+                 .firewall = fw,
+                 .dns = dns,
+                 .ipfwdRequesters = {"tethering"}};
+}
+
+std::vector<Scenario> failover() {
+  std::vector<Scenario> rows;
+  Facts f = usb0Tethered();
+  f.kernel.links[kEth0].lowerUp = false;
+  rows.push_back({"Failover_Eth0LosesCarrier", f, tethering(), usb0Through("wwan0", {A("10.0.2.1")})});
+
+  f = usb0Tethered();
+  removeRoute(f, kEth0);
+  rows.push_back({"Failover_Eth0LosesItsDefaultRoute", f, tethering(), usb0Through("wwan0", {A("10.0.2.1")})});
+
+  f = usb0Tethered();
+  f.upstreamDns.erase("eth0");
+  rows.push_back({"Failover_Eth0WithoutDnsServers", f, tethering(), usb0Through("wwan0", {A("10.0.2.1")})});
+
+  removeRoute(f, kWwan0);
+  rows.push_back({"Failover_NoUpstreamLeft_Usb0StaysIsolated", f, tethering(), usb0Through(std::nullopt, {})});
+
+  f = usb0Tethered();
+  Intent i = tethering();
+  i.config.upstreamDns["eth0"] = {A("10.9.9.9")};  // [upstream.eth0] dns beats resolv.conf
+  rows.push_back({"Failover_ConfiguredDnsOfTheUpstreamWins", f, i, usb0Through("eth0", {A("10.9.9.9")})});
+  return rows;
+}
+
+std::vector<Scenario> subnetConflict() {
+  std::vector<Scenario> rows;
+  Facts f = usb0Tethered();
+  addAddr(f, kWwan0, "wwan0", "192.168.42.77/24");  // the modem's network is now usb0's
+  // Not 43, 44 or 45: those are the Wi-Fi, Bluetooth and Ethernet kinds' preferred subnets.
+  Desired moved = usb0Through("eth0", {A("10.0.1.1")});
+  moved.configured["usb0"].address = P("192.168.46.1/24");
+  rows.push_back({"SubnetConflict_AppearsLater_Usb0PlacedElsewhere", f, tethering(), moved});
+
+  removeAddr(f, "192.168.42.1/24");
+  served(f, kUsb0, "usb0", Stage::Forwarding, "192.168.46.1/24");
+  rows.push_back({"SubnetConflict_Moved_StaysPut", f, tethering(), moved});
+
+  removeAddr(f, "192.168.42.77/24");
+  rows.push_back({"SubnetConflict_Gone_NoMoveBack", f, tethering(), moved});
+  return rows;
+}
+
+std::vector<Scenario> blockedClient() {
+  std::vector<Scenario> rows;
+  Intent i = idle();
+  i.blocked = {"02:aa:bb:cc:dd:01"};
+  Facts f = upstreamsOnly();
+  addLink(f, kUsb0, "usb0");
+  rows.push_back({"BlockedClient_NoneServed_NoFirewallAtAll", f, i,
+                  Desired{.upstream = "eth0", .tracked = {{"usb0", IfaceKind::Usb}}}});
+
+  i.tethering = true;
+  f = alive(f);
+  f.stages["usb0"] = Stage::Configured;  // before its DHCP server starts
+  rows.push_back({"BlockedClient_DroppedOnAConfiguredDownstream", f, i,
+                  Desired{.upstream = "eth0",
+                          .tracked = {{"usb0", IfaceKind::Usb}},
+                          .wanted = {"usb0"},
+                          .configured = {{"usb0", {.kind = IfaceKind::Usb, .address = P("192.168.42.1/24")}}},
+                          .firewall = FirewallState{.blockedMacs = {"02:aa:bb:cc:dd:01"}, .blockOn = {"usb0"}},
+                          .dns = Servers{A("10.0.1.1")},
+                          .ipfwdRequesters = {"tethering"}}});
+
+  f = usb0Tethered();
+  addLink(f, kWlan0, "wlan0");
+  f.stages["wlan0"] = Stage::Configured;
+  rows.push_back({"BlockedClient_DroppedOnEveryConfiguredDownstream", f, i,
+                  Desired{.upstream = "eth0",
+                          .tracked = {{"usb0", IfaceKind::Usb}, {"wlan0", IfaceKind::Wifi}},
+                          .wanted = {"usb0", "wlan0"},
+                          .configured = {{"usb0", {.kind = IfaceKind::Usb, .address = P("192.168.42.1/24")}},
+                                         {"wlan0", {.kind = IfaceKind::Wifi, .address = P("192.168.43.1/24")}}},
+                          .firewall = FirewallState{.downstreams = {"usb0"},
+                                                    .pairs = {{"usb0", "eth0"}},
+                                                    .blockedMacs = {"02:aa:bb:cc:dd:01"},
+                                                    .blockOn = {"usb0", "wlan0"}},
+                          .dns = Servers{A("10.0.1.1")},
+                          .ipfwdRequesters = {"tethering"}}});
+  return rows;
+}
+
+std::vector<Scenario> manualNat() {
+  std::vector<Scenario> rows;
+  Facts f = upstreamsOnly();
+  addLink(f, kUsb0, "usb0");
+  addLink(f, kLan0, "lan0");  // no kind's pattern: never a downstream of tetherd's
+  Intent i = idle();
+  i.manualNat = {{"lan0", "eth0"}};
+  rows.push_back({"ManualNat_PairWithTetheringOff", f, i,
+                  Desired{.upstream = "eth0",
+                          .tracked = {{"usb0", IfaceKind::Usb}},
+                          .firewall = FirewallState{.pairs = {{"lan0", "eth0"}}}}});
+
+  f = usb0Tethered();
+  addLink(f, kLan0, "lan0");
+  i = tethering();
+  i.manualNat = {{"lan0", "wwan0"}};
+  rows.push_back({"ManualNat_PairBesideTethering", f, i,
+                  Desired{.upstream = "eth0",
+                          .tracked = {{"usb0", IfaceKind::Usb}},
+                          .wanted = {"usb0"},
+                          .configured = {{"usb0", {.kind = IfaceKind::Usb, .address = P("192.168.42.1/24")}}},
+                          .firewall = FirewallState{.downstreams = {"usb0"}, .pairs = {{"lan0", "wwan0"}, {"usb0", "eth0"}}},
+                          .dns = Servers{A("10.0.1.1")},
+                          .ipfwdRequesters = {"tethering"}}});
+  return rows;
+}
+
+std::vector<Scenario> twoDownstreams() {
+  std::vector<Scenario> rows;
+  Facts f = usb0Tethered();
+  addLink(f, kWlan0, "wlan0");
+  served(f, kWlan0, "wlan0", Stage::Forwarding, "192.168.43.1/24");
+  f.accessPoints = {"wlan0"};
+  rows.push_back({"TwoDownstreams_BothForwarding", f, tethering(),
+                  Desired{.upstream = "eth0",
+                          .tracked = {{"usb0", IfaceKind::Usb}, {"wlan0", IfaceKind::Wifi}},
+                          .wanted = {"usb0", "wlan0"},
+                          .configured = {{"usb0", {.kind = IfaceKind::Usb, .address = P("192.168.42.1/24")}},
+                                         {"wlan0", {.kind = IfaceKind::Wifi, .address = P("192.168.43.1/24"), .accessPoint = true}}},
+                          .firewall = FirewallState{.downstreams = {"usb0", "wlan0"},
+                                                    .pairs = {{"usb0", "eth0"}, {"wlan0", "eth0"}}},
+                          .dns = Servers{A("10.0.1.1")},
+                          .ipfwdRequesters = {"tethering"}}});
+
+  // Unplugged: its link (and address) gone from the kernel view; its machine and the
+  // applier have not caught up yet (stage and assigned address still there).
+  removeLink(f, kWlan0);
+  rows.push_back({"TwoDownstreams_Wlan0Unplugged_Usb0Keeps", f, tethering(), usb0Through("eth0", {A("10.0.1.1")})});
+  return rows;
+}
+
+std::vector<Scenario> intentAlone() {
+  std::vector<Scenario> rows;
+  {
+    Facts f = usb0Tethered();
+    addLink(f, kLan0, "lan0");
+    Intent i = tethering();
+    i.stopping = true;
+    i.manualNat = {{"lan0", "eth0"}};
+    i.adminPorts = {8080};
+    i.blocked = {"02:aa:bb:cc:dd:01"};
+    i.ipfwdRequesters = {"vpn"};
+    i.dnsOverride = {A("9.9.9.9")};
+    rows.push_back({"Stopping_NothingOfTetherdsAtAll", f, i, Desired{}});
+  }
+  {
+    Intent i = tethering();
+    i.dnsOverride = {A("9.9.9.9"), A("1.1.1.1")};
+    rows.push_back({"DnsOverride_InsteadOfTheUpstreams", usb0Tethered(), i, usb0Through("eth0", {A("9.9.9.9"), A("1.1.1.1")})});
+    Facts f = upstreamsOnly();  // the master has not asked for the forwarders yet
+    rows.push_back({"DnsOverride_NotBeforeTheMasterAsks", f, i, Desired{.upstream = "eth0"}});
+  }
+  {
+    Intent i = idle();
+    i.adminPorts = {8080};
+    rows.push_back({"AdminPorts_RefusedFromEveryUpstreamCandidate", upstreamsOnly(), i,
+                    Desired{.upstream = "eth0", .firewall = FirewallState{.adminPorts = {8080}, .upstreams = {"eth0", "wwan0"}}}});
+    Facts f = upstreamsOnly();
+    addLink(f, kLan0, "lan0");
+    addLink(f, kPpp0, "ppp0");
+    i.manualNat = {{"lan0", "ppp0"}};
+    rows.push_back({"AdminPorts_AndFromAManualPairsUpstream", f, i,
+                    Desired{.upstream = "eth0",
+                            .firewall = FirewallState{.pairs = {{"lan0", "ppp0"}},
+                                                      .adminPorts = {8080},
+                                                      .upstreams = {"eth0", "ppp0", "wwan0"}}}});
+  }
+  {
+    Facts f = alive(upstreamsOnly());
+    addLink(f, kUsb0, "usb0");
+    addLink(f, kLan0, "lan0");
+    for (const char* p : {"192.168.0.1/16", "172.16.0.1/12", "10.0.0.1/8"}) addAddr(f, kLan0, "lan0", p);
+    f.stages["usb0"] = Stage::Forwarding;
+    rows.push_back({"NoSubnet_EveryPrivateRangeInUse", f, tethering(),
+                    Desired{.upstream = "eth0",
+                            .tracked = {{"usb0", IfaceKind::Usb}},
+                            .wanted = {"usb0"},
+                            .noSubnet = {"usb0"},
+                            .firewall = kNoRules,
+                            .dns = Servers{A("10.0.1.1")},
+                            .ipfwdRequesters = {"tethering"}}});
+  }
+  {
+    Intent i = idle();
+    i.ipfwdRequesters = {"vpn"};
+    rows.push_back({"IpForwarding_ARequesterWithoutTethering", upstreamsOnly(), i,
+                    Desired{.upstream = "eth0", .ipfwdRequesters = {"vpn"}}});
+    Facts f = upstreamsOnly();
+    f.ipForwarding = true;  // the master's own request
+    rows.push_back({"IpForwarding_ARequesterAndTethering", f, i,
+                    Desired{.upstream = "eth0", .ipfwdRequesters = {"tethering", "vpn"}}});
+  }
+  {
+    Facts f = upstreamsOnly();
+    addLink(f, kUsb0, "usb0");
+    addLink(f, kLan0, "lan0");
+    Intent i = tethering();
+    i.requested = {"lan0"};    // `tether interface add lan0`: no kind matches, so Ethernet
+    i.unrequested = {"usb0"};  // `tether interface remove usb0`
+    rows.push_back({"Requests_AddedOneTetheredRemovedOneNot", f, i,
+                    Desired{.upstream = "eth0",
+                            .tracked = {{"lan0", IfaceKind::Ethernet}, {"usb0", IfaceKind::Usb}},
+                            .wanted = {"lan0"}}});
+    i = tethering();
+    i.priority = {"eth0", "wwan0", "usb0"};
+    rows.push_back({"Requests_AnUpstreamCandidateIsNeverADownstream", f, i, Desired{.upstream = "eth0"}});
+  }
+  return rows;
+}
+
+std::vector<Scenario> allScenarios() {
+  std::vector<Scenario> all;
+  for (auto part : {usb0Appears(), failover(), subnetConflict(), blockedClient(), manualNat(), twoDownstreams(), intentAlone()})
+    all.insert(all.end(), part.begin(), part.end());
+  return all;
+}
+
+class PlannerScenario : public ::testing::TestWithParam<Scenario> {};
+
+TEST_P(PlannerScenario, PlansTheWholeDesiredState) {
+  const Scenario& s = GetParam();
+  Desired got = plan(s.facts, s.intent);
+  EXPECT_TRUE(got == s.want) << s.name << ":" << diff(s.want, got);
+  // Pure: the same inputs give the same plan.
+  EXPECT_TRUE(plan(s.facts, s.intent) == got);
+}
+
+INSTANTIATE_TEST_SUITE_P(Planner, PlannerScenario, ::testing::ValuesIn(allScenarios()),
+                         [](const ::testing::TestParamInfo<Scenario>& info) { return info.param.name; });
+
+// The diff itself: a wrong expectation names the lines, not "the structs differ".
+TEST(PlannerDiff, NamesTheLinesThatDiffer) {
+  Desired a{.upstream = "eth0", .dns = Servers{A("10.0.1.1")}};
+  Desired b{.upstream = "wwan0", .firewall = kNoRules, .dns = Servers{A("10.0.1.1")}};
+  EXPECT_EQ(diff(a, b),
+            "\n  - upstream eth0\n  - firewall (none)"
+            "\n  + upstream wwan0\n  + firewall present");
+}
+
+}  // namespace

@@ -1,0 +1,185 @@
+#include "tether/core/applier.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <sstream>
+
+#include "tether/base/files.h"
+#include "tether/base/log.h"
+
+namespace tetherd {
+
+Applier::Applier(ApplierPorts ports, std::string addressRecord) : ports_(ports), record_(std::move(addressRecord)) {}
+
+Applier::Outcome Applier::apply(const Desired& want, const KernelView& kernel) {
+  Outcome out;
+  // IP forwarding for new requesters first: the master turns it on before anything else.
+  const auto have = ports_.ipfwd.requesters();
+  for (const auto& r : want.ipfwdRequesters)
+    if (std::find(have.begin(), have.end(), r) == have.end()) out.ipfwd[r] = ports_.ipfwd.enable(r);
+
+  // Downstreams that go, or move elsewhere: soft AP, DHCP server, address.
+  bool recordChanged = false;
+  for (auto it = downstreams_.begin(); it != downstreams_.end();) {
+    auto p = want.configured.find(it->first);
+    if (p == want.configured.end() || it->second.address != p->second.address) {
+      recordChanged |= it->second.address.has_value();
+      takeDown(it->first, it->second, kernel);
+    }
+    if (!it->second.address && !it->second.dhcp && !it->second.ap && !want.configured.count(it->first)) {
+      it = downstreams_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+
+  // Addresses of the new (or moved) ones.
+  std::vector<std::string> fresh;
+  for (const auto& [name, p] : want.configured) {
+    Downstream& d = downstreams_[name];
+    if (d.complete) continue;
+    if (d.address && *d.address != p.address) {  // the old one could not be removed
+      out.configured[name] = makeError(Errc::IfaceCfgError, name + ": " + d.address->str() + " is still on it");
+      continue;
+    }
+    if (!d.address) {
+      if (auto st = ports_.netlink.addAddress(name, p.address); !st) {
+        out.configured[name] =
+            makeError(Errc::IfaceCfgError, name + ": set address " + p.address.str() + ": " + st.error().message);
+        continue;
+      }
+      d.address = p.address;
+      recordChanged = true;
+    }
+    fresh.push_back(name);
+  }
+  if (recordChanged) saveRecord();
+
+  // The firewall before any new DHCP server: a blocked client never gets a lease.
+  out.firewall = applyFirewall(want.firewall);
+  const bool blocksMissing = !out.firewall && out.firewall.error().code != Errc::Busy && want.firewall &&
+                             !want.firewall->blockedMacs.empty();
+
+  for (const auto& name : fresh) {
+    if (blocksMissing) {
+      out.configured[name] =
+          makeError(Errc::IfaceCfgError, name + ": blocked clients' rules: " + out.firewall.error().message);
+      continue;
+    }
+    out.configured[name] = bringUp(name, want.configured.at(name), downstreams_[name]);
+  }
+
+  // DNS forwarders: all instances at once (one servers file, SIGHUP).
+  if (!want.dns) {
+    dns_.reset();
+    dnsStatus_ = {};
+  } else if (want.dns != dns_) {
+    auto st = ports_.dhcp.setServers(*want.dns);
+    if (st) {
+      dns_ = want.dns;
+      dnsStatus_ = {};
+    } else {
+      dnsStatus_ = makeError(Errc::ServiceUnavail, st.error().message);
+    }
+  }
+  out.dns = dnsStatus_;
+
+  // IP forwarding for the requesters that went, last: after their rules.
+  for (const auto& r : ports_.ipfwd.requesters())
+    if (!want.ipfwdRequesters.count(r)) out.ipfwd[r] = ports_.ipfwd.disable(r);
+  return out;
+}
+
+void Applier::takeDown(const std::string& ifname, Downstream& d, const KernelView& kernel) {
+  if (d.ap && ports_.ap) ports_.ap->stop(ifname);
+  d.ap = false;
+  if (d.dhcp) ports_.dhcp.stop(ifname);
+  d.dhcp = false;
+  d.complete = false;
+  if (!d.address) return;
+  if (kernel.exists(ifname)) {
+    auto st = ports_.netlink.removeAddress(ifname, *d.address);
+    if (!st && st.error().code != Errc::UnknownIface) {
+      log::warning(ifname, ": remove address: ", st.error().message);
+      return;  // still there: tried again at the next apply
+    }
+  }
+  d.address.reset();
+}
+
+Status Applier::bringUp(const std::string& ifname, const DownstreamPlan& plan, Downstream& d) {
+  if (auto st = ports_.netlink.setLinkUp(ifname, true); !st)
+    return makeError(Errc::IfaceCfgError, ifname + ": bring up: " + st.error().message);
+  auto st = ports_.dhcp.start(DhcpService::Downstream{ifname, plan.subnet(), plan.address.address});
+  if (!st) return makeError(Errc::DhcpServerError, ifname + ": DHCP server: " + st.error().message);
+  d.dhcp = true;
+  if (plan.accessPoint && ports_.ap) {
+    if (auto a = ports_.ap->start(ifname); !a) return makeError(Errc::TetherIfaceError, ifname + ": soft AP: " + a.error().message);
+    d.ap = true;
+  }
+  d.complete = true;
+  return {};
+}
+
+Status Applier::applyFirewall(const std::optional<FirewallState>& want) {
+  if (!want) {
+    if (!installed_) return {};
+    auto st = ports_.firewall.reset();
+    if (st) {
+      installed_ = false;
+      firewall_.reset();
+    }
+    return st;
+  }
+  if (installed_ && firewall_ == *want) return {};
+  auto st = ports_.firewall.apply(*want);
+  installed_ = true;  // or partly: unknown after a failure, so the next apply rebuilds it
+  if (st) firewall_ = *want;
+  else firewall_.reset();
+  return st;
+}
+
+Status Applier::resetFirewall() {
+  auto st = ports_.firewall.reset();
+  installed_ = !st.ok();  // a held lock: leftovers may still be there, removed by a later apply
+  firewall_.reset();
+  return st;
+}
+
+void Applier::saveRecord() {
+  std::string text;
+  for (const auto& [n, d] : downstreams_)
+    if (d.address) text += n + " " + d.address->str() + "\n";
+  if (auto st = writeFileAtomic(record_, text, 0644); !st) log::warning(st.error().message);
+}
+
+void Applier::removeLeftovers() {
+  auto text = readFile(record_, 64 * 1024);
+  if (!text) return;
+  std::istringstream in(*text);
+  std::string ifname, prefix;
+  while (in >> ifname >> prefix) {
+    auto p = Ipv4Prefix::parse(prefix);
+    if (!p || !validIfname(ifname)) continue;
+    if (ports_.netlink.removeAddress(ifname, *p)) log::notice("removed ", p->str(), " from ", ifname, " left by a previous run");
+  }
+  ::unlink(record_.c_str());
+}
+
+void Applier::forgetDownstream(const std::string& ifname) { downstreams_.erase(ifname); }
+
+std::optional<Ipv4Prefix> Applier::address(const std::string& ifname) const {
+  auto it = downstreams_.find(ifname);
+  if (it == downstreams_.end()) return std::nullopt;
+  return it->second.address;
+}
+
+std::map<std::string, Ipv4Prefix> Applier::addresses() const {
+  std::map<std::string, Ipv4Prefix> out;
+  for (const auto& [n, d] : downstreams_)
+    if (d.address) out[n] = *d.address;
+  return out;
+}
+
+}  // namespace tetherd

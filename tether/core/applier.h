@@ -1,0 +1,81 @@
+// The applier: makes the kernel and the children match a Desired state, through the ports it
+// is given, doing only the difference from what it applied last. Applying the same desired
+// state twice does nothing the second time (no netlink write, no firewall commit, no DHCP or
+// sysctl call). What it records as applied is only what succeeded, so a failed step leaves
+// its record equal to the kernel's; the next apply tries the rest again.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "tether/core/planner.h"
+#include "tether/core/ports.h"
+#include "tether/system/firewall.h"
+#include "tether/system/netlink.h"
+#include "tether/system/sysctl.h"
+
+namespace tetherd {
+
+struct ApplierPorts {
+  Netlink& netlink;
+  Firewall& firewall;
+  DhcpService& dhcp;
+  IpForwarding& ipfwd;
+  AccessPoint* ap = nullptr;
+};
+
+class Applier {
+ public:
+  // addressRecord: the file naming the addresses this run put on downstreams, so that the
+  // run after a crash can take them off (removeLeftovers).
+  Applier(ApplierPorts ports, std::string addressRecord);
+
+  struct Outcome {
+    // Per downstream (re)configured in this apply: Ok, or why not (typed, naming the step).
+    std::map<std::string, Status> configured;
+    Status firewall;  // Ok (matches the plan), Errc::Busy (try again soon), or the error
+    Status dns;
+    std::map<std::string, Status> ipfwd;  // per requester enabled or disabled in this apply
+  };
+  Outcome apply(const Desired& desired, const KernelView& kernel);
+
+  void setAccessPoint(AccessPoint* ap) { ports_.ap = ap; }
+
+  // Crash safety, at start: the previous run's rules and downstream addresses go.
+  Status resetFirewall();
+  void removeLeftovers();
+  // The link is gone, and its address with it.
+  void forgetDownstream(const std::string& ifname);
+
+  // What is in place.
+  std::optional<Ipv4Prefix> address(const std::string& ifname) const;
+  std::map<std::string, Ipv4Prefix> addresses() const;
+  bool firewallInstalled() const { return installed_; }
+  const std::optional<FirewallState>& firewall() const { return firewall_; }
+  Status lastDns() const { return dnsStatus_; }
+
+ private:
+  struct Downstream {
+    std::optional<Ipv4Prefix> address;
+    bool dhcp = false;
+    bool ap = false;
+    bool complete = false;  // every step done: link up, DHCP, AP
+  };
+  void takeDown(const std::string& ifname, Downstream& d, const KernelView& kernel);
+  Status bringUp(const std::string& ifname, const DownstreamPlan& plan, Downstream& d);
+  Status applyFirewall(const std::optional<FirewallState>& want);
+  void saveRecord();
+
+  ApplierPorts ports_;
+  std::string record_;
+  std::map<std::string, Downstream> downstreams_;
+  bool installed_ = false;                  // tetherd's chains exist (as far as it knows)
+  std::optional<FirewallState> firewall_;   // what the chains hold, when installed
+  std::optional<std::vector<Ipv4Address>> dns_;
+  Status dnsStatus_;
+};
+
+}  // namespace tetherd

@@ -1,0 +1,155 @@
+#include "tether/core/planner.h"
+
+#include <algorithm>
+
+#include "tether/core/address_plan.h"
+#include "tether/core/upstream.h"
+
+namespace tetherd {
+
+namespace {
+
+bool isCandidate(const Intent& intent, const std::string& ifname) {
+  return std::find(intent.priority.begin(), intent.priority.end(), ifname) != intent.priority.end();
+}
+
+Ipv4Prefix networkOf(const Ipv4Prefix& p) { return Ipv4Prefix{p.network(), p.length}; }
+
+// Every subnet in use, but `except`'s own: the kernel's addresses and the downstreams placed
+// so far in this plan.
+std::vector<Ipv4Prefix> inUse(const Facts& facts, const std::map<std::string, DownstreamPlan>& placed,
+                              const std::string& except) {
+  std::vector<Ipv4Prefix> out;
+  const LinkInfo* own = facts.kernel.link(except);
+  for (const auto& a : facts.kernel.addrs)
+    if (!own || a.index != own->index) out.push_back(networkOf(a.prefix));
+  for (const auto& [n, p] : placed)
+    if (n != except) out.push_back(p.subnet());
+  return out;
+}
+
+bool overlapsAny(const Ipv4Prefix& p, const std::vector<Ipv4Prefix>& used) {
+  return std::any_of(used.begin(), used.end(), [&](const Ipv4Prefix& u) { return u.overlaps(p); });
+}
+
+// The kind's preferred subnet, clear of the other kinds' preferred ones while there is room
+// elsewhere (so that a moved downstream does not push the next one out of its own).
+std::optional<Ipv4Prefix> place(const Intent& intent, IfaceKind kind, const std::vector<Ipv4Prefix>& used) {
+  const auto& preferred = intent.config.kind(kind).subnet;
+  auto avoid = used;
+  for (int k = 0; k < kIfaceKindCount; ++k)
+    if (static_cast<IfaceKind>(k) != kind) avoid.push_back(intent.config.kinds[static_cast<size_t>(k)].subnet);
+  auto subnet = chooseSubnet(preferred, avoid);
+  if (!subnet) subnet = chooseSubnet(preferred, used);
+  if (!subnet) return std::nullopt;
+  return downstreamAddress(*subnet);
+}
+
+}  // namespace
+
+bool isTracked(const Intent& intent, const std::string& ifname, IfaceKind* kind) {
+  if (isCandidate(intent, ifname)) return false;  // an upstream is never a downstream
+  IfaceKind k = IfaceKind::Ethernet;
+  bool matches = intent.config.kindOf(ifname, k);
+  if (!matches && !intent.requested.count(ifname)) return false;
+  if (kind) *kind = k;
+  return true;
+}
+
+std::vector<Ipv4Address> upstreamServers(const Facts& facts, const Intent& intent, const std::string& ifname) {
+  auto configured = intent.config.upstreamDns.find(ifname);
+  if (configured != intent.config.upstreamDns.end() && !configured->second.empty()) return configured->second;
+  auto it = facts.upstreamDns.find(ifname);
+  return it == facts.upstreamDns.end() ? std::vector<Ipv4Address>{} : it->second;
+}
+
+std::map<std::string, UpstreamView> upstreamViews(const Facts& facts, const Intent& intent) {
+  std::map<std::string, UpstreamView> views;
+  for (const auto& name : intent.priority) {
+    UpstreamView v;
+    v.ifname = name;
+    v.exists = facts.kernel.exists(name);
+    v.up = facts.kernel.up(name);
+    v.defaultRoute = facts.kernel.hasDefaultRoute(name);
+    v.dns = upstreamServers(facts, intent, name);
+    views[name] = v;
+  }
+  return views;
+}
+
+Desired plan(const Facts& facts, const Intent& intent) {
+  Desired d;
+  if (intent.stopping) return d;  // nothing of tetherd's at all
+  d.upstream = chooseUpstream(intent.priority, upstreamViews(facts, intent));
+
+  // Which interfaces are downstreams, and which of them should be tethered.
+  for (const auto& name : facts.kernel.names()) {
+    IfaceKind kind;
+    if (!isTracked(intent, name, &kind)) continue;
+    d.tracked[name] = kind;
+    bool want = intent.tethering && (intent.requested.count(name) ||
+                                     (!intent.unrequested.count(name) && intent.config.kind(kind).autoTether));
+    if (want) d.wanted.insert(name);
+  }
+
+  // Addresses: a downstream keeps the one it has while it overlaps nothing else; the others
+  // are placed afterwards, in name order.
+  std::vector<std::string> toPlace;
+  for (const auto& [name, stage] : facts.stages) {
+    if (stage == Stage::Idle || !d.tracked.count(name)) continue;
+    DownstreamPlan p;
+    p.kind = d.tracked[name];
+    p.accessPoint = facts.accessPoints.count(name) > 0;
+    auto have = facts.assigned.find(name);
+    if (have != facts.assigned.end() && !overlapsAny(networkOf(have->second), inUse(facts, d.configured, name))) {
+      p.address = have->second;
+      d.configured[name] = p;
+    } else {
+      toPlace.push_back(name);
+    }
+  }
+  for (const auto& name : toPlace) {
+    auto address = place(intent, d.tracked[name], inUse(facts, d.configured, name));
+    if (!address) {
+      d.noSubnet.insert(name);
+      continue;
+    }
+    DownstreamPlan p;
+    p.kind = d.tracked[name];
+    p.accessPoint = facts.accessPoints.count(name) > 0;
+    p.address = *address;
+    d.configured[name] = p;
+  }
+
+  // tetherd's chains: while the master has them set up, or anything else needs a rule.
+  FirewallState fw;
+  for (const auto& [name, stage] : facts.stages) {
+    if (stage != Stage::Forwarding || !d.configured.count(name)) continue;
+    fw.downstreams.insert(name);
+    if (d.upstream) fw.pairs.insert(NatPair{name, *d.upstream});
+  }
+  for (const auto& p : intent.manualNat) fw.pairs.insert(p);
+  const bool blocking = !intent.blocked.empty() && !d.configured.empty();
+  if (blocking) {
+    fw.blockedMacs = intent.blocked;
+    for (const auto& [name, p] : d.configured) fw.blockOn.insert(name);
+  }
+  if (!intent.adminPorts.empty()) {
+    fw.adminPorts = intent.adminPorts;
+    for (const auto& u : intent.priority) fw.upstreams.insert(u);
+    if (d.upstream) fw.upstreams.insert(*d.upstream);
+    for (const auto& p : fw.pairs) fw.upstreams.insert(p.upstream);
+  }
+  if (facts.chains || !fw.pairs.empty() || !fw.downstreams.empty() || !intent.adminPorts.empty() || blocking)
+    d.firewall = fw;
+
+  if (facts.dns) {
+    if (!intent.dnsOverride.empty()) d.dns = intent.dnsOverride;
+    else d.dns = d.upstream ? upstreamServers(facts, intent, *d.upstream) : std::vector<Ipv4Address>{};
+  }
+  d.ipfwdRequesters = intent.ipfwdRequesters;
+  if (facts.ipForwarding) d.ipfwdRequesters.insert("tethering");
+  return d;
+}
+
+}  // namespace tetherd

@@ -1,0 +1,82 @@
+// The planner: plan(facts, intent) -> the desired state. Pure: no I/O, no clock, no state of
+// its own; the same inputs give the same plan. The manager gathers the facts (the kernel view,
+// the upstreams' DNS servers, how far each downstream's machine has come), keeps the intent
+// (the validated config plus what the control socket and the page asked for), and hands the
+// plan to the applier, which makes the kernel match it.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "tether/base/ip.h"
+#include "tether/core/upstream.h"
+#include "tether/system/firewall.h"
+#include "tether/system/kernel_view.h"
+
+namespace tetherd {
+
+// What the user asked for.
+struct Intent {
+  Config config;
+  bool tethering = false;             // `tether start` (or autostart) and no `tether stop` since
+  bool stopping = false;              // the daemon is stopping: nothing of tetherd's is wanted
+  std::vector<std::string> priority;  // upstream candidates, best first
+  std::set<std::string> requested;    // `tether interface add`: tethered whatever its kind
+  std::set<std::string> unrequested;  // `tether interface remove` of an auto-tethered one
+  std::set<NatPair> manualNat;        // `nat enable <int> <ext>`
+  std::vector<Ipv4Address> dnsOverride;  // `tether dns set`: instead of the upstream's
+  std::set<uint16_t> adminPorts;      // the web page's port(s): refused from the upstreams
+  std::set<std::string> blocked;      // blocked client MACs (normalised)
+  std::set<std::string> ipfwdRequesters;  // `ipfwd enable <requester>`
+};
+
+// How far a downstream's machine has come: it decides, the plan follows.
+enum class Stage { Idle, Configured, Forwarding };
+
+// What is.
+struct Facts {
+  KernelView kernel;
+  std::map<std::string, std::vector<Ipv4Address>> upstreamDns;  // per candidate (config, resolv.conf)
+  std::map<std::string, Stage> stages;         // per downstream, from its machine
+  std::map<std::string, Ipv4Prefix> assigned;  // the downstream addresses in place now
+  std::set<std::string> accessPoints;          // downstreams that are the soft AP
+  bool chains = false;        // the master has asked for tetherd's chains (tethering set up)
+  bool dns = false;           // the master has asked for the DNS forwarders
+  bool ipForwarding = false;  // the master has asked for IP forwarding
+};
+
+// One downstream that gets its address, DHCP/DNS server and (the soft AP) hostapd.
+struct DownstreamPlan {
+  IfaceKind kind = IfaceKind::Ethernet;
+  Ipv4Prefix address;  // the router's own address with the subnet's length (192.168.42.1/24)
+  bool accessPoint = false;
+  Ipv4Prefix subnet() const { return Ipv4Prefix{address.network(), address.length}; }
+  bool operator==(const DownstreamPlan&) const = default;
+};
+
+// What should be.
+struct Desired {
+  std::optional<std::string> upstream;
+  std::map<std::string, IfaceKind> tracked;  // downstream candidates that exist (a machine each)
+  std::set<std::string> wanted;              // tracked ones that should be tethered
+  std::map<std::string, DownstreamPlan> configured;
+  std::set<std::string> noSubnet;  // asked to be configured, but no free subnet is left
+  std::optional<FirewallState> firewall;  // nullopt: none of tetherd's chains at all
+  std::optional<std::vector<Ipv4Address>> dns;  // nullopt: leave the forwarders alone
+  std::set<std::string> ipfwdRequesters;
+  bool operator==(const Desired&) const = default;
+};
+
+Desired plan(const Facts& facts, const Intent& intent);
+
+// Parts of the plan, for the manager's views and the tests.
+std::vector<Ipv4Address> upstreamServers(const Facts& facts, const Intent& intent, const std::string& ifname);
+std::map<std::string, UpstreamView> upstreamViews(const Facts& facts, const Intent& intent);
+bool isTracked(const Intent& intent, const std::string& ifname, IfaceKind* kind = nullptr);
+
+}  // namespace tetherd
