@@ -4,6 +4,8 @@
 # under AddressSanitizer + UndefinedBehaviorSanitizer). ccache is shared between both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# ccache keys on paths relative to the checkout, so a clone elsewhere (CI) reuses the cache.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}"
 flavour=${1:-release}
 jobs=${JOBS:-$(nproc)}
 case "$flavour" in

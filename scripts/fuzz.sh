@@ -7,6 +7,8 @@
 # hostapd softap_settings lease netlink web_api; default all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# ccache keys on paths relative to the checkout, so a clone elsewhere (CI) reuses the cache.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}"
 seconds=${1:-20}
 shift || true
 fuzzers=("$@")
