@@ -15,18 +15,20 @@ import sys
 LAYERS = [
     ("base",       ["tether/base"],                      []),
     ("config",     ["config"],                           ["base"]),
-    ("system",     ["tether/system", "softap/hostapd"],  ["base", "config"]),
+    ("system",     ["tether/system"],                    ["base", "config"]),
+    ("hostapd",    ["softap/hostapd"],                   ["base", "config"]),
     ("machines",   ["statemachines"],                    ["base"]),
     ("core",       ["tether/core"],                      ["base", "config", "system", "machines"]),
     ("usb",        ["tether/radios/usb"],                ["base", "config", "system"]),
     ("bluetooth",  ["tether/radios/bluetooth"],          ["base", "config", "system"]),
-    ("softap",     ["softap/service"],                   ["base", "config", "system", "core"]),
+    ("softap",     ["softap/service"],                   ["base", "config", "system", "hostapd", "core"]),
     ("control",    ["tether/control", "softap/control"], ["base", "config", "system", "core", "usb", "bluetooth",
-                                                          "softap"]),
+                                                          "hostapd", "softap"]),
     ("webhttp",    ["web/http"],                         ["base"]),
-    ("web",        ["web", "web/routes"],                ["base", "config", "system", "core", "softap", "webhttp"]),
-    ("app",        ["tether/app"],                       ["base", "config", "system", "machines", "core", "usb",
-                                                          "bluetooth", "softap", "control", "web"]),
+    ("web",        ["web", "web/routes"],                ["base", "config", "system", "hostapd", "core", "softap",
+                                                          "webhttp"]),
+    ("app",        ["tether/app"],                       ["base", "config", "system", "hostapd", "machines", "core",
+                                                          "usb", "bluetooth", "softap", "control", "webhttp", "web"]),
 ]
 ROOTS = ["tether", "config", "softap", "statemachines", "web"]
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
@@ -81,6 +83,32 @@ def check(root):
     return files, problems
 
 
+# Budgets (issue 11): no source file above MAX_FILE_LINES, no layer above MAX_LAYER_SHARE of the code.
+MAX_FILE_LINES = 500
+MAX_LAYER_SHARE = 0.25
+
+
+def budgets(root):
+    problems, per_layer, total = [], {}, 0
+    for top in ROOTS:
+        for dirpath, _, names in os.walk(os.path.join(root, top)):
+            for n in names:
+                if not n.endswith((".h", ".cpp")):
+                    continue
+                rel = os.path.relpath(os.path.join(dirpath, n), root)
+                lines = sum(1 for _ in open(os.path.join(root, rel), encoding="utf-8", errors="replace"))
+                if lines > MAX_FILE_LINES:
+                    problems.append(f"{rel}: {lines} lines (budget {MAX_FILE_LINES})")
+                layer = layer_of(rel)
+                per_layer[layer] = per_layer.get(layer, 0) + lines
+                total += lines
+    for layer, lines in sorted(per_layer.items(), key=lambda kv: -kv[1]):
+        if total and lines > MAX_LAYER_SHARE * total:
+            problems.append(f"layer {layer}: {lines} of {total} lines ({100 * lines / total:.0f}%, budget "
+                            f"{100 * MAX_LAYER_SHARE:.0f}%)")
+    return per_layer, total, problems
+
+
 def self_test():
     import tempfile
     with tempfile.TemporaryDirectory() as d:
@@ -113,7 +141,13 @@ def main():
     for p in problems:
         print(p)
     print(f"layering: {files} files, {len(problems)} forbidden include(s)")
-    return 1 if problems else 0
+    per_layer, total, over = budgets(os.path.abspath(root))
+    for p in over:
+        print(p)
+    largest = max(per_layer.items(), key=lambda kv: kv[1]) if per_layer else ("-", 0)
+    print(f"budgets: {total} lines, largest layer {largest[0]} {100 * largest[1] / max(total, 1):.0f}%, "
+          f"{len(over)} over budget")
+    return 1 if problems or over else 0
 
 
 if __name__ == "__main__":
