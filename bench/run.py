@@ -741,12 +741,11 @@ def web_detect():
     """Whether tetherd can serve the web admin: web/ sources and a [web] section or --web option."""
     web_dir = os.path.join(SRC, "web")
     sources = sorted(f for f in os.listdir(web_dir) if f.endswith((".cpp", ".h", ".hpp")))
-    main_src = open(os.path.join(SRC, "tether", "main_tetherd.cpp")).read()
+    main_src = open(os.path.join(SRC, "tether", "app", "main_tetherd.cpp")).read()
     config_src = ""
-    for f in ("config.cpp", "config.h"):
-        p = os.path.join(SRC, "config", f)
-        if os.path.exists(p):
-            config_src += open(p).read()
+    for f in sorted(os.listdir(os.path.join(SRC, "config"))):
+        if f.endswith((".cpp", ".h")):
+            config_src += open(os.path.join(SRC, "config", f)).read()
     has_option = "--web" in main_src
     has_section = re.search(r'"web"|\[web\]', config_src) is not None
     has_server = any(f.startswith("web_server") for f in sources)
