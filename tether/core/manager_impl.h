@@ -81,6 +81,7 @@ struct TetherManager::Impl : MasterActions, InterfaceActions {
   void emit(const Event& e);
   std::string blockedFile() const { return intent.config.stateDir + "/blocked-clients"; }
   void loadBlocked();
+  Status changeBlocked(std::set<std::string> next, const std::string& mac, bool blocking);
   Status lastFirewallError() const;  // a hard failure of the latest apply (Busy is not one)
   void resetAtStop(std::chrono::steady_clock::time_point deadline, std::function<void()> finish);
 

@@ -287,6 +287,25 @@ Status TetherManager::setAdminPorts(const std::set<uint16_t>& ports) {
   return {};
 }
 
+// The blocked list becomes `next`: saved first (a block in force is never lost at the next
+// start), then applied; a firewall that refuses it puts the old list back, file included.
+Status TetherManager::Impl::changeBlocked(std::set<std::string> next, const std::string& mac, bool blocking) {
+  if (auto st = writeFileAtomic(blockedFile(), formatBlocked(next), 0600); !st) return st;
+  auto before = std::move(intent.blocked);
+  intent.blocked = std::move(next);
+  reconcile();
+  if (auto st = lastFirewallError(); !st) {
+    intent.blocked = std::move(before);
+    (void)writeFileAtomic(blockedFile(), formatBlocked(intent.blocked), 0600);
+    reconcile();
+    return st;
+  }
+  log::notice("client ", mac, blocking ? " blocked" : " unblocked");
+  using Kind = events::ClientChanged::Kind;
+  emit({events::ClientChanged{blocking ? Kind::Blocked : Kind::Unblocked, mac, std::nullopt}});
+  return {};
+}
+
 Status TetherManager::blockClient(const std::string& mac) {
   Impl& m = *impl_;
   auto n = normalizeMac(mac);
@@ -297,20 +316,7 @@ Status TetherManager::blockClient(const std::string& mac) {
     return makeError(Errc::InvalidArgument, "mac: already " + std::to_string(kMaxBlockedClients) + " blocked clients");
   auto next = m.intent.blocked;
   next.insert(*n);
-  // Saved first: a block that is in force is never lost at the next start.
-  if (auto st = writeFileAtomic(m.blockedFile(), formatBlocked(next), 0600); !st) return st;
-  auto before = std::move(m.intent.blocked);
-  m.intent.blocked = std::move(next);
-  m.reconcile();
-  if (auto st = m.lastFirewallError(); !st) {
-    m.intent.blocked = std::move(before);
-    (void)writeFileAtomic(m.blockedFile(), formatBlocked(m.intent.blocked), 0600);
-    m.reconcile();
-    return st;
-  }
-  log::notice("client ", *n, " blocked");
-  m.emit({events::ClientChanged{events::ClientChanged::Kind::Blocked, *n, std::nullopt}});
-  return {};
+  return m.changeBlocked(std::move(next), *n, true);
 }
 
 Status TetherManager::unblockClient(const std::string& mac) {
@@ -320,19 +326,7 @@ Status TetherManager::unblockClient(const std::string& mac) {
   if (!m.intent.blocked.count(*n)) return makeError(Errc::NotFound, "mac: " + *n + " is not blocked");
   auto next = m.intent.blocked;
   next.erase(*n);
-  if (auto st = writeFileAtomic(m.blockedFile(), formatBlocked(next), 0600); !st) return st;
-  auto before = std::move(m.intent.blocked);
-  m.intent.blocked = std::move(next);
-  m.reconcile();
-  if (auto st = m.lastFirewallError(); !st) {
-    m.intent.blocked = std::move(before);
-    (void)writeFileAtomic(m.blockedFile(), formatBlocked(m.intent.blocked), 0600);
-    m.reconcile();
-    return st;
-  }
-  log::notice("client ", *n, " unblocked");
-  m.emit({events::ClientChanged{events::ClientChanged::Kind::Unblocked, *n, std::nullopt}});
-  return {};
+  return m.changeBlocked(std::move(next), *n, false);
 }
 
 // ---------------------------------------------------------------------------- views
