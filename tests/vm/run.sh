@@ -8,7 +8,7 @@
 #   KEY=VALUE     passed to the guest on the kernel command line, e.g. BREAK=wifi-passphrase
 #   --expect R=V  instead of "no result is fail": require result R to start with V
 #                 (e.g. --expect wifi=fail: the deliberately broken run must be caught)
-#   --timeout S   host-side limit for the whole VM (default 600)
+#   --timeout S   host-side limit for one boot of the VM (default 420)
 #   --name N      results directory name under <build>/vm-out (default: last)
 # Environment: TETHERD_BIN, TETHERCTL_BIN (default <build>/tetherd, <build>/tetherctl),
 #   VM_BUILD_DIR (default: the directory of TETHERD_BIN, else build/), VM_KVER (default: the
@@ -19,7 +19,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 
-scenarios=() params=() expects=() timeout=600 name=last
+scenarios=() params=() expects=() timeout=420 name=last
 while [ $# -gt 0 ]; do
   case "$1" in
     --expect) expects+=("${2:?--expect R=V}"); shift 2 ;;
@@ -58,7 +58,7 @@ elapsed() { awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }
 bash "$here/fetch-debs.sh" "$cache"
 bash "$here/build-initramfs.sh" base "$cache" "$VM_KVER"
 rm -rf "$out"
-mkdir -p "$out/share"
+mkdir -p "$out"
 bash "$here/build-initramfs.sh" project "$cache" "$out/project.cpio.gz" "$tetherd" "$tetherctl"
 cat "$cache/base-$VM_KVER.cpio.gz" "$out/project.cpio.gz" >"$out/initramfs.cpio.gz"
 rm "$out/project.cpio.gz"
@@ -70,23 +70,39 @@ qemu_pid=""
 cleanup() { [ -n "$qemu_pid" ] && kill "$qemu_pid" 2>/dev/null || true; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-tq=$(date +%s.%N)
-# The console goes to the terminal and to console.log; the guest writes its logs to share/.
-timeout -k 5 "$timeout" qemu-system-x86_64 -accel tcg -cpu max -m 512 -smp 1 \
-  -nographic -no-reboot -nic none -monitor none -serial stdio \
-  -kernel "$kernel" -initrd "$out/initramfs.cpio.gz" -append "$append" \
-  -virtfs "local,path=$out/share,mount_tag=out,security_model=none,id=out" \
-  </dev/null > >(tee "$out/console.log") 2>&1 &
-qemu_pid=$!
-rc=0
-wait "$qemu_pid" || rc=$?
-qemu_pid=""
-wait  # tee
-qemu_s=$(awk -v a="$tq" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
-rm -f "$out/initramfs.cpio.gz"
-
+# One boot of the guest; its console goes to the terminal and to console.log, the guest writes
+# its logs to share/.
+boot() {
+  rm -rf "$out/share" && mkdir -p "$out/share"
+  tq=$(date +%s.%N)
+  timeout -k 5 "$timeout" qemu-system-x86_64 -accel tcg -cpu max -m 512 -smp 1 \
+    -nographic -no-reboot -nic none -monitor none -serial stdio \
+    -kernel "$kernel" -initrd "$out/initramfs.cpio.gz" -append "$append" \
+    -virtfs "local,path=$out/share,mount_tag=out,security_model=none,id=out" \
+    </dev/null > >(tee "$out/console.log") 2>&1 &
+  qemu_pid=$!
+  rc=0
+  wait "$qemu_pid" || rc=$?
+  qemu_pid=""
+  wait  # tee
+  qemu_s=$(awk -v a="$tq" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+}
+boot
+# Debian's kernel has rare races of its own in the emulated drivers' teardown (seen once: a NULL
+# dereference in bnep_session while a kicked PAN client's port left the bridge). Such an oops
+# leaves the guest unusable, so whatever it broke is not a verdict on tetherd: that boot is
+# kept as console-oops.log, said loudly, and the same scenarios run once more on a fresh boot.
+# Anything else that fails is a failure; a second oops is one too.
+if ! tr -d '\r' <"$out/console.log" | grep -q '^VM-RESULT.*' || tr -d '\r' <"$out/console.log" | grep -q '^VM-RESULT.*=fail'; then
+  if grep -aqE 'BUG: kernel|Oops: [0-9]|kernel BUG at' "$out/console.log"; then
+    cp "$out/console.log" "$out/console-oops.log"
+    echo "vm-lab: the guest kernel oopsed (see $out/console-oops.log; not tetherd's code): booting once more" >&2
+    boot
+  fi
+fi
 summary=$(tr -d '\r' <"$out/console.log" | grep '^VM-RESULT' | tail -1 || true)
 vmtime=$(tr -d '\r' <"$out/console.log" | grep '^VM-TIME' | tail -1 || true)
+rm -f "$out/initramfs.cpio.gz"
 echo "vm-lab: QEMU ran $qemu_s s (exit $rc); total $(elapsed) s; logs in $out"
 [ -n "$vmtime" ] && echo "vm-lab: $vmtime"
 if [ -z "$summary" ]; then
