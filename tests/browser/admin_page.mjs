@@ -24,6 +24,7 @@ const CLIENT_MAC = env("CLIENT_MAC");
 const CLIENT_IP = env("CLIENT_IP");
 const CLIENT_NAME = env("CLIENT_HOSTNAME");
 const DOWNLOAD_URL = env("DOWNLOAD_URL");    // the lab's inet: /bytes/<n>
+const SETUP_CODE = env("SETUP_CODE");        // `tetherctl web setup-code`: first use from a downstream
 const PASSWORD = "tether lab admin 1";
 const HERE = path.dirname(new URL(import.meta.url).pathname);
 
@@ -97,6 +98,12 @@ try {
   expect((await page.textContent("#err-setup-password")) === "shorter than 8 characters", "setup refuses a short password");
   await page.fill("#setup-password", PASSWORD);
   await page.fill("#setup-confirm", PASSWORD);
+  // From a downstream the first use needs the one-time setup code: a wrong one is refused.
+  expect(await page.isVisible("#setup-code"), "the setup form asks a downstream client for the setup code");
+  await page.fill("#setup-code", "0000-0000-0000");
+  await page.click("#setup-submit");
+  await waitFor(async () => (await page.textContent("#err-setup-code")) === "wrong setup code", "a wrong setup code refused");
+  await page.fill("#setup-code", SETUP_CODE);
   await shot("setup");
   await page.click("#setup-submit");
   await page.waitForSelector("#view-dashboard:not([hidden])");
