@@ -10,7 +10,6 @@ Then no connection of the flood outlives the request deadline (30 s; before the 
 Bounded: 80 connections, one wave, at most ~45 s."""
 import json
 import os
-import re
 import sys
 import time
 import unittest
@@ -122,7 +121,9 @@ class WebFloodTest(unittest.TestCase):
             self.assertLessEqual(c["closed"], 36, c)
         self.assertTrue(any(c["kind"] == "expect" and c["answer"].startswith("HTTP/1.1 100 Continue") for c in conns),
                         "some 100-continue requests got the go-ahead and still were closed")
-        self.assertIn("refusing one from 192.168.42.24", self.lab.tetherd_log())
+        # Slots of the flood were given to the admins (or refused to the flood itself).
+        log = self.lab.tetherd_log()
+        self.assertTrue("had not completed a request, for one from" in log or "refusing one from" in log, log[-2000:])
 
 
 if __name__ == "__main__":
