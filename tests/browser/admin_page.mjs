@@ -65,13 +65,13 @@ try {
   const page = context.pages()[0] || (await context.newPage());
   page.setDefaultTimeout(10000);
   // Script errors and CSP violations fail the test; failed loads with the statuses this test
-  // provokes itself (401 wrong password / after logout, 400 refused settings, 409 own device
-  // not blocked) do not.
+  // provokes itself (401 wrong password / after logout, 400 refused settings, 403 wrong setup
+  // code, 409 own device not blocked) do not.
   page.on("console", (m) => {
     if (m.type() !== "error") return;
     const t = m.text();
     if (/Content Security Policy|Refused to/.test(t)) findings.cspViolations.push(t);
-    else if (!/^Failed to load resource: the server responded with a status of 40[019] /.test(t)) findings.consoleErrors.push(t);
+    else if (!/^Failed to load resource: the server responded with a status of 40[0139] /.test(t)) findings.consoleErrors.push(t);
   });
   page.on("pageerror", (e) => findings.consoleErrors.push(String(e)));
   const shot = async (name) => {
