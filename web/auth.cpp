@@ -144,66 +144,94 @@ void SessionStore::setLimits(std::chrono::seconds idle, std::chrono::seconds lif
 LoginLimiter::LoginLimiter(Clock clock, std::chrono::seconds base, std::chrono::seconds cap, size_t maxEntries)
     : clock_(std::move(clock)), base_(base), cap_(cap), max_(std::max<size_t>(1, maxEntries)) {}
 
+namespace {
+constexpr const char* kOverall = "*";
+bool loopback(const std::string& peer) { return peer.rfind("127.", 0) == 0; }
+}  // namespace
+
+std::vector<LoginLimiter::Scope> LoginLimiter::scopesOf(const std::string& peer, const std::string& session) const {
+  using std::chrono::seconds;
+  if (!session.empty()) return {{"s:" + session, {kFreeFailures, base_, cap_}}};
+  if (loopback(peer)) return {{"a:" + peer, {kFreeFailures, base_, std::min(cap_, seconds(5))}}};
+  std::vector<Scope> out{{"a:" + peer, {kFreeFailures, base_, cap_}}};
+  // "a.b.c.d" -> its /24 "a.b.c"; anything else has no network scope.
+  if (std::count(peer.begin(), peer.end(), '.') == 3) out.push_back({"n:" + peer.substr(0, peer.rfind('.')), {10, seconds(1), seconds(30)}});
+  out.push_back({kOverall, {20, seconds(1), seconds(10)}});
+  return out;
+}
+
 void LoginLimiter::prune(TimePoint now) {
   std::erase_if(entries_, [&](const auto& kv) {
     const Entry& e = kv.second;
     return e.inflight == 0 && now >= e.lockedUntil && now - e.lastFailure >= std::chrono::hours(1);
   });
   while (entries_.size() > max_) {
-    // Full of recent failures from many addresses: forget the oldest one.
-    auto oldest = std::min_element(entries_.begin(), entries_.end(),
-                                   [](const auto& a, const auto& b) { return a.second.lastFailure < b.second.lastFailure; });
+    // Full of recent failures from many addresses: forget the oldest one (never the overall count).
+    auto oldest = entries_.end();
+    for (auto it = entries_.begin(); it != entries_.end(); ++it)
+      if (it->first != kOverall && (oldest == entries_.end() || it->second.lastFailure < oldest->second.lastFailure)) oldest = it;
+    if (oldest == entries_.end()) break;
     entries_.erase(oldest);
   }
 }
 
-std::chrono::seconds LoginLimiter::retryAfter(const std::string& peer) {
+std::chrono::seconds LoginLimiter::retryAfter(const std::string& peer, const std::string& session) {
   const TimePoint now = clock_();
   prune(now);
-  auto it = entries_.find(peer);
-  if (it == entries_.end()) return std::chrono::seconds(0);
-  const Entry& e = it->second;
-  if (now < e.lockedUntil)
-    return std::chrono::ceil<std::chrono::seconds>(e.lockedUntil - now);
-  // Verifications still running would, if wrong, use up the free attempts.
-  if (e.failures < kFreeFailures && e.failures + e.inflight >= kFreeFailures) return std::chrono::seconds(1);
-  if (e.failures >= kFreeFailures && e.inflight > 0) return std::chrono::seconds(1);
-  return std::chrono::seconds(0);
+  std::chrono::seconds wait{0};
+  for (const auto& scope : scopesOf(peer, session)) {
+    auto it = entries_.find(scope.key);
+    if (it == entries_.end()) continue;
+    const Entry& e = it->second;
+    const int free = scope.limits.free;
+    if (now < e.lockedUntil) wait = std::max(wait, std::chrono::ceil<std::chrono::seconds>(e.lockedUntil - now));
+    // Verifications still running would, if wrong, use up the free attempts.
+    else if ((e.failures < free && e.failures + e.inflight >= free) || (e.failures >= free && e.inflight > 0))
+      wait = std::max(wait, std::chrono::seconds(1));
+  }
+  return wait;
 }
 
-void LoginLimiter::begin(const std::string& peer) { ++entries_[peer].inflight; }
+void LoginLimiter::begin(const std::string& peer, const std::string& session) {
+  for (const auto& scope : scopesOf(peer, session)) ++entries_[scope.key].inflight;
+}
 
-void LoginLimiter::failed(const std::string& peer) {
+void LoginLimiter::failed(const std::string& peer, const std::string& session) {
   const TimePoint now = clock_();
-  Entry& e = entries_[peer];
-  if (e.inflight > 0) --e.inflight;
-  ++e.failures;
-  e.lastFailure = now;
-  if (e.failures >= kFreeFailures) {
-    const int doublings = std::min(e.failures - kFreeFailures, 20);
-    auto wait = std::min<std::chrono::seconds>(cap_, base_ * (1LL << doublings));
-    e.lockedUntil = now + wait;
+  for (const auto& scope : scopesOf(peer, session)) {
+    Entry& e = entries_[scope.key];
+    if (e.inflight > 0) --e.inflight;
+    ++e.failures;
+    e.lastFailure = now;
+    if (e.failures >= scope.limits.free) {
+      const int doublings = std::min(e.failures - scope.limits.free, 20);
+      e.lockedUntil = now + std::min<std::chrono::seconds>(scope.limits.cap, scope.limits.base * (1LL << doublings));
+    }
   }
 }
 
-void LoginLimiter::abandoned(const std::string& peer) {
-  auto it = entries_.find(peer);
-  if (it != entries_.end() && it->second.inflight > 0) --it->second.inflight;
+void LoginLimiter::abandoned(const std::string& peer, const std::string& session) {
+  for (const auto& scope : scopesOf(peer, session)) {
+    auto it = entries_.find(scope.key);
+    if (it != entries_.end() && it->second.inflight > 0) --it->second.inflight;
+  }
 }
 
-void LoginLimiter::succeeded(const std::string& peer) {
-  auto it = entries_.find(peer);
-  if (it == entries_.end()) return;
-  if (it->second.inflight > 1) {
-    --it->second.inflight;
-    it->second.failures = 0;
-    return;
+void LoginLimiter::succeeded(const std::string& peer, const std::string& session) {
+  // The address (or session) starts afresh; what its network and everyone did is not undone.
+  const auto scopes = scopesOf(peer, session);
+  for (size_t i = 0; i < scopes.size(); ++i) {
+    auto it = entries_.find(scopes[i].key);
+    if (it == entries_.end()) continue;
+    Entry& e = it->second;
+    if (e.inflight > 0) --e.inflight;
+    if (i == 0) e.failures = 0, e.lockedUntil = {};
+    if (e.inflight == 0 && e.failures == 0) entries_.erase(it);
   }
-  entries_.erase(it);
 }
 
 int LoginLimiter::failures(const std::string& peer) const {
-  auto it = entries_.find(peer);
+  auto it = entries_.find("a:" + peer);
   return it == entries_.end() ? 0 : it->second.failures;
 }
 

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "tether/base/result.h"
 
@@ -65,32 +66,51 @@ class SessionStore {
   std::map<std::string, Session> sessions_;
 };
 
-// Login attempts per client address: the first kFreeFailures wrong passwords cost nothing;
-// from then on every attempt waits base * 2^(failures - kFreeFailures), at most `cap`. While
-// locked, even the right password is refused (429 + Retry-After). Attempts whose verification
-// is still running count as failures until they are known, so a burst cannot slip through.
-// Entries are forgotten an hour after their last failure; the table is bounded.
+// Login attempts, throttled without ever locking anyone out. Failures are counted in scopes,
+// each with some free failures and then a wait before the next attempt that doubles with every
+// failure up to a cap (429 + Retry-After; the right password waits too):
+//   - the client address: 5 free, then base (2 s) doubling up to cap (60 s); loopback's cap
+//     is 5 s, so a local flood (or a typo-prone SSH-tunnelled admin) costs other local admins
+//     seconds at most;
+//   - its /24 (a downstream: a client that changes its address stays in it): 10 free, 1 s up
+//     to 30 s;
+//   - every address but loopback together: 20 free, 1 s up to 10 s;
+//   - a request that carries a live session (a browser that logged in before) is counted only
+//     against that session (5 free, 2 s up to 60 s): floods of others never slow it.
+// Attempts whose verification is still running count as failures until they are known, so a
+// burst cannot slip through. Entries are forgotten an hour after their last failure; the table
+// is bounded.
 class LoginLimiter {
  public:
   static constexpr int kFreeFailures = 5;
-  LoginLimiter(Clock clock, std::chrono::seconds base = std::chrono::seconds(30),
-               std::chrono::seconds cap = std::chrono::minutes(15), size_t maxEntries = 1024);
+  LoginLimiter(Clock clock, std::chrono::seconds base = std::chrono::seconds(2),
+               std::chrono::seconds cap = std::chrono::seconds(60), size_t maxEntries = 1024);
 
-  // 0: may try now; else the seconds to wait.
-  std::chrono::seconds retryAfter(const std::string& peer);
-  void begin(const std::string& peer);  // a verification starts
-  void failed(const std::string& peer);
-  void abandoned(const std::string& peer);  // a begun verification that never ran
-  void succeeded(const std::string& peer);
-  int failures(const std::string& peer) const;
+  // 0: may try now; else the seconds to wait. session: the key of the live session the
+  // request carries, "" for none.
+  std::chrono::seconds retryAfter(const std::string& peer, const std::string& session = "");
+  void begin(const std::string& peer, const std::string& session = "");  // a verification starts
+  void failed(const std::string& peer, const std::string& session = "");
+  void abandoned(const std::string& peer, const std::string& session = "");  // a begun one that never ran
+  void succeeded(const std::string& peer, const std::string& session = "");
+  int failures(const std::string& peer) const;  // of the address
 
  private:
+  struct Limits {
+    int free;
+    std::chrono::seconds base, cap;
+  };
+  struct Scope {
+    std::string key;
+    Limits limits;
+  };
   struct Entry {
     int failures = 0;
     int inflight = 0;
     TimePoint lastFailure{};
     TimePoint lockedUntil{};
   };
+  std::vector<Scope> scopesOf(const std::string& peer, const std::string& session) const;
   void prune(TimePoint now);
   Clock clock_;
   std::chrono::seconds base_, cap_;

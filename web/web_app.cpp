@@ -109,7 +109,9 @@ WebApp::~WebApp() {
 
 Status WebApp::load() {
   if (auto st = ensureDir(ctx_->deps.config().stateDir, 0750); !st) return st;
-  return ctx_->password.load();
+  if (auto st = ctx_->password.load(); !st) return st;
+  ctx_->makeSetupCode();
+  return {};
 }
 
 void WebApp::reconfigure(const Config& config) {

@@ -40,6 +40,10 @@ class WebApp {
   void setPassword(const std::string& password, std::function<void(Status)> done);
 
   bool passwordSet() const { return ctx_->password.isSet(); }
+  // The one-time setup code while no password is set ("" after).
+  const std::string& setupCode() const { return ctx_->setupCode; }
+  // The request carries the cookie of a live session (not counted as activity).
+  bool hasSession(const Request& req) { return ctx_->sessions.find(req.cookie(kSessionCookie), false) != nullptr; }
   size_t sessionCount() { return ctx_->sessions.size(); }
   size_t subscriberCount() const { return ctx_->subscriberCount(); }
   bool tickArmed() const { return ctx_->tickArmed; }

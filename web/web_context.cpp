@@ -3,6 +3,7 @@
 #include <boost/asio/post.hpp>
 
 #include "tether/base/files.h"
+#include "tether/base/log.h"
 #include "tether/system/dnsmasq.h"
 
 namespace tetherd::web {
@@ -22,6 +23,20 @@ WebContext::~WebContext() {
   for (auto& w : streams)
     if (auto s = w.lock()) s->end();
   worker.reset();  // joins the hashing thread
+}
+
+void WebContext::makeSetupCode() {
+  if (password.isSet()) {
+    setupCode.clear();
+    return;
+  }
+  if (!setupCode.empty()) return;
+  // 48 bits, read aloud or typed: "3f9a-07c2-d1e4". Wrong codes count as wrong passwords.
+  const std::string hex = randomHex(6);
+  setupCode = hex.substr(0, 4) + "-" + hex.substr(4, 4) + "-" + hex.substr(8, 4);
+  log::notice("web: no admin password yet: set it on this machine (http://127.0.0.1:", deps.config().webPort,
+              "/), from another device with the one-time setup code ", setupCode,
+              " (tetherctl web setup-code prints it), or with tetherctl web set-password -");
 }
 
 // ---- views ------------------------------------------------------------------------------------

@@ -58,6 +58,10 @@ struct WebContext {
   SessionStore sessions;
   LoginLimiter limiter;
   std::unique_ptr<HashWorker> worker;
+  // While no password is set: the one-time code that lets a device other than this machine set
+  // it (logged by tetherd, printed by `tetherctl web setup-code`). "" once a password is set.
+  std::string setupCode;
+  void makeSetupCode();  // a fresh one when no password is set and none exists, else nothing
   TrafficMeter meter;
   std::vector<std::weak_ptr<EventStream>> streams;
   boost::asio::steady_timer tickTimer;

@@ -1,5 +1,9 @@
 #include "web/web_server.h"
 
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+
 #include <boost/asio/post.hpp>
 #include <set>
 
@@ -10,12 +14,28 @@ namespace tetherd::web {
 
 namespace asio = boost::asio;
 
+std::string interfaceHolding(const std::string& address) {
+  struct ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) return "";
+  std::string out;
+  for (struct ifaddrs* i = list; i && out.empty(); i = i->ifa_next) {
+    if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || !i->ifa_name) continue;
+    char text[INET_ADDRSTRLEN] = {};
+    const auto* in = reinterpret_cast<const struct sockaddr_in*>(i->ifa_addr);
+    if (::inet_ntop(AF_INET, &in->sin_addr, text, sizeof text) && address == text) out = i->ifa_name;
+  }
+  ::freeifaddrs(list);
+  return out;
+}
+
 struct WebServer::Impl {
   explicit Impl(WebDeps d)
       : deps(d), app(std::move(d)), enabled(deps.config().webEnabled),
         http(deps.io, static_cast<uint16_t>(deps.config().webPort), [this](Request req, Reply reply) {
           app.handle(req, std::move(reply));
-        }) {}
+        }) {
+    http.setSessionCheck([this](const Request& req) { return app.hasSession(req); });
+  }
 
   WebDeps deps;
   WebApp app;
@@ -30,7 +50,10 @@ struct WebServer::Impl {
     if (!enabled) return out;
     const Config& c = deps.config();
     if (c.webListenLocalhost) out.insert({"127.0.0.1", "lo"});
-    for (const auto& a : c.webListenAddresses) out.insert({a.str(), ""});
+    // An explicit address is bound to the interface holding it now (a management LAN, a VPN or a
+    // container bridge must not reach it through another interface); not held: not yet.
+    for (const auto& a : c.webListenAddresses)
+      if (auto dev = interfaceHolding(a.str()); !dev.empty()) out.insert({a.str(), dev});
     if (c.webListenDownstreams) {
       using S = TetherInterfaceMachine::State;
       for (const auto& d : deps.manager.downstreams()) {
@@ -55,8 +78,6 @@ WebServer::~WebServer() { stop(); }
 Status WebServer::start() {
   if (auto st = impl_->app.load(); !st) return st;
   if (!impl_->enabled) return {};
-  if (!impl_->app.passwordSet())
-    log::notice("web: no admin password yet: the first visit sets it (or: tetherctl web set-password -)");
   impl_->reconcile();
   return {};
 }

@@ -14,6 +14,9 @@
 
 namespace tetherd::web {
 
+// The interface that holds this IPv4 address now ("" when none does).
+std::string interfaceHolding(const std::string& address);
+
 class WebServer {
  public:
   explicit WebServer(WebDeps deps);

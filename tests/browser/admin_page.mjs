@@ -24,6 +24,7 @@ const CLIENT_MAC = env("CLIENT_MAC");
 const CLIENT_IP = env("CLIENT_IP");
 const CLIENT_NAME = env("CLIENT_HOSTNAME");
 const DOWNLOAD_URL = env("DOWNLOAD_URL");    // the lab's inet: /bytes/<n>
+const SETUP_CODE = env("SETUP_CODE");        // `tetherctl web setup-code`: first use from a downstream
 const PASSWORD = "tether lab admin 1";
 const HERE = path.dirname(new URL(import.meta.url).pathname);
 
@@ -64,13 +65,13 @@ try {
   const page = context.pages()[0] || (await context.newPage());
   page.setDefaultTimeout(10000);
   // Script errors and CSP violations fail the test; failed loads with the statuses this test
-  // provokes itself (401 wrong password / after logout, 400 refused settings, 409 own device
-  // not blocked) do not.
+  // provokes itself (401 wrong password / after logout, 400 refused settings, 403 wrong setup
+  // code, 409 own device not blocked) do not.
   page.on("console", (m) => {
     if (m.type() !== "error") return;
     const t = m.text();
     if (/Content Security Policy|Refused to/.test(t)) findings.cspViolations.push(t);
-    else if (!/^Failed to load resource: the server responded with a status of 40[019] /.test(t)) findings.consoleErrors.push(t);
+    else if (!/^Failed to load resource: the server responded with a status of 40[0139] /.test(t)) findings.consoleErrors.push(t);
   });
   page.on("pageerror", (e) => findings.consoleErrors.push(String(e)));
   const shot = async (name) => {
@@ -97,6 +98,12 @@ try {
   expect((await page.textContent("#err-setup-password")) === "shorter than 8 characters", "setup refuses a short password");
   await page.fill("#setup-password", PASSWORD);
   await page.fill("#setup-confirm", PASSWORD);
+  // From a downstream the first use needs the one-time setup code: a wrong one is refused.
+  expect(await page.isVisible("#setup-code"), "the setup form asks a downstream client for the setup code");
+  await page.fill("#setup-code", "0000-0000-0000");
+  await page.click("#setup-submit");
+  await waitFor(async () => (await page.textContent("#err-setup-code")) === "wrong setup code", "a wrong setup code refused");
+  await page.fill("#setup-code", SETUP_CODE);
   await shot("setup");
   await page.click("#setup-submit");
   await page.waitForSelector("#view-dashboard:not([hidden])");

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 
@@ -134,7 +135,7 @@ class WebAppTest : public ::testing::Test {
 
   // First use: sets the password and keeps the session.
   void setup(const std::string& password = "correct horse") {
-    auto r = call("POST", "/api/setup", nlohmann::json{{"password", password}}.dump());
+    auto r = call("POST", "/api/setup", nlohmann::json{{"password", password}, {"code", app->setupCode()}}.dump());
     ASSERT_EQ(r.status(), 201) << r.r.body;
     adoptSession(r);
   }
@@ -252,12 +253,12 @@ TEST_F(WebAppTest, ProtectedGetsWorkWithASession) {
 TEST_F(WebAppTest, FirstUseAsksForAPasswordAndSetsItOnce) {
   auto s = call("GET", "/api/session");
   EXPECT_EQ(s.status(), 200);
-  EXPECT_EQ(s.j, (nlohmann::json{{"passwordSet", false}, {"authenticated", false}}));
+  EXPECT_EQ(s.j, (nlohmann::json{{"passwordSet", false}, {"authenticated", false}, {"setupCodeNeeded", true}}));
   EXPECT_EQ(login("anything at all").status(), 409) << "no default password";
   auto shortPw = call("POST", "/api/setup", R"({"password":"1234567"})");
   EXPECT_EQ(shortPw.status(), 400);
   EXPECT_EQ(shortPw.j["errors"]["password"], "shorter than 8 characters");
-  auto r = call("POST", "/api/setup", R"({"password":"correct horse"})");
+  auto r = call("POST", "/api/setup", nlohmann::json{{"password", "correct horse"}, {"code", app->setupCode()}}.dump());
   ASSERT_EQ(r.status(), 201);
   EXPECT_EQ(r.header("Set-Cookie").find("; Path=/; HttpOnly; SameSite=Strict; Max-Age=43200"), 80u) << r.header("Set-Cookie");
   adoptSession(r);
@@ -292,14 +293,114 @@ TEST_F(WebAppTest, WrongPasswordsAreRateLimitedPerAddress) {
   for (int i = 0; i < 5; ++i) EXPECT_EQ(login("wrong horse " + std::to_string(i)).status(), 401) << i;
   auto limited = login("correct horse");
   EXPECT_EQ(limited.status(), 429) << "even the right password waits";
-  EXPECT_EQ(limited.header("Retry-After"), "30");
+  EXPECT_EQ(limited.header("Retry-After"), "2");
   EXPECT_EQ(limited.j["error"]["code"], "rate-limited");
   EXPECT_EQ(login("correct horse", "192.168.42.11").status(), 200) << "another address is not affected";
-  now += 30s;
+  now += 2s;
   EXPECT_EQ(login("wrong again").status(), 401);
-  EXPECT_EQ(login("correct horse").header("Retry-After"), "60") << "exponential backoff";
-  now += 60s;
+  EXPECT_EQ(login("correct horse").header("Retry-After"), "4") << "exponential backoff";
+  now += 4s;
   EXPECT_EQ(login("correct horse").status(), 200);
+}
+
+// ---- issue 15: the page against a hostile client ----------------------------------------------
+
+// Whoever reaches the page first must not own it: from a downstream, the one-time code.
+TEST_F(WebAppTest, FirstUseFromAnotherDeviceNeedsTheSetupCode) {
+  const std::string code = app->setupCode();
+  ASSERT_EQ(code.size(), 14u);
+  EXPECT_EQ(code[4], '-');
+  auto none = call("POST", "/api/setup", R"({"password":"evil takeover"})", {}, false, "192.168.42.35");
+  EXPECT_EQ(none.status(), 403);
+  EXPECT_EQ(none.j["error"]["code"], "setup-code");
+  EXPECT_NE(none.j["error"]["message"].get<std::string>().find("tetherctl web setup-code"), std::string::npos);
+  EXPECT_EQ(none.j["errors"]["code"], "required");
+  auto wrong = call("POST", "/api/setup", R"({"password":"evil takeover","code":"0000-0000-0000"})", {}, false, "192.168.42.35");
+  EXPECT_EQ(wrong.status(), 403);
+  EXPECT_EQ(wrong.j["errors"]["code"], "wrong setup code");
+  EXPECT_FALSE(app->passwordSet());
+  for (int i = 0; i < 5; ++i) call("POST", "/api/setup", R"({"password":"evil takeover","code":"1"})", {}, false, "192.168.42.35");
+  EXPECT_EQ(call("POST", "/api/setup", R"({"password":"evil takeover","code":"1"})", {}, false, "192.168.42.35").status(), 429)
+      << "wrong codes are throttled like wrong passwords";
+  // The owner types it with other case and spaces: fine.
+  std::string typed = code;
+  for (char& ch : typed) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  typed[4] = ' ';
+  auto r = call("POST", "/api/setup", nlohmann::json{{"password", "correct horse"}, {"code", typed}}.dump(), {}, false,
+                "192.168.42.10");
+  EXPECT_EQ(r.status(), 201) << r.r.body;
+  EXPECT_EQ(app->setupCode(), "") << "used up";
+}
+
+TEST_F(WebAppTest, FirstUseFromThisMachineNeedsNoCode) {
+  auto s = call("GET", "/api/session", "", {}, false, "127.0.0.1");
+  EXPECT_EQ(s.j["setupCodeNeeded"], false);
+  auto r = call("POST", "/api/setup", R"({"password":"correct horse"})", {}, false, "127.0.0.1");
+  EXPECT_EQ(r.status(), 201) << r.r.body;
+  EXPECT_EQ(app->setupCode(), "");
+  EXPECT_EQ(call("GET", "/api/session").j.count("setupCodeNeeded"), 0u) << "only while no password is set";
+}
+
+// A client changing its address inside the downstream, then every address together, is slowed:
+// waits that grow and stop at a bound, never a lock.
+TEST_F(WebAppTest, LoginThrottlingCoversTheDownstreamAndEveryoneButNeverLocks) {
+  setup();
+  int answered = 0;
+  for (int a = 20; a < 30; ++a)
+    for (int i = 0; i < 2; ++i) answered += login("guess", "192.168.42." + std::to_string(a)).status() == 401;
+  EXPECT_EQ(answered, 10) << "ten wrong passwords per /24 are free, however many addresses they come from";
+  auto slowed = login("correct horse", "192.168.42.99");
+  EXPECT_EQ(slowed.status(), 429) << "a fresh address of the same /24 waits";
+  EXPECT_LE(std::stoi(slowed.header("Retry-After")), 30);
+  EXPECT_EQ(login("correct horse", "192.168.44.7").status(), 200) << "another downstream is not slowed by it";
+  // Hours of guessing: the waits stay bounded.
+  for (int i = 0; i < 200; ++i) {
+    now += 61s;
+    (void)login("guess", "192.168.42." + std::to_string(20 + i % 10));
+  }
+  now += 1s;
+  auto w = login("correct horse", "192.168.42.99");
+  ASSERT_EQ(w.status(), 429);
+  EXPECT_LE(std::stoi(w.header("Retry-After")), 30);
+  now += 30s;
+  EXPECT_EQ(login("correct horse", "192.168.42.99").status(), 200) << "slowed, never locked out";
+  // Loopback: its own address and short waits.
+  for (int i = 0; i < 30; ++i) {
+    now += 6s;
+    (void)login("guess", "127.0.0.1");
+  }
+  auto local = login("correct horse", "127.0.0.1");
+  ASSERT_EQ(local.status(), 429);
+  EXPECT_LE(std::stoi(local.header("Retry-After")), 5) << "another local admin waits seconds at most";
+  now += 5s;
+  EXPECT_EQ(login("correct horse", "127.0.0.1").status(), 200);
+}
+
+// A browser that logged in before is throttled on its own: a flood from its address and its
+// network does not slow it.
+TEST_F(WebAppTest, ABrowserWithASessionLogsInThroughAFlood) {
+  setup();
+  for (int i = 0; i < 30; ++i) (void)login("guess", "192.168.42.10");
+  EXPECT_EQ(login("correct horse", "192.168.42.10").status(), 429);
+  auto r = call("POST", "/api/login", R"({"password":"correct horse"})", {}, true, "192.168.42.10");
+  EXPECT_EQ(r.status(), 200) << r.r.body;
+}
+
+// A login gets a fresh token, and a token presented at the login is dropped (a token planted
+// before the login is worth nothing after it).
+TEST_F(WebAppTest, LoginRotatesTheSession) {
+  setup();
+  const std::string before = token;
+  auto ev = call("GET", "/api/events");
+  ASSERT_TRUE(ev.r.stream);
+  auto r = call("POST", "/api/login", R"({"password":"correct horse"})", {}, true);
+  ASSERT_EQ(r.status(), 200);
+  adoptSession(r);
+  EXPECT_NE(token, before);
+  EXPECT_TRUE(ev.r.stream->ended());
+  EXPECT_EQ(call("GET", "/api/status", "", {{"Cookie", "tetherd_session=" + before}}, false).status(), 401);
+  EXPECT_EQ(call("GET", "/api/status").status(), 200);
+  EXPECT_EQ(app->sessionCount(), 1u);
 }
 
 TEST_F(WebAppTest, SessionsExpireWhenIdleAndAfterTheirLifetime) {
@@ -342,9 +443,15 @@ TEST_F(WebAppTest, PasswordChangeNeedsTheCurrentOneAndLogsOutEveryoneElse) {
   auto weak = call("POST", "/api/password", R"({"current":"correct horse","new":"short"})");
   EXPECT_EQ(weak.status(), 400);
   EXPECT_EQ(weak.j["errors"]["new"], "shorter than 8 characters");
+  const std::string before = token;
   auto ok = call("POST", "/api/password", R"({"current":"correct horse","new":"battery staple"})");
   EXPECT_EQ(ok.status(), 200) << ok.r.body;
-  EXPECT_EQ(call("GET", "/api/status").status(), 200) << "this session stays";
+  EXPECT_EQ(call("GET", "/api/status", "", {{"Cookie", "tetherd_session=" + before}}, false).status(), 401)
+      << "the changer's old token is worth nothing";
+  adoptSession(ok);
+  EXPECT_NE(token, before);
+  EXPECT_EQ(call("GET", "/api/status").status(), 200) << "the changer goes on with a fresh session";
+  EXPECT_EQ(app->sessionCount(), 1u);
   EXPECT_EQ(call("GET", "/api/status", "", {{"Cookie", "tetherd_session=" + otherToken}}, false).status(), 401);
   EXPECT_EQ(login("correct horse", "192.168.42.12").status(), 401);
   EXPECT_EQ(login("battery staple", "192.168.42.12").status(), 200);
@@ -395,7 +502,8 @@ TEST_F(WebAppTest, CrossOriginStateChangesAreRefused) {
   r = call("POST", "/api/setup", R"({"password":"correct horse"})", {{"Sec-Fetch-Site", "cross-site"}});
   EXPECT_EQ(r.status(), 403);
   EXPECT_FALSE(app->passwordSet());
-  r = call("POST", "/api/setup", R"({"password":"correct horse"})", {{"Origin", std::string("http://") + kHost}});
+  r = call("POST", "/api/setup", R"({"password":"correct horse"})", {{"Origin", std::string("http://") + kHost}}, true,
+           "127.0.0.1");
   EXPECT_EQ(r.status(), 201);
 }
 

@@ -59,7 +59,8 @@ class HttpConnectionTest : public ::testing::Test {
 
   static ConnectionLimits fastLimits() {
     ConnectionLimits l;
-    l.idle = std::chrono::milliseconds(300);
+    l.header = std::chrono::milliseconds(300);
+    l.request = std::chrono::milliseconds(400);
     l.linger = std::chrono::milliseconds(100);
     return l;
   }
@@ -196,6 +197,64 @@ TEST_F(HttpConnectionTest, HeadGetsHeadersWithoutTheBody) {
   send("HEAD /hello HTTP/1.1\r\nHost: a\r\n\r\n");
   auto out = receive("\r\n\r\n");
   EXPECT_EQ(out, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\n");
+}
+
+// The attack of issue 15: "Expect: 100-continue" and then no body. The go-ahead is written, and
+// the request's deadline still runs: the connection goes when it passes.
+TEST_F(HttpConnectionTest, ExpectContinueWithoutABodyIsClosedAtTheRequestDeadline) {
+  ConnectionLimits l = fastLimits();
+  l.header = std::chrono::milliseconds(200);
+  l.request = std::chrono::milliseconds(600);
+  open(l);
+  send("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n");
+  EXPECT_EQ(receive("\r\n\r\n"), "HTTP/1.1 100 Continue\r\n\r\n");
+  runFor(std::chrono::milliseconds(300));
+  EXPECT_FALSE(conn->closed()) << "past the header deadline, but the header is in: the body has until the request deadline";
+  runFor(std::chrono::milliseconds(500));
+  EXPECT_TRUE(conn->closed()) << "the request deadline passed without the body";
+  EXPECT_TRUE(requests.empty());
+}
+
+// A header trickling in byte by byte does not postpone its deadline, which is shorter than the
+// request's; a body trickling in has the request's deadline.
+TEST_F(HttpConnectionTest, TheHeaderHasAShorterDeadlineThanTheRequest) {
+  ConnectionLimits l = fastLimits();
+  l.header = std::chrono::milliseconds(200);
+  l.request = std::chrono::milliseconds(1000);
+  open(l);
+  const std::string head = "GET /hello HTTP/1.1\r\nHost: a\r\nX-Slow: ";
+  for (int i = 0; i < 6 && !conn->closed(); ++i) {
+    send(head.substr(static_cast<size_t>(i) * 5, 5));
+    runFor(std::chrono::milliseconds(60));
+  }
+  EXPECT_TRUE(conn->closed()) << "the header was not complete 200 ms after the connection was ready for it";
+
+  open(l);
+  send("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nContent-Length: 10\r\n\r\n{");
+  runFor(std::chrono::milliseconds(500));
+  EXPECT_FALSE(conn->closed()) << "the header came in time; the body has the request's deadline";
+  runFor(std::chrono::milliseconds(700));
+  EXPECT_TRUE(conn->closed());
+}
+
+// A connection in a session-only slot: the header decides, before any go-ahead for a body.
+TEST_F(HttpConnectionTest, ASessionOnlySlotRefusesAHeaderWithoutASession) {
+  open();
+  conn->checkFirstRequest([](const Request& r) -> std::string {
+    return r.cookie("tetherd_session") == "good" ? "" : "only logged-in sessions now";
+  });
+  send("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n");
+  auto out = receive("only logged-in sessions now");
+  EXPECT_EQ(out.rfind("HTTP/1.1 503 Service Unavailable\r\n", 0), 0u) << out;
+  EXPECT_NE(out.find("Retry-After: 5\r\n"), std::string::npos);
+  EXPECT_TRUE(requests.empty());
+
+  open();
+  conn->checkFirstRequest([](const Request& r) -> std::string {
+    return r.cookie("tetherd_session") == "good" ? "" : "only logged-in sessions now";
+  });
+  send("GET /hello HTTP/1.1\r\nHost: a\r\nCookie: tetherd_session=good\r\n\r\n");
+  EXPECT_NE(receive("hi").find("200 OK"), std::string::npos);
 }
 
 TEST_F(HttpConnectionTest, SilentClientsAreClosed) {

@@ -5,7 +5,7 @@
 namespace tetherd {
 
 void registerWebCommands(CommandTable& table, web::WebServer& web) {
-  table.add("web", "web status | web set-password <password>|- (tetherctl reads '-' from stdin)",
+  table.add("web", "web status | web setup-code | web set-password <password>|- (tetherctl reads '-' from stdin)",
             [&web](const control::Request& req, const control::Responder& r) {
               namespace code = control::code;
               const auto& a = req.args;
@@ -18,13 +18,19 @@ void registerWebCommands(CommandTable& table, web::WebServer& web) {
                                                         " live=" + std::to_string(app.subscriberCount()) +
                                                         " listening=" + (listening.empty() ? "none" : listening));
               }
+              if (a.size() == 1 && a[0] == "setup-code") {
+                // The one-time code that lets another device do the page's first-use setup.
+                const std::string& setup = web.app().setupCode();
+                if (setup.empty()) return r.fail(makeError(Errc::AlreadyExists, "a web password is set: no setup code"));
+                return r.finish(code::CommandOkay, setup);
+              }
               if (a.size() == 2 && a[0] == "set-password") {
                 return web.app().setPassword(a[1], [r](Status st) {
                   if (!st) return r.fail(st.error());
                   r.finish(code::CommandOkay, "web password set");
                 });
               }
-              r.finish(code::CommandSyntaxError, "Usage: web status | web set-password <password>|-");
+              r.finish(code::CommandSyntaxError, "Usage: web status | web setup-code | web set-password <password>|-");
             });
 }
 

@@ -4,8 +4,11 @@
 // Requests are parsed by Beast with bounded headers (8 KiB -> 431) and bodies (64 KiB -> 413);
 // any parse error gets a 400. Every error is a complete HTTP response followed by a lingering
 // close (stop sending, drain what the client still sends for a moment, then close), so the
-// client reads the answer instead of a reset. Keep-alive per HTTP/1.1 (and 1.0's header). A
-// connection that stays silent (before or between requests) is closed after a timeout. An
+// client reads the answer instead of a reset. Keep-alive per HTTP/1.1 (and 1.0's header).
+// Deadlines: from the moment a request is awaited, its header must be complete within
+// `header` and the whole request within `request`; nothing postpones or cancels them (not an
+// "Expect: 100-continue" answer, not bytes trickling in) but the request being read. Writes
+// have their own timer. An
 // event-stream response keeps the connection: events are queued to it, a client that stops
 // reading is dropped once its queue passes a bound.
 //
@@ -21,6 +24,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/asio/write.hpp>
+#include <algorithm>
 #include <chrono>
 #include <deque>
 #include <functional>
@@ -49,7 +53,8 @@ struct StreamOps<boost::asio::ip::tcp::socket> {
 };
 
 struct ConnectionLimits {
-  std::chrono::milliseconds idle{30'000};    // silence before or between requests
+  std::chrono::milliseconds header{10'000};  // awaiting a request: its header complete by then
+  std::chrono::milliseconds request{30'000}; // and the whole request (body included) by then
   std::chrono::milliseconds write{15'000};   // one write taking longer: the client is gone
   std::chrono::milliseconds linger{1'000};   // draining before the close after an error
   size_t maxQueuedBytes = 256 * 1024;        // event-stream backlog
@@ -62,25 +67,34 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection<Stream
 
   HttpConnection(Stream stream, std::string peer, RequestHandler handler, ConnectionLimits limits = {})
       : stream_(std::move(stream)), peer_(std::move(peer)), handler_(std::move(handler)), limits_(limits),
-        timer_(stream_.get_executor()) {}
+        timer_(stream_.get_executor()), writeTimer_(stream_.get_executor()) {}
 
   void start() { readRequest(); }
+  // A check of the first request only (a connection in the session-only slots): "" lets it
+  // through, anything else is the message of a 503 that closes the connection.
+  void checkFirstRequest(std::function<std::string(const Request&)> check) { firstCheck_ = std::move(check); }
 
   // Close now (server stop).
   void close() {
     if (closed_) return;
     closed_ = true;
     timer_.cancel();
+    writeTimer_.cancel();
     if (stream_event_) stream_event_->detach();
     StreamOps<Stream>::close(stream_);
   }
   bool closed() const { return closed_; }
+  // Waiting for (the rest of) a request: its header or its body. A connection that has not
+  // completed a request (a client's take milliseconds) may give its slot to a newcomer.
+  bool awaitingRequest() const { return awaitingRequest_ && !closed_; }
 
  private:
-  void armTimer(std::chrono::milliseconds d) {
-    timer_.expires_after(d);
+  void armTimer(std::chrono::milliseconds d) { arm(timer_, d); }
+
+  void arm(boost::asio::steady_timer& t, std::chrono::milliseconds d) {
+    t.expires_after(d);
     std::weak_ptr<HttpConnection> weak = this->shared_from_this();
-    timer_.async_wait([weak](boost::system::error_code ec) {
+    t.async_wait([weak](boost::system::error_code ec) {
       if (ec) return;
       if (auto self = weak.lock()) self->close();
     });
@@ -91,7 +105,10 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection<Stream
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(kMaxHeaderBytes));
     parser_->body_limit(kMaxBodyBytes);
-    armTimer(limits_.idle);
+    // The request's deadlines run from here: the header's first, then the whole request's.
+    requestDeadline_ = std::chrono::steady_clock::now() + limits_.request;
+    awaitingRequest_ = true;
+    armTimer(std::min(limits_.header, limits_.request));
     auto self = this->shared_from_this();
     // The header first: a client that sent "Expect: 100-continue" (curl does, for bodies over
     // 1 KiB) waits for the go-ahead before it sends the body.
@@ -102,6 +119,21 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection<Stream
   void onHeader(boost::beast::error_code ec) {
     if (closed_) return;
     if (ec || parser_->is_done()) return onRead(ec);
+    // A session-only slot: the header decides, before any go-ahead for a body.
+    if (firstCheck_) {
+      Request head;
+      for (const auto& f : parser_->get()) head.headers.push_back(Header{std::string(f.name_string()), std::string(f.value())});
+      head.peer = peer_;
+      if (!passesFirstCheck(head)) return;
+    }
+    // The header is in: what is left of the request's deadline applies to the body (the write
+    // of "100 Continue" below has its own timer and leaves this one alone).
+    timer_.expires_at(requestDeadline_);
+    std::weak_ptr<HttpConnection> weak = this->shared_from_this();
+    timer_.async_wait([weak](boost::system::error_code e) {
+      if (e) return;
+      if (auto self = weak.lock()) self->close();
+    });
     const auto& h = parser_->get();
     auto expect = h.find(boost::beast::http::field::expect);
     if (expect != h.end() && h.version() == 11 && boost::beast::iequals(expect->value(), "100-continue"))
@@ -111,8 +143,23 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection<Stream
                                    [self](boost::beast::error_code ec, std::size_t) { self->onRead(ec); });
   }
 
+  // The first request's check (checkFirstRequest): false when it was refused (503 sent).
+  bool passesFirstCheck(const Request& req) {
+    const std::string why = firstCheck_(req);
+    firstCheck_ = nullptr;
+    if (why.empty()) return true;
+    timer_.cancel();
+    keepAlive_ = false;
+    headOnly_ = false;
+    Response busy = plainError(503, why);
+    busy.set("Retry-After", "5");
+    respond(std::move(busy));
+    return false;
+  }
+
   void onRead(boost::beast::error_code ec) {
     timer_.cancel();
+    awaitingRequest_ = false;
     if (closed_) return;
     namespace http = boost::beast::http;
     if (ec) {
@@ -139,6 +186,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection<Stream
     headOnly_ = req.method == "HEAD";
     if (msg.version() != 11 && msg.version() != 10) return fail(505, "HTTP/1.0 or HTTP/1.1 only");
     if (msg.version() == 11 && !req.header("Host")) return fail(400, "Host header required");
+    if (firstCheck_ && !passesFirstCheck(req)) return;
     auto self = this->shared_from_this();
     auto replied = std::make_shared<bool>(false);
     handler_(std::move(req), [self, replied](Response r) {
@@ -196,10 +244,10 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection<Stream
       return;
     }
     writing_ = true;
-    armTimer(limits_.write);
+    arm(writeTimer_, limits_.write);
     auto self = this->shared_from_this();
     boost::asio::async_write(stream_, boost::asio::buffer(queue_.front()), [self](boost::beast::error_code ec, std::size_t) {
-      self->timer_.cancel();
+      self->writeTimer_.cancel();
       if (ec) return self->close();
       self->queuedBytes_ -= self->queue_.front().size();
       self->queue_.pop_front();
@@ -247,7 +295,10 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection<Stream
   std::string peer_;
   RequestHandler handler_;
   ConnectionLimits limits_;
-  boost::asio::steady_timer timer_;
+  boost::asio::steady_timer timer_;       // the request's deadlines, then the lingering close
+  boost::asio::steady_timer writeTimer_;  // one write
+  std::chrono::steady_clock::time_point requestDeadline_{};
+  bool awaitingRequest_ = false;
   boost::beast::flat_buffer buffer_{2 * (kMaxHeaderBytes + kMaxBodyBytes)};
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   std::deque<std::string> queue_;
@@ -257,6 +308,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection<Stream
   bool keepAlive_ = false;
   bool headOnly_ = false;
   std::function<void()> afterWrites_;
+  std::function<std::string(const Request&)> firstCheck_;
   std::shared_ptr<EventStream> stream_event_;
   char drain_[4096];
 };

@@ -10,6 +10,7 @@
 
 #include "tether/base/log.h"
 #include "tether/base/result.h"
+#include "web/http/connection_slots.h"
 #include "web/http/http_connection.h"
 
 namespace tetherd::web {
@@ -18,9 +19,6 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using Connection = HttpConnection<tcp::socket>;
 
-namespace {
-constexpr size_t kMaxConnections = 64;
-}
 
 struct HttpServer::Impl {
   Impl(asio::io_context& i, uint16_t p, Handler h) : io(i), port(p), handler(std::move(h)) {}
@@ -36,7 +34,17 @@ struct HttpServer::Impl {
   Handler handler;
   bool stopped = false;
   std::map<std::string, Listener> listeners;  // "address%device"
-  std::vector<std::weak_ptr<Connection>> connections;
+  struct Open {
+    std::weak_ptr<Connection> conn;
+    std::string peer;
+    std::string listener;  // its key in `listeners`
+    bool sessionOnly = false;
+    uint64_t order = 0;
+  };
+  std::vector<Open> connections;
+  uint64_t accepted = 0;
+  SlotPolicy policy;
+  std::function<bool(const Request&)> sessionCheck = [](const Request&) { return false; };
   std::shared_ptr<char> alive = std::make_shared<char>();
 
   void listenAt(const std::set<ListenPlace>& want) {
@@ -49,6 +57,9 @@ struct HttpServer::Impl {
       boost::system::error_code ec;
       it->second.acceptor->close(ec);
       log::info("web: stopped listening on ", it->second.address, ":", port);
+      // Its connections go with it (the downstream they came through is gone).
+      for (auto& o : connections)
+        if (auto c = o.conn.lock(); c && o.listener == it->first) c->close();
       it = listeners.erase(it);
     }
     for (const auto& [address, device] : want) {
@@ -83,45 +94,66 @@ struct HttpServer::Impl {
     tcp::acceptor* raw = acc.get();
     listeners[key] = Listener{address, device, std::move(acc)};
     log::notice("web: listening on http://", address, ":", port, "/", device.empty() ? "" : " (" + device + ")");
-    accept(raw);
+    accept(raw, key);
     return {};
   }
 
-  void accept(tcp::acceptor* acc) {
+  void accept(tcp::acceptor* acc, const std::string& key) {
     std::weak_ptr<char> weak = alive;
-    acc->async_accept([this, weak, acc](boost::system::error_code ec, tcp::socket socket) {
+    acc->async_accept([this, weak, acc, key](boost::system::error_code ec, tcp::socket socket) {
       if (weak.expired() || ec == asio::error::operation_aborted) return;
       if (!acc->is_open()) return;
-      if (!ec) onAccepted(std::move(socket));
+      if (!ec) onAccepted(std::move(socket), key);
       else log::debug("web: accept: ", ec.message());
-      accept(acc);
+      accept(acc, key);
     });
   }
 
-  void onAccepted(tcp::socket socket) {
-    std::erase_if(connections, [](const std::weak_ptr<Connection>& w) {
-      auto c = w.lock();
+  void onAccepted(tcp::socket socket, const std::string& listener) {
+    std::erase_if(connections, [](const Open& o) {
+      auto c = o.conn.lock();
       return !c || c->closed();
     });
-    if (connections.size() >= kMaxConnections) {
-      // Still an HTTP answer: a few bytes into a fresh socket's empty send buffer never block.
-      log::warning("web: ", connections.size(), " connections open; refusing one");
-      boost::system::error_code ec;
-      Response busy = plainError(503, "too many connections; try again");
-      busy.set("Retry-After", "5");
-      socket.non_blocking(true, ec);
-      asio::write(socket, asio::buffer(serialize(busy, false)), ec);
-      socket.shutdown(tcp::socket::shutdown_send, ec);
-      socket.close(ec);
-      return;
-    }
     boost::system::error_code ec;
-    socket.set_option(tcp::no_delay(true), ec);
     auto remote = socket.remote_endpoint(ec);
     std::string peer = ec ? "?" : remote.address().to_string();
+    std::vector<SlotHolder> holders;
+    for (const auto& o : connections) {
+      auto c = o.conn.lock();
+      holders.push_back(SlotHolder{o.peer, o.sessionOnly, c && c->awaitingRequest(), o.order});
+    }
+    const SlotDecision d = admitConnection(policy, peer, holders);
+    if (d.admission == Admission::Refuse) return refuse(std::move(socket), peer, d.why);
+    if (d.evict) {
+      log::info("web: ", connections.size(), " connections open; closing one from ", connections[*d.evict].peer,
+                " that had not completed a request, for one from ", peer);
+      if (auto c = connections[*d.evict].conn.lock()) c->close();
+      connections.erase(connections.begin() + static_cast<std::ptrdiff_t>(*d.evict));
+    }
+    socket.set_option(tcp::no_delay(true), ec);
     auto conn = std::make_shared<Connection>(std::move(socket), peer, handler);
-    connections.push_back(conn);
+    const bool sessionOnly = d.admission == Admission::SessionOnly;
+    if (sessionOnly) {
+      std::weak_ptr<char> weak = alive;
+      conn->checkFirstRequest([this, weak](const Request& req) -> std::string {
+        if (weak.expired() || sessionCheck(req)) return "";
+        return "too many connections; only logged-in sessions are served now; try again";
+      });
+    }
+    connections.push_back(Open{conn, peer, listener, sessionOnly, ++accepted});
     conn->start();
+  }
+
+  // Still an HTTP answer: a few bytes into a fresh socket's empty send buffer never block.
+  void refuse(tcp::socket socket, const std::string& peer, const std::string& why) {
+    log::warning("web: ", connections.size(), " connections open; refusing one from ", peer, ": ", why);
+    boost::system::error_code ec;
+    Response busy = plainError(503, why);
+    busy.set("Retry-After", "5");
+    socket.non_blocking(true, ec);
+    asio::write(socket, asio::buffer(serialize(busy, false)), ec);
+    socket.shutdown(tcp::socket::shutdown_send, ec);
+    socket.close(ec);
   }
 };
 
@@ -132,6 +164,8 @@ HttpServer::~HttpServer() { stop(); }
 
 void HttpServer::listenAt(const std::set<ListenPlace>& places) { impl_->listenAt(places); }
 
+void HttpServer::setSessionCheck(std::function<bool(const Request&)> check) { impl_->sessionCheck = std::move(check); }
+
 void HttpServer::stop() {
   Impl& m = *impl_;
   if (m.stopped) return;
@@ -141,8 +175,8 @@ void HttpServer::stop() {
     l.acceptor->close(ec);
   }
   m.listeners.clear();
-  for (auto& w : m.connections)
-    if (auto c = w.lock()) c->close();
+  for (auto& o : m.connections)
+    if (auto c = o.conn.lock()) c->close();
   m.connections.clear();
 }
 
@@ -158,8 +192,8 @@ std::vector<std::string> HttpServer::listening() const {
 
 size_t HttpServer::connectionCount() const {
   size_t n = 0;
-  for (const auto& w : impl_->connections)
-    if (auto c = w.lock(); c && !c->closed()) ++n;
+  for (const auto& o : impl_->connections)
+    if (auto c = o.conn.lock(); c && !c->closed()) ++n;
   return n;
 }
 

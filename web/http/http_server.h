@@ -1,6 +1,8 @@
 // HttpServer: HTTP/1.1 on the daemon's io_context, listening exactly where it is told — each
 // place an IPv4 address and optionally an interface (SO_BINDTODEVICE), never a wildcard of its
-// own choosing — with at most 64 connections (the 65th gets a 503 and is closed). Every request
+// own choosing — with connection slots shared fairly (connection_slots.h: per address, loopback's
+// own, some kept for clients with a session; a refused one gets a 503 and is closed), and
+// the connections of a listener closed with it. Every request
 // goes to one handler; connections are HttpConnection<tcp::socket>. No Beast in this header:
 // only http_server.cpp and http_connection.h see it.
 #pragma once
@@ -36,6 +38,8 @@ class HttpServer {
   // Listen at these places only: listeners elsewhere close, new ones open (one that cannot is
   // logged and tried again at the next call). Nothing after stop().
   void listenAt(const std::set<ListenPlace>& places);
+  // Whether a request carries a live session (for the session-only slots). Default: none does.
+  void setSessionCheck(std::function<bool(const Request&)> check);
   // Closes every listener and connection.
   void stop();
   bool stopped() const;

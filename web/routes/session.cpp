@@ -1,7 +1,11 @@
-// The session resource: first use (set the password), login (rate-limited per address),
+// The session resource: first use (set the password: from loopback, or with the setup code),
+// login (throttled: web/auth.h), session rotated at login and at a password change,
 // logout, password change — and the password set from outside the page (`tetherctl web
 // set-password`). Hashing and verification run on the HashWorker; a reply comes back on the loop.
+#include <cctype>
+
 #include "tether/base/log.h"
+#include "web/http/connection_slots.h"
 #include "web/responses.h"
 #include "web/routes/routes.h"
 
@@ -23,12 +27,25 @@ void loginResponse(WebContext& c, const std::string& peer, Reply reply, int stat
 void getSession(WebContext& c, const Request& req, Reply reply) {
   Session* s = c.sessions.find(req.cookie(kSessionCookie));
   json j = {{"passwordSet", c.password.isSet()}, {"authenticated", s != nullptr}};
+  if (!c.password.isSet()) j["setupCodeNeeded"] = !isLoopbackPeer(req.peer);
   if (s) {
     j["csrfToken"] = s->csrf;
     j["idleTimeoutSec"] = c.sessions.idle().count();
   }
   reply(jsonResponse(200, j));
 }
+
+// "3F9A 07c2-d1e4" -> "3f9a07c2d1e4": dashes, spaces and case do not matter.
+std::string normalizedCode(std::string_view code) {
+  std::string out;
+  for (char ch : code.substr(0, 64))
+    if (ch != '-' && ch != ' ') out += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return out;
+}
+
+constexpr std::string_view kWhereIsTheCode =
+    "setting the password from another device needs the one-time setup code: tetherd logged it at start "
+    "(journalctl -u tetherd), and `tetherctl web setup-code` on the tethering device prints it";
 
 void postSetup(WebContext& c, const Request& req, Reply reply) {
   auto body = jsonBody(req, reply);
@@ -37,6 +54,23 @@ void postSetup(WebContext& c, const Request& req, Reply reply) {
   auto pw = stringField(*body, "password");
   if (!pw) return reply(jsonResponse(400, json{{"errors", {{"password", "required"}}}}));
   if (auto why = passwordProblem(*pw); !why.empty()) return reply(jsonResponse(400, json{{"errors", {{"password", why}}}}));
+  // Whoever reaches the page first must not own it: from anywhere but this machine, the code.
+  if (!isLoopbackPeer(req.peer)) {
+    if (auto wait = c.limiter.retryAfter(req.peer); wait.count() > 0)
+      return reply(retryLater(429, "rate-limited", "too many wrong setup codes; try again in " + std::to_string(wait.count()) + " s",
+                              wait.count()));
+    auto code = stringField(*body, "code");
+    if (c.setupCode.empty() || !code || !constantTimeEquals(normalizedCode(*code), normalizedCode(c.setupCode))) {
+      if (code && !code->empty()) {
+        c.limiter.begin(req.peer);
+        c.limiter.failed(req.peer);
+        log::warning("web: wrong setup code from ", req.peer);
+      }
+      Response r = jsonResponse(403, json{{"error", {{"code", "setup-code"}, {"message", kWhereIsTheCode}}},
+                                          {"errors", {{"code", code && !code->empty() ? "wrong setup code" : "required"}}}});
+      return reply(std::move(r));
+    }
+  }
   std::weak_ptr<char> alive = c.alive;
   const std::string peer = req.peer;
   bool queued = c.worker->hash(*pw, [&c, alive, peer, reply](Result<std::string> h) {
@@ -47,6 +81,7 @@ void postSetup(WebContext& c, const Request& req, Reply reply) {
       log::error("web: ", st.error().message);
       return reply(errorResponse(st.error()));
     }
+    c.setupCode.clear();
     log::notice("web: admin password set (first use) from ", peer);
     loginResponse(c, peer, reply, 201);
   });
@@ -63,25 +98,36 @@ void postLogin(WebContext& c, const Request& req, Reply reply) {
   if (!pw) return reply(jsonResponse(400, json{{"errors", {{"password", "required"}}}}));
   if (pw->size() > kMaxPasswordBytes) return reply(jsonResponse(400, json{{"errors", {{"password", "longer than 256 bytes"}}}}));
   const std::string peer = req.peer;
-  if (auto wait = c.limiter.retryAfter(peer); wait.count() > 0) {
+  // A browser holding a live session is throttled on its own: others' failures never slow it.
+  const std::string presented = req.cookie(kSessionCookie);
+  const Session* held = c.sessions.find(presented, false);
+  const std::string heldKey = held ? held->key : "";
+  if (auto wait = c.limiter.retryAfter(peer, heldKey); wait.count() > 0) {
     return reply(retryLater(429, "rate-limited", "too many wrong passwords; try again in " + std::to_string(wait.count()) + " s",
                             wait.count()));
   }
-  c.limiter.begin(peer);
+  c.limiter.begin(peer, heldKey);
   std::weak_ptr<char> alive = c.alive;
-  bool queued = c.worker->verify(*pw, c.password.hash(), [&c, alive, peer, reply](bool good) {
+  bool queued = c.worker->verify(*pw, c.password.hash(), [&c, alive, peer, reply, presented, heldKey](bool good) {
     if (alive.expired()) return;
     if (!good) {
-      c.limiter.failed(peer);
+      c.limiter.failed(peer, heldKey);
       log::warning("web: wrong password from ", peer, " (", c.limiter.failures(peer), " in a row)");
       return reply(errorResponse(401, "wrong-password", "wrong password"));
     }
-    c.limiter.succeeded(peer);
+    c.limiter.succeeded(peer, heldKey);
     log::info("web: login from ", peer);
+    // A session token the browser already held is dropped: a login always gets a fresh one
+    // (a token planted before the login is worth nothing after it).
+    if (Session* before = c.sessions.find(presented, false)) {
+      const std::string oldKey = before->key;
+      c.sessions.remove(oldKey);
+      c.endStreams([&](const std::string& k) { return k == oldKey; });
+    }
     loginResponse(c, peer, reply);
   });
   if (!queued) {
-    c.limiter.abandoned(peer);
+    c.limiter.abandoned(peer, heldKey);
     reply(retryLater(503, "busy", "too many logins at once; try again", 1));
   }
 }
@@ -105,39 +151,40 @@ void postPassword(WebContext& c, const Request& req, Session* s, Reply reply) {
   if (auto why = passwordProblem(*next); !why.empty()) return reply(jsonResponse(400, json{{"errors", {{"new", why}}}}));
   if (current->size() > kMaxPasswordBytes) return reply(jsonResponse(400, json{{"errors", {{"current", "wrong password"}}}}));
   const std::string peer = req.peer;
-  if (auto wait = c.limiter.retryAfter(peer); wait.count() > 0) {
+  const std::string key = s->key;  // throttled per session (web/auth.h, LoginLimiter)
+  if (auto wait = c.limiter.retryAfter(peer, key); wait.count() > 0) {
     return reply(retryLater(429, "rate-limited", "too many wrong passwords; try again in " + std::to_string(wait.count()) + " s",
                             wait.count()));
   }
-  c.limiter.begin(peer);
+  c.limiter.begin(peer, key);
   std::weak_ptr<char> alive = c.alive;
-  const std::string key = s->key;
   const std::string newPassword = *next;
   auto busy = [reply] {
     reply(retryLater(503, "busy", "too many password operations at once; try again", 1));
   };
-  bool queued = c.worker->verify(*current, c.password.hash(), [&c, alive, peer, reply, key, newPassword, busy](bool good) {
+  bool queued = c.worker->verify(*current, c.password.hash(), [&c, alive, peer, key, reply, newPassword, busy](bool good) {
     if (alive.expired()) return;
     if (!good) {
-      c.limiter.failed(peer);
+      c.limiter.failed(peer, key);
       log::warning("web: wrong current password from ", peer);
       return reply(jsonResponse(400, json{{"errors", {{"current", "wrong password"}}}}));
     }
-    c.limiter.succeeded(peer);
-    bool q = c.worker->hash(newPassword, [&c, alive, peer, reply, key](Result<std::string> h) {
+    c.limiter.succeeded(peer, key);
+    bool q = c.worker->hash(newPassword, [&c, alive, peer, reply](Result<std::string> h) {
       if (alive.expired()) return;
       if (!h) return reply(errorResponse(h.error()));
       if (auto st = c.password.store(*h); !st) return reply(errorResponse(st.error()));
-      // Everyone else who knew the old password is logged out.
-      c.sessions.removeAllExcept(key);
-      c.endStreams([&](const std::string& k) { return k != key; });
+      // Everyone who knew the old password is logged out; the changer goes on with a fresh
+      // session (a token seen before the change is worth nothing after it).
+      c.sessions.removeAllExcept("");
+      c.endStreams([](const std::string&) { return true; });
       log::notice("web: admin password changed from ", peer);
-      reply(ok());
+      loginResponse(c, peer, reply);
     });
     if (!q) busy();
   });
   if (!queued) {
-    c.limiter.abandoned(peer);
+    c.limiter.abandoned(peer, key);
     busy();
   }
 }
@@ -150,7 +197,7 @@ void addSessionRoutes(RouteTable& routes, WebContext& c) {
                     [&c](const Request& q, const Params&, Session*, Reply r) { getSession(c, q, std::move(r)); }});
   routes.push_back({"POST", "/api/setup", A::Public, "first use: set the admin password (only while none is set)",
                     [&c](const Request& q, const Params&, Session*, Reply r) { postSetup(c, q, std::move(r)); }});
-  routes.push_back({"POST", "/api/login", A::Public, "log in with the password (rate-limited per address)",
+  routes.push_back({"POST", "/api/login", A::Public, "log in with the password (slowed after wrong ones: per address, network, overall)",
                     [&c](const Request& q, const Params&, Session*, Reply r) { postLogin(c, q, std::move(r)); }});
   routes.push_back({"POST", "/api/logout", A::Session, "end this session",
                     [&c](const Request&, const Params&, Session* s, Reply r) { postLogout(c, s, std::move(r)); }});
@@ -167,6 +214,7 @@ void setAdminPassword(WebContext& c, const std::string& password, std::function<
     if (auto st = c.password.store(*h); !st) return done(st.error());
     c.sessions.removeAllExcept("");
     c.endStreams([](const std::string&) { return true; });
+    c.setupCode.clear();
     log::notice("web: admin password set with tetherctl; every web session ended");
     done({});
   });

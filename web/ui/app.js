@@ -110,7 +110,10 @@ function route() {
 async function start() {
   const r = await api("GET", "/api/session");
   if (!r.ok) { toast("tetherd does not answer"); return; }
-  if (!r.data.passwordSet) return show("setup");
+  if (!r.data.passwordSet) {
+    $("setup-code-field").hidden = !r.data.setupCodeNeeded;
+    return show("setup");
+  }
   if (!r.data.authenticated) return show("login");
   loggedIn(r.data.csrfToken);
 }
@@ -168,10 +171,12 @@ $("setup-form").addEventListener("submit", async (e) => {
   showErrors("setup-", errs);
   if (Object.keys(errs).length) return;
   $("setup-submit").disabled = true;
-  const r = await api("POST", "/api/setup", { password: pw });
+  const body = { password: pw };
+  if (!$("setup-code-field").hidden) body.code = $("setup-code").value;
+  const r = await api("POST", "/api/setup", body);
   $("setup-submit").disabled = false;
   if (r.ok) {
-    $("setup-password").value = $("setup-confirm").value = "";
+    $("setup-password").value = $("setup-confirm").value = $("setup-code").value = "";
     toast("Password set");
     return loggedIn(r.data.csrfToken);
   }
@@ -619,6 +624,11 @@ $("password-form").addEventListener("submit", async (e) => {
   if (r.ok) {
     for (const id of ["pw-current", "pw-new", "pw-confirm"]) $(id).value = "";
     $("pw-saved").hidden = false;
+    // A fresh session came with the change (every other one ended).
+    if (r.data && r.data.csrfToken) {
+      state.csrf = r.data.csrfToken;
+      connectEvents();
+    }
   } else if (r.data && r.data.errors) showErrors("", r.data.errors);
   else if (r.status === 429) showErrors("", { current: "too many wrong passwords; try again in " + r.retryAfter + " s" });
   else toast(errorText(r));
