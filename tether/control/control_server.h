@@ -40,8 +40,8 @@ using CommandHandler = std::function<void(const Request&, const Responder&)>;
 
 struct ServerLimits {
   size_t maxClients = 64;                  // more are refused with a 500 line
-  size_t maxQueuedBytes = 256 * 1024;      // per client (buffer capacity), before it is dropped
-  size_t maxTotalQueuedBytes = 4u << 20;   // all clients; over it the biggest holder is dropped
+  size_t maxQueuedBytes = 128 * 1024;      // per client (buffer capacity), before it is dropped
+  size_t maxTotalQueuedBytes = 2u << 20;   // all clients; over it the biggest holder is dropped
 };
 
 struct ServerStats {
