@@ -9,6 +9,8 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <future>
 #include <thread>
@@ -35,7 +37,7 @@ class ControlServerTest : public ::testing::Test {
       r.finish(code::CommandOkay, "done");
     });
     server = std::make_unique<ControlServer>(io, [this](const Request& r, const Responder& resp) { commands.dispatch(r, resp); },
-                                             ServerLimits{256, 64 * 1024});
+                                             limits);
     ASSERT_TRUE(server->listenPath(path, ""));
     loop = std::thread([this] { io.run(); });
   }
@@ -67,6 +69,30 @@ class ControlServerTest : public ::testing::Test {
   }
   static void sendAll(int fd, const std::string& s) { ASSERT_EQ(::send(fd, s.data(), s.size(), MSG_NOSIGNAL), static_cast<ssize_t>(s.size())); }
 
+  // Runs f on the server's loop and returns its result.
+  template <class F>
+  auto onLoop(F f) {
+    std::promise<decltype(f())> p;
+    boost::asio::post(io, [&] { p.set_value(f()); });
+    return p.get_future().get();
+  }
+  // Polls pred (on the loop) every 10 ms for at most 5 s.
+  template <class F>
+  bool eventually(F pred) {
+    for (int i = 0; i < 500; ++i) {
+      if (onLoop(pred)) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  }
+  int silentClient() {  // connected, a tiny receive buffer, never reads
+    int fd = rawConnect();
+    int small = 4096;
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    return fd;
+  }
+
+  ServerLimits limits{256, 64 * 1024, 4u << 20};
   std::filesystem::path dir;
   std::string path;
   boost::asio::io_context io{1};
@@ -172,7 +198,86 @@ TEST_F(ControlServerTest, ClientThatNeverReadsIsDroppedOthersServed) {
   auto o = c.call({"ping"});
   ASSERT_TRUE(o);
   EXPECT_EQ(o->final.code, 200);
+  EXPECT_TRUE(eventually([this] { return server->stats().dropped == 1; }));
+  EXPECT_TRUE(eventually([this] { return server->stats().queuedBytes < 16 * 1024; }));
   ::close(slow);
+}
+
+// The bounds: memory held (buffer capacity), per client and in total; few clients at once.
+class ControlServerBoundsTest : public ControlServerTest {
+ protected:
+  ControlServerBoundsTest() { limits = ServerLimits{6, 64 * 1024, 160 * 1024}; }
+};
+
+// A monitor that never reads, during a burst of events: dropped once it holds 64 KiB, and
+// what it held is counted and released.
+TEST_F(ControlServerBoundsTest, MonitorThatNeverReadsIsDroppedAtItsBound) {
+  int slow = silentClient();
+  ASSERT_TRUE(eventually([this] { return server->clientCount() == 1; }));
+  size_t most = onLoop([this] {
+    size_t m = 0;
+    for (int i = 0; i < 20000 && server->clientCount() == 1; ++i) {
+      server->broadcast(code::InterfaceChange, "Iface linkstate usb0 up, with some padding to be realistic");
+      m = std::max(m, server->stats().queuedBytes);
+    }
+    return m;
+  });
+  EXPECT_LE(most, limits.maxQueuedBytes);
+  EXPECT_GT(most, limits.maxQueuedBytes / 2);  // it was really holding output
+  auto st = onLoop([this] { return server->stats(); });
+  EXPECT_EQ(st.clients, 0u);
+  EXPECT_EQ(st.dropped, 1u);
+  EXPECT_EQ(st.queuedBytes, 0u);
+  ::close(slow);
+}
+
+// Five silent monitors together pass the total (160 KiB) before any passes its own 64 KiB:
+// the biggest holders are dropped so that the total never stays above the limit; a client
+// that reads is still served.
+TEST_F(ControlServerBoundsTest, TotalOverAllClientsIsBounded) {
+  std::vector<int> slow;
+  for (int i = 0; i < 5; ++i) slow.push_back(silentClient());
+  ASSERT_TRUE(eventually([this] { return server->clientCount() == 5; }));
+  size_t most = onLoop([this] {
+    size_t m = 0;
+    for (int i = 0; i < 20000 && server->clientCount() > 0; ++i) {
+      server->broadcast(code::InterfaceChange, "Iface linkstate usb0 up, with some padding to be realistic");
+      m = std::max(m, server->stats().queuedBytes);
+    }
+    return m;
+  });
+  EXPECT_LE(most, limits.maxTotalQueuedBytes);
+  auto st = onLoop([this] { return server->stats(); });
+  EXPECT_EQ(st.clients, 0u);
+  EXPECT_EQ(st.dropped, 5u);
+  EXPECT_EQ(st.queuedBytes, 0u);
+  for (int fd : slow) ::close(fd);
+  ctl::Client c;
+  ASSERT_TRUE(c.connect(path, 5000));
+  auto o = c.call({"ping"});
+  ASSERT_TRUE(o) << o.error().message;
+  EXPECT_EQ(o->final.code, 200);
+}
+
+// A client over the cap gets a clear refusal and is closed; once one leaves, a new one is served.
+TEST_F(ControlServerBoundsTest, ClientsOverTheCapAreRefusedClearly) {
+  std::vector<int> held;
+  for (int i = 0; i < 6; ++i) held.push_back(rawConnect());
+  ASSERT_TRUE(eventually([this] { return server->clientCount() == 6; }));
+  int extra = rawConnect();
+  EXPECT_EQ(readLine(extra), "500 0 Too many control clients (6); try again later");
+  char c;
+  EXPECT_EQ(::read(extra, &c, 1), 0);  // closed
+  ::close(extra);
+  EXPECT_EQ(onLoop([this] { return server->stats().refused; }), 1u);
+  ::close(held.back());
+  held.pop_back();
+  ASSERT_TRUE(eventually([this] { return server->clientCount() == 5; }));
+  int next = rawConnect();
+  sendAll(next, "4 ping\n");
+  EXPECT_EQ(readLine(next), "200 4 pong");
+  ::close(next);
+  for (int fd : held) ::close(fd);
 }
 
 TEST_F(ControlServerTest, BroadcastReachesMonitors) {

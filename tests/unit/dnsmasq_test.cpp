@@ -67,6 +67,29 @@ TEST(DnsmasqArgv, UsbDownstreamExactArgv) {
   EXPECT_EQ(*argv, expected);
 }
 
+// Issue 15: before a stale kill, the process's command line must be our own instance.
+TEST(DnsmasqArgv, OwnInstanceRecognisedByItsWholeCommandLine) {
+  auto argv = dnsmasqArgv("/usr/sbin/dnsmasq", usb0(), "/run/tetherd", "/var/lib/tetherd");
+  ASSERT_TRUE(argv);
+  EXPECT_TRUE(isOwnDnsmasq(*argv, "/usr/sbin/dnsmasq", "/run/tetherd", "/var/lib/tetherd"));
+  EXPECT_TRUE(isOwnDnsmasq(*argv, "/usr/sbin/dnsmasq", "/run/tetherd/", "/var/lib/tetherd", "usb0"));
+  EXPECT_FALSE(isOwnDnsmasq(*argv, "/usr/sbin/dnsmasq", "/run/tetherd", "/var/lib/tetherd", "wlan0"));
+  EXPECT_FALSE(isOwnDnsmasq(*argv, "/usr/local/sbin/dnsmasq", "/run/tetherd", "/var/lib/tetherd"));
+  EXPECT_FALSE(isOwnDnsmasq(*argv, "/usr/sbin/dnsmasq", "/run/other", "/var/lib/tetherd"));
+  EXPECT_FALSE(isOwnDnsmasq(*argv, "/usr/sbin/dnsmasq", "/run/tetherd", "/var/lib/other"));
+  EXPECT_FALSE(isOwnDnsmasq({}, "/usr/sbin/dnsmasq", "/run/tetherd", "/var/lib/tetherd"));
+  // Another dnsmasq on the system (libvirt's, say), even one naming our pid file.
+  std::vector<std::string> libvirt = {"/usr/sbin/dnsmasq", "--conf-file=/var/lib/libvirt/dnsmasq/default.conf",
+                                      "--leasefile-ro", "--pid-file=/run/tetherd/dnsmasq-usb0.pid"};
+  EXPECT_FALSE(isOwnDnsmasq(libvirt, "/usr/sbin/dnsmasq", "/run/tetherd", "/var/lib/tetherd"));
+  auto noC = *argv;
+  noC[2] = "/etc/dnsmasq.conf";
+  EXPECT_FALSE(isOwnDnsmasq(noC, "/usr/sbin/dnsmasq", "/run/tetherd", "/var/lib/tetherd"));
+  auto twoIfs = *argv;
+  twoIfs.push_back("--interface=eth0");
+  EXPECT_FALSE(isOwnDnsmasq(twoIfs, "/usr/sbin/dnsmasq", "/run/tetherd", "/var/lib/tetherd"));
+}
+
 TEST(DnsmasqArgv, NeverListensBeyondItsInterface) {
   auto argv = dnsmasqArgv("/usr/sbin/dnsmasq", usb0(), "/run/tetherd", "/var/lib/tetherd");
   ASSERT_TRUE(argv);

@@ -68,6 +68,51 @@ TEST_F(FilesTest, WritesContentWithExactModeWhateverTheUmask) {
   EXPECT_TRUE(strays("servers.conf").empty());
 }
 
+// Issue 15: state_dir was 0755 (lease files, client MACs and hostnames, readable by anyone).
+TEST_F(FilesTest, PrivateDirCreatedTightAndALooseOneTightened) {
+  std::string state = dir + "/var/lib/tetherd";
+  mode_t old = ::umask(0);
+  auto made = ensurePrivateDir(state, 0750);
+  ::umask(old);
+  ASSERT_TRUE(made) << made.error().message;
+  EXPECT_FALSE(made->has_value());  // created, nothing to tighten
+  EXPECT_EQ(modeOf(state), 0750u);
+  ASSERT_EQ(::chmod(state.c_str(), 0755), 0);
+  auto again = ensurePrivateDir(state, 0750);
+  ASSERT_TRUE(again);
+  ASSERT_TRUE(again->has_value());
+  EXPECT_EQ(**again, 0755u);
+  EXPECT_EQ(modeOf(state), 0750u);
+  ASSERT_EQ(::chmod(state.c_str(), 0700), 0);  // tighter than asked: kept
+  auto tight = ensurePrivateDir(state, 0750);
+  ASSERT_TRUE(tight);
+  EXPECT_FALSE(tight->has_value());
+  EXPECT_EQ(modeOf(state), 0700u);
+  // A shared sticky directory is refused, never changed.
+  std::string shared = dir + "/shared";
+  ASSERT_EQ(::mkdir(shared.c_str(), 01777), 0);
+  ASSERT_EQ(::chmod(shared.c_str(), 01777), 0);
+  auto refused = ensurePrivateDir(shared, 0750);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("shared directory"), std::string::npos);
+  EXPECT_EQ(modeOf(shared), 01777u);
+}
+
+TEST_F(FilesTest, PrivateFileCreatedOrTightenedKeepingContentNeverThroughSymlink) {
+  std::string leases = dir + "/dnsmasq-usb0.leases";
+  ASSERT_TRUE(ensurePrivateFile(leases, 0600));
+  EXPECT_EQ(modeOf(leases), 0600u);
+  ASSERT_TRUE(writeFileAtomic(leases, "1 02:00:00:00:00:01 10.0.0.2 * *\n", 0644));
+  ASSERT_TRUE(ensurePrivateFile(leases, 0600));
+  EXPECT_EQ(modeOf(leases), 0600u);
+  EXPECT_EQ(slurp(leases), "1 02:00:00:00:00:01 10.0.0.2 * *\n");
+  std::string link = dir + "/link.leases";
+  ASSERT_EQ(::symlink(leases.c_str(), link.c_str()), 0);
+  EXPECT_FALSE(ensurePrivateFile(link, 0600));
+  ASSERT_EQ(::mkdir((dir + "/d").c_str(), 0700), 0);
+  EXPECT_FALSE(ensurePrivateFile(dir + "/d", 0600));
+}
+
 TEST_F(FilesTest, ReplacesExistingFileByRename) {
   std::string path = dir + "/state";
   ASSERT_TRUE(writeFileAtomic(path, "old content that is longer", 0644));

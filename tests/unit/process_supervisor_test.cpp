@@ -429,6 +429,44 @@ TEST_F(SupervisorStalePidFileTest, KillsByArgumentWhenNoPidFileNamesIt) {
   EXPECT_EQ(WTERMSIG(status), SIGTERM);
 }
 
+// Issue 15: the pid file is not trusted (dnsmasq's is owned by "nobody"): a process with the
+// right name whose command line is not our instance survives; our own instance is stopped.
+TEST_F(SupervisorStalePidFileTest, DecoyWithAnotherCommandLineSurvivesOursIsStopped) {
+  const std::string base = std::to_string(800000 + ::getpid() % 90000);
+  const std::string oursArg = base + ".5", decoyArg = base + ".75";
+  pid_t decoy = startSleep(false, decoyArg);
+  struct KillAtEnd {
+    pid_t p;
+    ~KillAtEnd() {
+      ::kill(p, SIGKILL);
+      ::waitpid(p, nullptr, 0);
+    }
+  } decoyGuard{decoy};
+  pid = startSleep(false, oursArg);
+  auto ours = [&oursArg](const std::vector<std::string>& argv) { return argv.size() == 2 && argv[1] == oursArg; };
+  // A pid file aimed at the decoy: removed, the decoy left alone.
+  ASSERT_TRUE(writeFileAtomic(pidFile, std::to_string(decoy) + "\n", 0644));
+  ASSERT_TRUE(killStalePidFile(pidFile, "sleep", ours));
+  EXPECT_FALSE(std::filesystem::exists(pidFile));
+  int status = 0;
+  EXPECT_EQ(::waitpid(decoy, &status, WNOHANG), 0);
+  // The scan by argument: both match the prefix, only ours is stopped.
+  auto st = killStaleWithArgument("sleep", base + ".", ours);
+  ASSERT_TRUE(st) << st.error().message;
+  EXPECT_EQ(::waitpid(decoy, &status, WNOHANG), 0);
+  status = reap();
+  EXPECT_TRUE(WIFSIGNALED(status));
+  EXPECT_EQ(WTERMSIG(status), SIGTERM);
+  // And through its pid file, our own instance is stopped.
+  pid = startSleep(false, oursArg);
+  ASSERT_TRUE(writeFileAtomic(pidFile, std::to_string(pid) + "\n", 0644));
+  ASSERT_TRUE(killStalePidFile(pidFile, "sleep", ours));
+  status = reap();
+  EXPECT_TRUE(WIFSIGNALED(status));
+  EXPECT_EQ(WTERMSIG(status), SIGTERM);
+  EXPECT_EQ(::waitpid(decoy, &status, WNOHANG), 0);  // survived all of it
+}
+
 TEST_F(SupervisorStalePidFileTest, MissingFileGoneProcessAndGarbageAreFine) {
   EXPECT_TRUE(killStalePidFile(pidFile, "dnsmasq"));  // no file
   for (const std::string& content : std::vector<std::string>{"", "abc\n", "-1\n", "1\n", "0", "99999999999", std::to_string(::getpid())}) {

@@ -6,6 +6,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <filesystem>
 
 #include "config/runtime_settings.h"
@@ -18,6 +19,7 @@
 #include "tether/control/event_text.h"
 #include "tether/core/dhcp_service.h"
 #include "tether/system/iptc_firewall.h"
+#include "tether/base/files.h"
 #include "tether/base/log.h"
 #include "tether/system/nl_monitor.h"
 #include "tether/system/nl_netlink.h"
@@ -224,12 +226,22 @@ struct Daemon::Impl {
   }
 
   Status ensureDirs() {
-    for (const auto& d : {config.runDir, config.stateDir}) {
-      std::error_code ec;
-      std::filesystem::create_directories(d, ec);
-      if (ec) return makeError(Errc::SystemError, "create " + d + ": " + ec.message());
-    }
+    std::error_code ec;
+    std::filesystem::create_directories(config.runDir, ec);
+    if (ec) return makeError(Errc::SystemError, "create " + config.runDir + ": " + ec.message());
+    // Leases (client MACs, hostnames), the admin password hash, blocked clients: private.
+    auto tightened = ensurePrivateDir(config.stateDir, 0750);
+    if (!tightened) return makeError(tightened.error().code, "state_dir: " + tightened.error().message);
+    if (*tightened)
+      log::notice("state_dir ", config.stateDir, " was readable by other users (mode ", octal(**tightened),
+                  "); now ", octal(**tightened & 0750));
     return {};
+  }
+
+  static std::string octal(mode_t m) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(m & 07777));
+    return buf;
   }
 
   void shutdown() {

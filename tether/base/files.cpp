@@ -152,3 +152,31 @@ Status ensureDir(const std::string& path, mode_t mode) {
 }
 
 }  // namespace tetherd
+
+namespace tetherd {
+
+Result<std::optional<mode_t>> ensurePrivateDir(const std::string& path, mode_t mode) {
+  if (auto st = ensureDir(path, mode); !st) return st.error();
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return systemError("stat " + path, errno);
+  const mode_t had = st.st_mode & 07777;
+  if ((had & ~mode & 0777) == 0) return std::optional<mode_t>{};
+  if ((had & S_ISVTX) || path.find_first_not_of('/') == std::string::npos)
+    return makeError(Errc::InvalidArgument, path + " is a shared directory (sticky, or /): it cannot hold private files");
+  if (::chmod(path.c_str(), had & mode) != 0) return systemError("chmod " + path, errno);
+  return std::optional<mode_t>{had};
+}
+
+Status ensurePrivateFile(const std::string& path, mode_t mode) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, mode);
+  if (fd < 0) return systemError("open " + path, errno);
+  struct stat st {};
+  Status result;
+  if (::fstat(fd, &st) != 0) result = systemError("stat " + path, errno);
+  else if (!S_ISREG(st.st_mode)) result = makeError(Errc::AlreadyExists, path + " exists and is not a regular file");
+  else if ((st.st_mode & 07777) != mode && ::fchmod(fd, mode) != 0) result = systemError("chmod " + path, errno);
+  ::close(fd);
+  return result;
+}
+
+}  // namespace tetherd

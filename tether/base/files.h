@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -29,5 +30,16 @@ Result<std::string> readFile(const std::string& path, size_t maxBytes);
 // as it is, also through a symlink (its mode is NOT changed: run_dir might be configured as
 // a shared directory); an existing non-directory is refused.
 Status ensureDir(const std::string& path, mode_t mode);
+
+// For a directory that must stay private (state_dir): ensureDir, then an existing one looser
+// than `mode` is tightened to (its mode & mode). Returns the mode it had when it was changed,
+// nullopt when it was already as tight. A sticky directory (/tmp) or "/" is refused rather
+// than changed: it is shared, and cannot hold private files.
+Result<std::optional<mode_t>> ensurePrivateDir(const std::string& path, mode_t mode);
+
+// Make sure `path` is a regular file (created empty if missing, never through a symlink)
+// with exactly `mode`: for a file another program writes into (dnsmasq's lease file, which
+// dnsmasq would create 0644), so that it is private before that program opens it.
+Status ensurePrivateFile(const std::string& path, mode_t mode);
 
 }  // namespace tetherd

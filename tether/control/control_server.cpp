@@ -5,12 +5,15 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/write.hpp>
 #include <cerrno>
-#include <deque>
 #include <list>
 
 #include "tether/base/log.h"
@@ -20,24 +23,53 @@ namespace tetherd::control {
 namespace asio = boost::asio;
 using Stream = asio::local::stream_protocol;
 
+// Output memory held by all clients together, and what to do when it is over the total.
+struct Budget {
+  size_t total = 0;
+  size_t dropped = 0;
+  std::function<void()> overTotal;
+};
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(Stream::socket socket, const CommandHandler& handler, const ServerLimits& limits,
-          std::function<void(Session*)> onClose)
-      : socket_(std::move(socket)), handler_(handler), limits_(limits), onClose_(std::move(onClose)) {}
+  // A written buffer at most this big is kept for the next write; a bigger one is released.
+  static constexpr size_t kKeepBuffer = 16 * 1024;
+
+  Session(Stream::socket socket, const CommandHandler& handler, const ServerLimits& limits, Budget& budget,
+          std::function<void(Session*, size_t peak)> onClose)
+      : socket_(std::move(socket)), handler_(handler), limits_(limits), budget_(budget), onClose_(std::move(onClose)) {}
 
   void start() { readMore(); }
 
-  void send(std::string data) {
+  void send(std::string_view data) {
     if (closed_) return;
-    queuedBytes_ += data.size();
-    if (queuedBytes_ > limits_.maxQueuedBytes) {
-      log::warning("control: client not reading (", queuedBytes_, " bytes queued), disconnecting");
-      close();
+    const size_t need = out_.size() + data.size();
+    if (need + writing_.capacity() > limits_.maxQueuedBytes) {
+      log::warning("control: client not reading (", held(), " bytes of output held), disconnecting");
+      drop();
       return;
     }
-    out_.push_back(std::move(data));
-    if (out_.size() == 1) writeNext();
+    if (out_.capacity() < need) {
+      // Grow by doubling, but never past what this client may hold (a fresh string: reserve()
+      // on a non-empty one may double past the size asked for).
+      size_t room = limits_.maxQueuedBytes - writing_.capacity();
+      std::string grown;
+      grown.reserve(std::max(need, std::min(std::max<size_t>(2 * out_.capacity(), 256), room)));
+      grown.append(out_);
+      out_.swap(grown);
+    }
+    out_.append(data);
+    charge();
+    if (budget_.total > limits_.maxTotalQueuedBytes && budget_.overTotal) {
+      budget_.overTotal();
+      if (closed_) return;
+    }
+    if (!writing_in_flight_) writeNext();
+  }
+
+  void drop() {
+    ++budget_.dropped;
+    close();
   }
 
   void close() {
@@ -46,11 +78,24 @@ class Session : public std::enable_shared_from_this<Session> {
     boost::system::error_code ignored;
     socket_.cancel(ignored);
     socket_.close(ignored);
+    out_ = std::string();
+    if (!writing_in_flight_) writing_ = std::string();  // else freed with the session
+    budget_.total -= charged_;
+    charged_ = 0;
     auto cb = std::move(onClose_);
-    if (cb) cb(this);
+    if (cb) cb(this, peak_);
   }
 
+  size_t held() const { return out_.capacity() + writing_.capacity(); }
+
  private:
+  void charge() {
+    size_t now = held();
+    budget_.total = budget_.total - charged_ + now;
+    charged_ = now;
+    peak_ = std::max(peak_, now);
+  }
+
   void readMore() {
     auto self = shared_from_this();
     socket_.async_read_some(asio::buffer(readBuf_), [this, self](boost::system::error_code ec, size_t n) {
@@ -108,29 +153,39 @@ class Session : public std::enable_shared_from_this<Session> {
     }
   }
 
+  // Write what is queued as one buffer; what is sent meanwhile queues in out_.
   void writeNext() {
+    if (out_.empty()) return;
+    std::swap(writing_, out_);
+    writing_in_flight_ = true;
     auto self = shared_from_this();
-    asio::async_write(socket_, asio::buffer(out_.front()), [this, self](boost::system::error_code ec, size_t) {
+    asio::async_write(socket_, asio::buffer(writing_), [this, self](boost::system::error_code ec, size_t) {
+      writing_in_flight_ = false;
       if (ec || closed_) {
         close();
         return;
       }
-      queuedBytes_ -= out_.front().size();
-      out_.pop_front();
-      if (!out_.empty()) writeNext();
+      if (writing_.capacity() > kKeepBuffer) writing_ = std::string();
+      else writing_.clear();
+      charge();
+      writeNext();
     });
   }
 
   Stream::socket socket_;
   const CommandHandler& handler_;
   const ServerLimits& limits_;
-  std::function<void(Session*)> onClose_;
+  Budget& budget_;
+  std::function<void(Session*, size_t)> onClose_;
   std::array<char, 4096> readBuf_{};
   std::string line_;
   bool discarding_ = false;
   bool closed_ = false;
-  std::deque<std::string> out_;
-  size_t queuedBytes_ = 0;
+  bool writing_in_flight_ = false;
+  std::string out_;      // queued, not yet handed to the socket
+  std::string writing_;  // being written
+  size_t charged_ = 0;   // what this session counts in budget_.total
+  size_t peak_ = 0;
 };
 
 void Responder::line(int code, std::string_view message) const {
@@ -146,19 +201,19 @@ void Responder::fail(const Error& error) const {
 
 struct ControlServer::Impl {
   Impl(asio::io_context& io, CommandHandler h, ServerLimits l)
-      : io(io), handler(std::move(h)), limits(l), acceptor(io) {}
+      : io(io), handler(std::move(h)), limits(l), acceptor(io) {
+    budget.overTotal = [this] { dropBiggest(); };
+  }
 
   void accept() {
     acceptor.async_accept([this](boost::system::error_code ec, Stream::socket socket) {
       if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
       if (!ec) {
         if (sessions.size() >= limits.maxClients) {
-          log::warning("control: too many clients (", sessions.size(), "), refusing one");
-          boost::system::error_code ignored;
-          socket.close(ignored);
+          refuse(std::move(socket));
         } else {
-          auto session = std::make_shared<Session>(std::move(socket), handler, limits,
-                                                   [this](Session* s) { remove(s); });
+          auto session = std::make_shared<Session>(std::move(socket), handler, limits, budget,
+                                                   [this](Session* s, size_t peak) { remove(s, peak); });
           sessions.push_back(session);
           session->start();
         }
@@ -169,15 +224,49 @@ struct ControlServer::Impl {
     });
   }
 
-  void remove(Session* s) {
-    sessions.remove_if([s](const std::shared_ptr<Session>& p) { return p.get() == s; });
+  void refuse(Stream::socket socket) {
+    if (refused++ % 100 == 0)
+      log::warning("control: too many clients (", sessions.size(), "), refusing (", refused, " so far)");
+    std::string line = formatReply(code::CommandSyntaxError, 0,
+                                   "Too many control clients (" + std::to_string(limits.maxClients) + "); try again later");
+    // A fresh socket's buffer is empty: this does not block, and a failure changes nothing.
+    (void)::send(socket.native_handle(), line.data(), line.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    boost::system::error_code ignored;
+    socket.close(ignored);
   }
+
+  void dropBiggest() {
+    while (budget.total > limits.maxTotalQueuedBytes && !sessions.empty()) {
+      std::shared_ptr<Session> biggest;
+      for (auto& s : sessions)
+        if (!biggest || s->held() > biggest->held()) biggest = s;
+      log::warning("control: clients hold ", budget.total, " bytes of output (limit ", limits.maxTotalQueuedBytes,
+                   "); disconnecting the one not reading the most (", biggest->held(), " bytes)");
+      biggest->drop();
+    }
+  }
+
+  void remove(Session* s, size_t peak) {
+    sessions.remove_if([s](const std::shared_ptr<Session>& p) { return p.get() == s; });
+    // Give a big client's buffers back to the system once they are freed (after its
+    // cancelled handlers, queued before this, have run).
+    if (peak >= kTrimAfter) asio::post(io, [] { trimHeap(); });
+  }
+
+  static void trimHeap() {
+#ifdef __GLIBC__
+    ::malloc_trim(0);
+#endif
+  }
+  static constexpr size_t kTrimAfter = 64 * 1024;
 
   asio::io_context& io;
   CommandHandler handler;
   ServerLimits limits;
   Stream::acceptor acceptor;
   std::list<std::shared_ptr<Session>> sessions;
+  Budget budget;
+  size_t refused = 0;
   std::string ownedPath;  // the socket file we created (removed on stop)
 };
 
@@ -263,5 +352,9 @@ void ControlServer::broadcast(int code, std::string_view message) {
 }
 
 size_t ControlServer::clientCount() const { return impl_->sessions.size(); }
+
+ServerStats ControlServer::stats() const {
+  return {impl_->sessions.size(), impl_->budget.total, impl_->budget.dropped, impl_->refused};
+}
 
 }  // namespace tetherd::control

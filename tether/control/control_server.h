@@ -3,6 +3,10 @@
 // and 6xx events are queued per client. A client that sends an over-long line gets a
 // 500 and the rest of that line is discarded; one that stops reading is disconnected
 // once its queue passes a bound; none of them can block the loop or another client.
+// Queued output is one contiguous buffer per client (plus the one being written), and
+// what is counted is the buffers' capacity, i.e. the memory really held: per client and
+// in total across clients. Over the total, the client holding the most is dropped. The
+// memory of a dropped or departed client is given back to the system (malloc_trim).
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -35,8 +39,16 @@ class Responder {
 using CommandHandler = std::function<void(const Request&, const Responder&)>;
 
 struct ServerLimits {
-  size_t maxClients = 256;
-  size_t maxQueuedBytes = 1 << 20;  // per client, before a non-reading client is dropped
+  size_t maxClients = 64;                  // more are refused with a 500 line
+  size_t maxQueuedBytes = 128 * 1024;      // per client (buffer capacity), before it is dropped
+  size_t maxTotalQueuedBytes = 2u << 20;   // all clients; over it the biggest holder is dropped
+};
+
+struct ServerStats {
+  size_t clients = 0;
+  size_t queuedBytes = 0;   // output buffer memory held for all clients now
+  size_t dropped = 0;       // clients dropped for not reading, since start
+  size_t refused = 0;       // connections refused for too many clients, since start
 };
 
 class ControlServer {
@@ -55,6 +67,7 @@ class ControlServer {
 
   void broadcast(int code, std::string_view message);  // a 6xx event to every client
   size_t clientCount() const;
+  ServerStats stats() const;
 
  private:
   struct Impl;

@@ -47,11 +47,18 @@ DnsmasqService::~DnsmasqService() = default;
 std::string DnsmasqService::serversFile() const { return config_.runDir + "/dnsmasq-servers.conf"; }
 
 void DnsmasqService::cleanupStale() {
+  // dnsmasq's pid file is owned by the user it drops to ("nobody"), who could point it at
+  // another dnsmasq: only a process whose command line is our own instance is stopped.
+  const Config& c = config_;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(config_.runDir, ec)) {
     const std::string name = entry.path().filename().string();
-    if (name.rfind("dnsmasq-", 0) == 0 && name.size() > 4 && name.substr(name.size() - 4) == ".pid") {
-      if (auto st = killStalePidFile(entry.path().string(), "dnsmasq"); !st)
+    if (name.rfind("dnsmasq-", 0) == 0 && name.size() > 12 && name.substr(name.size() - 4) == ".pid") {
+      const std::string ifname = name.substr(8, name.size() - 12);
+      auto ours = [&c, ifname](const std::vector<std::string>& argv) {
+        return isOwnDnsmasq(argv, c.dnsmasqPath, c.runDir, c.stateDir, ifname);
+      };
+      if (auto st = killStalePidFile(entry.path().string(), "dnsmasq", ours); !st)
         log::warning("stale dnsmasq ", name, ": ", st.error().message);
       else
         log::notice("removed stale dnsmasq of a previous run (", name, ")");
@@ -60,7 +67,8 @@ void DnsmasqService::cleanupStale() {
   // Also those a killed run started before their pid file existed: found by their argument.
   std::string runDir = config_.runDir;
   while (runDir.size() > 1 && runDir.back() == '/') runDir.pop_back();
-  if (auto st = killStaleWithArgument("dnsmasq", "--pid-file=" + (runDir == "/" ? "" : runDir) + "/dnsmasq-"); !st)
+  auto ours = [&c](const std::vector<std::string>& argv) { return isOwnDnsmasq(argv, c.dnsmasqPath, c.runDir, c.stateDir); };
+  if (auto st = killStaleWithArgument("dnsmasq", "--pid-file=" + (runDir == "/" ? "" : runDir) + "/dnsmasq-", ours); !st)
     log::warning("stale dnsmasq: ", st.error().message);
 }
 
@@ -96,6 +104,10 @@ Status DnsmasqService::start(const Downstream& d) {
     if (auto st = writeFileAtomic(serversFile(), dnsmasqServersFile(servers_), 0644); !st) return st;
   auto argv = argvFor(d);
   if (!argv) return argv.error();
+  // dnsmasq creates its lease file 0644 (umask 022): made private (0600) before it opens it;
+  // it rewrites the file in place, so the mode stays.
+  if (auto st = ensurePrivateFile(dnsmasqLeasePath(config_.stateDir, d.ifname), 0600); !st)
+    return makeError(Errc::DhcpServerError, "dnsmasq lease file: " + st.error().message);
   ProcessSpec spec{"dnsmasq-" + d.ifname, std::move(*argv)};
   downstreams_[d.ifname] = d;
   auto it = instances_.find(d.ifname);

@@ -168,6 +168,26 @@ Result<std::vector<std::string>> dnsmasqArgv(const std::string& binary, const Dn
   };
 }
 
+bool isOwnDnsmasq(const std::vector<std::string>& argv, const std::string& binary, const std::string& runDir,
+                  const std::string& stateDir, const std::string& ifname) {
+  auto bin = cleanPath(binary, "dnsmasq binary");
+  auto run = cleanPath(runDir, "run_dir");
+  auto state = cleanPath(stateDir, "state_dir");
+  if (!bin || !run || !state || argv.empty() || argv[0] != *bin) return false;
+  auto has = [&argv](const std::string& a) { return std::find(argv.begin() + 1, argv.end(), a) != argv.end(); };
+  std::string ifn;
+  for (const auto& a : argv)
+    if (a.starts_with("--interface=")) {
+      if (!ifn.empty()) return false;  // tetherd gives exactly one
+      ifn = a.substr(12);
+    }
+  if (ifn.empty() || (!ifname.empty() && ifn != ifname)) return false;
+  bool noConfig = false;
+  for (size_t i = 1; i + 1 < argv.size(); ++i) noConfig = noConfig || (argv[i] == "-C" && argv[i + 1] == "/dev/null");
+  return noConfig && has("--pid-file=" + dnsmasqPidPath(*run, ifn)) &&
+         has("--dhcp-leasefile=" + dnsmasqLeasePath(*state, ifn));
+}
+
 std::string dnsmasqServersFile(const std::vector<Ipv4Address>& servers) {
   std::string out;
   for (const auto& s : servers) out += "server=" + s.str() + "\n";

@@ -10,7 +10,10 @@
 // the servers file as that user (at start and on every SIGHUP): the servers file must be
 // world-readable (0644) in a run_dir others may traverse (0755). Its pid file ends up owned
 // by nobody and is left behind on exit (it cannot unlink it from run_dir): remove it after
-// the child is reaped, and killStalePidFile() it at start-up.
+// the child is reaped, and killStalePidFile() it at start-up, never trusting the pid in it:
+// whoever runs as nobody can rewrite it, so only a process whose command line is our own
+// instance (isOwnDnsmasq) is stopped. dnsmasq creates its lease file 0644 (umask 022):
+// tetherd creates it 0600 first (dnsmasq keeps the mode), in a state_dir kept 0750.
 #pragma once
 
 #include <string>
@@ -43,6 +46,13 @@ std::string dnsmasqLeasePath(const std::string& stateDir, const std::string& ifn
 // lease time is out of range.
 Result<std::vector<std::string>> dnsmasqArgv(const std::string& binary, const DnsmasqDownstream& downstream,
                                              const std::string& runDir, const std::string& stateDir);
+
+// Whether a process's argv (from /proc/<pid>/cmdline) is an instance tetherd started with
+// this binary, run dir and state dir: argv[0] is `binary`, it reads no config ("-C /dev/null")
+// and its --interface, --pid-file and --dhcp-leasefile are the ones dnsmasqArgv gives for the
+// same interface (and that interface is `ifname` when one is given). Used before a stale kill.
+bool isOwnDnsmasq(const std::vector<std::string>& argv, const std::string& binary, const std::string& runDir,
+                  const std::string& stateDir, const std::string& ifname = "");
 
 // The --servers-file content: "server=1.2.3.4\n" per upstream DNS server, in order; "" when none.
 std::string dnsmasqServersFile(const std::vector<Ipv4Address>& servers);

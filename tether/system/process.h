@@ -79,12 +79,16 @@ class PosixProcessRunner : public ProcessRunner {
 // bounded by 1 s (it blocks: meant for start-up). A recycled pid is never signalled (checked
 // through a pidfd, so the process cannot be swapped between check and kill). The pid file is
 // removed in every case where it is stale or handled; a missing pid file is success.
-Status killStalePidFile(const std::string& pidFile, const std::string& expectedComm);
+// With isOurs, the process's command line (/proc/<pid>/cmdline, read while the pidfd holds
+// it) must also satisfy it: a pid file someone else could write never aims the kill at a
+// process of the same name that is not our own instance (another dnsmasq on the system).
+using ArgvMatch = std::function<bool(const std::vector<std::string>& argv)>;
+Status killStalePidFile(const std::string& pidFile, const std::string& expectedComm, const ArgvMatch& isOurs = {});
 
 // The same for children a previous tetherd started but was killed before their pid file was
 // written (or before the child wrote it): every process named expectedComm with an argument
 // that starts with `prefix` (a path only tetherd passes: "--pid-file=<run_dir>/dnsmasq-", the
 // generated config file) is stopped. Scans /proc; meant for start-up, blocks like the above.
-Status killStaleWithArgument(const std::string& expectedComm, const std::string& prefix);
+Status killStaleWithArgument(const std::string& expectedComm, const std::string& prefix, const ArgvMatch& isOurs = {});
 
 }  // namespace tetherd

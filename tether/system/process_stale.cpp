@@ -10,6 +10,8 @@
 #include <chrono>
 #include <csignal>
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include "tether/base/files.h"
 #include "tether/base/log.h"
@@ -52,9 +54,23 @@ Status stopStale(int pidfd, pid_t pid, const std::string& want, const std::strin
   return {};
 }
 
+// The process's argv from /proc/<pid>/cmdline (NUL-separated); empty when unreadable.
+std::vector<std::string> readArgv(pid_t pid) {
+  std::vector<std::string> argv;
+  auto cmdline = readFile("/proc/" + std::to_string(pid) + "/cmdline", 64 * 1024);
+  if (!cmdline) return argv;
+  for (size_t at = 0; at < cmdline->size();) {
+    size_t end = cmdline->find('\0', at);
+    if (end == std::string::npos) end = cmdline->size();
+    argv.emplace_back(*cmdline, at, end - at);
+    at = end + 1;
+  }
+  return argv;
+}
+
 }  // namespace
 
-Status killStalePidFile(const std::string& pidFile, const std::string& expectedComm) {
+Status killStalePidFile(const std::string& pidFile, const std::string& expectedComm, const ArgvMatch& isOurs) {
   auto text = readFile(pidFile, 64);
   if (!text) {
     if (text.error().code == Errc::NotFound) return {};
@@ -104,12 +120,23 @@ Status killStalePidFile(const std::string& pidFile, const std::string& expectedC
     ::close(pidfd);
     return removeFile();
   }
+  // The pid file may have been written by someone else (dnsmasq's is owned by the user it
+  // drops to): only our own instance, by its whole command line, is stopped.
+  if (isOurs) {
+    auto argv = readArgv(static_cast<pid_t>(pid));
+    if (pidfdSignal(pidfd, 0) != 0 || !isOurs(argv)) {
+      log::warning("pid file ", pidFile, ": pid ", pid, " is a ", want, " that tetherd did not start (",
+                   argv.empty() ? std::string("no command line") : argv[0], "); leaving it alone");
+      ::close(pidfd);
+      return removeFile();
+    }
+  }
 
   if (auto st = stopStale(pidfd, static_cast<pid_t>(pid), want, pidFile); !st) return st;
   return removeFile();
 }
 
-Status killStaleWithArgument(const std::string& expectedComm, const std::string& argument) {
+Status killStaleWithArgument(const std::string& expectedComm, const std::string& argument, const ArgvMatch& isOurs) {
   const std::string want = expectedComm.substr(0, 15);
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
@@ -122,16 +149,10 @@ Status killStaleWithArgument(const std::string& expectedComm, const std::string&
     int pidfd = pidfdOpen(pid);
     if (pidfd < 0) continue;
     // Read through the pidfd's process: a pid is not reused while the pidfd holds it.
-    auto cmdline = readFile("/proc/" + name + "/cmdline", 64 * 1024);
-    bool ours = false;
-    if (cmdline && pidfdSignal(pidfd, 0) == 0) {
-      for (size_t at = 0; at < cmdline->size() && !ours;) {
-        size_t end = cmdline->find('\0', at);
-        if (end == std::string::npos) end = cmdline->size();
-        ours = std::string_view(*cmdline).substr(at, end - at).starts_with(argument);
-        at = end + 1;
-      }
-    }
+    auto argv = readArgv(pid);
+    bool ours = !argv.empty() && pidfdSignal(pidfd, 0) == 0 &&
+                std::any_of(argv.begin(), argv.end(), [&](const std::string& a) { return a.starts_with(argument); });
+    if (ours && isOurs) ours = isOurs(argv);
     if (!ours) {
       ::close(pidfd);
       continue;
