@@ -328,6 +328,24 @@ TEST_F(TetherManagerTest, StopsRemoveTheRulesOnceTheLockIsFree) {
   EXPECT_EQ(fw.busyResets, 0);
 }
 
+// A `tether stop` while the xtables lock keeps the master in Starting: once the lock is free the
+// master finishes starting and then stops, as asked; nothing of tetherd's is left.
+TEST_F(TetherManagerTest, StopDuringAStartHeldByTheLockIsCarriedOut) {
+  mgr = make();
+  fw.busyTimes = 1000;
+  ASSERT_TRUE(mgr->startTethering());
+  EXPECT_EQ(mgr->masterState(), MState::Starting);
+  ASSERT_TRUE(mgr->stopTethering());
+  EXPECT_EQ(mgr->masterState(), MState::Starting);  // still waiting for the lock
+  fw.busyTimes = 0;
+  io.run_for(std::chrono::milliseconds(500));
+  EXPECT_EQ(mgr->masterState(), MState::Initial);
+  EXPECT_FALSE(mgr->tetheringStarted());
+  EXPECT_TRUE(fw.rules().empty());
+  EXPECT_EQ(sysctl.values["net/ipv4/ip_forward"], "0");
+  EXPECT_EQ(stateOf(*mgr, "usb0"), IState::Initial);
+}
+
 TEST_F(TetherManagerTest, CrashLeftoversAreUndoneAtStart) {
   std::filesystem::create_directories(config.runDir);
   std::ofstream(config.runDir + "/ip_forward.orig") << "0\n";

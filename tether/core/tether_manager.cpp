@@ -166,6 +166,13 @@ void TetherManager::Impl::noteUpstream(const std::optional<std::string>& chosen)
 }
 
 void TetherManager::Impl::syncMachines(const Desired& d, bool retryFailed) {
+  // The master follows the intent: a request it could not take in a transitional state (a
+  // `tether stop` while a held xtables lock kept it Starting) is made again once it settles.
+  if (!intent.stopping) {
+    const auto ms = master.state();
+    if (intent.tethering && ms == MState::Initial) master.modeRequested();
+    else if (!intent.tethering && ms == MState::TetherModeAlive) master.modeUnrequested();
+  }
   // A record for every downstream candidate that exists; the others go once untethered.
   for (const auto& [name, kind] : d.tracked) {
     if (find(name)) continue;
