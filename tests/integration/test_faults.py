@@ -307,6 +307,9 @@ class FaultTest(unittest.TestCase):
         self.assertEqual(LAB.app.sysctl("net.ipv4.ip_forward"), "0")
         for d in downstreams:
             self.assertEqual(LAB.app.addresses(d), [])
+        # run_dir's files (configs, pid files, crash records, ctrl sockets) go with the run
+        left = [os.path.join(r, n) for r, _, names in os.walk(LAB.run_dir) for n in names]
+        self.assertEqual(left, [], "left in run_dir after stop: %s" % " ".join(left))
 
 
 class KillTest(FaultTest):

@@ -8,10 +8,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -286,6 +288,39 @@ TEST_F(FilesTest, EnsureDirRefusesAFile) {
   ASSERT_FALSE(st);
   EXPECT_NE(st.error().message.find("not a directory"), std::string::npos) << st.error().message;
   EXPECT_FALSE(ensureDir(path + "/sub", 0755));
+}
+
+TEST(LeftoverFiles, OwnerPidOnlyFromOurOwnNames) {
+  EXPECT_EQ(leftoverOwnerPid(".ip_forward.orig.tmp-5918-0-174516"), std::optional<pid_t>(5918));
+  EXPECT_EQ(leftoverOwnerPid("tetherd-ctrl-5326-1"), std::optional<pid_t>(5326));
+  EXPECT_EQ(leftoverOwnerPid("dnsmasq-usb0.pid"), std::nullopt);
+  EXPECT_EQ(leftoverOwnerPid("downstream-addresses"), std::nullopt);
+  EXPECT_EQ(leftoverOwnerPid(".tmp-12-0"), std::nullopt);           // no base name
+  EXPECT_EQ(leftoverOwnerPid(".x.tmp-12a-0"), std::nullopt);          // not a number
+  EXPECT_EQ(leftoverOwnerPid(".x.tmp--0"), std::nullopt);
+  EXPECT_EQ(leftoverOwnerPid("tetherd-ctrl-0-1"), std::nullopt);
+  EXPECT_EQ(leftoverOwnerPid("tetherd-ctrl-99999999999-1"), std::nullopt);  // overlong pid
+  EXPECT_EQ(leftoverOwnerPid("tetherd-ctrl-42"), std::nullopt);
+}
+
+TEST_F(FilesTest, LeftoversOfDeadProcessesRemovedLiveOnesKept) {
+  pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ASSERT_GT(child, 0);
+  ::waitpid(child, nullptr, 0);  // a pid that no longer runs
+  const std::string dead = std::to_string(child), self = std::to_string(::getpid());
+  for (const std::string& n : {".leases.tmp-" + dead + "-0-1", "tetherd-ctrl-" + dead + "-2", ".leases.tmp-" + self + "-0-1",
+                               "tetherd-ctrl-" + self + "-1", std::string("tetherd-ctrl-1-1"), std::string("keep.conf")})
+    ASSERT_TRUE(writeFileAtomic(dir + "/" + n, "", 0600));
+  EXPECT_EQ(removeLeftoversOfDeadProcesses(dir), 2);
+  std::vector<std::string> left;
+  for (const auto& e : fs::directory_iterator(dir)) left.push_back(e.path().filename().string());
+  std::sort(left.begin(), left.end());
+  std::vector<std::string> kept{".leases.tmp-" + self + "-0-1", "keep.conf", "tetherd-ctrl-" + self + "-1",
+                                "tetherd-ctrl-1-1"};  // pid 1 runs
+  std::sort(kept.begin(), kept.end());
+  EXPECT_EQ(left, kept);
+  EXPECT_EQ(removeLeftoversOfDeadProcesses(dir + "/missing"), 0);
 }
 
 }  // namespace

@@ -235,6 +235,11 @@ struct Daemon::Impl {
     if (*tightened)
       log::notice("state_dir ", config.stateDir, " was readable by other users (mode ", octal(**tightened),
                   "); now ", octal(**tightened & 0750));
+    // What a killed run left: temporaries of atomic writes, hostapd client sockets.
+    int removed = 0;
+    for (const auto& dir : {config.runDir, config.runDir + "/hostapd-client", config.stateDir})
+      removed += removeLeftoversOfDeadProcesses(dir);
+    if (removed > 0) log::notice("removed ", removed, " file(s) a previous run left in run_dir/state_dir");
     return {};
   }
 

@@ -1,12 +1,14 @@
 #include "tether/base/files.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <filesystem>
 
 namespace tetherd {
 namespace {
@@ -177,6 +179,40 @@ Status ensurePrivateFile(const std::string& path, mode_t mode) {
   else if ((st.st_mode & 07777) != mode && ::fchmod(fd, mode) != 0) result = systemError("chmod " + path, errno);
   ::close(fd);
   return result;
+}
+
+std::optional<pid_t> leftoverOwnerPid(std::string_view name) {
+  std::string_view rest;
+  if (name.size() > 1 && name.front() == '.') {
+    auto at = name.rfind(".tmp-");
+    if (at == std::string_view::npos || at == 0) return std::nullopt;
+    rest = name.substr(at + 5);
+  } else if (name.rfind("tetherd-ctrl-", 0) == 0) {
+    rest = name.substr(13);
+  } else {
+    return std::nullopt;
+  }
+  auto dash = rest.find('-');
+  if (dash == 0 || dash == std::string_view::npos || dash > 9) return std::nullopt;
+  pid_t pid = 0;
+  for (char c : rest.substr(0, dash)) {
+    if (c < '0' || c > '9') return std::nullopt;
+    pid = pid * 10 + (c - '0');
+  }
+  if (pid <= 0) return std::nullopt;
+  return pid;
+}
+
+int removeLeftoversOfDeadProcesses(const std::string& dir) {
+  int removed = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    auto pid = leftoverOwnerPid(entry.path().filename().string());
+    if (!pid || *pid == ::getpid()) continue;
+    if (::kill(*pid, 0) == 0 || errno != ESRCH) continue;  // alive (or not ours to judge)
+    if (::unlink(entry.path().c_str()) == 0) ++removed;
+  }
+  return removed;
 }
 
 }  // namespace tetherd

@@ -42,4 +42,14 @@ Result<std::optional<mode_t>> ensurePrivateDir(const std::string& path, mode_t m
 // dnsmasq would create 0644), so that it is private before that program opens it.
 Status ensurePrivateFile(const std::string& path, mode_t mode);
 
+// The pid in the name of a per-process file tetherd makes: a temporary of writeFileAtomic
+// (".<name>.tmp-<pid>-...") or a hostapd client socket ("tetherd-ctrl-<pid>-<n>"); nullopt for
+// any other name.
+std::optional<pid_t> leftoverOwnerPid(std::string_view filename);
+
+// Remove from `dir` (not recursively) the per-process files of processes that no longer run:
+// what a killed run left (SIGKILL in the middle of an atomic write, hostapd client sockets).
+// Files of a live process, this one included, are kept. Returns how many were removed.
+int removeLeftoversOfDeadProcesses(const std::string& dir);
+
 }  // namespace tetherd

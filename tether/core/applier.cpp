@@ -151,6 +151,10 @@ void Applier::saveRecord() {
   std::string text;
   for (const auto& [n, d] : downstreams_)
     if (d.address) text += n + " " + d.address->str() + "\n";
+  if (text.empty()) {  // nothing to undo after a crash: no record left in run_dir
+    ::unlink(record_.c_str());
+    return;
+  }
   if (auto st = writeFileAtomic(record_, text, 0644); !st) log::warning(st.error().message);
 }
 

@@ -138,7 +138,9 @@ void DnsmasqService::stop(const std::string& ifname) {
   Supervisor* raw = it->second.get();
   stopping_.push_back(std::move(it->second));
   instances_.erase(it);
-  raw->stop([this, raw] {
+  raw->stop([this, raw, pidFile = dnsmasqPidPath(config_.runDir, ifname)] {
+    // dnsmasq, running as nobody by then, leaves its pid file: run_dir keeps nothing of a stopped one.
+    ::unlink(pidFile.c_str());
     // Destroy the supervisor after its own callback has returned.
     boost::asio::post(io_, [this, raw] {
       std::erase_if(stopping_, [raw](const std::unique_ptr<Supervisor>& s) { return s.get() == raw; });
