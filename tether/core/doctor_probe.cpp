@@ -89,7 +89,7 @@ Result<std::string> readNftRuleset(bool asJson) {
 std::string ifaceText(const char* name, const unsigned char* mask) {
   const size_t len = strnlen(name, IFNAMSIZ);
   std::string s(name, len);
-  if (len > 0 && len < IFNAMSIZ && mask[len] == 0) s += '+';
+  if (len > 0 && len < IFNAMSIZ && mask[len] == 0 && s.back() != '+') s += '+';  // iptables keeps the '+' itself
   return s;
 }
 
