@@ -60,7 +60,7 @@ def wait_state(ifname, want, timeout=10):
 def stations():
     """The station lines of `softap stations` (the final status line left out)."""
     out = LAB.tetherctl("softap", "stations", check=True).stdout
-    return "\n".join(l for l in out.splitlines() if re.match(r"[0-9a-f]{2}(:[0-9a-f]{2}){5} ", l))
+    return "\n".join(l for l in out.splitlines() if re.match(r"mac=[0-9a-f]{2}(:[0-9a-f]{2}){5} ", l))
 
 
 class SoftApTest(unittest.TestCase):
