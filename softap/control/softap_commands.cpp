@@ -1,5 +1,7 @@
 #include "softap/control/softap_commands.h"
 
+#include "tether/control/control_protocol.h"
+
 namespace tetherd::softap {
 
 using control::Request;
@@ -7,14 +9,16 @@ using control::Responder;
 namespace code = control::code;
 
 std::string describeStation(const StationView& s) {
-  std::string out = s.mac + " ip=" + (s.ip.empty() ? "none" : s.ip) + " hostname=" + (s.hostname.empty() ? "none" : s.hostname) +
+  using control::quoteValue;
+  std::string out = "mac=" + quoteValue(s.mac) + " ip=" + (s.ip.empty() ? "none" : quoteValue(s.ip)) +
+                    " hostname=" + (s.hostname.empty() ? "none" : quoteValue(s.hostname)) +
                     " connected=" + (s.connectedSec >= 0 ? std::to_string(s.connectedSec) + "s" : "unknown") +
                     " authorized=" + (s.authorized ? "yes" : "no");
   if (s.signalDbm) out += " signal=" + std::to_string(*s.signalDbm) + "dBm";
   if (s.rxBytes) out += " rx_bytes=" + std::to_string(*s.rxBytes);
   if (s.txBytes) out += " tx_bytes=" + std::to_string(*s.txBytes);
-  if (s.rxRate) out += " rx_rate=" + *s.rxRate;
-  if (s.txRate) out += " tx_rate=" + *s.txRate;
+  if (s.rxRate) out += " rx_rate=" + quoteValue(*s.rxRate);
+  if (s.txRate) out += " tx_rate=" + quoteValue(*s.txRate);
   return out;
 }
 

@@ -1,8 +1,10 @@
 """Fault injection in the namespace lab: tetherd, dnsmasq and hostapd killed with SIGKILL at
 random points of start and stop, an upstream flapping, a downstream deleted while it starts,
-the xtables lock held by another process, a full disk under run_dir/state_dir, and a foreign
-nftables `policy drop` forward chain. Real tetherd, dnsmasq, hostapd (driver=wired, as in
-test_softap.py), netfilter and DHCP clients; a fresh lab per scenario.
+the xtables lock held by another process, a full disk under run_dir/state_dir, and the foreign
+firewall layouts `tether doctor` must name (a plain nftables `policy drop` forward chain,
+firewalld's zones with their final reject, an iptables-legacy DROP before tetherd's jump).
+Real tetherd, dnsmasq, hostapd (driver=wired, as in test_softap.py), netfilter and DHCP
+clients; a fresh lab per scenario.
 
 Every scenario ends the same way (FaultTest.finish): the system has converged (downstreams
 tethered, rules exactly those of the pairs and the upstream in force, one supervised child per
@@ -694,39 +696,80 @@ def doctor():
     return [l for l in out.splitlines() if l.startswith("problem ")]
 
 
-class NftablesTest(FaultTest):
-    def test_foreign_nftables_policy_drop_forward_chain_is_reported(self):
+# The rulesets the unit tests read as nft's JSON and text (tests/unit/doctor/), loaded for real.
+RULESETS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "unit", "doctor")
+USB0 = "usb0 (192.168.42.0/24)"
+
+
+class DoctorTest(FaultTest):
+    """`tether doctor` names the foreign rule or policy that stops tethered traffic: table,
+    chain, rule number (and nftables handle) and the rule's text; and says nothing once the
+    layout lets the traffic through. Each layout is made with the real nft / iptables-legacy."""
+
+    def online_phone(self):
         phone = self.plug("usb0", "phone")
         self.start(LAB.default_config())
         self.converged(["usb0"])
         phone.dhcp("udhcpc")
         self.wait_online(phone, "eth0")
         self.assertEqual(doctor(), [])
+        return phone
 
-        LAB.app.run("nft", "add", "table", "inet", "filter")
-        LAB.app.run("nft", "add", "chain", "inet", "filter", "forward",
-                    "{ type filter hook forward priority 0; policy drop; }")
+    def nft_file(self, name):
+        LAB.app.run("nft", "-f", os.path.join(RULESETS, name + ".nft"), check=True)
+
+    def test_plain_inet_filter_forward_policy_drop(self):
+        phone = self.online_phone()
+        self.nft_file("plain")
         self.assertIsNone(whoami(phone, 1))  # connected, but no internet
-        self.assertEqual(doctor(), ["problem nftables table inet filter chain forward hook forward policy drop: "
-                                    "forwarded traffic from tethered clients is dropped"])
+        self.assertEqual(doctor(), ["problem nftables table inet filter chain forward policy drop: drops forwarded "
+                                    "traffic from %s to eth0" % USB0])
         # ip_forward switched off behind tetherd's back is named too
         LAB.app.sysctl("net.ipv4.ip_forward", 0)
         self.assertIn("problem ip_forward is off while tethering: the kernel forwards nothing from tethered clients",
                       doctor())
         LAB.app.sysctl("net.ipv4.ip_forward", 1)
-        LAB.app.run("nft", "delete", "table", "inet", "filter")
+        # forwarding allowed for the tethered interfaces: through, and nothing to say
+        LAB.app.run("nft", "add", "rule", "inet", "filter", "forward", "iifname", "usb*", "oifname", "eth0", "accept",
+                    check=True)
         self.wait_online(phone, "eth0")
         self.assertEqual(doctor(), [])
+        LAB.app.run("nft", "delete", "table", "inet", "filter", check=True)
+        self.finish(["usb0"])
 
-        # iptables-legacy: FORWARD policy DROP, and a rule before tetherd's jump that drops
-        legacy = lambda *a: LAB.app.run("iptables-legacy", "-w", *a)  # noqa: E731  (tetherd's lock)
-        legacy("-P", "FORWARD", "DROP")
+    def test_firewalld_zones_final_reject(self):
+        phone = self.online_phone()
+        self.nft_file("firewalld")  # usb0 in the default zone (public): no forwarding
+        self.assertIsNone(whoami(phone, 1))
+        self.assertEqual(doctor(), ["problem nftables table inet firewalld chain filter_FORWARD rule 9 (handle 30) "
+                                    "`reject with icmpx admin-prohibited`: rejects forwarded traffic from %s to eth0"
+                                    % USB0])
+        # `firewall-cmd --zone=trusted --change-interface=usb0`: the zone accepts
+        LAB.app.run("nft", "insert", "rule", "inet", "firewalld", "filter_FORWARD_ZONES", "iifname", "usb0", "goto",
+                    "filter_FWD_trusted", check=True)
+        self.wait_online(phone, "eth0")
+        self.assertEqual(doctor(), [])
+        LAB.app.run("nft", "delete", "table", "inet", "firewalld", check=True)
+        self.finish(["usb0"])
+
+    def test_legacy_drop_before_tetherds_jump(self):
+        phone = self.online_phone()
+        legacy = lambda *a: LAB.app.run("iptables-legacy", "-w", *a, check=True)  # noqa: E731  (tetherd's lock)
         legacy("-I", "FORWARD", "1", "-i", "usb0", "-j", "DROP")
         self.assertIsNone(whoami(phone, 1))
-        self.assertEqual(doctor(), ["problem iptables-legacy table filter chain FORWARD policy DROP without tetherd's "
-                                    "jump first: rules before it may drop forwarded traffic from tethered clients"])
+        self.assertEqual(doctor(), ["problem iptables-legacy table filter chain FORWARD rule 1 `-A FORWARD -i usb0 -j "
+                                    "DROP` before tetherd's jump (FORWARD rule 2): drops forwarded traffic from %s to "
+                                    "eth0" % USB0])
+        # a REJECT of the replies, under policy DROP
         legacy("-D", "FORWARD", "-i", "usb0", "-j", "DROP")
-        self.wait_online(phone, "eth0")  # policy DROP alone: tetherd's own rules accept
+        legacy("-P", "FORWARD", "DROP")
+        legacy("-I", "FORWARD", "1", "-o", "usb+", "-j", "REJECT")
+        self.assertIsNone(whoami(phone, 1))
+        self.assertEqual(doctor(), ["problem iptables-legacy table filter chain FORWARD rule 1 `-A FORWARD -o usb+ -j "
+                                    "REJECT` before tetherd's jump (FORWARD rule 2): rejects replies from eth0 to %s"
+                                    % USB0])
+        legacy("-D", "FORWARD", "-o", "usb+", "-j", "REJECT")
+        self.wait_online(phone, "eth0")  # policy DROP after tetherd's jump: tetherd's own rules accept first
         self.assertEqual(doctor(), [])
         legacy("-P", "FORWARD", "ACCEPT")
         self.finish(["usb0"])

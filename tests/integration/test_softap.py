@@ -60,7 +60,7 @@ def wait_state(ifname, want, timeout=10):
 def stations():
     """The station lines of `softap stations` (the final status line left out)."""
     out = LAB.tetherctl("softap", "stations", check=True).stdout
-    return "\n".join(l for l in out.splitlines() if re.match(r"[0-9a-f]{2}(:[0-9a-f]{2}){5} ", l))
+    return "\n".join(l for l in out.splitlines() if re.match(r"mac=[0-9a-f]{2}(:[0-9a-f]{2}){5} ", l))
 
 
 class SoftApTest(unittest.TestCase):
@@ -108,8 +108,10 @@ class SoftApTest(unittest.TestCase):
         addr = self.sta.dhcp("dhclient")
         self.assertTrue(addr.startswith("192.168.43."), addr)
         L.wait_for(lambda: "ip=%s" % addr in stations(), what="lease joined with the station")
-        line = [l for l in stations().splitlines() if l.startswith(self.sta.mac)][0]
+        line = [l for l in stations().splitlines() if l.startswith("mac=%s " % self.sta.mac)][0]
         self.assertRegex(line, r"connected=\d+s authorized=yes")
+        fields = LAB.tetherctl("softap", "stations", json=True).json["lines"][0]["fields"]  # every field, whole
+        self.assertEqual((fields["mac"], fields["ip"], fields["authorized"]), (self.sta.mac, addr, "yes"))
         self.assertEqual(self.sta.curl(WHOAMI).strip(), "203.0.113.2")
         LAB.tetherctl("softap", "deauth", self.sta.mac, check=True)
 

@@ -117,6 +117,34 @@ std::string quoteArg(std::string_view arg) {
   return out;
 }
 
+std::string quoteValue(std::string_view value) {
+  bool plain = !value.empty();
+  for (unsigned char c : value)
+    if (c <= 0x20 || c >= 0x7f || c == '"' || c == '\\') plain = false;
+  if (plain) return std::string(value);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "\"";
+  for (unsigned char c : value) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          out += "\\x";
+          out += kHex[c >> 4];
+          out += kHex[c & 15];
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  out += '"';
+  return out;
+}
+
 std::string formatRequest(uint32_t seq, const std::vector<std::string>& words) {
   std::string out = std::to_string(seq);
   for (const auto& w : words) {

@@ -62,6 +62,12 @@ ParseResult parseRequest(std::string_view line);
 
 // Quote one argument so that parseRequest gives it back unchanged.
 std::string quoteArg(std::string_view arg);
+// A reply field's value (`key=<value>`): as it is when it is printable ASCII without a space,
+// '"' or '\' (and not empty); else in double quotes, with \" \\ \n \r \t and \xHH (other
+// control bytes) escaped and any other byte (UTF-8 included) as it is:
+//   tx_rate="520 mcs 11"  hostname="a \"b\"\nc"  ssid="café"
+// ctl::splitFields reads it back (tetherctl --json).
+std::string quoteValue(std::string_view value);
 std::string formatRequest(uint32_t seq, const std::vector<std::string>& words);
 // "" when formatRequest can carry these words, else why not: no quoting carries a control
 // character (parseRequest refuses them, and a '\n' would end the request early and make the

@@ -94,15 +94,38 @@ Status Client::monitor(const std::function<void(const control::Reply&)>& onEvent
 
 std::vector<std::pair<std::string, std::string>> splitFields(const std::string& message) {
   std::vector<std::pair<std::string, std::string>> out;
+  auto hex = [](char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1; };
   size_t i = 0;
   while (i < message.size()) {
     while (i < message.size() && message[i] == ' ') ++i;
-    size_t j = message.find(' ', i);
-    if (j == std::string::npos) j = message.size();
-    std::string word = message.substr(i, j - i);
-    auto eq = word.find('=');
-    if (eq != std::string::npos && eq > 0) out.emplace_back(word.substr(0, eq), word.substr(eq + 1));
-    i = j;
+    size_t start = i;
+    while (i < message.size() && message[i] != ' ' && message[i] != '=') ++i;
+    if (i >= message.size() || message[i] != '=' || i == start) {  // a word without '=': skipped
+      while (i < message.size() && message[i] != ' ') ++i;
+      continue;
+    }
+    std::string key = message.substr(start, i - start), value;
+    ++i;
+    if (i < message.size() && message[i] == '"') {  // quoteValue's quoting (control_protocol.h)
+      for (++i; i < message.size() && message[i] != '"'; ++i) {
+        if (message[i] != '\\' || i + 1 >= message.size()) {
+          value += message[i];
+          continue;
+        }
+        const char e = message[++i];
+        if (e == 'n') value += '\n';
+        else if (e == 'r') value += '\r';
+        else if (e == 't') value += '\t';
+        else if (e == 'x' && i + 2 < message.size() && hex(message[i + 1]) >= 0 && hex(message[i + 2]) >= 0) {
+          value += static_cast<char>(hex(message[i + 1]) * 16 + hex(message[i + 2]));
+          i += 2;
+        } else value += e;
+      }
+      ++i;  // the closing quote
+    } else {
+      while (i < message.size() && message[i] != ' ') value += message[i++];
+    }
+    out.emplace_back(std::move(key), std::move(value));
   }
   return out;
 }

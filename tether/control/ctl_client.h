@@ -31,7 +31,8 @@ class Client {
   std::string buf_;
 };
 
-// "key=value key2=value2 free text" -> JSON-ready pairs; words without '=' are ignored.
+// "key=value key2="two words" free text" -> JSON-ready pairs, quoted values unquoted
+// (control::quoteValue's quoting); words without '=' are ignored.
 std::vector<std::pair<std::string, std::string>> splitFields(const std::string& message);
 std::string outcomeToJson(const Outcome& outcome);
 int exitStatusFor(const control::Reply& final);  // 0 for 2xx, 1 for 4xx, 2 for 5xx

@@ -1,118 +1,164 @@
 #include "tether/core/doctor.h"
 
-#include <algorithm>
-#include <nlohmann/json.hpp>
+#include "tether/core/doctor_walk.h"
+#include "tether/system/firewall.h"
 
 namespace tetherd::doctor {
 
 namespace {
 
-using nlohmann::json;
-
-// A match's right-hand side names `value`: "usb0", ["usb0", ...] or {"set": [...]}.
-bool rightHas(const json& right, std::string_view value) {
-  if (right.is_string()) return right.get<std::string>() == value;
-  if (right.is_array()) return std::any_of(right.begin(), right.end(), [&](const json& v) { return rightHas(v, value); });
-  if (right.is_object()) {
-    auto set = right.find("set");
-    return set != right.end() && rightHas(*set, value);
-  }
-  return false;
+// iptables' interface match: "usb+" is a prefix.
+bool iptIfname(std::string_view pattern, std::string_view name) {
+  if (!pattern.empty() && pattern.back() == '+') return name.starts_with(pattern.substr(0, pattern.size() - 1));
+  return pattern == name;
 }
 
-// What one accepting rule lets through, as far as it can be told from its matches.
-struct Accepts {
-  bool everything = false;  // no match at all
-  std::vector<const json*> matches;
+Tri invert(Tri t, bool inv) {
+  if (!inv || t == Tri::Maybe) return t;
+  return t == Tri::Yes ? Tri::No : Tri::Yes;
+}
+
+Tri ifaceTest(const std::string& pattern, bool inv, const std::optional<std::string>& name) {
+  if (pattern.empty()) return Tri::Yes;
+  if (!name) return Tri::Maybe;
+  return invert(iptIfname(pattern, *name) ? Tri::Yes : Tri::No, inv);
+}
+
+Tri addrTest(const std::optional<Ipv4Prefix>& rule, bool inv, const std::optional<Ipv4Prefix>& subnet) {
+  if (!rule || rule->length == 0) return inv ? Tri::No : Tri::Yes;
+  if (!subnet) return Tri::Maybe;
+  if (rule->length <= subnet->length && rule->contains(subnet->network())) return invert(Tri::Yes, inv);
+  return rule->overlaps(*subnet) ? Tri::Maybe : invert(Tri::No, inv);
+}
+
+// Targets that do not end the walk.
+bool nonTerminal(const std::string& t) {
+  return t.empty() || t == "LOG" || t == "NFLOG" || t == "MARK" || t == "CONNMARK" || t == "TRACE" || t == "CLASSIFY" ||
+         t == "TCPMSS" || t == "AUDIT" || t == "TOS" || t == "DSCP";
+}
+
+using LegacyEntry = LegacyFilter::value_type;
+
+struct LegacyOps {
+  const LegacyFilter& filter;
+  size_t size(const LegacyEntry& c) const { return c.second.rules.size(); }
+  const LegacyEntry* target(const LegacyEntry&, const std::string& name) const {
+    auto it = filter.find(name);
+    return it == filter.end() ? nullptr : &*it;
+  }
+  RuleEval eval(const LegacyEntry& c, size_t i, const Packet& p) const {
+    const LegacyRule& r = c.second.rules[i];
+    Tri t = both(ifaceTest(r.in, r.inInvert, p.iif), ifaceTest(r.out, r.outInvert, p.oif));
+    t = both(t, both(addrTest(r.src, r.srcInvert, p.saddr), addrTest(r.dst, r.dstInvert, p.daddr)));
+    if (r.proto != 0 || r.fragment || !r.matches.empty()) t = both(t, Tri::Maybe);
+    Verdict v;
+    if (r.target == fw::kForwardChain) v.kind = Verdict::Accept;  // tetherd's rules accept tethered traffic both ways
+    else if (r.target == "ACCEPT") v.kind = Verdict::Accept;
+    else if (r.target == "DROP") v.kind = Verdict::Drop;
+    else if (r.target == "REJECT") v.kind = Verdict::Reject;
+    else if (r.target == "RETURN") v.kind = Verdict::Return;
+    else if (filter.count(r.target) != 0) v = Verdict{r.isGoto ? Verdict::Goto : Verdict::Jump, r.target};
+    else if (!nonTerminal(r.target)) v.kind = Verdict::Unknown;
+    return {t, v};
+  }
 };
 
-std::string keyOf(const json& left, const char* kind) {
-  if (!left.is_object()) return {};
-  auto k = left.find(kind);
-  if (k == left.end() || !k->is_object()) return {};
-  auto key = k->find("key");
-  return key != k->end() && key->is_string() ? key->get<std::string>() : std::string{};
+std::string protoName(uint16_t p) {
+  switch (p) {
+    case 1: return "icmp";
+    case 6: return "tcp";
+    case 17: return "udp";
+    case 47: return "gre";
+    case 132: return "sctp";
+    default: return std::to_string(p);
+  }
 }
 
-bool matchesOn(const Accepts& a, const char* kind, const char* key, std::string_view value) {
-  for (const json* m : a.matches) {
-    auto op = m->find("op");
-    if (op == m->end() || !op->is_string() || (*op != "==" && *op != "in")) continue;
-    auto left = m->find("left"), right = m->find("right");
-    if (left == m->end() || right == m->end()) continue;
-    if (keyOf(*left, kind) == key && rightHas(*right, value)) return true;
-  }
-  return false;
+// Control characters would break the line: shown as '?'.
+std::string printable(std::string s) {
+  for (char& c : s)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  return s;
 }
 
 }  // namespace
 
-Result<std::vector<std::string>> nftForwardDrops(std::string_view text, const std::vector<std::string>& tethered) {
-  json doc = json::parse(text.begin(), text.end(), nullptr, false);
-  if (doc.is_discarded() || !doc.is_object() || !doc.contains("nftables") || !doc["nftables"].is_array())
-    return makeError(Errc::InvalidArgument, "the nftables ruleset is not nft's JSON output");
-
-  struct Chain {
-    std::string family, table, name;
-    std::vector<Accepts> accepts;
-  };
-  std::vector<Chain> chains;  // forward-hook base chains with policy drop, in ruleset order
-  auto str = [](const json& o, const char* k) {
-    auto it = o.find(k);
-    return it != o.end() && it->is_string() ? it->get<std::string>() : std::string{};
-  };
-  for (const json& item : doc["nftables"]) {
-    if (!item.is_object()) continue;
-    if (auto c = item.find("chain"); c != item.end() && c->is_object()) {
-      std::string family = str(*c, "family");
-      if ((family == "ip" || family == "inet") && str(*c, "hook") == "forward" && str(*c, "policy") == "drop")
-        chains.push_back(Chain{family, str(*c, "table"), str(*c, "name"), {}});
-      continue;
-    }
-    auto r = item.find("rule");
-    if (r == item.end() || !r->is_object()) continue;
-    auto chain = std::find_if(chains.begin(), chains.end(), [&](const Chain& ch) {
-      return ch.family == str(*r, "family") && ch.table == str(*r, "table") && ch.name == str(*r, "chain");
-    });
-    auto expr = r->find("expr");
-    if (chain == chains.end() || expr == r->end() || !expr->is_array()) continue;
-    Accepts a;
-    bool accept = false;
-    for (const json& stmt : *expr) {
-      if (!stmt.is_object()) continue;
-      if (stmt.contains("accept")) accept = true;
-      if (auto m = stmt.find("match"); m != stmt.end() && m->is_object()) a.matches.push_back(&*m);
-    }
-    if (!accept) continue;
-    a.everything = a.matches.empty();
-    chain->accepts.push_back(std::move(a));
-  }
-
-  std::vector<std::string> out;
-  for (const auto& ch : chains) {
-    auto lets = [&](const std::string& ds) {
-      bool in = false, back = false;
-      for (const auto& a : ch.accepts) {
-        in = in || a.everything || matchesOn(a, "meta", "iifname", ds);
-        back = back || a.everything || matchesOn(a, "meta", "oifname", ds) || matchesOn(a, "ct", "state", "established");
-      }
-      return in && back;
-    };
-    if (!tethered.empty() && std::all_of(tethered.begin(), tethered.end(), lets)) continue;
-    out.push_back("nftables table " + ch.family + " " + ch.table + " chain " + ch.name);
-  }
-  return out;
+std::string legacyRuleText(const std::string& chain, const LegacyRule& r) {
+  std::string s = "-A " + chain;
+  auto opt = [&s](bool inv, const char* flag, const std::string& value) { s += std::string(inv ? " !" : "") + " " + flag + " " + value; };
+  auto net = [](const Ipv4Prefix& p) { return Ipv4Prefix{p.network(), p.length}.str(); };
+  if (r.src) opt(r.srcInvert, "-s", net(*r.src));
+  if (r.dst) opt(r.dstInvert, "-d", net(*r.dst));
+  if (!r.in.empty()) opt(r.inInvert, "-i", r.in);
+  if (!r.out.empty()) opt(r.outInvert, "-o", r.out);
+  if (r.proto != 0) opt(r.protoInvert, "-p", protoName(r.proto));
+  if (r.fragment) s += " -f";
+  for (const auto& m : r.matches) s += " -m " + m;
+  if (!r.target.empty()) s += (r.isGoto ? " -g " : " -j ") + r.target;
+  return s;
 }
+
+std::vector<Blocker> legacyBlockers(const LegacyFilter& filter, const std::vector<Flow>& flows) {
+  auto fwd = filter.find("FORWARD");
+  if (fwd == filter.end()) return {};
+  int jump = 0;  // tetherd's jump in FORWARD, 1-based
+  for (size_t i = 0; i < fwd->second.rules.size() && jump == 0; ++i)
+    if (fwd->second.rules[i].target == fw::kForwardChain) jump = static_cast<int>(i) + 1;
+  const std::string note = jump != 0 ? "before tetherd's jump (FORWARD rule " + std::to_string(jump) + ")"
+                                     : "and no jump to " + std::string(fw::kForwardChain);
+  const LegacyOps ops{filter};
+  Blockers found;
+  for (const Flow& flow : flows) {
+    if (flow.downstream.empty()) continue;
+    for (bool reply : {false, true}) {
+      size_t budget = kWalkBudget;
+      auto o = walk(&*fwd, packetOf(flow, reply), ops, budget);
+      using O = decltype(o);
+      if (o.kind == O::Return && fwd->second.policy == "DROP") {
+        found.add(Blocker{"iptables-legacy table filter chain FORWARD", 0, 0, "policy DROP", "drops", {}, note}, trafficOf(flow, reply));
+      } else if (o.kind == O::Drop) {
+        found.add(Blocker{"iptables-legacy table filter chain " + o.chain->first, static_cast<int>(o.rule) + 1, 0,
+                          legacyRuleText(o.chain->first, o.chain->second.rules[o.rule]), o.reject ? "rejects" : "drops", {}, note},
+                  trafficOf(flow, reply));
+      }
+    }
+  }
+  return std::move(found.list);
+}
+
+namespace {
+
+std::string lineOf(const Blocker& b) {
+  std::string s = "problem " + b.where + " ";
+  if (b.rule == 0) {
+    s += b.text;
+  } else {
+    s += "rule " + std::to_string(b.rule);
+    if (b.handle != 0) s += " (handle " + std::to_string(b.handle) + ")";
+    if (!b.text.empty()) s += " `" + printable(b.text) + "`";
+  }
+  if (!b.note.empty()) s += " " + b.note;
+  s += ": " + b.verdict + " ";
+  for (size_t i = 0; i < b.traffic.size(); ++i) s += (i == 0 ? "" : ", ") + b.traffic[i];
+  return s;
+}
+
+}  // namespace
 
 std::vector<std::string> diagnose(const Facts& f) {
   std::vector<std::string> out, unchecked;
+  std::vector<Flow> flows;
+  for (const auto& ds : f.tethered) {
+    auto sn = f.subnets.find(ds);
+    flows.push_back(Flow{ds, f.upstream, sn == f.subnets.end() ? std::nullopt : std::optional<Ipv4Prefix>(sn->second)});
+  }
   if (f.nftRuleset) {
-    auto drops = nftForwardDrops(*f.nftRuleset, f.tethered);
-    if (drops) {
-      for (const auto& d : *drops)
-        out.push_back("problem " + d + " hook forward policy drop: forwarded traffic from tethered clients is dropped");
+    // Tethering not started (or nothing tethered yet): what would drop any tethered client's traffic.
+    auto blockers = nftBlockers(*f.nftRuleset, nftRuleTexts(f.nftText), flows.empty() ? std::vector<Flow>{Flow{}} : flows);
+    if (blockers) {
+      for (const auto& b : *blockers) out.push_back(lineOf(b));
     } else {
-      unchecked.push_back("unchecked nftables: " + drops.error().message);
+      unchecked.push_back("unchecked nftables: " + blockers.error().message);
     }
   } else {
     unchecked.push_back("unchecked nftables: " + f.nftRuleset.error().message);
@@ -122,15 +168,10 @@ std::vector<std::string> diagnose(const Facts& f) {
     return out;
   }
 
-  if (f.legacyForward) {
-    const LegacyForward& l = *f.legacyForward;
-    const std::string chain = "problem iptables-legacy table filter chain FORWARD policy " + l.policy;
-    if (l.policy == "DROP" && !l.jumpPresent)
-      out.push_back(chain + " and no jump to tetherd_FORWARD: forwarded traffic from tethered clients is dropped");
-    else if (l.policy == "DROP" && !l.jumpFirst)
-      out.push_back(chain + " without tetherd's jump first: rules before it may drop forwarded traffic from tethered clients");
+  if (f.legacyFilter) {
+    for (const auto& b : legacyBlockers(*f.legacyFilter, flows)) out.push_back(lineOf(b));
   } else {
-    unchecked.push_back("unchecked iptables-legacy: " + f.legacyForward.error().message);
+    unchecked.push_back("unchecked iptables-legacy: " + f.legacyFilter.error().message);
   }
   if (!f.ipForward)
     unchecked.push_back("unchecked ip_forward: " + f.ipForward.error().message);

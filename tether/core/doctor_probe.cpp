@@ -6,11 +6,17 @@
 // carry it resident (docs/PERFORMANCE.md).
 #include <nftables/libnftables.h>
 
+#include <arpa/inet.h>
+#include <net/if.h>
+
+#include <bit>
 #include <cerrno>
 #include <cstring>
 #include <memory>
 #include <string>
 #include <type_traits>
+#include <vector>
+#include <algorithm>
 
 // libiptc.h pulls in the glibc network headers.
 #include <libiptc/libiptc.h>
@@ -62,13 +68,14 @@ const Nft& nft() {
   return loaded;
 }
 
-// `list ruleset` through libnftables, JSON output, in tetherd's network namespace.
-Result<std::string> readNftRuleset() {
+// `list ruleset` through libnftables, in tetherd's network namespace: JSON, or text with the
+// rules' handles.
+Result<std::string> readNftRuleset(bool asJson) {
   const Nft& n = nft();
   if (!n.error.empty()) return makeError(Errc::SystemError, "libnftables: " + n.error);
   std::unique_ptr<nft_ctx, void (*)(nft_ctx*)> ctx(n.ctxNew(NFT_CTX_DEFAULT), n.ctxFree);
   if (!ctx) return makeError(Errc::SystemError, "nft_ctx_new failed");
-  n.outputSetFlags(ctx.get(), NFT_CTX_OUTPUT_JSON);
+  n.outputSetFlags(ctx.get(), asJson ? NFT_CTX_OUTPUT_JSON : NFT_CTX_OUTPUT_HANDLE);
   if (n.bufferOutput(ctx.get()) != 0 || n.bufferError(ctx.get()) != 0)
     return makeError(Errc::SystemError, "libnftables: cannot buffer its output");
   const int rc = n.runCmd(ctx.get(), "list ruleset");
@@ -78,7 +85,47 @@ Result<std::string> readNftRuleset() {
   return std::string(out != nullptr ? out : "");
 }
 
-Result<LegacyForward> readLegacyForward() {
+// An interface as iptables prints it: "usb+" when the mask stops before the name's end.
+std::string ifaceText(const char* name, const unsigned char* mask) {
+  const size_t len = strnlen(name, IFNAMSIZ);
+  std::string s(name, len);
+  if (len > 0 && len < IFNAMSIZ && mask[len] == 0 && s.back() != '+') s += '+';  // iptables keeps the '+' itself
+  return s;
+}
+
+std::optional<Ipv4Prefix> prefixOf(in_addr addr, in_addr mask) {
+  const uint32_t m = ntohl(mask.s_addr);
+  if (m == 0) return std::nullopt;
+  return Ipv4Prefix{Ipv4Address{ntohl(addr.s_addr) & m}, std::popcount(m)};
+}
+
+LegacyRule legacyRule(const ipt_entry* e, xtc_handle* h) {
+  LegacyRule r;
+  r.in = ifaceText(e->ip.iniface, e->ip.iniface_mask);
+  r.out = ifaceText(e->ip.outiface, e->ip.outiface_mask);
+  r.inInvert = (e->ip.invflags & IPT_INV_VIA_IN) != 0;
+  r.outInvert = (e->ip.invflags & IPT_INV_VIA_OUT) != 0;
+  r.src = prefixOf(e->ip.src, e->ip.smsk);
+  r.dst = prefixOf(e->ip.dst, e->ip.dmsk);
+  r.srcInvert = (e->ip.invflags & IPT_INV_SRCIP) != 0;
+  r.dstInvert = (e->ip.invflags & IPT_INV_DSTIP) != 0;
+  r.proto = e->ip.proto;
+  r.protoInvert = (e->ip.invflags & IPT_INV_PROTO) != 0;
+  r.fragment = (e->ip.flags & IPT_F_FRAG) != 0;
+  for (size_t off = sizeof(ipt_entry); off + sizeof(xt_entry_match) <= e->target_offset;) {
+    const auto* m = reinterpret_cast<const xt_entry_match*>(reinterpret_cast<const unsigned char*>(e) + off);
+    if (m->u.match_size == 0) break;
+    r.matches.emplace_back(m->u.user.name, strnlen(m->u.user.name, sizeof m->u.user.name));
+    off += m->u.match_size;
+  }
+  const char* target = iptc_get_target(e, h);
+  r.target = target != nullptr ? target : "";
+  r.isGoto = (e->ip.flags & IPT_F_GOTO) != 0;
+  return r;
+}
+
+// iptables-legacy's filter table: FORWARD and the user chains.
+Result<LegacyFilter> readLegacyFilter() {
   struct Free {
     void operator()(xtc_handle* h) const { iptc_free(h); }
   };
@@ -87,21 +134,25 @@ Result<LegacyForward> readLegacyForward() {
     const int err = errno;
     return makeError(Errc::SystemError, std::string("table filter: ") + iptc_strerror(err));
   }
-  xt_chainlabel forward{};  // libiptc may read all 32 bytes of a chain name
-  std::memcpy(forward, "FORWARD", sizeof "FORWARD");
-  xt_counters counters{};
-  const char* policy = iptc_get_policy(forward, &counters, h.get());
-  LegacyForward l;
-  l.policy = policy != nullptr ? policy : "";
-  bool first = true;
-  for (const ipt_entry* e = iptc_first_rule(forward, h.get()); e != nullptr; e = iptc_next_rule(e, h.get())) {
-    const char* target = iptc_get_target(e, h.get());
-    const bool ours = target != nullptr && fw::kForwardChain == target;
-    if (ours) l.jumpPresent = true;
-    if (first) l.jumpFirst = ours;
-    first = false;
+  std::vector<std::string> names;
+  for (const char* c = iptc_first_chain(h.get()); c != nullptr; c = iptc_next_chain(h.get())) names.emplace_back(c);
+  LegacyFilter f;
+  for (const auto& name : names) {
+    const bool builtin = iptc_builtin(name.c_str(), h.get()) != 0;
+    if (builtin && name != "FORWARD") continue;
+    xt_chainlabel label{};  // libiptc may read all 32 bytes of a chain name
+    std::memcpy(label, name.c_str(), std::min(name.size(), sizeof label - 1));
+    LegacyChain chain;
+    if (builtin) {
+      xt_counters counters{};
+      const char* policy = iptc_get_policy(label, &counters, h.get());
+      chain.policy = policy != nullptr ? policy : "";
+    }
+    for (const ipt_entry* e = iptc_first_rule(label, h.get()); e != nullptr; e = iptc_next_rule(e, h.get()))
+      chain.rules.push_back(legacyRule(e, h.get()));
+    f.emplace(name, std::move(chain));
   }
-  return l;
+  return f;
 }
 
 }  // namespace
@@ -112,13 +163,15 @@ Facts gatherFacts(TetherManager& m) {
   for (const auto& d : m.downstreams()) {
     if (d.state != TetherInterfaceMachine::State::Tethered) continue;
     f.tethered.push_back(d.ifname);
+    if (d.address) f.subnets.emplace(d.ifname, Ipv4Prefix{d.address->network(), d.address->length});
     if (!d.dhcpRunning) f.dnsmasqStopped.push_back(d.ifname);
   }
   f.upstream = m.upstream();
   f.upstreamPriority = m.upstreamPriority();
   f.ipForward = m.ipfwdKernelOn();
-  f.legacyForward = readLegacyForward();
-  f.nftRuleset = readNftRuleset();
+  f.legacyFilter = readLegacyFilter();
+  f.nftRuleset = readNftRuleset(true);
+  if (auto text = readNftRuleset(false)) f.nftText = std::move(*text);  // only to name the rules
   return f;
 }
 

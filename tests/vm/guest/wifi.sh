@@ -50,7 +50,7 @@ stop_station() {
 
 station_listed() {  # the station, with its signal and its lease, in `softap stations`
   tctl softap stations >"$LOG/stations.txt" 2>&1 || return 1
-  grep "^$STA_MAC " "$LOG/stations.txt" | grep "ip=$1" | grep -q "signal=-[0-9]*dBm"
+  grep "^mac=$STA_MAC " "$LOG/stations.txt" | grep "ip=$1" | grep -q "signal=-[0-9]*dBm"
 }
 
 ap_enabled() {
@@ -105,7 +105,7 @@ check_upstream sta
 
 step stations
 wait_for 5 station_listed "$ADDR" || die "station not listed with signal and lease: $(cat "$LOG/stations.txt")"
-say "wifi: $(grep "^$STA_MAC " "$LOG/stations.txt")"
+say "wifi: $(grep "^mac=$STA_MAC " "$LOG/stations.txt")"
 
 step deauth
 tctl softap deauth "$STA_MAC" >>"$LOG/tetherctl.log" 2>&1 || die "softap deauth refused"
