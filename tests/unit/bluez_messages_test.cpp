@@ -114,9 +114,10 @@ TEST(BluezSetupErrors, Classified) {
 }
 
 // busErrorText (tether/system/sd_bus_loop.h) shows BlueZ's error replies in the log and in
-// `bluetooth status`. Found writing bluez_fuzzer's properties: a message longer than 160 bytes
-// was cut inside a UTF-8 character (invalid UTF-8 in what is shown), and control bytes other
-// than \n \r \t (an escape sequence, for one) went through to the log and the status line.
+// `bluetooth status`. Found by bluez_fuzzer's properties (run on the old function: the control
+// byte in 14 executions, the cut in about 54 000): control bytes other than \n \r \t (an
+// escape sequence, for one) went through to the log and the status line, and a message longer
+// than 160 bytes was cut inside a UTF-8 character (invalid UTF-8 in what is shown).
 TEST(BusErrorText, OneLineOfValidUtf8) {
   std::string message = std::string(159, 'a') + "\xc3\xa9" + "tail";  // 'é' across byte 160
   sd_bus_error e{"org.bluez.Error.Failed", message.c_str(), 0};
