@@ -40,3 +40,16 @@ TEST(Upstream, ParsesResolvConf) {
   EXPECT_EQ(s[0].str(), "10.0.0.1");
   EXPECT_EQ(s[1].str(), "192.0.2.1");
 }
+
+// 0.0.0.0 names the host's own resolver (libc sends to the host): skipped like 127/8, so
+// dnsmasq is not given "server=0.0.0.0". At most 8 servers, CRLF lines read.
+TEST(Upstream, ResolvConfSkipsThisHostAndKeepsEight) {
+  auto s = parseResolvConf("nameserver 0.0.0.0\nnameserver 0.1.2.3\r\nnameserver 10.0.0.1\r\n");
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].str(), "10.0.0.1");
+  std::string many;
+  for (int i = 1; i <= 10; ++i) many += "nameserver 10.0.0." + std::to_string(i) + "\n";
+  auto m = parseResolvConf(many);
+  ASSERT_EQ(m.size(), 8u);
+  EXPECT_EQ(m[7].str(), "10.0.0.8");
+}

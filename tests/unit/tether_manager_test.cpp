@@ -429,6 +429,20 @@ TEST_F(TetherManagerTest, BlockedClientsAreDroppedOnServedDownstreamsAndKept) {
   EXPECT_EQ(mgr->blockedClients(), (Lines{"02:aa:bb:cc:dd:02"}));
 }
 
+// A multicast MAC in the file (hand-edited) used to be loaded, and the firewall refuses a state
+// holding one: no downstream could be tethered. It is ignored (with a warning) instead.
+TEST_F(TetherManagerTest, BlockedFileWithAMulticastMacStillTethers) {
+  {
+    std::filesystem::create_directories(config.stateDir);
+    std::ofstream f(config.stateDir + "/blocked-clients");
+    f << "01:00:5e:00:00:01\n02:aa:bb:cc:dd:01 \n";
+  }
+  mgr = make();
+  EXPECT_EQ(mgr->blockedClients(), (Lines{"02:aa:bb:cc:dd:01"}));
+  ASSERT_TRUE(mgr->startTethering());
+  EXPECT_EQ(fw.state.blockedMacs, (std::set<std::string>{"02:aa:bb:cc:dd:01"}));
+}
+
 TEST_F(TetherManagerTest, BlockThatCannotBeSavedIsNotApplied) {
   mgr = make();
   ASSERT_TRUE(mgr->startTethering());

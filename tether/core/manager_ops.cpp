@@ -1,10 +1,10 @@
 // TetherManager's operations (control socket, web page) and views. Each operation validates,
 // changes the intent, and reconciles; one that cannot be applied is taken back whole.
 #include <algorithm>
-#include <sstream>
 
 #include "tether/base/files.h"
 #include "tether/base/log.h"
+#include "tether/core/blocked_clients.h"
 #include "tether/core/manager_impl.h"
 
 namespace tetherd {
@@ -18,12 +18,6 @@ Error badIfname(const std::string& name) {
   return makeError(Errc::InvalidArgument, "'" + name.substr(0, 32) + "' is not a valid interface name");
 }
 
-std::string formatBlocked(const std::set<std::string>& macs) {
-  std::string text;
-  for (const auto& mac : macs) text += mac + "\n";
-  return text;
-}
-
 }  // namespace
 
 TetherManager::TetherManager(ManagerDeps deps, DhcpService& dhcp, const Config& config, EventSink events)
@@ -32,20 +26,18 @@ TetherManager::~TetherManager() = default;
 
 void TetherManager::Impl::loadBlocked() {
   auto text = readFile(blockedFile(), 64 * 1024);
-  if (!text) return;  // none yet
-  std::istringstream in(*text);
-  std::string line;
-  int n = 0;
-  while (std::getline(in, line)) {
-    ++n;
-    if (line.empty() || line[0] == '#') continue;
-    auto mac = normalizeMac(line);
-    if (!mac) {
-      log::warning(blockedFile(), ":", n, ": not a MAC address, ignored");
-      continue;
-    }
-    intent.blocked.insert(*mac);
+  if (!text) {
+    // Not there yet: nothing blocked. Any other failure is said: the clients it names are not
+    // blocked in this run, and the next block or unblock writes the file anew.
+    if (text.error().code != Errc::NotFound)
+      log::error(text.error().message, ": the blocked clients it lists are NOT blocked");
+    return;
   }
+  auto file = parseBlockedClients(*text, kMaxBlockedClients);
+  for (size_t i = 0; i < file.bad.size() && i < 5; ++i)
+    log::warning(blockedFile(), ":", file.bad[i].line, ": ", file.bad[i].cause, ", ignored");
+  if (file.bad.size() > 5) log::warning(blockedFile(), ": ", file.bad.size() - 5, " more line(s) ignored");
+  intent.blocked = std::move(file.macs);
   if (!intent.blocked.empty()) log::info(intent.blocked.size(), " blocked client(s) from ", blockedFile());
 }
 
@@ -290,13 +282,13 @@ Status TetherManager::setAdminPorts(const std::set<uint16_t>& ports) {
 // The blocked list becomes `next`: saved first (a block in force is never lost at the next
 // start), then applied; a firewall that refuses it puts the old list back, file included.
 Status TetherManager::Impl::changeBlocked(std::set<std::string> next, const std::string& mac, bool blocking) {
-  if (auto st = writeFileAtomic(blockedFile(), formatBlocked(next), 0600); !st) return st;
+  if (auto st = writeFileAtomic(blockedFile(), formatBlockedClients(next), 0600); !st) return st;
   auto before = std::move(intent.blocked);
   intent.blocked = std::move(next);
   reconcile();
   if (auto st = lastFirewallError(); !st) {
     intent.blocked = std::move(before);
-    (void)writeFileAtomic(blockedFile(), formatBlocked(intent.blocked), 0600);
+    (void)writeFileAtomic(blockedFile(), formatBlockedClients(intent.blocked), 0600);
     reconcile();
     return st;
   }

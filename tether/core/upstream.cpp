@@ -27,7 +27,9 @@ std::vector<Ipv4Address> parseResolvConf(std::string_view text) {
     while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
     while (!line.empty() && (line.back() == ' ' || line.back() == '\t' || line.back() == '\r')) line.remove_suffix(1);
     auto a = Ipv4Address::parse(line);
-    if (!a || (a->value >> 24) == 127) continue;
+    // 127/8 is the host itself; 0/8 too as a resolver sees it (0.0.0.0 is how some set-ups name
+    // a local resolver, and libc sends such queries to the host).
+    if (!a || (a->value >> 24) == 127 || (a->value >> 24) == 0) continue;
     if (out.size() < 8) out.push_back(*a);
   }
   return out;

@@ -23,8 +23,9 @@ struct UpstreamView {
 std::optional<std::string> chooseUpstream(const std::vector<std::string>& priority,
                                           const std::map<std::string, UpstreamView>& views);
 
-// "nameserver a.b.c.d" lines of a resolv.conf; loopback servers are skipped (a local stub
-// resolver cannot be asked from the downstream's dnsmasq as an upstream).
+// "nameserver a.b.c.d" lines of a resolv.conf, the first 8; loopback (127/8) and 0/8 servers
+// are skipped (a local stub resolver cannot be asked from the downstream's dnsmasq as an
+// upstream).
 std::vector<Ipv4Address> parseResolvConf(std::string_view text);
 
 }  // namespace tetherd

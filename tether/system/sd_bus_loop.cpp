@@ -75,11 +75,17 @@ std::string busErrorText(const sd_bus_error* error) {
   if (error == nullptr) return "no error";
   std::string out = error->name != nullptr ? error->name : "error";
   if (error->message != nullptr && *error->message != '\0') {
-    // One line, bounded: a peer's message may be long (a Python traceback from a mock).
+    // One line of text, bounded: a peer's message may be long (a Python traceback from a mock)
+    // and hold any control byte. Cut on a character boundary: D-Bus strings are UTF-8, and so
+    // stays what is shown (a cut inside a character made invalid UTF-8).
     std::string message = error->message;
+    if (message.size() > 160) {
+      size_t cut = 160;
+      while (cut > 0 && (static_cast<unsigned char>(message[cut]) & 0xC0) == 0x80) --cut;
+      message = message.substr(0, cut) + "...";
+    }
     for (char& c : message)
-      if (c == '\n' || c == '\r' || c == '\t') c = ' ';
-    if (message.size() > 160) message = message.substr(0, 160) + "...";
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
     out += ": " + message;
   }
   return out;

@@ -52,7 +52,9 @@ class BusConnection {
   std::shared_ptr<Impl> impl_;
 };
 
-// "org.freedesktop.DBus.Error.UnknownMethod: No such method 'Register'" (or the errno text).
+// "org.freedesktop.DBus.Error.UnknownMethod: No such method 'Register'" (or the errno text):
+// one line, the message cut after 160 bytes (on a UTF-8 character boundary), control bytes as
+// spaces.
 std::string busErrorText(const sd_bus_error* error);
 
 }  // namespace tetherd

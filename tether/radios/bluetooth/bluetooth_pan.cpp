@@ -3,12 +3,12 @@
 #include <algorithm>
 #include <boost/asio/post.hpp>
 #include <cctype>
-#include <cstdlib>
 #include <tuple>
 #include <vector>
 
 #include "tether/base/ip.h"
 #include "tether/base/log.h"
+#include "tether/radios/bluetooth/bluez_messages.h"
 
 namespace tetherd {
 
@@ -16,8 +16,8 @@ namespace asio = boost::asio;
 
 namespace {
 
-constexpr const char* kBluez = "org.bluez";
-constexpr const char* kAdapterIface = "org.bluez.Adapter1";
+using bluez::kAdapterIface;
+using bluez::kBluez;
 constexpr const char* kNetworkServerIface = "org.bluez.NetworkServer1";
 constexpr const char* kDeviceIface = "org.bluez.Device1";
 constexpr const char* kPropertiesIface = "org.freedesktop.DBus.Properties";
@@ -119,12 +119,12 @@ struct BluetoothPan::Impl {
         st = systemError("d-bus: GetNameOwner", -r);
       } else {
         st = bus.call(*m, usec(timing.callTimeout), [this](sd_bus_message* reply, const sd_bus_error* e) {
-          const char* name = nullptr;
-          if (e != nullptr || sd_bus_message_read(reply, "s", &name) < 0 || name == nullptr) {
+          auto name = e == nullptr ? bluez::readNameOwner(reply) : std::nullopt;
+          if (!name) {
             log::info("bluetooth: BlueZ (org.bluez) is not on the system bus yet");
             return;
           }
-          bluezAppeared(name);
+          bluezAppeared(*name);
         });
       }
     }
@@ -151,12 +151,12 @@ struct BluetoothPan::Impl {
   }
 
   void onNameOwnerChanged(sd_bus_message* m) {
-    const char *name = nullptr, *oldOwner = nullptr, *newOwner = nullptr;
-    if (sd_bus_message_read(m, "sss", &name, &oldOwner, &newOwner) < 0 || name == nullptr || std::string(name) != kBluez)
-      return;
-    if (newOwner != nullptr && *newOwner != '\0') {
-      bluezAppeared(newOwner);
-    } else {
+    auto signal = bluez::readNameOwnerChanged(m);
+    if (!signal) return;
+    auto change = bluez::interpretOwnerChange(*signal);
+    if (change == bluez::Change::BluezAppeared) {
+      bluezAppeared(signal->newOwner);
+    } else if (change == bluez::Change::BluezLeft) {
       log::notice("bluetooth: BlueZ left the bus: the NAP is gone until it is back");
       bluezOwner.clear();
       registered = false;
@@ -178,26 +178,17 @@ struct BluetoothPan::Impl {
 
   // InterfacesAdded(o, a{sa{sv}}) / InterfacesRemoved(o, as) from BlueZ's object manager.
   void onInterfaces(sd_bus_message* m, bool added) {
-    const char* sender = sd_bus_message_get_sender(m);
-    if (bluezOwner.empty() || sender == nullptr || bluezOwner != sender) return;
-    const char* path = nullptr;
-    if (sd_bus_message_read(m, "o", &path) < 0 || path == nullptr || adapterPath() != path) return;
-    if (added) {
+    auto signal = bluez::readInterfacesSignal(m, !added);
+    if (!signal) return;
+    auto change = bluez::interpretInterfaces(*signal, !added, bluezOwner, adapterPath());
+    if (change == bluez::Change::AdapterAppeared) {
       if (registered) return;
       log::info("bluetooth: adapter ", config.bluetoothAdapter, " appeared");
       backoff = timing.retryFirst;
       beginSetup();
       return;
     }
-    char** interfaces = nullptr;
-    if (sd_bus_message_read_strv(m, &interfaces) < 0) return;
-    bool adapterGone = false;
-    for (char** i = interfaces; i != nullptr && *i != nullptr; ++i) {
-      if (std::string(*i) == kAdapterIface) adapterGone = true;
-      free(*i);
-    }
-    free(interfaces);
-    if (!adapterGone) return;
+    if (change != bluez::Change::AdapterGone) return;
     log::notice("bluetooth: adapter ", config.bluetoothAdapter, " went away");
     registered = false;
     ++attempt;
@@ -279,10 +270,10 @@ struct BluetoothPan::Impl {
     auto st = bus.call(*m, usec(timing.callTimeout), [this, i, id](sd_bus_message*, const sd_bus_error* e) {
       if (id != attempt) return;  // abandoned (BlueZ left, stop, ...)
       if (e != nullptr) {
-        bool last = i + 1 == steps.size();
-        if (last && sd_bus_error_has_name(e, "org.bluez.Error.AlreadyExists")) {
+        auto kind = bluez::classifySetupError(*e, i, steps.size());
+        if (kind == bluez::SetupError::AlreadyRegistered) {
           log::info("bluetooth: BlueZ says the NAP is registered already");
-        } else if (i == 0 && sd_bus_error_has_name(e, "org.freedesktop.DBus.Error.UnknownObject")) {
+        } else if (kind == bluez::SetupError::NoAdapter) {
           return setupFailed("adapter " + config.bluetoothAdapter + " is not there (" + busErrorText(e) + ")");
         } else {
           return setupFailed(steps[i].what + ": " + busErrorText(e));
