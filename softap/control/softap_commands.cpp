@@ -57,7 +57,7 @@ void registerSoftapCommands(CommandTable& table, SoftApService& ap, TetherManage
                                " ssid=" + ap.settings().ssid + " security=" + securityName(ap.settings().security) +
                                " channel=" + std::to_string(s.channel) + " stations=" + std::to_string(s.stations) +
                                " restarts=" + std::to_string(s.restarts) +
-                               (s.lastError.empty() ? "" : " error=\"" + s.lastError + "\""));
+                               (s.lastError.empty() ? "" : " error=" + control::quoteValue(s.lastError)));
                 });
               }
               if (sub == "stations" && a.size() == 1) {

@@ -13,7 +13,7 @@ std::string describeBluetooth(const BluetoothPan::View& v) {
                     " bluez=" + (v.bluez.empty() ? "absent" : v.bluez) +
                     " nap=" + (v.registered ? "registered" : "unregistered") +
                     " registrations=" + std::to_string(v.registrations);
-  if (!v.error.empty()) out += " error=\"" + v.error + "\"";
+  if (!v.error.empty()) out += " error=" + control::quoteValue(v.error);
   return out;
 }
 

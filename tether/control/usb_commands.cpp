@@ -19,7 +19,7 @@ std::string describeUsb(const UsbGadgetService::View& v) {
                     " udc=" + (v.udc.empty() ? "none" : v.udc) + " " + ids +
                     " interfaces=" + (interfaces.empty() ? "none" : interfaces) +
                     " carrier_bounces=" + std::to_string(v.carrierBounces);
-  if (!v.error.empty()) out += " error=\"" + v.error + "\"";
+  if (!v.error.empty()) out += " error=" + control::quoteValue(v.error);
   return out;
 }
 
