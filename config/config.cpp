@@ -177,6 +177,12 @@ Result<Config> parseConfigOnto(const Config& base, std::string_view text, const 
   if (!c.usbHostAddr.empty() && c.usbHostAddr == c.usbDevAddr) return fail("[usb] host_addr and dev_addr are the same");
   if (IfaceKind k; c.bluetoothEnabled && !(c.kindOf(c.bluetoothBridge, k) && k == IfaceKind::Bluetooth))
     return fail("[bluetooth] bridge " + c.bluetoothBridge + " does not match [tethering] bluetooth_pattern: it would not be tethered");
+  if (c.webCertificate.empty() != c.webPrivateKey.empty())
+    return makeError(Errc::InvalidArgument, sourceName + ": [web] certificate and private_key are given together "
+                                                         "(or neither: a self-signed certificate)");
+  if (c.webHttps && c.webHttpsPort == c.webPort)
+    return makeError(Errc::InvalidArgument, sourceName + ": [web] https_port " + std::to_string(c.webHttpsPort) +
+                                                " is the same as port (plain HTTP's, which then redirects)");
   for (const auto& k : c.kinds) {
     uint32_t hosts = (k.subnet.length >= 31) ? 0 : (1u << (32 - k.subnet.length)) - 2;
     if (static_cast<uint32_t>(c.rangeLastHost) > hosts)

@@ -70,6 +70,13 @@ struct Config {
   std::vector<Ipv4Address> webListenAddresses;  // explicit extra addresses (never 0.0.0.0)
   int webSessionIdleSec = 30 * 60;
   int webSessionLifetimeSec = 12 * 3600;
+  // HTTPS (web/http/tls_identity.h): off by default, like LuCI without luci-ssl. On: the page
+  // is served over TLS on webHttpsPort and plain HTTP only redirects there. The certificate
+  // and key (PEM) are the user's when both are given, else a self-signed pair in state_dir.
+  bool webHttps = false;
+  int webHttpsPort = 8443;
+  std::string webCertificate;  // "" = self-signed
+  std::string webPrivateKey;
 
   // [usb] the USB tethering gadget tetherd creates in configfs (tether/usb_service.h).
   std::string usbGadget = "none";   // validated function list: none, rndis, ncm, ecm, rndis+ncm, ...

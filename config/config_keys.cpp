@@ -203,6 +203,22 @@ const SectionTable& sectionTable() {
       c.webListenAddresses = std::move(addrs);
       return "";
     };
+    web["https"] = [](Config& c, const std::string& v) { return setBool(c.webHttps, v); };
+    web["https_port"] = [](Config& c, const std::string& v) { return setInt(c.webHttpsPort, v, 1, 65535); };
+    web["certificate"] = [](Config& c, const std::string& v) -> std::string {
+      if (v.empty()) {
+        c.webCertificate.clear();
+        return "";
+      }
+      return setPath(c.webCertificate, v);
+    };
+    web["private_key"] = [](Config& c, const std::string& v) -> std::string {
+      if (v.empty()) {
+        c.webPrivateKey.clear();
+        return "";
+      }
+      return setPath(c.webPrivateKey, v);
+    };
     web["session_idle"] = [](Config& c, const std::string& v) -> std::string {
       int ms = 0;
       if (auto err = setDuration(ms, v, 60'000, 24LL * 3'600'000); !err.empty()) return err;

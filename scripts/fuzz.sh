@@ -4,7 +4,7 @@
 # timeout or out-of-memory: the input that did it is kept in artifacts/fuzz/ and the report is
 # printed. Prints the executions each fuzzer ran. See docs/FUZZING.md.
 # Usage: scripts/fuzz.sh [seconds-per-fuzzer (default 20)] [fuzzer...]   (fuzzer: control config
-# hostapd softap_settings lease netlink web_api resolv blocked bluez doctor; default all)
+# hostapd softap_settings lease netlink web_api resolv blocked bluez doctor http_connection; default all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # ccache keys on paths relative to the checkout, so a clone elsewhere (CI) reuses the cache.
@@ -12,7 +12,7 @@ export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}"
 seconds=${1:-20}
 shift || true
 fuzzers=("$@")
-[ ${#fuzzers[@]} -gt 0 ] || fuzzers=(control config hostapd softap_settings lease netlink web_api resolv blocked bluez doctor)
+[ ${#fuzzers[@]} -gt 0 ] || fuzzers=(control config hostapd softap_settings lease netlink web_api resolv blocked bluez doctor http_connection)
 jobs=${JOBS:-$(nproc)}
 
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \

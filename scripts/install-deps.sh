@@ -10,12 +10,16 @@ PACKAGES=(
   # libraries
   libboost-dev libnl-3-dev libnl-route-3-dev libip4tc-dev libip6tc-dev libnftables-dev
   nlohmann-json3-dev libsystemd-dev libsodium-dev libqrencode-dev
+  # the admin page's HTTPS (web/http/tls_*.cpp)
+  libssl-dev
   libgtest-dev libgmock-dev
   # the programs tetherd drives
   hostapd dnsmasq-base iptables
   # the lab: namespaces, DHCP clients, probes
   iproute2 nftables isc-dhcp-client udhcpc busybox curl bind9-dnsutils wpasupplicant
   python3 procps psmisc iperf3
+  # tests/integration/test_web_https.py: a user-given certificate made with the openssl CLI
+  openssl
   # the Bluetooth NAP's tests: a private D-Bus with BlueZ's API played by python3-dbusmock
   dbus python3-dbusmock
   # the web admin's browser tests (tests/browser): headless chromium driven by playwright-core

@@ -3,12 +3,15 @@
 #include <arpa/inet.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
+#include <unistd.h>
 
 #include <boost/asio/post.hpp>
 #include <set>
 
 #include "tether/base/log.h"
 #include "web/http/http_server.h"
+#include "web/http/https_redirect.h"
+#include "web/http/tls_server.h"
 
 namespace tetherd::web {
 
@@ -28,10 +31,36 @@ std::string interfaceHolding(const std::string& address) {
   return out;
 }
 
+SelfSignedNames selfSignedNamesFor(const Config& c, const std::string& hostname) {
+  SelfSignedNames n;
+  std::set<std::string> seen;
+  auto address = [&](const std::string& a) {
+    if (seen.insert(a).second) n.addresses.push_back(a);
+  };
+  address("127.0.0.1");
+  for (const auto& k : c.kinds) address(k.subnet.host(1).str());  // each kind's downstream address
+  for (const auto& a : c.webListenAddresses) address(a.str());
+  // The host name only when it is a plain DNS name (it goes into OpenSSL's extension syntax).
+  if (const std::string h = validHostOf(hostname); !h.empty() && h == hostname && h != "localhost")
+    n.dnsNames.push_back(h);
+  n.dnsNames.push_back("localhost");
+  return n;
+}
+
+std::string systemHostname() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0) return "";
+  return name;
+}
+
 struct WebServer::Impl {
   explicit Impl(WebDeps d)
       : deps(d), app(std::move(d)), enabled(deps.config().webEnabled),
+        httpsPort(deps.config().webHttps ? static_cast<uint16_t>(deps.config().webHttpsPort) : 0),
+        certificate(deps.config().webCertificate), privateKey(deps.config().webPrivateKey),
         http(deps.io, static_cast<uint16_t>(deps.config().webPort), [this](Request req, Reply reply) {
+          // With HTTPS on, plain HTTP serves the redirect and nothing else.
+          if (httpsPort) return reply(httpsRedirect(req, httpsPort));
           app.handle(req, std::move(reply));
         }) {
     http.setSessionCheck([this](const Request& req) { return app.hasSession(req); });
@@ -40,7 +69,11 @@ struct WebServer::Impl {
   WebDeps deps;
   WebApp app;
   bool enabled;  // as at start: [web] enabled and port change on restart only
+  uint16_t httpsPort;  // 0: HTTPS off (as at start, like the port)
+  std::string certificate, privateKey;  // as at start
   HttpServer http;
+  std::unique_ptr<HttpServer> https;
+  std::string fingerprint;
   bool reconcilePending = false;
   std::shared_ptr<char> alive = std::make_shared<char>();
 
@@ -68,7 +101,36 @@ struct WebServer::Impl {
     return out;
   }
 
-  void reconcile() { http.listenAt(desired()); }
+  void reconcile() {
+    const auto places = desired();
+    http.listenAt(places);
+    if (https) https->listenAt(places);
+  }
+
+  // [web] https = on: the user's certificate or the self-signed one in state_dir, in a TLS
+  // server on the same places as plain HTTP. An error names the key and the cause.
+  Status startHttps() {
+    const Config& c = deps.config();
+    Result<TlsIdentity> id = c.webCertificate.empty()
+                                 ? selfSignedTlsIdentity(c.stateDir, selfSignedNamesFor(c, systemHostname()))
+                                 : loadTlsIdentity(c.webCertificate, c.webPrivateKey);
+    if (!id) return id.error();
+    auto tls = TlsContext::make(*id);
+    if (!tls) return tls.error();
+    fingerprint = id->fingerprint;
+    log::notice("web: HTTPS on port ", httpsPort, " with ",
+                id->selfSigned ? (id->generated ? "a new self-signed certificate " : "the self-signed certificate ")
+                               : "the certificate ",
+                id->certificatePath, ", SHA-256 fingerprint ", fingerprint, "; plain HTTP only redirects there");
+    https = std::make_unique<HttpServer>(deps.io, httpsPort, [this](Request req, Reply reply) {
+      app.handle(req, [reply = std::move(reply)](Response r) {
+        markCookiesSecure(r);
+        reply(std::move(r));
+      });
+    }, std::move(*tls));
+    https->setSessionCheck([this](const Request& req) { return app.hasSession(req); });
+    return {};
+  }
 };
 
 WebServer::WebServer(WebDeps deps) : impl_(std::make_unique<Impl>(std::move(deps))) {}
@@ -78,11 +140,16 @@ WebServer::~WebServer() { stop(); }
 Status WebServer::start() {
   if (auto st = impl_->app.load(); !st) return st;
   if (!impl_->enabled) return {};
+  if (impl_->httpsPort)
+    if (auto st = impl_->startHttps(); !st) return st;
   impl_->reconcile();
   return {};
 }
 
-void WebServer::stop() { impl_->http.stop(); }
+void WebServer::stop() {
+  impl_->http.stop();
+  if (impl_->https) impl_->https->stop();
+}
 
 void WebServer::onEvent(const Event& event) {
   Impl& m = *impl_;
@@ -99,15 +166,27 @@ void WebServer::onEvent(const Event& event) {
 
 void WebServer::reconfigure(const Config& config) {
   Impl& m = *impl_;
-  if (config.webPort != m.http.port() || config.webEnabled != m.enabled)
-    log::warning("web: enabling, disabling or moving the admin page takes effect on restart");
+  const uint16_t httpsPort = config.webHttps ? static_cast<uint16_t>(config.webHttpsPort) : 0;
+  if (config.webPort != m.http.port() || config.webEnabled != m.enabled || httpsPort != m.httpsPort ||
+      config.webCertificate != m.certificate || config.webPrivateKey != m.privateKey)
+    log::warning("web: enabling, disabling or moving the admin page (HTTPS and its certificate too) takes effect on restart");
   m.app.reconfigure(config);
   m.reconcile();
 }
 
 std::vector<std::string> WebServer::listening() const { return impl_->http.listening(); }
 
-size_t WebServer::connectionCount() const { return impl_->http.connectionCount(); }
+std::vector<std::string> WebServer::listeningHttps() const {
+  return impl_->https ? impl_->https->listening() : std::vector<std::string>{};
+}
+
+uint16_t WebServer::httpsPort() const { return impl_->httpsPort; }
+
+const std::string& WebServer::tlsFingerprint() const { return impl_->fingerprint; }
+
+size_t WebServer::connectionCount() const {
+  return impl_->http.connectionCount() + (impl_->https ? impl_->https->connectionCount() : 0);
+}
 
 WebApp& WebServer::app() { return impl_->app; }
 

@@ -10,12 +10,18 @@
 #include <string>
 #include <vector>
 
+#include "web/http/tls_identity.h"
 #include "web/web_app.h"
 
 namespace tetherd::web {
 
 // The interface that holds this IPv4 address now ("" when none does).
 std::string interfaceHolding(const std::string& address);
+
+// The self-signed certificate's subjectAltName: 127.0.0.1, each kind's downstream address
+// (host .1 of its subnet), the explicit [web] listen addresses, the host name when it is a
+// plain DNS name, and "localhost".
+SelfSignedNames selfSignedNamesFor(const Config& config, const std::string& hostname);
 
 class WebServer {
  public:
@@ -31,8 +37,12 @@ class WebServer {
   // A manager / soft AP event: listeners follow the downstreams' addresses, streams get status.
   void onEvent(const Event& event);
   void reconfigure(const Config& config);
-  // "a.b.c.d:port" of every open listener.
+  // "a.b.c.d:port" of every open listener (plain HTTP; HTTPS's).
   std::vector<std::string> listening() const;
+  std::vector<std::string> listeningHttps() const;
+  // [web] https = on: its port and the certificate's SHA-256 fingerprint ("AA:BB:..."); 0 / "" when off.
+  uint16_t httpsPort() const;
+  const std::string& tlsFingerprint() const;
   size_t connectionCount() const;
   WebApp& app();
 

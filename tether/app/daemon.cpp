@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <set>
 
 #include "config/runtime_settings.h"
 #include "softap/control/softap_commands.h"
@@ -214,9 +215,12 @@ struct Daemon::Impl {
         io, *manager, softap.get(), [this]() -> const Config& { return config; },
         [this](const Config& c) { running.applyConfig(c); },  // the page's Settings: SIGHUP's path
         [] { return std::chrono::steady_clock::now(); }, {}, web::defaultHashParams(), {}, clients.get()});
-    if (config.webEnabled)
-      if (auto st = manager->setAdminPorts({static_cast<uint16_t>(config.webPort)}); !st)
+    if (config.webEnabled) {
+      std::set<uint16_t> ports{static_cast<uint16_t>(config.webPort)};
+      if (config.webHttps) ports.insert(static_cast<uint16_t>(config.webHttpsPort));
+      if (auto st = manager->setAdminPorts(ports); !st)
         log::error("web: firewall rule for port ", config.webPort, ": ", st.error().message);
+    }
     if (auto st = web->start(); !st) {
       log::error("web: admin page disabled: ", st.error().message);
       web.reset();

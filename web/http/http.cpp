@@ -109,6 +109,7 @@ const char* reasonPhrase(int status) {
     case 201: return "Created";
     case 204: return "No Content";
     case 304: return "Not Modified";
+    case 308: return "Permanent Redirect";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
     case 403: return "Forbidden";

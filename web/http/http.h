@@ -28,6 +28,7 @@ struct Request {
   std::vector<Header> headers;
   std::string body;
   std::string peer;    // the client's address ("192.168.42.10")
+  std::string local;   // the address it connected to ("192.168.42.1"; "" when unknown)
 
   // The first header of that name (case-insensitive), nullptr when absent.
   const std::string* header(std::string_view name) const;

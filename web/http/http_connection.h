@@ -7,7 +7,9 @@
 // client reads the answer instead of a reset. Keep-alive per HTTP/1.1 (and 1.0's header).
 // Deadlines: from the moment a request is awaited, its header must be complete within
 // `header` and the whole request within `request`; nothing postpones or cancels them (not an
-// "Expect: 100-continue" answer, not bytes trickling in) but the request being read. Writes
+// "Expect: 100-continue" answer, not bytes trickling in) but the request being read. On a TLS
+// stream the first request's deadlines include the handshake (StreamHandshake): a client that
+// opens TLS and stalls is closed at the header deadline, and may lose its slot before that. Writes
 // have their own timer. An
 // event-stream response keeps the connection: events are queued to it, a client that stops
 // reading is dropped once its queue passes a bound.
@@ -33,6 +35,7 @@
 #include <string>
 
 #include "web/http/http.h"
+#include "web/http/open_connection.h"
 
 namespace tetherd::web {
 
@@ -52,6 +55,16 @@ struct StreamOps<boost::asio::ip::tcp::socket> {
   }
 };
 
+// The handshake a stream needs before HTTP (none: done at once); TLS specialises it
+// (web/http/tls_stream.h).
+template <class Stream>
+struct StreamHandshake {
+  template <class Done>
+  static void run(Stream&, Done&& done) {
+    done(boost::system::error_code{});
+  }
+};
+
 struct ConnectionLimits {
   std::chrono::milliseconds header{10'000};  // awaiting a request: its header complete by then
   std::chrono::milliseconds request{30'000}; // and the whole request (body included) by then
@@ -61,7 +74,7 @@ struct ConnectionLimits {
 };
 
 template <class Stream>
-class HttpConnection : public std::enable_shared_from_this<HttpConnection<Stream>> {
+class HttpConnection : public OpenConnection, public std::enable_shared_from_this<HttpConnection<Stream>> {
  public:
   using RequestHandler = std::function<void(Request, Reply)>;
 
@@ -69,13 +82,24 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection<Stream
       : stream_(std::move(stream)), peer_(std::move(peer)), handler_(std::move(handler)), limits_(limits),
         timer_(stream_.get_executor()), writeTimer_(stream_.get_executor()) {}
 
-  void start() { readRequest(); }
+  // The address the client connected to (Request::local), before start().
+  void setLocal(std::string local) { local_ = std::move(local); }
+
+  void start() override {
+    startDeadlines();
+    auto self = this->shared_from_this();
+    StreamHandshake<Stream>::run(stream_, [self](boost::system::error_code ec) {
+      if (self->closed_) return;
+      if (ec) return self->close();  // not TLS, a bad ClientHello, or the deadline closed it
+      self->readRequest(true);
+    });
+  }
   // A check of the first request only (a connection in the session-only slots): "" lets it
   // through, anything else is the message of a 503 that closes the connection.
-  void checkFirstRequest(std::function<std::string(const Request&)> check) { firstCheck_ = std::move(check); }
+  void checkFirstRequest(std::function<std::string(const Request&)> check) override { firstCheck_ = std::move(check); }
 
   // Close now (server stop).
-  void close() {
+  void close() override {
     if (closed_) return;
     closed_ = true;
     timer_.cancel();
@@ -83,10 +107,10 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection<Stream
     if (stream_event_) stream_event_->detach();
     StreamOps<Stream>::close(stream_);
   }
-  bool closed() const { return closed_; }
+  bool closed() const override { return closed_; }
   // Waiting for (the rest of) a request: its header or its body. A connection that has not
   // completed a request (a client's take milliseconds) may give its slot to a newcomer.
-  bool awaitingRequest() const { return awaitingRequest_ && !closed_; }
+  bool awaitingRequest() const override { return awaitingRequest_ && !closed_; }
 
  private:
   void armTimer(std::chrono::milliseconds d) { arm(timer_, d); }
@@ -100,15 +124,20 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection<Stream
     });
   }
 
-  void readRequest() {
+  // The request's deadlines run from here: the header's first, then the whole request's.
+  void startDeadlines() {
+    requestDeadline_ = std::chrono::steady_clock::now() + limits_.request;
+    awaitingRequest_ = true;
+    armTimer(std::min(limits_.header, limits_.request));
+  }
+
+  // deadlinesRunning: the first request, whose deadlines start() began before the handshake.
+  void readRequest(bool deadlinesRunning = false) {
     if (closed_) return;
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(kMaxHeaderBytes));
     parser_->body_limit(kMaxBodyBytes);
-    // The request's deadlines run from here: the header's first, then the whole request's.
-    requestDeadline_ = std::chrono::steady_clock::now() + limits_.request;
-    awaitingRequest_ = true;
-    armTimer(std::min(limits_.header, limits_.request));
+    if (!deadlinesRunning) startDeadlines();
     auto self = this->shared_from_this();
     // The header first: a client that sent "Expect: 100-continue" (curl does, for bodies over
     // 1 KiB) waits for the go-ahead before it sends the body.
@@ -124,6 +153,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection<Stream
       Request head;
       for (const auto& f : parser_->get()) head.headers.push_back(Header{std::string(f.name_string()), std::string(f.value())});
       head.peer = peer_;
+      head.local = local_;
       if (!passesFirstCheck(head)) return;
     }
     // The header is in: what is left of the request's deadline applies to the body (the write
@@ -182,6 +212,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection<Stream
     for (const auto& f : msg) req.headers.push_back(Header{std::string(f.name_string()), std::string(f.value())});
     req.body = std::move(msg.body());
     req.peer = peer_;
+    req.local = local_;
     keepAlive_ = msg.keep_alive();
     headOnly_ = req.method == "HEAD";
     if (msg.version() != 11 && msg.version() != 10) return fail(505, "HTTP/1.0 or HTTP/1.1 only");
@@ -293,6 +324,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection<Stream
 
   Stream stream_;
   std::string peer_;
+  std::string local_;
   RequestHandler handler_;
   ConnectionLimits limits_;
   boost::asio::steady_timer timer_;       // the request's deadlines, then the lingering close

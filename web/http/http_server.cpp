@@ -12,6 +12,7 @@
 #include "tether/base/result.h"
 #include "web/http/connection_slots.h"
 #include "web/http/http_connection.h"
+#include "web/http/tls_server.h"
 
 namespace tetherd::web {
 
@@ -21,7 +22,8 @@ using Connection = HttpConnection<tcp::socket>;
 
 
 struct HttpServer::Impl {
-  Impl(asio::io_context& i, uint16_t p, Handler h) : io(i), port(p), handler(std::move(h)) {}
+  Impl(asio::io_context& i, uint16_t p, Handler h, std::shared_ptr<TlsContext> t)
+      : io(i), port(p), handler(std::move(h)), tls(std::move(t)) {}
 
   struct Listener {
     std::string address;
@@ -32,10 +34,11 @@ struct HttpServer::Impl {
   asio::io_context& io;
   uint16_t port;
   Handler handler;
+  std::shared_ptr<TlsContext> tls;  // set: every connection is TLS
   bool stopped = false;
   std::map<std::string, Listener> listeners;  // "address%device"
   struct Open {
-    std::weak_ptr<Connection> conn;
+    std::weak_ptr<OpenConnection> conn;
     std::string peer;
     std::string listener;  // its key in `listeners`
     bool sessionOnly = false;
@@ -93,7 +96,7 @@ struct HttpServer::Impl {
     if (ec) return makeError(Errc::SystemError, "listen: " + ec.message());
     tcp::acceptor* raw = acc.get();
     listeners[key] = Listener{address, device, std::move(acc)};
-    log::notice("web: listening on http://", address, ":", port, "/", device.empty() ? "" : " (" + device + ")");
+    log::notice("web: listening on ", tls ? "https://" : "http://", address, ":", port, "/", device.empty() ? "" : " (" + device + ")");
     accept(raw, key);
     return {};
   }
@@ -131,7 +134,16 @@ struct HttpServer::Impl {
       connections.erase(connections.begin() + static_cast<std::ptrdiff_t>(*d.evict));
     }
     socket.set_option(tcp::no_delay(true), ec);
-    auto conn = std::make_shared<Connection>(std::move(socket), peer, handler);
+    auto here = socket.local_endpoint(ec);
+    std::string local = ec ? "" : here.address().to_string();
+    std::shared_ptr<OpenConnection> conn;
+    if (tls) {
+      conn = tls->connection(std::move(socket), peer, std::move(local), handler);
+    } else {
+      auto plain = std::make_shared<Connection>(std::move(socket), peer, handler);
+      plain->setLocal(std::move(local));
+      conn = std::move(plain);
+    }
     const bool sessionOnly = d.admission == Admission::SessionOnly;
     if (sessionOnly) {
       std::weak_ptr<char> weak = alive;
@@ -157,8 +169,8 @@ struct HttpServer::Impl {
   }
 };
 
-HttpServer::HttpServer(asio::io_context& io, uint16_t port, Handler handler)
-    : impl_(std::make_unique<Impl>(io, port, std::move(handler))) {}
+HttpServer::HttpServer(asio::io_context& io, uint16_t port, Handler handler, std::shared_ptr<TlsContext> tls)
+    : impl_(std::make_unique<Impl>(io, port, std::move(handler), std::move(tls))) {}
 
 HttpServer::~HttpServer() { stop(); }
 

@@ -3,8 +3,10 @@
 // own choosing — with connection slots shared fairly (connection_slots.h: per address, loopback's
 // own, some kept for clients with a session; a refused one gets a 503 and is closed), and
 // the connections of a listener closed with it. Every request
-// goes to one handler; connections are HttpConnection<tcp::socket>. No Beast in this header:
-// only http_server.cpp and http_connection.h see it.
+// goes to one handler; connections are HttpConnection<tcp::socket>, or with a TlsContext
+// HttpConnection<ssl_stream> (tls_server.cpp: the handshake under the header deadline, the slot
+// held meanwhile as "not completed a request"). No Beast in this header: only http_server.cpp,
+// tls_server.cpp and http_connection.h see it.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -27,10 +29,12 @@ struct ListenPlace {
   auto operator<=>(const ListenPlace&) const = default;
 };
 
+class TlsContext;
+
 class HttpServer {
  public:
   using Handler = std::function<void(Request, Reply)>;
-  HttpServer(boost::asio::io_context& io, uint16_t port, Handler handler);
+  HttpServer(boost::asio::io_context& io, uint16_t port, Handler handler, std::shared_ptr<TlsContext> tls = nullptr);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
