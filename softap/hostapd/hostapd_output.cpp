@@ -81,9 +81,16 @@ bool hostapdLineWorthLogging(std::string_view line) {
     if (lower.find(word) != std::string::npos) return true;
   if (!hasIfnamePrefix(line)) return false;
   std::string_view rest = withoutIfname(line);
-  constexpr std::array<std::string_view, 7> kOwn = {"AP-",  "CTRL-EVENT-", "EAPOL-",          "interface state ",
-                                                    "DFS-", "ACS-",        "WPS-"};
-  if (std::any_of(kOwn.begin(), kOwn.end(), [rest](std::string_view p) { return startsWith(rest, p); })) return true;
+  if (startsWith(rest, "interface state ")) return true;
+  // Its control events, as it also prints them: an upper-case name ("EAPOL-4WAY-HS-COMPLETED",
+  // not the debug "WPA: EAPOL-Key MIC using HMAC-SHA1").
+  constexpr std::array<std::string_view, 6> kEvents = {"AP-", "CTRL-EVENT-", "EAPOL-", "DFS-", "ACS-", "WPS-"};
+  const std::string_view event = firstWord(rest);
+  const bool upper = std::all_of(event.begin(), event.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+  });
+  if (upper && std::any_of(kEvents.begin(), kEvents.end(), [event](std::string_view p) { return startsWith(event, p); }))
+    return true;
   // "STA <mac> <module>: <text>": hostapd's per-station log, of which without -d (level info)
   // only these milestones are printed.
   if (!startsWith(rest, "STA ")) return false;

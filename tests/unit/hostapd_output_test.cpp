@@ -76,6 +76,7 @@ TEST(HostapdOutput, LoggedLines) {
         "wlan0: STA 02:00:00:00:01:00 WPA: sending 1/4 msg of 4-Way Handshake",
         "wlan0: STA 02:00:00:00:01:00 MLME: MLME-AUTHENTICATE.indication(02:00:00:00:01:00, OPEN_SYSTEM)",
         "HT: STA 02:00:00:00:01:00 HT Capabilities Info: 0x107e", "rfkill: initial event: idx=0 type=1 op=0 soft=0 hard=0",
+        "WPA: EAPOL-Key MIC using HMAC-SHA1", "WPA: EAPOL-Key TX status for STA 02:00:00:00:01:00 ack=1",
         "authentication reply: STA=02:00:00:00:01:00 auth_alg=3 auth_transaction=2 resp=15 (IE len=0) (dbg=auth-sae)",
         "wlan0: AP-STA-POSSIBLE-PSK-MISMATCH 02:00:00:00:01:00", "Configuration file: /run/tetherd/hostapd-wlan0.conf",
         ""}) {
