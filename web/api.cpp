@@ -103,6 +103,9 @@ json eventJson(const Event& event) {
           [](const events::ClientChanged& e) {
             return json{{"type", "client"}, {"change", clientChange(e.kind)}, {"mac", e.mac}, {"ifname", orNull(e.ifname)}};
           },
+          [](const events::StationAuthFailed& e) {
+            return json{{"type", "client"}, {"change", "authFailed"}, {"mac", e.mac}, {"ifname", e.ifname}, {"cause", e.cause}};
+          },
           [](const events::ConfigReloaded&) { return json{{"type", "configReloaded"}}; },
       },
       event.what);

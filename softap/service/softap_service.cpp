@@ -122,8 +122,13 @@ Status SoftApService::start(const std::string& ifname) {
   // No -P: hostapd writes it only when it daemonizes (-B), yet removes it when it exits, also
   // when that is after the next hostapd started. tetherd writes the pid file itself: the next
   // run's load() then finds a hostapd this run left behind (tetherd killed) and stops it.
-  ProcessSpec spec{"hostapd", {config_.hostapdPath, confPath()}};
+  // -d: hostapd 2.10 tells of a failed SAE authentication only in its debug output
+  // (softap/hostapd/hostapd_output.h); the log keeps the lines worth reading, the rest is debug.
+  ProcessSpec spec{"hostapd", {config_.hostapdPath, "-d", confPath()}, hostapdLineWorthLogging};
   hostapd_ = std::make_unique<Supervisor>(runner_, io_, std::move(spec));
+  hostapd_->onOutput([this](std::string_view line) {
+    if (auto f = parseAuthFailure(line)) authFailed(*f);
+  });
   hostapd_->onStarted([this](pid_t pid) {
     if (auto st = writeFileAtomic(pidPath(), std::to_string(pid) + "\n", 0644); !st)
       log::warning("soft AP: ", st.error().message);
@@ -146,6 +151,7 @@ void SoftApService::stop(const std::string& ifname) {
     // Its exit no longer concerns this service, which may be running the next hostapd by then.
     raw->onStarted(nullptr);
     raw->onExited(nullptr);
+    raw->onOutput(nullptr);
     const std::string pidText = std::to_string(raw->pid()) + "\n";
     ++pendingStops_;
     raw->stop([this, raw, pidText] {
@@ -232,9 +238,24 @@ void SoftApService::connectCtrl(int attempt) {
   });
 }
 
+// Once per station and cause a minute: a station retries a wrong password several times.
+void SoftApService::authFailed(const AuthFailure& f) {
+  const auto now = std::chrono::steady_clock::now();
+  const std::string key = f.mac + (f.cause == AuthFailure::Cause::SaeMismatch ? " sae" : " psk");
+  auto it = authFailures_.find(key);
+  if (it != authFailures_.end() && now - it->second < std::chrono::minutes(1)) return;
+  if (authFailures_.size() > 256) authFailures_.clear();  // bounded: a flood of random MACs
+  authFailures_[key] = now;
+  const std::string& ifname = config_.softapInterface;
+  log::warning("soft AP: station ", f.mac, " failed to authenticate on ", ifname, ": ", authFailureText(f.cause));
+  if (events_) events_({events::StationAuthFailed{f.mac, ifname, authFailureText(f.cause)}});
+}
+
 void SoftApService::onCtrlEvent(std::string_view datagram) {
   auto ev = parseEvent(datagram);
   if (!ev) return;
+  // The same failure also appears on stdout: whichever comes first is reported, once.
+  if (auto f = parseAuthFailure(ev->text)) return authFailed(*f);
   const std::string& ifname = config_.softapInterface;
   using T = HostapdEvent::Type;
   switch (ev->type) {

@@ -19,6 +19,7 @@
 
 #include "config/config.h"
 #include "softap/hostapd/hostapd_ctrl.h"
+#include "softap/hostapd/hostapd_output.h"
 #include "softap/hostapd/hostapd_protocol.h"
 #include "softap/hostapd/softap_settings.h"
 #include "tether/core/client_actions.h"
@@ -101,6 +102,7 @@ class SoftApService : public AccessPoint {
   Status precheck() const;
   void connectCtrl(int attempt);
   void onCtrlEvent(std::string_view datagram);
+  void authFailed(const AuthFailure& f);  // logged and sent as an event, once a minute per station
   void onHostapdExit(int status, bool willRestart);
   void apply();  // settings changed while running: SIGHUP (re-reads conf and deny list)
 
@@ -119,6 +121,7 @@ class SoftApService : public AccessPoint {
   bool enabled_ = false;
   std::string lastError_;
   std::map<std::string, std::chrono::steady_clock::time_point> connected_;
+  std::map<std::string, std::chrono::steady_clock::time_point> authFailures_;  // "<mac> <sae|psk>"
   int pendingStops_ = 0;
   std::vector<std::function<void()>> stopWaiters_;
   std::shared_ptr<char> alive_ = std::make_shared<char>();

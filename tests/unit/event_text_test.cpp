@@ -56,6 +56,11 @@ TEST(EventText, StationsAndBlockedClients) {
             "610 Client unblocked 02:00:00:00:00:aa");
 }
 
+TEST(EventText, FailedAuthenticationNamesTheStationAndTheCause) {
+  EXPECT_EQ(line({events::StationAuthFailed{"02:00:00:00:01:00", "wlan0", "wrong password (WPA3-SAE confirm mismatch)"}}),
+            "612 Station auth-failed 02:00:00:00:01:00 wlan0 wrong password (WPA3-SAE confirm mismatch)");
+}
+
 TEST(EventText, ConfigReloaded) { EXPECT_EQ(line({events::ConfigReloaded{}}), "610 Config reloaded"); }
 
 TEST(EventText, ALineIsAlwaysOneLineOnTheWire) {

@@ -23,7 +23,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-ProcessSpec sh(const std::string& name, const std::string& script) { return {name, {"/bin/sh", "-c", script}}; }
+ProcessSpec sh(const std::string& name, const std::string& script) { return {name, {"/bin/sh", "-c", script}, {}}; }
 
 bool processExists(pid_t pid) { return ::kill(pid, 0) == 0 || errno != ESRCH; }
 
@@ -137,6 +137,21 @@ TEST_F(SupervisorTest, BackoffStartsOverAfterStableUptime) {
   ASSERT_TRUE(runUntil([&] { return delays.size() >= 4; }));
   EXPECT_EQ(delays[3], 50ms);
   EXPECT_EQ(s.lastOutput(), "up");
+  stopAndWait(s);
+}
+
+TEST_F(SupervisorTest, LogFilterKeepsTheLinesWorthReadingAndOnOutputSeesAll) {
+  // A child in a verbose mode (hostapd -d): lastOutput() keeps what the filter accepts (what the
+  // exit reason is read from), onOutput gets every line.
+  ProcessSpec spec = sh("chatty", "echo 'debug: a'; echo 'Could not x'; echo 'debug: b'; exec sleep 100");
+  spec.logFilter = [](std::string_view line) { return line.rfind("debug:", 0) != 0; };
+  Supervisor s(runner, io, spec, fast());
+  std::vector<std::string> seen;
+  s.onOutput([&](std::string_view line) { seen.emplace_back(line); });
+  ASSERT_TRUE(s.start());
+  ASSERT_TRUE(runUntil([&] { return seen.size() >= 3; }));
+  EXPECT_EQ(seen, (std::vector<std::string>{"debug: a", "Could not x", "debug: b"}));
+  EXPECT_EQ(s.lastOutput(), "Could not x");
   stopAndWait(s);
 }
 
@@ -279,14 +294,14 @@ TEST_F(SupervisorTest, MayBeDestroyedFromItsOwnCallbacks) {
 }
 
 TEST_F(SupervisorTest, SpawnFailureIsReported) {
-  Supervisor s(runner, io, {"missing", {"/nonexistent/tetherd-test-binary", "-x"}}, fast());
+  Supervisor s(runner, io, {"missing", {"/nonexistent/tetherd-test-binary", "-x"}, {}}, fast());
   auto st = s.start();
   ASSERT_FALSE(st);
   EXPECT_NE(st.error().message.find("/nonexistent/tetherd-test-binary"), std::string::npos) << st.error().message;
   EXPECT_NE(st.error().message.find("No such file"), std::string::npos) << st.error().message;
   EXPECT_FALSE(s.running());
   EXPECT_FALSE(s.restartPending());
-  Supervisor relative(runner, io, {"relative", {"sh", "-c", "true"}}, fast());
+  Supervisor relative(runner, io, {"relative", {"sh", "-c", "true"}, {}}, fast());
   EXPECT_FALSE(relative.start());
 }
 

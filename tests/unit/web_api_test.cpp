@@ -1080,6 +1080,8 @@ TEST(WebApiImpl, EventsAsJson) {
             R"({"change":"connected","ifname":"wlan0","mac":"02:00:00:00:01:00","type":"client"})");
   EXPECT_EQ(j({events::ClientChanged{Kind::Blocked, "02:00:00:00:00:aa", std::nullopt}}),
             R"({"change":"blocked","ifname":null,"mac":"02:00:00:00:00:aa","type":"client"})");
+  EXPECT_EQ(j({events::StationAuthFailed{"02:00:00:00:01:00", "wlan0", "wrong passphrase (WPA2-PSK 4-way handshake failed)"}}),
+            R"J({"cause":"wrong passphrase (WPA2-PSK 4-way handshake failed)","change":"authFailed","ifname":"wlan0","mac":"02:00:00:00:01:00","type":"client"})J");
   EXPECT_EQ(j({events::ConfigReloaded{}}), R"({"type":"configReloaded"})");
 }
 

@@ -28,8 +28,9 @@ MODULES=(
   hci_vhci bnep bluetooth                                      # Bluetooth
   bridge veth                                                  # namespaces, the PAN bridge
   ip_tables iptable_nat iptable_filter iptable_mangle          # tetherd's firewall (libiptc)
-  xt_conntrack xt_MASQUERADE xt_TCPMSS xt_tcpudp xt_tcpmss nf_conntrack nf_nat
+  xt_conntrack xt_MASQUERADE xt_TCPMSS xt_tcpudp xt_tcpmss xt_mac nf_conntrack nf_nat
   9p 9pnet_virtio virtio_pci                                   # the results share (-virtfs)
+  virtio_net                                                   # eth: two NICs on one QEMU hub
 )
 # Dynamic programs, by their path on this host (copied to the same path, with their libraries).
 HOST_PROGRAMS=(

@@ -4,22 +4,23 @@
 # mac80211_hwsim, USB gadgets on dummy_hcd, Bluetooth on vhci controllers. See docs/VM-LAB.md.
 #
 # Usage: tests/vm/run.sh [options] [scenario...] [KEY=VALUE...]
-#   scenario      wifi, usb, bt (default: all three)
+#   scenario      wifi, ap, eth, usb, bt (default: all five)
 #   KEY=VALUE     passed to the guest on the kernel command line, e.g. BREAK=wifi-passphrase
 #   --expect R=V  instead of "no result is fail": require result R to start with V
 #                 (e.g. --expect wifi=fail: the deliberately broken run must be caught)
-#   --timeout S   host-side limit for one boot of the VM (default 420)
+#   --timeout S   host-side limit for one boot of the VM (default 600)
 #   --name N      results directory name under <build>/vm-out (default: last)
 # Environment: TETHERD_BIN, TETHERCTL_BIN (default <build>/tetherd, <build>/tetherctl),
 #   VM_BUILD_DIR (default: the directory of TETHERD_BIN, else build/), VM_KVER (default: the
-#   newest /boot/vmlinuz-*), VM_SCENARIO_TIMEOUT (guest, per scenario; default 150).
-# Exit: 0 all good; 1 a scenario failed or an expectation was not met; 2 usage/setup error.
+#   newest /boot/vmlinuz-*), VM_SCENARIO_TIMEOUT (guest, per scenario; default 240).
+# Exit: 0 every result is pass; 1 any result is not pass (fail, pending, partial, ...), the
+#   guest printed none, or an expectation was not met; 2 usage/setup error.
 # The last line printed is the guest's summary: VM-RESULT wifi=pass wifi-sae=pass ...
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 
-scenarios=() params=() expects=() timeout=420 name=last
+scenarios=() params=() expects=() timeout=600 name=last
 while [ $# -gt 0 ]; do
   case "$1" in
     --expect) expects+=("${2:?--expect R=V}"); shift 2 ;;
@@ -27,11 +28,11 @@ while [ $# -gt 0 ]; do
     --name) name=${2:?--name N}; shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *=*) params+=("$1"); shift ;;
-    wifi|usb|bt) scenarios+=("$1"); shift ;;
-    *) echo "vm-lab: unknown argument '$1' (scenarios: wifi usb bt)" >&2; exit 2 ;;
+    wifi|ap|eth|usb|bt) scenarios+=("$1"); shift ;;
+    *) echo "vm-lab: unknown argument '$1' (scenarios: wifi ap eth usb bt)" >&2; exit 2 ;;
   esac
 done
-[ ${#scenarios[@]} -gt 0 ] || scenarios=(wifi usb bt)
+[ ${#scenarios[@]} -gt 0 ] || scenarios=(wifi ap eth usb bt)
 
 build=${VM_BUILD_DIR:-}
 if [ -z "$build" ]; then
@@ -65,7 +66,7 @@ rm "$out/project.cpio.gz"
 echo "vm-lab: initramfs ready after $(elapsed) s; booting $VM_KVER (TCG) for: ${scenarios[*]} ${params[*]:-}"
 
 scen_csv=$(IFS=,; echo "${scenarios[*]}")
-append="console=ttyS0 quiet panic=-1 SCENARIOS=$scen_csv SCENARIO_TIMEOUT=${VM_SCENARIO_TIMEOUT:-150} ${params[*]:-}"
+append="console=ttyS0 quiet panic=-1 SCENARIOS=$scen_csv SCENARIO_TIMEOUT=${VM_SCENARIO_TIMEOUT:-240} ${params[*]:-}"
 qemu_pid=""
 cleanup() { [ -n "$qemu_pid" ] && kill "$qemu_pid" 2>/dev/null || true; }
 trap cleanup EXIT
@@ -79,6 +80,8 @@ boot() {
     -nographic -no-reboot -nic none -monitor none -serial stdio \
     -kernel "$kernel" -initrd "$out/initramfs.cpio.gz" -append "$append" \
     -virtfs "local,path=$out/share,mount_tag=out,security_model=none,id=out" \
+    -netdev hubport,id=lan,hubid=1 -device "virtio-net-pci,netdev=lan,mac=52:54:00:e7:00:01,romfile=" \
+    -netdev hubport,id=lanc,hubid=1 -device "virtio-net-pci,netdev=lanc,mac=52:54:00:e7:00:02,romfile=" \
     </dev/null > >(tee "$out/console.log") 2>&1 &
   qemu_pid=$!
   rc=0
@@ -93,15 +96,22 @@ boot
 # leaves the guest unusable, so whatever it broke is not a verdict on tetherd: that boot is
 # kept as console-oops.log, said loudly, and the same scenarios run once more on a fresh boot.
 # Anything else that fails is a failure; a second oops is one too.
-if ! tr -d '\r' <"$out/console.log" | grep -q '^VM-RESULT.*' || tr -d '\r' <"$out/console.log" | grep -q '^VM-RESULT.*=fail'; then
+# A result that is not pass, or none at all: the boot did not prove everything.
+not_all_pass() {
+  local line
+  line=$(tr -d '\r' <"$out/console.log" | grep -a '^VM-RESULT' | tail -1) || return 0
+  [ -z "$line" ] && return 0
+  tr ' ' '\n' <<<"${line#VM-RESULT}" | grep -v '^$' | grep -qv '=pass$'
+}
+if not_all_pass; then
   if grep -aqE 'BUG: kernel|Oops: [0-9]|kernel BUG at' "$out/console.log"; then
     cp "$out/console.log" "$out/console-oops.log"
     echo "vm-lab: the guest kernel oopsed (see $out/console-oops.log; not tetherd's code): booting once more" >&2
     boot
   fi
 fi
-summary=$(tr -d '\r' <"$out/console.log" | grep '^VM-RESULT' | tail -1 || true)
-vmtime=$(tr -d '\r' <"$out/console.log" | grep '^VM-TIME' | tail -1 || true)
+summary=$(tr -d '\r' <"$out/console.log" | grep -a '^VM-RESULT' | tail -1 || true)
+vmtime=$(tr -d '\r' <"$out/console.log" | grep -a '^VM-TIME' | tail -1 || true)
 rm -f "$out/initramfs.cpio.gz"
 echo "vm-lab: QEMU ran $qemu_s s (exit $rc); total $(elapsed) s; logs in $out"
 [ -n "$vmtime" ] && echo "vm-lab: $vmtime"
@@ -126,10 +136,14 @@ if [ ${#expects[@]} -gt 0 ]; then
     fi
   done
 else
-  for k in "${!res[@]}"; do
-    if [[ "${res[$k]}" == fail* ]]; then
+  # No silent pass: anything but "pass" (fail, pending, partial, ...) fails the run.
+  # Every word counts (a name reported twice, e.g. USB_FUNCTIONS=ncm,ncm, cannot hide a failure).
+  [ ${#res[@]} -gt 0 ] || { echo "vm-lab: FAIL: the VM-RESULT line holds no result" >&2; status=1; }
+  for kv in ${summary#VM-RESULT}; do
+    k=${kv%%=*}
+    if [[ "${kv#*=}" != pass ]]; then
       status=1
-      echo "vm-lab: FAIL: $k=${res[$k]}; its logs: $out/share/${k%%-*}/" >&2
+      echo "vm-lab: FAIL: $kv (only pass passes); its logs: $out/share/${k%%-*}/" >&2
       for f in steps.log tetherd.log; do
         [ -f "$out/share/${k%%-*}/$f" ] && { echo "--- ${k%%-*}/$f (tail)"; tail -25 "$out/share/${k%%-*}/$f"; } >&2
       done

@@ -50,6 +50,9 @@ EventLine formatEvent(const Event& event) {
             }
             return EventLine{code::TetherStateChange, "Client unblocked " + e.mac};
           },
+          [](const events::StationAuthFailed& e) {
+            return EventLine{code::StationChange, "Station auth-failed " + e.mac + " " + e.ifname + " " + e.cause};
+          },
           [](const events::ConfigReloaded&) { return EventLine{code::TetherStateChange, "Config reloaded"}; },
       },
       event.what);

@@ -89,7 +89,7 @@ void DnsmasqService::reconfigure(const Config& config) {
     }
     if (it->second->spec().argv == *argv) continue;
     log::notice("dnsmasq for ", ifname, ": DHCP settings changed, restarting it (leases kept)");
-    it->second->setSpec(ProcessSpec{"dnsmasq-" + ifname, std::move(*argv)});
+    it->second->setSpec(ProcessSpec{"dnsmasq-" + ifname, std::move(*argv), {}});
     it->second->restart();
   }
 }
@@ -108,7 +108,7 @@ Status DnsmasqService::start(const Downstream& d) {
   // it rewrites the file in place, so the mode stays.
   if (auto st = ensurePrivateFile(dnsmasqLeasePath(config_.stateDir, d.ifname), 0600); !st)
     return makeError(Errc::DhcpServerError, "dnsmasq lease file: " + st.error().message);
-  ProcessSpec spec{"dnsmasq-" + d.ifname, std::move(*argv)};
+  ProcessSpec spec{"dnsmasq-" + d.ifname, std::move(*argv), {}};
   downstreams_[d.ifname] = d;
   auto it = instances_.find(d.ifname);
   if (it != instances_.end()) {

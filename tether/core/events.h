@@ -54,6 +54,13 @@ struct ClientChanged {
   std::string mac;  // normalised: aa:bb:cc:dd:ee:ff
   std::optional<std::string> ifname;
 };
+// A Wi-Fi station failed to authenticate on the soft AP (reported once per station and cause
+// within a minute): cause says why, e.g. "wrong password (WPA3-SAE confirm mismatch)".
+struct StationAuthFailed {
+  std::string mac;  // normalised: aa:bb:cc:dd:ee:ff
+  std::string ifname;
+  std::string cause;
+};
 // A new configuration took effect (SIGHUP).
 struct ConfigReloaded {};
 
@@ -61,7 +68,8 @@ struct ConfigReloaded {};
 
 struct Event {
   std::variant<events::IfaceAdded, events::IfaceRemoved, events::IfaceLinkState, events::AddressChanged,
-               events::TetherStateChanged, events::UpstreamChanged, events::ClientChanged, events::ConfigReloaded>
+               events::TetherStateChanged, events::UpstreamChanged, events::ClientChanged, events::StationAuthFailed,
+               events::ConfigReloaded>
       what;
 };
 

@@ -20,6 +20,10 @@ namespace tetherd {
 struct ProcessSpec {
   std::string name;               // for logs: "dnsmasq-usb0"
   std::vector<std::string> argv;  // argv[0] is the absolute path of the program
+  // Empty: every output line is logged at info. Otherwise only the lines it accepts are; the
+  // others are logged at debug (a child run in a verbose mode to see one thing in its output).
+  // Handlers get every line either way.
+  std::function<bool(std::string_view line)> logFilter;
 };
 
 // "exited with status 2", "killed by signal 9 (Killed)" for a waitpid() status.

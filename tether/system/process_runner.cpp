@@ -68,6 +68,7 @@ struct PosixProcessRunner::Child {
   int status = 0;
   ExitHandler exitHandler;
   OutputHandler outputHandler;
+  std::function<bool(std::string_view)> logFilter;  // ProcessSpec::logFilter
 };
 
 namespace {
@@ -81,7 +82,8 @@ void emitLine(const ChildPtr& c, std::string line) {
     if (ch == '\t') ch = ' ';
     else if (u < 0x20 || u == 0x7f) ch = '?';
   }
-  log::info(c->name, "[", c->pid, "]: ", line);
+  if (!c->logFilter || c->logFilter(line)) log::info(c->name, "[", c->pid, "]: ", line);
+  else log::debug(c->name, "[", c->pid, "]: ", line);
   if (c->outputHandler) {
     auto handler = c->outputHandler;  // the handler may replace itself
     handler(line);
@@ -241,6 +243,7 @@ Result<pid_t> PosixProcessRunner::spawn(const ProcessSpec& spec) {
   }
 
   auto child = std::make_shared<Child>(io_, this, pid, spec.name, pidfd, pipeFds[0]);
+  child->logFilter = spec.logFilter;
   children_[pid] = child;
   child->pidfd.async_wait(asio::posix::stream_descriptor::wait_read, [child](const boost::system::error_code& ec) {
     if (child->detached || ec) return;

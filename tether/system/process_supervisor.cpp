@@ -58,8 +58,14 @@ Status Supervisor::spawnNow(bool automatic) {
   std::weak_ptr<char> alive = alive_;
   runner_.onOutput(pid, [this, alive](std::string_view line) {
     if (alive.expired()) return;
-    output_.emplace_back(line);
-    if (output_.size() > kOutputLines) output_.pop_front();
+    if (!spec_.logFilter || spec_.logFilter(line)) {
+      output_.emplace_back(line);
+      if (output_.size() > kOutputLines) output_.pop_front();
+    }
+    if (onOutput_) {
+      auto cb = onOutput_;
+      cb(line);
+    }
   });
   runner_.onExit(pid, [this, alive, pid](int status) {
     if (alive.expired()) return;

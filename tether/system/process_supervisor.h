@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tether/system/process.h"
@@ -60,6 +61,8 @@ class Supervisor {
   // Called after each reaped child; willRestart says whether it is (re)started again (after
   // backoff when it exited on its own, at once for restart()). May call stop()/restart().
   void onExited(std::function<void(int waitStatus, bool willRestart)> callback) { onExited_ = std::move(callback); }
+  // Called with every line the child writes (stdout and stderr).
+  void onOutput(std::function<void(std::string_view line)> callback) { onOutput_ = std::move(callback); }
 
   const ProcessSpec& spec() const { return spec_; }
   pid_t pid() const { return pid_; }            // 0 when no child exists
@@ -68,7 +71,8 @@ class Supervisor {
   int restartCount() const { return restartCount_; }  // automatic restarts after unexpected exits
   // The delay chosen for the pending (or last) automatic restart.
   std::chrono::milliseconds restartDelay() const { return restartDelay_; }
-  // The last kOutputLines lines the current (or last) child wrote, joined by '\n'.
+  // The last kOutputLines lines the current (or last) child wrote, joined by '\n' (only the
+  // lines the spec's logFilter accepts, when it has one).
   std::string lastOutput() const;
 
  private:
@@ -101,6 +105,7 @@ class Supervisor {
 
   std::function<void(pid_t)> onStarted_;
   std::function<void(int, bool)> onExited_;
+  std::function<void(std::string_view)> onOutput_;
 };
 
 }  // namespace tetherd

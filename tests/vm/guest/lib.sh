@@ -19,6 +19,10 @@ APP_ADDR=203.0.113.2             # the appliance's eth0: what the upstream sees 
 UP_GW=203.0.113.1
 PAGE_MARKER="tetherd VM lab upstream page"
 
+# broken <word>: BREAK (kernel command line, comma separated) names this deliberately broken
+# variant (e.g. BREAK=wifi-passphrase,ap-5ghz): the scenario must then report a failure.
+broken() { case ",${BREAK:-}," in *",$1,"*) return 0 ;; esac; return 1; }
+
 now() { cut -d' ' -f1 /proc/uptime; }   # seconds since the kernel started
 say() { echo "[$(now)] $*"; }            # console (kept short: the serial port is slow)
 

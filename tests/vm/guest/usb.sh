@@ -45,20 +45,7 @@ plug_client() {
     { echo "--- no lease: host side $hif, gadget side $GIF"; nsx "$CLIENT_NS" ip -s link show "$hif"; ip -s link show "$GIF"
       cat "/sys/class/net/$GIF/carrier"; } >>"$LOG/diag.log" 2>&1
     hcarrier=$(nsx "$CLIENT_NS" cat "/sys/class/net/$hif/carrier" 2>&1)
-    # Rarely (about 1 boot in 14, NCM only, first plug) the emulated host's cdc_ncm side keeps
-    # NO-CARRIER while the gadget side has carrier: the host never saw the gadget's
-    # connection notification. A person would pull and replug the cable: do that once (the
-    # replug goes through tetherd exactly like the first plug) and say so in the summary.
-    if [ "$hcarrier" = "0" ] && [ -z "${REPLUGGED:-}" ]; then
-      REPLUGGED=1
-      say "$SCEN: host side NO-CARRIER on first plug (emulated host missed the notification): replugging once"
-      echo "$SCEN: replugged once after host-side NO-CARRIER" >>"$LOG/diag.log"
-      echo 1 >"$PORT/disable"
-      wait_for 10 no_client_iface || die "the host side did not go away"
-      echo 0 >"$PORT/disable"
-      plug_client "$1"
-      return
-    fi
+    dmesg >"$LOG/dmesg-$SCEN-$1.log" 2>&1
     die "no DHCP lease on $hif (host side carrier $hcarrier)"
   fi
   case "$ADDR" in 192.168.42.*) ;; *) die "lease '$ADDR' is not in tetherd's 192.168.42.0/24" ;; esac
@@ -67,10 +54,19 @@ plug_client() {
 }
 
 step modules
+# USB_DEBUG=1: the gadget's and the host's drivers say what they do (dynamic debug) in dmesg.
+if [ "${USB_DEBUG:-}" = 1 ]; then
+  /usr/libexec/bb/mount -t debugfs none /sys/kernel/debug 2>/dev/null || true
+fi
 for m in dummy_hcd libcomposite usb_f_ncm usb_f_rndis usb_f_ecm cdc_ncm rndis_host cdc_ether; do
   modprobe "$m"
 done
 wait_for 5 test -e "/sys/class/udc/$UDC" || die "no $UDC"
+if [ "${USB_DEBUG:-}" = 1 ]; then
+  for m in usb_f_ncm u_ether cdc_ncm usbnet libcomposite; do
+    echo "module $m +p" >/sys/kernel/debug/dynamic_debug/control 2>/dev/null || say "usb: no dynamic debug for $m"
+  done
+fi
 
 run_function() {  # <ncm|rndis|ecm>
   fn=$1

@@ -4,6 +4,9 @@
 # gets a lease from tetherd's dnsmasq, resolves the upstream's name and fetches its page
 # through tetherd's NAT; `softap stations` lists it with its signal; `softap deauth` drops it.
 # Then the same with WPA3-SAE, switched at run time with `tetherctl softap set` (wifi-sae).
+# A station with a wrong passphrase (WPA2, wifi-psk-mismatch) and a wrong password (SAE,
+# wifi-sae-mismatch) is refused, and tetherd says so once, with the station's MAC and the cause:
+# one log line and one `612 Station auth-failed <mac> wlan0 <cause>` event.
 # BREAK=wifi-passphrase gives tetherd a passphrase the station does not know (must fail).
 set -eu
 . /vm/lib.sh
@@ -12,7 +15,7 @@ scenario_begin wifi
 SSID=tetherd-vm
 PASS="vm-lab passphrase 42"
 AP_PASS=$PASS
-[ "${BREAK:-}" = wifi-passphrase ] && AP_PASS="not the station's passphrase"
+broken wifi-passphrase && AP_PASS="not the station's passphrase"
 WPA_CTRL=/run/wpa-sta
 
 hex() { printf '%s' "$1" | /usr/libexec/bb/xxd -p | tr -d '\n'; }
@@ -46,6 +49,23 @@ EOF
 stop_station() {
   nsx sta /usr/sbin/wpa_cli -p "$WPA_CTRL" -i wlan1 terminate >/dev/null 2>&1 || true
   wait_for 5 sh -c '! kill -0 $(cat /run/wpa-sta.pid) 2>/dev/null' || true
+}
+
+# wrong_password <key_mgmt lines> <cause>: a station with a wrong key is refused; tetherd logs
+# the failure once (the station retries meanwhile) and sends the event.
+wrong_password() {
+  stop_station
+  : >"$LOG/wpa_supplicant.log"
+  start_station "$1"
+  _line="soft AP: station $STA_MAC failed to authenticate on wlan0: $2"
+  wait_for 20 grep -qF "$_line" "$LOG/tetherd.log" || die "no log line '$_line'"
+  wait_for 5 grep -qF "612 Station auth-failed $STA_MAC wlan0 $2" "$LOG/monitor.log" || die "no auth-failed event"
+  sleep 3  # the station's retries, if any, must not log again
+  [ "$(grep -cF "$_line" "$LOG/tetherd.log")" = 1 ] || die "logged $(grep -cF "$_line" "$LOG/tetherd.log") times, not once"
+  ! nsx sta /usr/sbin/wpa_cli -p "$WPA_CTRL" -i wlan1 status 2>/dev/null | grep -q '^wpa_state=COMPLETED' \
+    || die "the station with a wrong key associated"
+  say "$SCEN: $(grep -F "$_line" "$LOG/tetherd.log" | tail -1)"
+  stop_station
 }
 
 station_listed() {  # the station, with its signal and its lease, in `softap stations`
@@ -113,6 +133,13 @@ wait_for 5 grep -q "612 Station disconnected $STA_MAC wlan0" "$LOG/monitor.log" 
 wait_for 5 grep -q "CTRL-EVENT-DISCONNECTED" "$LOG/wpa_supplicant.log" || die "the station was not disconnected"
 result wifi pass
 
+SCEN=wifi-psk-mismatch
+step psk-mismatch
+wrong_password "	key_mgmt=WPA-PSK
+	psk=\"not the AP's passphrase\"
+	ieee80211w=1" "wrong passphrase (WPA2-PSK 4-way handshake failed)"
+result wifi-psk-mismatch pass
+
 # --- WPA3-SAE, switched at run time -----------------------------------------------------------
 SCEN=wifi-sae   # failures from here on are wifi-sae's
 step sae-set
@@ -136,5 +163,12 @@ case "$ADDR" in 192.168.43.*) ;; *) die "lease '$ADDR' is not in tetherd's 192.1
 check_upstream sta
 step sae-stations
 wait_for 5 station_listed "$ADDR" || die "station not listed: $(cat "$LOG/stations.txt")"
-tetherd_stop_checked
 result wifi-sae pass
+
+SCEN=wifi-sae-mismatch
+step sae-mismatch
+wrong_password "	key_mgmt=SAE
+	sae_password=\"not the AP's password\"
+	ieee80211w=2" "wrong password (WPA3-SAE confirm mismatch)"
+tetherd_stop_checked
+result wifi-sae-mismatch pass
