@@ -11,6 +11,8 @@ PACKAGES=(
   libboost-dev libnl-3-dev libnl-route-3-dev libip4tc-dev libip6tc-dev libnftables-dev
   nlohmann-json3-dev libsystemd-dev libsodium-dev libqrencode-dev
   libgtest-dev libgmock-dev
+  # systemd-analyze: the service unit's exposure and syntax checks (tests/systemd)
+  systemd
   # the programs tetherd drives
   hostapd dnsmasq-base iptables
   # the lab: namespaces, DHCP clients, probes
