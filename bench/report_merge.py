@@ -69,7 +69,8 @@ def merge(old, new, ran, headings, note="", new_preamble=False):
     if note:
         cmd = re.match(r"- Re-run: `[^`]*`", note)
         lines = [l for l in o_pre.rstrip("\n").split("\n") if not (cmd and l.startswith(cmd.group(0)))]
-        o_pre = "\n".join(lines) + "\n" + note + "\n\n"
+        at = max((i + 1 for i, l in enumerate(lines) if l.startswith("- ")), default=len(lines))
+        o_pre = "\n".join(lines[:at] + [note] + lines[at:]) + "\n\n"
     return o_pre + "\n\n".join(b.rstrip("\n") for _, b in out) + "\n"
 
 

@@ -1437,13 +1437,13 @@ def main():
     if problems:
         sys.exit("bench/run.py: " + "; ".join(problems))
     b = Bench(args)
-    for f in (b.tetherd, b.tetherctl, b.churn_bin):
-        if not os.access(f, os.X_OK):
-            sys.exit("bench/run.py: %s missing: build with bench/run.sh" % f)
     only = args.only.split(",") if args.only else list(DEFAULT_SECTIONS)
     unknown = [s for s in only if s not in SECTIONS]
     if unknown:
         sys.exit("bench/run.py: unknown section(s) %s; sections: %s" % (", ".join(unknown), ",".join(SECTIONS)))
+    for f in (b.tetherd, b.tetherctl) + ((b.churn_bin,) if "churn" in only else ()):
+        if not os.access(f, os.X_OK):
+            sys.exit("bench/run.py: %s missing: build with bench/run.sh" % f)
     json_path = args.json or os.path.join(b.build, "bench-results.json")
     res = {"machine": machine_info(b), "json_path": os.path.relpath(json_path, SRC)}
     t_start = time.monotonic()

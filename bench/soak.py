@@ -224,6 +224,23 @@ class Sampler(threading.Thread):
             self.samples.append((round(time.monotonic() - self.t0, 2), self.phase, rss, fds))
 
 
+def where(pid):
+    """Resident kB by kind of mapping: the main heap, other anonymous memory (thread arenas,
+    large allocations), the stacks, and files."""
+    out = {"heap": 0, "anon": 0, "stack": 0, "file": 0}
+    kind = None
+    with open("/proc/%d/smaps" % pid) as f:
+        for line in f:
+            parts = line.split()
+            if "-" in parts[0] and ":" not in parts[0]:
+                name = parts[5] if len(parts) > 5 else ""
+                kind = "heap" if name == "[heap]" else "stack" if name.startswith("[stack") else \
+                    "file" if name.startswith("/") else "anon"
+            elif parts[0] == "Rss:":
+                out[kind] += int(parts[1])
+    return out
+
+
 def settled(sampler, seconds=2.0):
     """RSS and fds once the work has stopped: the median RSS and the last fd count of 3 reads."""
     time.sleep(seconds)
@@ -300,7 +317,7 @@ def section_soak(b, res, lab_mod, helpers):
             dt = work("round %d" % (r + 1), per)
             sampler.phase = "settle"
             rss, fds = settled(sampler)
-            out["round_ends"].append({"rss_kb": rss, "fds": fds, "seconds": list(dt)})
+            out["round_ends"].append({"rss_kb": rss, "fds": fds, "seconds": list(dt), "where_kb": where(pid)})
             log.info("soak round %d/%d: cycles %.1f s, control %.1f s, page %.1f s; RSS %d kB, %d fds",
                      r + 1, rounds, dt[0], dt[1], dt[2], rss, fds)
         out["elapsed_s"] = time.monotonic() - t0
@@ -389,8 +406,18 @@ def soak_md(res, w):
     w("| round | " + " | ".join(str(i + 1) for i in range(len(s["round_ends"]))) + " |")
     w("|---|" + "---:|" * len(s["round_ends"]))
     w("| RSS kB | " + " | ".join(str(r["rss_kb"]) for r in s["round_ends"]) + " |")
+    for k, label in (("heap", "of which main heap kB"), ("anon", "other anonymous kB"), ("file", "mapped files kB")):
+        if all("where_kb" in r for r in s["round_ends"]):
+            w("| %s | " % label + " | ".join(str(r["where_kb"][k]) for r in s["round_ends"]) + " |")
     w("| fds | " + " | ".join(str(r["fds"]) for r in s["round_ends"]) + " |")
     w("")
+    ends = s["round_ends"]
+    if all("where_kb" in r for r in ends) and len(ends) > 1:
+        delta = {k: ends[-1]["where_kb"][k] - ends[0]["where_kb"][k] for k in ("heap", "anon", "stack", "file")}
+        w("From round 1 to round %d the resident memory changed by %s." % (len(ends), ", ".join(
+            "%+d kB %s" % (v, {"heap": "in the main heap", "anon": "in other anonymous memory",
+                               "stack": "in stacks", "file": "in mapped files"}[k]) for k, v in delta.items())))
+        w("")
     w("dnsmasq instances left at the end: %d (usb0 tethered). Total %.1f min." % (s["dnsmasq_after"],
                                                                                    s["elapsed_s"] / 60))
     w("")
