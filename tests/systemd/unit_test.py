@@ -5,6 +5,8 @@
 writable paths, the socket families, the capabilities, the system calls, /dev/rfkill, the
 directories the example config and the socket unit name. Whether the features work under it on
 a booted systemd is the VM lab's job; this test keeps the unit from drifting away from the list.
+tests/systemd/sandbox_check.sh (root, lab lock) runs integration tests under the unit's bounding
+set and no_new_privs and checks every system call tetherd, dnsmasq and hostapd make is allowed.
 
 Usage: unit_test.py [SOURCE_DIR]     exit 1 and one line per problem
        unit_test.py --self-test      shows that the threshold and the grant checks bite
