@@ -19,6 +19,11 @@ Sections (--only picks some; the others keep their text in the report as "not ru
   web        /api/status of the web admin under wrk load over loopback, p50/p99 and requests/s,
              versus a minimal keep-alive server sending the same bytes (bench_http_floor);
              reported as pending while tetherd has no web server
+  soak       10 000 tether/untether cycles, 100 000 control and 10 000 page requests (logins,
+             event streams), tetherd's RSS and descriptors sampled throughout (bench/soak.py);
+             about 20 minutes, so only with --only soak
+
+docs/PERFORMANCE.md keeps the sections a run did not run as they were (bench/report_merge.py).
 
 Everything runs in lab namespaces (tests/lab/lab.py) or, for churn, under `unshare -n`; the
 labs are always removed. tetherd and the floor use a private xtables lock file, so nothing
@@ -45,10 +50,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(SRC, "tests", "lab"))
 import lab as L  # noqa: E402
+import report_merge  # noqa: E402
+import soak  # noqa: E402
 
 PROBE = os.path.join(HERE, "ns_probe.py")
 log = logging.getLogger("bench")
-SECTIONS = ("online", "churn", "forwarding", "footprint", "scale", "web")
+SECTIONS = ("online", "churn", "forwarding", "footprint", "scale", "web", "soak")
+DEFAULT_SECTIONS = SECTIONS[:-1]  # the soak takes 20 minutes: --only soak
+HEADINGS = {"online": "## Time to online", "churn": "## Rule churn", "forwarding": "## Forwarding",
+            "footprint": "## Footprint", "scale": "## Scale", "web": "## Web (`/api/status`)", "soak": "## Soak"}
 RSS_BUDGET_KB = 5 * 1024          # < 5 MiB resident
 WAKEUP_BUDGET_PER_S = 1.0         # no periodic wake-up faster than once a second
 USB_ADDR = "192.168.42.1/24"
@@ -829,6 +839,20 @@ def section_web(b, res):
 
 
 # ---------------------------------------------------------------------------------------------
+# Soak (bench/soak.py)
+
+def section_soak(b, res):
+    soak.section_soak(b, res, L, {"tetherd_config": tetherd_config, "lock_env": lock_env,
+                                  "wait_tethered": wait_tethered, "stop_tetherd": stop_tetherd,
+                                  "log_problems": log_problems, "comm": comm,
+                                  "WEB_PORT": WEB_PORT, "WEB_PASSWORD": WEB_PASSWORD})
+    m = res["machine"]
+    res["soak"]["command"] = "sudo bash bench/run.sh " + os.environ.get("BENCH_ARGS_SHOWN", "--only soak")
+    res["soak"]["run"] = {"date": m["date"], "commit": m["commit"],
+                          "machine": "%d CPUs, load average at start %s" % (m["nproc"], " ".join(m["loadavg_start"]))}
+
+
+# ---------------------------------------------------------------------------------------------
 # The report
 
 def machine_info(b):
@@ -912,6 +936,7 @@ def render(res, cmdline_used):
     footprint_md(res, w)
     scale_md(res, w)
     web_md(res, w)
+    soak.soak_md(res, w)
     probs = res.get("tetherd_log_problems") or {}
     if probs:
         w("## tetherd's log during these runs\n")
@@ -1015,6 +1040,7 @@ def summary_rows(res, w):
         if t and f:
             w("| web: `/api/status` requests/s, 16 connections | %.0f | %.0f | %s |" % (
                 t["rps"], f["rps"], f_ratio(ratio(t["rps"], f["rps"]))))
+    soak.summary_rows(res, w)
 
 
 def online_md(res, w):
@@ -1386,6 +1412,13 @@ def main():
     p.add_argument("--scale-reps", type=int, default=3)
     p.add_argument("--web-seconds", type=int, default=5)
     p.add_argument("--web-reps", type=int, default=3)
+    p.add_argument("--soak-rounds", type=int, default=10)
+    p.add_argument("--soak-cycles", type=int, default=10000)
+    p.add_argument("--soak-requests", type=int, default=100000)
+    p.add_argument("--soak-page", type=int, default=10000)
+    p.add_argument("--soak-warm-cycles", type=int, default=100)
+    p.add_argument("--soak-warm-requests", type=int, default=2000)
+    p.add_argument("--soak-warm-page", type=int, default=500)
     p.add_argument("--no-report", action="store_true", help="do not rewrite docs/PERFORMANCE.md")
     p.add_argument("--render", metavar="JSON", help="only rewrite the report from earlier raw results")
     p.add_argument("-v", "--verbose", action="store_true")
@@ -1404,15 +1437,19 @@ def main():
     if problems:
         sys.exit("bench/run.py: " + "; ".join(problems))
     b = Bench(args)
-    for f in (b.tetherd, b.tetherctl, b.churn_bin):
+    only = args.only.split(",") if args.only else list(DEFAULT_SECTIONS)
+    unknown = [s for s in only if s not in SECTIONS]
+    if unknown:
+        sys.exit("bench/run.py: unknown section(s) %s; sections: %s" % (", ".join(unknown), ",".join(SECTIONS)))
+    for f in (b.tetherd, b.tetherctl) + ((b.churn_bin,) if "churn" in only else ()):
         if not os.access(f, os.X_OK):
             sys.exit("bench/run.py: %s missing: build with bench/run.sh" % f)
-    only = args.only.split(",") if args.only else list(SECTIONS)
     json_path = args.json or os.path.join(b.build, "bench-results.json")
     res = {"machine": machine_info(b), "json_path": os.path.relpath(json_path, SRC)}
     t_start = time.monotonic()
     funcs = {"online": section_online, "churn": section_churn, "forwarding": section_forwarding,
-             "footprint": section_footprint, "scale": section_scale, "web": section_web}
+             "footprint": section_footprint, "scale": section_scale, "web": section_web,
+             "soak": section_soak}
     for name in SECTIONS:
         if name not in only:
             continue
@@ -1429,8 +1466,16 @@ def main():
         json.dump(res, f, indent=1)
     extra = os.environ.get("BENCH_ARGS_SHOWN", "")
     if not args.no_report:
+        text = render(res, extra)
+        if os.path.exists(args.out) and set(only) != set(SECTIONS):
+            # The sections not run keep their text (and summary rows) from the file as it was.
+            m = res["machine"]
+            note = ("- Re-run: `sudo bash bench/run.sh %s` at %s, %s, total %.1f min." % (
+                extra, m["commit"], m["date"], res["elapsed_s"] / 60)) if args.only else ""
+            with open(args.out) as f:
+                text = report_merge.merge(f.read(), text, only, HEADINGS, note, new_preamble=not args.only)
         with open(args.out, "w") as f:
-            f.write(render(res, extra))
+            f.write(text)
         log.info("wrote %s (raw: %s) in %.1f min", args.out, json_path, res["elapsed_s"] / 60)
 
 

@@ -13,6 +13,8 @@ PACKAGES=(
   # the admin page's HTTPS (web/http/tls_*.cpp)
   libssl-dev
   libgtest-dev libgmock-dev
+  # systemd-analyze: the service unit's exposure and syntax checks (tests/systemd)
+  systemd
   # the programs tetherd drives
   hostapd dnsmasq-base iptables
   # the lab: namespaces, DHCP clients, probes

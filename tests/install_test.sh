@@ -8,7 +8,8 @@ trap 'rm -rf "$dest"' EXIT
 DESTDIR="$dest" cmake --install "$build" >/dev/null
 fail=0
 for f in usr/sbin/tetherd usr/bin/tetherctl etc/tetherd/tetherd.conf \
-         usr/lib/systemd/system/tetherd.service usr/lib/systemd/system/tetherd.socket; do
+         usr/lib/systemd/system/tetherd.service usr/lib/systemd/system/tetherd.socket \
+         usr/lib/tmpfiles.d/tetherd.conf; do
   if [ -e "$dest/$f" ]; then echo "ok: /$f"; else echo "MISSING: /$f"; fail=1; fi
 done
 grep -q '^Type=notify' "$dest/usr/lib/systemd/system/tetherd.service" || { echo "unit is not Type=notify"; fail=1; }
