@@ -9,7 +9,8 @@
 // writing the pid file, so the lease file may live in a root-only state_dir; but it reads
 // the servers file as that user (at start and on every SIGHUP): the servers file must be
 // world-readable (0644) in a run_dir others may traverse (0755). Its pid file ends up owned
-// by nobody and is left behind on exit (it cannot unlink it from run_dir): remove it after
+// by nobody (by root under tetherd.service, which withholds CAP_CHOWN: dnsmasq only logs that
+// the chown failed) and is left behind on exit (it cannot unlink it from run_dir): remove it after
 // the child is reaped, and killStalePidFile() it at start-up, never trusting the pid in it:
 // whoever runs as nobody can rewrite it, so only a process whose command line is our own
 // instance (isOwnDnsmasq) is stopped. dnsmasq creates its lease file 0644 (umask 022):
