@@ -53,4 +53,34 @@ nlohmann::json sampleJson(const TrafficSample& s) {
   return j;
 }
 
+namespace {
+
+void appendRates(std::string& out, const std::map<std::string, Rate>& rates) {
+  out += '{';
+  bool first = true;
+  for (const auto& [n, r] : rates) {
+    if (!first) out += ',';
+    first = false;
+    out += nlohmann::json(n).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    out += ":{\"rx\":";
+    out += std::to_string(static_cast<uint64_t>(r.rx));
+    out += ",\"tx\":";
+    out += std::to_string(static_cast<uint64_t>(r.tx));
+    out += '}';
+  }
+  out += '}';
+}
+
+}  // namespace
+
+void appendSampleJson(std::string& out, const TrafficSample& s) {
+  out += "{\"clients\":";  // the keys in nlohmann's order (sorted)
+  appendRates(out, s.clients);
+  out += ",\"downstreams\":";
+  appendRates(out, s.downstreams);
+  out += ",\"t\":";
+  out += std::to_string(s.wallMs);
+  out += '}';
+}
+
 }  // namespace tetherd::web

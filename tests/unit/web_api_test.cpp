@@ -842,6 +842,8 @@ TEST_F(WebAppTest, EventsStreamStatusAndTrafficOnlyWhileSomeoneWatches) {
   EXPECT_EQ(t.j["intervalSec"], 2);
   EXPECT_EQ(t.j["samples"].size(), 1u);
   EXPECT_EQ(t.j["downstreams"], (nlohmann::json{"usb0"}));
+  EXPECT_EQ(t.r.body, R"({"downstreams":["usb0"],"intervalSec":2,"samples":[)"
+                     R"({"clients":{},"downstreams":{"usb0":{"rx":0,"tx":0}},"t":1700000002000}]})");
   // The session expires: its stream ends at the next push, and the timer stops.
   now += 31min;
   app->tick();
@@ -1120,6 +1122,44 @@ TEST(WebTraffic, RatesFromCounters) {
   for (int i = 1; i <= 5; ++i) (void)m.feed(t0 + 60s + i * 2s, 0, {}, {});
   EXPECT_EQ(m.history().size(), 3u) << "bounded";
   EXPECT_EQ(sampleJson(*s).dump(), R"({"clients":{},"downstreams":{"usb0":{"rx":0,"tx":0}},"t":4000})");
+}
+
+TEST(WebTraffic, SampleTextIsTheDocumentsDump) {
+  TrafficSample s;
+  s.wallMs = 1700000002000;
+  s.downstreams = {{"usb0", {1234.9, 5}}, {"bt-pan", {0, 7}}, {"we\"ird\\", {1, 2}}};
+  s.clients = {{"02:00:00:00:00:01", {10, 20}}};
+  std::string text = "x";
+  appendSampleJson(text, s);
+  EXPECT_EQ(text, "x" + sampleJson(s).dump());
+  text.clear();
+  appendSampleJson(text, TrafficSample{});
+  EXPECT_EQ(text, R"({"clients":{},"downstreams":{},"t":0})");
+}
+
+TEST(WebTraffic, HistoryIsARingOverwrittenInPlace) {
+  TrafficMeter m(3);
+  const auto t0 = std::chrono::steady_clock::time_point{} + 100h;
+  (void)m.feed(t0, 0, {{"usb0", {0, 0}}}, {});
+  for (int i = 1; i <= 7; ++i)  // usb0 goes away at the 6th sample, wlan0 comes
+    (void)m.feed(t0 + i * 2s, i * 1000, i < 6 ? std::map<std::string, ByteCounts>{{"usb0", {uint64_t(i) * 200, 0}}}
+                                             : std::map<std::string, ByteCounts>{{"wlan0", {uint64_t(i) * 400, 0}}},
+                 {});
+  auto h = m.history();
+  ASSERT_EQ(h.size(), 3u);
+  EXPECT_EQ(h[0].wallMs, 5000) << "oldest first after the ring wrapped";
+  EXPECT_EQ(h[1].wallMs, 6000);
+  EXPECT_EQ(h[2].wallMs, 7000);
+  EXPECT_DOUBLE_EQ(h[0].downstreams.at("usb0").rx, 100);
+  EXPECT_EQ(h[1].downstreams.size(), 1u) << "a recycled sample keeps nothing of the one it overwrote";
+  EXPECT_EQ(h[1].downstreams.count("wlan0"), 1u);
+  EXPECT_DOUBLE_EQ(h[2].downstreams.at("wlan0").rx, 200);
+  // A thousand samples later: still three, still in order.
+  for (int i = 8; i < 1000; ++i) (void)m.feed(t0 + i * 2s, i * 1000, {{"wlan0", {uint64_t(i) * 400, 0}}}, {});
+  h = m.history();
+  ASSERT_EQ(h.size(), 3u);
+  EXPECT_EQ(h[2].wallMs, 999000);
+  EXPECT_EQ(h[0].wallMs, 997000);
 }
 
 TEST(WebAssets, EveryAssetHasAMimeTypeAndTheWholeUiIsSmall) {

@@ -41,14 +41,23 @@ void getEvents(WebContext& c, Session* s, Reply reply) {
   c.armTick();
 }
 
+// Written as text, not as one document: see appendSampleJson. The keys in nlohmann's order.
 void getTraffic(WebContext& c, Reply reply) {
-  json samples = json::array();
-  for (const auto& s : c.meter.history()) samples.push_back(sampleJson(s));
   json downs = json::array();
   for (const auto& d : c.deps.manager.downstreams()) downs.push_back(d.ifname);
-  reply(jsonResponse(200, json{{"intervalSec", std::chrono::duration_cast<std::chrono::seconds>(kTickInterval).count()},
-                               {"samples", samples},
-                               {"downstreams", downs}}));
+  Response r = jsonResponse(200, json::object());
+  std::string& body = r.body;
+  body = "{\"downstreams\":" + downs.dump(-1, ' ', false, json::error_handler_t::replace) +
+         ",\"intervalSec\":" + std::to_string(std::chrono::duration_cast<std::chrono::seconds>(kTickInterval).count()) +
+         ",\"samples\":[";
+  const auto& history = c.meter.history();
+  body.reserve(body.size() + history.size() * 80 + 2);
+  for (size_t i = 0; i < history.size(); ++i) {
+    if (i) body += ',';
+    appendSampleJson(body, history[i]);
+  }
+  body += "]}";
+  reply(std::move(r));
 }
 
 }  // namespace
