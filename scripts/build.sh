@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Configures and builds tetherd. Usage: scripts/build.sh [release|asan]
+# Configures and builds tetherd. Usage: scripts/build.sh [release|asan|arm64]
 # release -> build/ (daemon, tetherctl, all tests); asan -> build-asan/ (libraries + unit tests
-# under AddressSanitizer + UndefinedBehaviorSanitizer). ccache is shared between both.
+# under AddressSanitizer + UndefinedBehaviorSanitizer); arm64 -> build-arm64/ (tetherd and
+# tetherctl cross-built for aarch64 with cmake/toolchain-arm64.cmake; no tests: the VM lab
+# runs them, tests/vm/run.sh --arch arm64). ccache is shared between all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # ccache keys on paths relative to the checkout, so a clone elsewhere (CI) reuses the cache.
@@ -11,7 +13,8 @@ jobs=${JOBS:-$(nproc)}
 case "$flavour" in
   release) dir=build; flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo) ;;
   asan) dir=build-asan; flags=(-DCMAKE_BUILD_TYPE=Debug -DTETHERD_SANITIZE=ON -DTETHERD_UNIT_ONLY=ON) ;;
-  *) echo "build.sh: unknown flavour '$flavour' (release|asan)" >&2; exit 2 ;;
+  arm64) dir=build-arm64; flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_TOOLCHAIN_FILE="$PWD/cmake/toolchain-arm64.cmake") ;;
+  *) echo "build.sh: unknown flavour '$flavour' (release|asan|arm64)" >&2; exit 2 ;;
 esac
 cmake -S . -B "$dir" -G Ninja "${flags[@]}" >/dev/null
 ninja -C "$dir" -j "$jobs"

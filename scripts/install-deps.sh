@@ -33,11 +33,22 @@ PACKAGES=(
   # tools. busybox-static, wireless-regdb and bluez-test-tools are fetched by tests/vm itself
   # (apt-get download into build/vm-cache; busybox-static conflicts with busybox).
   qemu-system-x86 linux-image-amd64 iw kmod cpio
+  # arm64 (scripts/build.sh arm64, tests/vm/run.sh --arch arm64): the cross compiler, the
+  # :arm64 libraries tetherd links (multiarch, added below) and QEMU for aarch64. The arm64
+  # guest's kernel and programs are fetched by tests/vm itself (apt-get download).
+  crossbuild-essential-arm64 qemu-system-arm
+  libnl-3-dev:arm64 libnl-route-3-dev:arm64 libip4tc-dev:arm64 libnftables-dev:arm64
+  libsystemd-dev:arm64 libsodium-dev:arm64 libqrencode-dev:arm64 libssl-dev:arm64
 )
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "install-deps: must run as root (apt-get)" >&2
   exit 1
+fi
+
+# The :arm64 packages need arm64 as a dpkg architecture (apt-get update below then reads its lists).
+if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+  dpkg --add-architecture arm64
 fi
 
 missing=()
