@@ -13,12 +13,23 @@
 #       libraries. Small: rebuilt on every run (about a second).
 #
 # Layout inside: merged /usr (bin, sbin, lib, lib64 are symlinks into usr/), like Debian 12.
+#
+# VM_ARCH=arm64 (tests/vm/run.sh --arch arm64): everything comes from the :arm64 packages
+# fetch-debs.sh unpacked (kernel modules, busybox, ip, dnsmasq, kmod, curl, every library);
+# the host cannot run those programs, so libraries are found by their ELF NEEDED entries
+# (readelf) rather than ldd, and the guest's /init makes busybox's applet links itself. Only
+# what the USB and Ethernet scenarios need goes in (no Wi-Fi or Bluetooth tools).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 mode=${1:?usage: build-initramfs.sh base|project ...}
 cache=${2:?cache dir}
 cache=$(cd "$cache" && pwd)
 debroot=$cache/root  # tests/vm/fetch-debs.sh unpacked the .debs here
+arch=${VM_ARCH:-amd64}
+case "$arch" in
+  amd64|arm64) ;;
+  *) echo "build-initramfs: unknown VM_ARCH '$arch' (amd64|arm64)" >&2; exit 2 ;;
+esac
 
 # Kernel modules the scenarios load (their dependencies are added by modprobe --show-depends).
 MODULES=(
@@ -44,6 +55,20 @@ DEB_PROGRAMS=(
 )
 # Host packages whose files end up in the base archive (their versions are part of the stamp).
 HOST_PACKAGES=(hostapd wpasupplicant iw iproute2 dnsmasq-base kmod dbus-daemon systemd curl libc6)
+
+# arm64: the USB and Ethernet scenarios' modules, and their programs by path in the unpacked
+# packages (copied to the same path: /bin and /sbin are /usr's in the guest).
+ARM64_MODULES=(
+  dummy_hcd libcomposite usb_f_rndis usb_f_ncm usb_f_ecm rndis_host cdc_ncm cdc_ether
+  bridge veth ip_tables iptable_nat iptable_filter iptable_mangle
+  xt_conntrack xt_MASQUERADE xt_TCPMSS xt_tcpudp xt_tcpmss xt_mac nf_conntrack nf_nat
+  9p 9pnet_virtio virtio_pci virtio_net
+)
+ARM64_PROGRAMS=(/bin/ip /usr/sbin/dnsmasq /bin/kmod /usr/bin/curl)
+TRIPLET=aarch64-linux-gnu
+# Where add_libs_elf looks for a library: the unpacked packages first, then the host's
+# multiarch directory (the :arm64 -dev packages' libraries the cross build linked against).
+ELF_LIBDIRS=("$debroot/usr/lib/$TRIPLET" "$debroot/lib/$TRIPLET" "/usr/lib/$TRIPLET" "/lib/$TRIPLET")
 
 stage_init() {  # <dir>: an empty merged-/usr tree
   local s=$1
@@ -84,14 +109,59 @@ add_libs() {
   done <<<"$out"
 }
 
+# find_lib <soname>: its path in ELF_LIBDIRS (arm64).
+find_lib() {
+  local d
+  for d in "${ELF_LIBDIRS[@]}"; do [ -e "$d/$1" ] && { echo "$d/$1"; return 0; }; done
+  echo "build-initramfs: $1 not found in ${ELF_LIBDIRS[*]}" >&2
+  return 1
+}
+
+# add_libs_elf <stage> <binary>: its NEEDED libraries and theirs, into /usr/lib/<triplet>
+# (arm64: the host cannot run ldd on them).
+add_libs_elf() {
+  local s=$1 bin=$2 n lib
+  for n in $(readelf -d "$bin" | awk '/\(NEEDED\)/ { gsub(/[][]/, "", $NF); print $NF }'); do
+    [ -e "$s/usr/lib/$TRIPLET/$n" ] && continue
+    lib=$(find_lib "$n") || return 1
+    copy "$lib" "$s/usr/lib/$TRIPLET/$n"
+    add_libs_elf "$s" "$lib"
+  done
+}
+
+# The arm64 base: the same layout as build_base's, from the unpacked :arm64 packages.
+build_base_arm64() {
+  local kver=$1 out=$2 s=$3 moddir=$debroot/lib/modules/$1 p m ko
+  [ -d "$moddir" ] || { echo "build-initramfs: no $moddir (tests/vm/fetch-debs.sh <cache> arm64)" >&2; exit 1; }
+  copy "$debroot/bin/busybox" "$s/usr/bin/busybox"
+  ln -s busybox "$s/usr/bin/sh"
+  mkdir -p "$s/usr/libexec/bb"   # the applet links: /init makes them (busybox --install)
+  for p in "${ARM64_PROGRAMS[@]}"; do
+    copy "$debroot$p" "$s$p"
+    add_libs_elf "$s" "$debroot$p"
+  done
+  for m in modprobe insmod rmmod lsmod depmod modinfo; do ln -sf ../bin/kmod "$s/usr/sbin/$m"; done
+  # The dynamic loader at its PT_INTERP path, /lib/ld-linux-aarch64.so.1.
+  [ -e "$s/usr/lib/$TRIPLET/ld-linux-aarch64.so.1" ] || copy "$(find_lib ld-linux-aarch64.so.1)" "$s/usr/lib/$TRIPLET/ld-linux-aarch64.so.1"
+  ln -s "$TRIPLET/ld-linux-aarch64.so.1" "$s/usr/lib/ld-linux-aarch64.so.1"
+  for m in "${ARM64_MODULES[@]}"; do
+    modprobe -d "$debroot" -S "$kver" --show-depends "$m" | awk '$1 == "insmod" {print $2}'
+  done | sort -u >"$cache/modules.list"
+  while read -r ko; do copy "$ko" "$s/usr/lib/modules/$kver/${ko#"$moddir"/}"; done <"$cache/modules.list"
+  for m in modules.order modules.builtin modules.builtin.modinfo; do
+    [ -f "$moddir/$m" ] && copy "$moddir/$m" "$s/usr/lib/modules/$kver/$m"
+  done
+  depmod -b "$s" "$kver"
+}
+
 build_base() {
   local kver=${1:?kernel version}
   local out=$cache/base-$kver.cpio.gz stamp=$cache/base-$kver.stamp
   local moddir=/lib/modules/$kver
-  [ -d "$moddir" ] || { echo "build-initramfs: no $moddir (install linux-image-amd64)" >&2; exit 1; }
+  [ "$arch" = arm64 ] || [ -d "$moddir" ] || { echo "build-initramfs: no $moddir (install linux-image-amd64)" >&2; exit 1; }
   [ -x "$debroot/bin/busybox" ] || { echo "build-initramfs: run tests/vm/fetch-debs.sh first" >&2; exit 1; }
   local want
-  want=$( { sha256sum "$0"; echo "$kver"; cat "$cache/debs.stamp";
+  want=$( { sha256sum "$0"; echo "$kver $arch"; cat "$cache/debs.stamp";
             dpkg-query -W "${HOST_PACKAGES[@]}" 2>/dev/null; } | sha256sum | cut -d' ' -f1)
   if [ -f "$out" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
     echo "build-initramfs: base up to date ($out)" >&2
@@ -99,6 +169,9 @@ build_base() {
   fi
   local t0=$SECONDS s=$cache/stage-base
   stage_init "$s"
+  if [ "$arch" = arm64 ]; then
+    build_base_arm64 "$kver" "$out" "$s"
+  else
 
   # busybox: applets as symlinks in /usr/libexec/bb (last on PATH: the real tools win; the
   # guest scripts call dynamic tools by full path anyway, busybox sh prefers its applets).
@@ -139,6 +212,7 @@ build_base() {
   # Regulatory database signed with the key built into every kernel (upstream's).
   copy "$debroot/lib/firmware/regulatory.db-upstream" "$s/usr/lib/firmware/regulatory.db"
   copy "$debroot/lib/firmware/regulatory.db.p7s-upstream" "$s/usr/lib/firmware/regulatory.db.p7s"
+  fi
 
   # Users and name service (dnsmasq drops to nobody; dbus-daemon looks users up).
   printf 'root:x:0:0:root:/root:/bin/sh\nmessagebus:x:100:101::/run/dbus:/bin/false\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\ndnsmasq:x:101:65534::/nonexistent:/bin/false\n' >"$s/etc/passwd"
@@ -163,12 +237,26 @@ build_project() {
   ln -s usr/bin "$s/bin"; ln -s usr/sbin "$s/sbin"; ln -s usr/lib "$s/lib"; ln -s usr/lib64 "$s/lib64"
   copy "$tetherd" "$s/usr/sbin/tetherd"
   copy "$tetherctl" "$s/usr/bin/tetherctl"
-  add_libs "$s" "$tetherd"
-  add_libs "$s" "$tetherctl"
   # What tetherd loads with dlopen() when a feature is first used (tether/base/lazy_library.h): ldd
   # does not list them. The Bluetooth scenario needs libsystemd (sd-bus).
-  local lib path
-  for lib in libsystemd.so.0 libnftables.so.1 libsodium.so.23 libqrencode.so.4; do
+  local lib path lazy=(libsystemd.so.0 libnftables.so.1 libsodium.so.23 libqrencode.so.4)
+  if [ "$arch" = arm64 ]; then
+    local f
+    for f in "$tetherd" "$tetherctl"; do
+      readelf -h "$f" 2>/dev/null | grep -q 'Machine: *AArch64' || { echo "build-initramfs: $f is not an arm64 binary (scripts/build.sh arm64)" >&2; return 1; }
+      add_libs_elf "$s" "$f"
+    done
+    for lib in "${lazy[@]}"; do
+      path=$(find_lib "$lib") || return 1
+      copy "$path" "$s/usr/lib/$TRIPLET/$lib"
+      add_libs_elf "$s" "$path"
+    done
+    lazy=()
+  else
+    add_libs "$s" "$tetherd"
+    add_libs "$s" "$tetherctl"
+  fi
+  for lib in "${lazy[@]}"; do
     path=$(ldconfig -p | awk -v l="$lib" '$1 == l && /x86-64/ && !found { print $NF; found = 1 }')
     [ -n "$path" ] || { echo "build-initramfs: $lib (loaded by tetherd at run time) is not installed" >&2; return 1; }
     copy "$path" "$s$path"

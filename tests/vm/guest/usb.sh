@@ -53,6 +53,15 @@ plug_client() {
   check_upstream "$CLIENT_NS"
 }
 
+# tetherd's memory, one line (docs/PERFORMANCE.md, "arm64"): measured the same way on every
+# architecture the lab boots, after 3 s idle with one client leased and online. The guest's
+# files live in the initramfs (tmpfs): mapped program and library pages count as RssShmem.
+footprint() {
+  sleep 3
+  awk -v a="$(uname -m)" -v f="$fn" '/^(VmRSS|VmHWM|RssAnon|RssFile|RssShmem):/ { o = o " " $1 $2 }
+    END { print "footprint " a " usb-" f o " kB" }' "/proc/$TETHERD_PID/status"
+}
+
 step modules
 # USB_DEBUG=1: the gadget's and the host's drivers say what they do (dynamic debug) in dmesg.
 if [ "${USB_DEBUG:-}" = 1 ]; then
@@ -89,6 +98,8 @@ udc = $UDC"
   tctl usb status >"$LOG/usb-status-$fn.txt" 2>&1
   GIF=usb0
   plug_client plug
+  step footprint
+  say "$SCEN: $(footprint | tee -a "$OUT/footprint.txt")"
 
   # The cable: the emulated host disables and re-enables its port (what the gadget sees of an
   # unplug and a replug). dummy_hcd's own soft_connect cannot do this: after a disconnect the
