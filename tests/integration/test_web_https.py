@@ -126,8 +126,10 @@ class WebHttpsTest(unittest.TestCase):
         return code, r.stdout + r.stderr
 
     def login_and_use(self, ns, base, cacert, jar):
-        code, out = self.curl(ns, "--cacert", cacert, "-c", jar, "-H", "Content-Type: application/json", "--data",
-                              json.dumps({"password": PASSWORD}), base + "api/login")
+        # With the Origin a browser sends on a POST from the page (https://<host>).
+        code, out = self.curl(ns, "--cacert", cacert, "-c", jar, "-H", "Content-Type: application/json",
+                              "-H", "Origin: " + base.rstrip("/"), "--data", json.dumps({"password": PASSWORD}),
+                              base + "api/login")
         self.assertEqual(code, 200, out)
         cookie = [l for l in out.splitlines() if l.lower().startswith("set-cookie:")]
         self.assertTrue(cookie and "; Secure" in cookie[0], out)
