@@ -27,6 +27,8 @@ PACKAGES=(
   # the web admin's browser tests (tests/browser): headless chromium driven by playwright-core
   # from npm (npm itself is added below unless a node installation already brings it)
   chromium nodejs
+  # the man pages (docs/man/*.scd -> roff at build time); the demo's localhost forward to the page
+  scdoc socat man-db
   # bench/run.sh: HTTP load for the web admin's /api/status
   wrk
   # the VM lab (tests/vm): QEMU, Debian's kernel with hwsim/dummy_hcd/vhci modules, initramfs

@@ -131,7 +131,9 @@ std::string WebApp::checkOrigin(const Request& req) const {
   const std::string* origin = req.header("Origin");
   if (!origin) return "";
   const std::string* host = req.header("Host");
-  if (!host || !iequals(*origin, "http://" + *host)) return "origin " + origin->substr(0, 80) + " is not this page";
+  // Either scheme: the page itself over HTTP, or over HTTPS ([web] https = on).
+  if (!host || (!iequals(*origin, "http://" + *host) && !iequals(*origin, "https://" + *host)))
+    return "origin " + origin->substr(0, 80) + " is not this page";
   return "";
 }
 

@@ -11,7 +11,7 @@
 #include "tether/base/log.h"
 #include "web/http/http_server.h"
 #include "web/http/https_redirect.h"
-#include "web/http/tls_server.h"
+#include "web/http/tls_module.h"
 
 namespace tetherd::web {
 
@@ -111,11 +111,14 @@ struct WebServer::Impl {
   // server on the same places as plain HTTP. An error names the key and the cause.
   Status startHttps() {
     const Config& c = deps.config();
+    auto module = tlsModule();  // OpenSSL is mapped from here on only
+    if (!module) return module.error();
+    const TlsModuleApi& tlsApi = **module;
     Result<TlsIdentity> id = c.webCertificate.empty()
-                                 ? selfSignedTlsIdentity(c.stateDir, selfSignedNamesFor(c, systemHostname()))
-                                 : loadTlsIdentity(c.webCertificate, c.webPrivateKey);
+                                 ? tlsApi.selfSignedIdentity(c.stateDir, selfSignedNamesFor(c, systemHostname()))
+                                 : tlsApi.loadIdentity(c.webCertificate, c.webPrivateKey);
     if (!id) return id.error();
-    auto tls = TlsContext::make(*id);
+    auto tls = tlsApi.makeContext(*id);
     if (!tls) return tls.error();
     fingerprint = id->fingerprint;
     log::notice("web: HTTPS on port ", httpsPort, " with ",

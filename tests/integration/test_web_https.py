@@ -9,12 +9,16 @@
     localhost, are closed at the header deadline (10 s), and an admin on localhost logs in over
     HTTPS meanwhile;
   - the user's certificate is served; a key that does not match it disables the page with
-    an error naming [web] private_key.
+    an error naming [web] private_key;
+  - OpenSSL is mapped into tetherd only with https on (the TLS module tetherd-tls.so, loaded
+    at start); a tetherd that cannot find its module keeps running with the page disabled and
+    an error naming [web] https and the file.
 Bounded: 8 + 20 stalled connections, two tetherd runs of ~30 s."""
 import hashlib
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -122,8 +126,10 @@ class WebHttpsTest(unittest.TestCase):
         return code, r.stdout + r.stderr
 
     def login_and_use(self, ns, base, cacert, jar):
-        code, out = self.curl(ns, "--cacert", cacert, "-c", jar, "-H", "Content-Type: application/json", "--data",
-                              json.dumps({"password": PASSWORD}), base + "api/login")
+        # With the Origin a browser sends on a POST from the page (https://<host>).
+        code, out = self.curl(ns, "--cacert", cacert, "-c", jar, "-H", "Content-Type: application/json",
+                              "-H", "Origin: " + base.rstrip("/"), "--data", json.dumps({"password": PASSWORD}),
+                              base + "api/login")
         self.assertEqual(code, 200, out)
         cookie = [l for l in out.splitlines() if l.lower().startswith("set-cookie:")]
         self.assertTrue(cookie and "; Secure" in cookie[0], out)
@@ -197,6 +203,46 @@ class WebHttpsTest(unittest.TestCase):
         self.start(dhcp=False)
         self.assertEqual(self.status_fingerprint(), fp)
         self.assertIn("the self-signed certificate " + cert, self.lab.tetherd_log())
+
+    def maps(self):
+        with open("/proc/%d/maps" % self.lab.tetherd.pid) as f:
+            return f.read()
+
+    def test_c_openssl_only_with_https_and_a_missing_module(self):
+        # Page on over plain HTTP: no TLS module, no libssl/libcrypto in tetherd's memory.
+        self.lab.start_tetherd(self.lab.default_config() + "\n[web]\nenabled = yes\nport = %d\n" % PORT)
+        maps = self.maps()
+        self.assertIn("/tetherd", maps)  # the right process
+        for lib in ("tetherd-tls.so", "libssl.so", "libcrypto.so"):
+            self.assertNotIn(lib, maps)
+        self.assertEqual(self.lab.stop_tetherd(), 0)
+        # HTTPS on: the module and OpenSSL are mapped.
+        self.start(dhcp=False)
+        maps = self.maps()
+        for lib in ("tetherd-tls.so", "libssl.so", "libcrypto.so"):
+            self.assertIn(lib, maps)
+        self.assertEqual(self.lab.stop_tetherd(), 0)
+        # A tetherd without its module beside it (and none installed): the page is disabled,
+        # the error names [web] https and the file, the daemon runs on.
+        alone = os.path.join(self.lab.dir, "alone")
+        os.makedirs(alone)
+        shutil.copy2(self.lab.tetherd_bin, alone)
+        real = self.lab.tetherd_bin
+        self.lab.tetherd_bin = os.path.join(alone, os.path.basename(real))
+        try:
+            self.lab.start_tetherd(self.config())
+            L.wait_for(lambda: "web: admin page disabled: [web] https = on needs the TLS module " in self.lab.tetherd_log(),
+                       timeout=10, what="the missing module logged")
+            line = [l for l in self.lab.tetherd_log().splitlines() if "needs the TLS module" in l][0]
+            path = re.search(r"needs the TLS module (\S+): ", line).group(1)
+            self.assertTrue(path.endswith("/tetherd/tetherd-tls.so") and path.startswith("/"), line)
+            self.assertFalse(os.path.exists(path), "an installed module at %s hides this case" % path)
+            self.assertIn("No such file", line)
+            self.assertEqual(self.lab.tetherctl("ping").returncode, 0)
+            self.assertIsNone(self.lab.tetherd.poll())
+            self.assertNotIn("libssl.so", self.maps())
+        finally:
+            self.lab.tetherd_bin = real
 
     def test_b_the_users_certificate(self):
         d = self.lab.dir

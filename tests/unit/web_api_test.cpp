@@ -507,6 +507,18 @@ TEST_F(WebAppTest, CrossOriginStateChangesAreRefused) {
   EXPECT_EQ(r.status(), 201);
 }
 
+// Over HTTPS a browser's POST carries "Origin: https://<host>" (the page itself, not a cross
+// origin): it is accepted, while another host over https is not.
+TEST_F(WebAppTest, TheSameHostOverHttpsIsNotACrossOrigin) {
+  auto r = call("POST", "/api/setup", R"({"password":"correct horse"})", {{"Origin", "https://evil.example"}}, true,
+                "127.0.0.1");
+  EXPECT_EQ(r.status(), 403);
+  EXPECT_FALSE(app->passwordSet());
+  r = call("POST", "/api/setup", R"({"password":"correct horse"})", {{"Origin", std::string("https://") + kHost}}, true,
+           "127.0.0.1");
+  EXPECT_EQ(r.status(), 201);
+}
+
 TEST_F(WebAppTest, BodiesMustBeJson) {
   Request q;
   q.method = "POST";

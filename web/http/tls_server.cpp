@@ -12,16 +12,25 @@ namespace tetherd::web {
 
 namespace ssl = boost::asio::ssl;
 
-struct TlsContext::Impl {
+namespace {
+
+class OpenSslContext final : public TlsContext {
+ public:
+  std::shared_ptr<OpenConnection> connection(boost::asio::ip::tcp::socket socket, std::string peer, std::string local,
+                                             std::function<void(Request, Reply)> handler) override {
+    auto conn = std::make_shared<HttpConnection<TlsStream>>(TlsStream(std::move(socket), ctx), std::move(peer),
+                                                             std::move(handler));
+    conn->setLocal(std::move(local));
+    return conn;
+  }
   ssl::context ctx{ssl::context::tls_server};
 };
 
-TlsContext::TlsContext() : impl_(std::make_unique<Impl>()) {}
-TlsContext::~TlsContext() = default;
+}  // namespace
 
 Result<std::shared_ptr<TlsContext>> TlsContext::make(const TlsIdentity& identity) {
-  std::shared_ptr<TlsContext> t(new TlsContext());
-  ssl::context& ctx = t->impl_->ctx;
+  auto t = std::make_shared<OpenSslContext>();
+  ssl::context& ctx = t->ctx;
   SSL_CTX* native = ctx.native_handle();
   ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
                   ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::no_compression |
@@ -42,15 +51,7 @@ Result<std::shared_ptr<TlsContext>> TlsContext::make(const TlsIdentity& identity
     ERR_clear_error();
     return makeError(Errc::InvalidArgument, "TLS: private key " + identity.privateKeyPath + " does not match the certificate");
   }
-  return t;
-}
-
-std::shared_ptr<OpenConnection> TlsContext::connection(boost::asio::ip::tcp::socket socket, std::string peer,
-                                                       std::string local, std::function<void(Request, Reply)> handler) {
-  auto conn = std::make_shared<HttpConnection<TlsStream>>(TlsStream(std::move(socket), impl_->ctx), std::move(peer),
-                                                           std::move(handler));
-  conn->setLocal(std::move(local));
-  return conn;
+  return std::shared_ptr<TlsContext>(std::move(t));
 }
 
 }  // namespace tetherd::web

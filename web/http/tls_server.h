@@ -15,20 +15,18 @@
 
 namespace tetherd::web {
 
+// What tetherd sees of a TLS context: an interface, so that the daemon, which loads the TLS
+// module (tls_module.h) only with [web] https = on, links no OpenSSL. The implementation (and
+// make()) is in tls_server.cpp, inside the module and the unit tests.
 class TlsContext {
  public:
   // The identity's certificate and key in a server context; an error names what OpenSSL refused.
   static Result<std::shared_ptr<TlsContext>> make(const TlsIdentity& identity);
-  ~TlsContext();
+  virtual ~TlsContext() = default;
 
   // A connection on an accepted socket: the handshake, then HTTP (HttpConnection).
-  std::shared_ptr<OpenConnection> connection(boost::asio::ip::tcp::socket socket, std::string peer, std::string local,
-                                             std::function<void(Request, Reply)> handler);
-
- private:
-  TlsContext();
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
+  virtual std::shared_ptr<OpenConnection> connection(boost::asio::ip::tcp::socket socket, std::string peer,
+                                                     std::string local, std::function<void(Request, Reply)> handler) = 0;
 };
 
 }  // namespace tetherd::web
