@@ -49,6 +49,7 @@ Status TetherManager::start() {
   if (auto st = m.applier.resetFirewall(); !st && st.error().code != Errc::Busy)
     log::warning("removing a previous run's rules: ", st.error().message);
   if (auto st = m.ipfwd.recoverFromPreviousRun(); !st) log::warning(st.error().message);
+  m.sysctls.recoverFromPreviousRun();
   m.applier.removeLeftovers();
   m.loadBlocked();
   m.reconcile();

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,7 @@ class DhcpService {
     std::string ifname;
     Ipv4Prefix subnet;   // network
     Ipv4Address address; // the downstream's own (router, DNS)
+    std::optional<Ipv6Prefix> address6{};  // its own IPv6 address in its /64, if it has IPv6
   };
   virtual Status start(const Downstream& d) = 0;  // idempotent for the same values
   virtual void stop(const std::string& ifname) = 0;

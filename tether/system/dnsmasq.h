@@ -17,11 +17,13 @@
 // tetherd creates it 0600 first (dnsmasq keeps the mode), in a state_dir kept 0750.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "tether/base/ip.h"
+#include "tether/base/ip6.h"
 #include "tether/base/result.h"
 
 namespace tetherd {
@@ -33,6 +35,10 @@ struct DnsmasqDownstream {
   int firstHost = 10;        // DHCP pool: host numbers within subnet, inclusive
   int lastHost = 250;
   int leaseTimeSec = 3600;   // 120 s .. 7 days
+  // IPv6: the downstream's own address in its /64 (<pfx>::1/64). When set, dnsmasq also sends
+  // router advertisements for that /64 (SLAAC) with itself as the DNS server (RDNSS and
+  // stateless DHCPv6), and answers DNS on that address (--bind-dynamic).
+  std::optional<Ipv6Prefix> address6{};
 };
 
 // The files an instance uses.
