@@ -22,6 +22,7 @@ LAB = None
 WWW6 = "2001:db8:ffff::10"
 WWW6_NAME = "www6.tether.test"
 DNS6_SERVER = "198.51.100.54"  # inet, answering WWW6_NAME with AAAA only
+DNS6_SERVER6 = "2001:db8:ffff::53"  # the same server over IPv6 (tetherd's resolv_file names both)
 WAN_PREFIX = "2001:db8:1:"
 WEB_PORT = 18086
 RADVD_CONF = """interface to-app {
@@ -54,13 +55,16 @@ def setUpModule():
     inet.ip("-6", "addr", "add", "2001:db8:1::1/64", "dev", "to-app", "nodad")
     inet.ip("-6", "addr", "add", WWW6 + "/128", "dev", "lo")
     inet.ip("addr", "add", DNS6_SERVER + "/32", "dev", "lo")
+    inet.ip("-6", "addr", "add", DNS6_SERVER6 + "/128", "dev", "lo")
+    with open(os.path.join(LAB.dir, "resolv6.conf"), "w") as f:
+        f.write("nameserver %s\nnameserver %s\nnameserver fe80::1%%eth0\n" % (DNS6_SERVER, DNS6_SERVER6))
     conf = os.path.join(LAB.dir, "radvd.conf")
     with open(conf, "w") as f:
         f.write(RADVD_CONF)
     inet.popen("radvd", "-n", "-m", "stderr", "-C", conf, "-p", os.path.join(LAB.dir, "radvd.pid"),
                log_name="inet-radvd.log")
     inet.popen("dnsmasq", "-C", "/dev/null", "--keep-in-foreground", "--no-resolv", "--no-hosts", "--no-poll",
-               "--bind-interfaces", "--listen-address=%s" % DNS6_SERVER,
+               "--bind-interfaces", "--listen-address=%s" % DNS6_SERVER, "--listen-address=%s" % DNS6_SERVER6,
                "--pid-file=%s" % os.path.join(LAB.dir, "inet-dns6.pid"),
                "--local=/tether.test/", "--host-record=%s,%s" % (WWW6_NAME, WWW6),
                "--log-facility=-", "--log-queries", log_name="inet-dns6.log")
@@ -86,8 +90,11 @@ def tearDownModule():
 
 
 def config():
-    return (LAB.default_config(("eth0",)).replace("dns = %s" % L.INET_DNS, "dns = %s" % DNS6_SERVER)
-            + "\n[tethering]\nipv6 = auto\n\n[web]\nenabled = yes\nport = %d\n" % WEB_PORT)
+    # eth0's DNS servers from a resolv.conf naming one IPv4 and one IPv6 server (and a scoped
+    # link-local one, left out).
+    return ("[daemon]\nlog_level = debug\n\n[upstream]\npriority = eth0\nresolv_file = %s\n"
+            "\n[tethering]\nipv6 = auto\n\n[web]\nenabled = yes\nport = %d\n"
+            % (os.path.join(LAB.dir, "resolv6.conf"), WEB_PORT))
 
 
 def http6_log():
@@ -130,6 +137,9 @@ class Ipv6Nat66(unittest.TestCase):
         self.assertEqual(addr.split(":")[:4], router.split(":")[:4], "the client's /64 is usb0's")
         L.wait_for(lambda: self.client.routes("default", family=6), timeout=10, what="the client's default route")
         self.assertEqual(self.client.dig(WWW6_NAME, server=router, rtype="AAAA").strip(), WWW6)
+        # tetherd forwards to the upstream's IPv4 and IPv6 servers.
+        with open(os.path.join(LAB.run_dir, "dnsmasq-servers.conf")) as f:
+            self.assertEqual(f.read(), "server=%s\nserver=%s\n" % (DNS6_SERVER, DNS6_SERVER6))
         # The first try may race the client's duplicate address detection: a few tries.
         L.wait_for(lambda: self.fetch(check=False, timeout=2) == "hello over IPv6\n", timeout=15,
                    what="a fetch over IPv6")

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -387,6 +388,16 @@ TEST_F(ApplierIpv6Test, Nat66DownstreamGetsItsAddressDhcpRaAndSysctlsOnceThenAll
   EXPECT_FALSE(std::filesystem::exists(dir / "sysctl.orig"));
   EXPECT_FALSE(std::filesystem::exists(recordPath));
   EXPECT_TRUE(nl.onLink6.empty());
+}
+
+TEST_F(ApplierIpv6Test, Ipv6DnsServersChangeTheForwardersOnce) {
+  Desired d = usb0Nat66();
+  applier6.apply(d, nl.view);
+  d.dns6 = {*Ipv6Address::parse("2001:db8::53")};
+  applier6.apply(d, nl.view);
+  applier6.apply(d, nl.view);
+  EXPECT_EQ(dhcp.ops.back(), "servers 10.0.1.1 2001:db8::53");
+  EXPECT_EQ(std::count(dhcp.ops.begin(), dhcp.ops.end(), "servers 10.0.1.1 2001:db8::53"), 1);
 }
 
 TEST_F(ApplierIpv6Test, AfterACrashTheNextRunPutsEverythingBack) {

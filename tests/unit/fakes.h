@@ -200,11 +200,12 @@ class FakeDhcp : public DhcpService {
     ++calls;
     if (running_.erase(ifname)) ops.push_back("stop " + ifname);
   }
-  Status setServers(const std::vector<Ipv4Address>& s) override {
+  Status setServers(const std::vector<Ipv4Address>& s, const std::vector<Ipv6Address>& s6) override {
     ++calls;
     servers = s;
     std::string line = "servers";
     for (const auto& a : s) line += " " + a.str();
+    for (const auto& a : s6) line += " " + a.str();
     ops.push_back(line);
     return {};
   }

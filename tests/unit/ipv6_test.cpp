@@ -28,6 +28,17 @@ TEST(Ipv6Values, UlaSubnetsOfA48) {
   EXPECT_NE(subnetIdFor("usb0"), subnetIdFor("wlan0"));
 }
 
+TEST(Ipv6Values, ResolvConfIpv6Nameservers) {
+  auto s = parseResolvConf6(
+      "nameserver 10.0.0.1\nnameserver 2001:db8::53\r\nnameserver fe80::1%eth0\nnameserver fe80::1\n"
+      "nameserver ::1\nnameserver ::ffff:10.0.0.2\nnameserverx 2001:db8::54\n# nameserver 2001:db8::55\n"
+      "nameserver\tfd00::53 \nnameserver");
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(s[0].str(), "2001:db8::53");
+  EXPECT_EQ(s[1].str(), "fd00::53");
+  EXPECT_EQ(dnsmasqServersFile({*Ipv4Address::parse("10.0.0.1")}, s), "server=10.0.0.1\nserver=2001:db8::53\nserver=fd00::53\n");
+}
+
 TEST(UlaStore, ParsesOnlyAUniqueLocal48) {
   auto ok = parseUlaPrefix("fd12:3456:789a::/48\n", "/s/ula-prefix");
   ASSERT_TRUE(ok) << ok.error().message;

@@ -117,6 +117,7 @@ std::vector<std::string> lines(const Desired& d) {
     for (const auto& a : *d.dns) s += " " + a.str();
     out.push_back(s + " ]");
   }
+  for (const auto& a : d.dns6) out.push_back("dns6 " + a.str());
   for (const auto& r : d.ipfwdRequesters) out.push_back("ipfwd " + r);
   for (const auto& [k, v] : d.sysctls) out.push_back("sysctl " + k + "=" + v);
   return out;
@@ -451,8 +452,15 @@ std::vector<Scenario> ipv6() {
   moved.sysctls = {{"net/ipv6/conf/all/forwarding", "1"}, {"net/ipv6/conf/wwan0/accept_ra", "2"}};
   rows.push_back({"Ipv6_FailoverMovesNat66AndAcceptRa", failed, i, moved});
 
+  Facts withDns6 = f;
+  withDns6.upstreamDns6 = {{"eth0", {*Ipv6Address::parse("2001:db8::53")}}, {"wwan0", {*Ipv6Address::parse("2001:db8:2::53")}}};
+  Desired dns6 = want;
+  dns6.dns6 = {*Ipv6Address::parse("2001:db8::53")};
+  rows.push_back({"Ipv6_TheUpstreamsIpv6DnsServersAreForwardedTo", withDns6, i, dns6});
+
   i.config.ipv6 = Ipv6Mode::Off;
   rows.push_back({"Ipv6_OffByConfig_NothingOfIpv6", f, i, usb0Through("eth0", {A("10.0.1.1")})});
+  rows.push_back({"Ipv6_OffByConfig_NoIpv6DnsEither", withDns6, i, usb0Through("eth0", {A("10.0.1.1")})});
 
   i.config.ipv6 = Ipv6Mode::Nat66;
   f.ula48.reset();  // state_dir/ula-prefix could not be read or made

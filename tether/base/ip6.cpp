@@ -45,6 +45,27 @@ bool Ipv6Prefix::contains(const Ipv6Address& a) const { return Ipv6Prefix{a, len
 
 std::string Ipv6Prefix::str() const { return address.str() + "/" + std::to_string(length); }
 
+std::vector<Ipv6Address> parseResolvConf6(std::string_view text) {
+  std::vector<Ipv6Address> out;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    std::string_view line = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+    pos = nl == std::string_view::npos ? text.size() : nl + 1;
+    constexpr std::string_view kKey = "nameserver";
+    if (line.substr(0, kKey.size()) != kKey || line.size() == kKey.size()) continue;
+    line.remove_prefix(kKey.size());
+    if (line.front() != ' ' && line.front() != '\t') continue;
+    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\t' || line.back() == '\r')) line.remove_suffix(1);
+    auto a = Ipv6Address::parse(line);
+    if (!a || a->isLinkLocal() || *a == *Ipv6Address::parse("::1") || *a == Ipv6Address{}) continue;
+    if (a->bytes[0] == 0 && a->bytes[10] == 0xff && a->bytes[11] == 0xff) continue;  // ::ffff:a.b.c.d: IPv4's list has it
+    out.push_back(*a);
+  }
+  return out;
+}
+
 Ipv6Prefix ulaPrefix48(uint64_t globalId) {
   Ipv6Prefix p;
   p.length = 48;

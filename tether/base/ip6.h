@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace tetherd {
 
@@ -29,6 +30,10 @@ struct Ipv6Prefix {
   std::string str() const;  // "addr/len" with the address as given
   auto operator<=>(const Ipv6Prefix&) const = default;
 };
+
+// The IPv6 nameservers of a resolv.conf text, in order: "nameserver <addr>" lines; scoped
+// (fe80::1%eth0), link-local and loopback ones are left out (dnsmasq forwards to global ones).
+std::vector<Ipv6Address> parseResolvConf6(std::string_view text);
 
 // A random unique local /48 (fdXX:XXXX:XXXX::/48) from the given 40-bit global ID.
 Ipv6Prefix ulaPrefix48(uint64_t globalId);

@@ -89,10 +89,11 @@ Applier::Outcome Applier::apply(const Desired& want, const KernelView& kernel) {
   if (!want.dns) {
     dns_.reset();
     dnsStatus_ = {};
-  } else if (want.dns != dns_) {
-    auto st = ports_.dhcp.setServers(*want.dns);
+  } else if (want.dns != dns_ || want.dns6 != dns6_) {
+    auto st = ports_.dhcp.setServers(*want.dns, want.dns6);
     if (st) {
       dns_ = want.dns;
+      dns6_ = want.dns6;
       dnsStatus_ = {};
     } else {
       dnsStatus_ = makeError(Errc::ServiceUnavail, st.error().message);

@@ -81,6 +81,7 @@ class Applier {
   bool installed_ = false;                  // tetherd's chains exist (as far as it knows)
   std::optional<FirewallState> firewall_;   // what the chains hold, when installed
   std::optional<std::vector<Ipv4Address>> dns_;
+  std::vector<Ipv6Address> dns6_;
   Status dnsStatus_;
 };
 

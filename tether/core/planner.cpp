@@ -173,6 +173,9 @@ Desired plan(const Facts& facts, const Intent& intent) {
   if (facts.dns) {
     if (!intent.dnsOverride.empty()) d.dns = intent.dnsOverride;
     else d.dns = d.upstream ? upstreamServers(facts, intent, *d.upstream) : std::vector<Ipv4Address>{};
+    if (auto it = d.upstream ? facts.upstreamDns6.find(*d.upstream) : facts.upstreamDns6.end();
+        v6 != Ipv6Mode::Off && intent.dnsOverride.empty() && it != facts.upstreamDns6.end())
+      d.dns6 = it->second;
   }
   d.ipfwdRequesters = intent.ipfwdRequesters;
   if (facts.ipForwarding) d.ipfwdRequesters.insert("tethering");

@@ -43,6 +43,7 @@ enum class Stage { Idle, Configured, Forwarding };
 struct Facts {
   KernelView kernel;
   std::map<std::string, std::vector<Ipv4Address>> upstreamDns;  // per candidate (config, resolv.conf)
+  std::map<std::string, std::vector<Ipv6Address>> upstreamDns6;  // per candidate, resolv.conf's IPv6 ones
   std::map<std::string, Stage> stages;         // per downstream, from its machine
   std::map<std::string, Ipv4Prefix> assigned;  // the downstream addresses in place now
   std::set<std::string> accessPoints;          // downstreams that are the soft AP
@@ -77,6 +78,7 @@ struct Desired {
   std::set<std::string> noSubnet;  // asked to be configured, but no free subnet is left
   std::optional<FirewallState> firewall;  // nullopt: none of tetherd's chains at all
   std::optional<std::vector<Ipv4Address>> dns;  // nullopt: leave the forwarders alone
+  std::vector<Ipv6Address> dns6{};              // with dns, while IPv6 is on: the upstream's IPv6 servers
   std::set<std::string> ipfwdRequesters;
   // Kernel parameters held while tethering forwards IPv6 (key -> value): the applier sets
   // them, recording the value found, and puts that back when they are no longer planned.

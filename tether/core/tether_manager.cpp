@@ -57,14 +57,17 @@ Facts TetherManager::Impl::facts() const {
   Facts f;
   f.kernel = deps.kernel;
   std::optional<std::vector<Ipv4Address>> resolv;
+  std::vector<Ipv6Address> resolv6;
   for (const auto& name : intent.priority) {
     auto configured = intent.config.upstreamDns.find(name);
     if (configured != intent.config.upstreamDns.end() && !configured->second.empty()) continue;
     if (!resolv) {
       auto text = readFile(intent.config.resolvFile, 64 * 1024);
       resolv = text ? parseResolvConf(*text) : std::vector<Ipv4Address>{};
+      if (text && intent.config.ipv6 != Ipv6Mode::Off) resolv6 = parseResolvConf6(*text);
     }
     f.upstreamDns[name] = *resolv;
+    if (!resolv6.empty()) f.upstreamDns6[name] = resolv6;
   }
   f.stages = stages;
   f.assigned = applier.addresses();

@@ -200,9 +200,10 @@ bool isOwnDnsmasq(const std::vector<std::string>& argv, const std::string& binar
          has("--dhcp-leasefile=" + dnsmasqLeasePath(*state, ifn));
 }
 
-std::string dnsmasqServersFile(const std::vector<Ipv4Address>& servers) {
+std::string dnsmasqServersFile(const std::vector<Ipv4Address>& servers, const std::vector<Ipv6Address>& servers6) {
   std::string out;
   for (const auto& s : servers) out += "server=" + s.str() + "\n";
+  for (const auto& s : servers6) out += "server=" + s.str() + "\n";
   return out;
 }
 

@@ -62,7 +62,8 @@ bool isOwnDnsmasq(const std::vector<std::string>& argv, const std::string& binar
                   const std::string& stateDir, const std::string& ifname = "");
 
 // The --servers-file content: "server=1.2.3.4\n" per upstream DNS server, in order; "" when none.
-std::string dnsmasqServersFile(const std::vector<Ipv4Address>& servers);
+// IPv6 servers follow, "server=2001:db8::53\n" each.
+std::string dnsmasqServersFile(const std::vector<Ipv4Address>& servers, const std::vector<Ipv6Address>& servers6 = {});
 
 // dnsmasq's lease file, as dnsmasq 2.90 writes it (lease.c), one lease a line:
 //   "<expiry> <hwaddr> <ipv4> <hostname|*> <client-id|*>"      a DHCPv4 lease
