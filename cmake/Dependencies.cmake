@@ -15,6 +15,7 @@ endfunction()
 tetherd_require_pkg(LIBNL libnl-3.0 libnl-3-dev)
 tetherd_require_pkg(LIBNL_ROUTE libnl-route-3.0 libnl-route-3-dev)
 tetherd_require_pkg(LIBIP4TC libip4tc libip4tc-dev)
+tetherd_require_pkg(LIBIP6TC libip6tc libip6tc-dev)
 tetherd_require_pkg(LIBNFTABLES libnftables libnftables-dev)  # tether doctor reads the ruleset
 tetherd_require_pkg(LIBSYSTEMD libsystemd libsystemd-dev)
 tetherd_require_pkg(LIBSODIUM libsodium libsodium-dev)

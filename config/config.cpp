@@ -19,6 +19,15 @@ const char* ifaceKindName(IfaceKind kind) {
   return "?";
 }
 
+const char* ipv6ModeName(Ipv6Mode mode) {
+  switch (mode) {
+    case Ipv6Mode::Off: return "off";
+    case Ipv6Mode::Auto: return "auto";
+    case Ipv6Mode::Nat66: return "nat66";
+  }
+  return "?";
+}
+
 bool parseIfaceKind(std::string_view text, IfaceKind& out) {
   for (int i = 0; i < kIfaceKindCount; ++i) {
     if (text == ifaceKindName(static_cast<IfaceKind>(i))) {

@@ -21,6 +21,11 @@ constexpr int kIfaceKindCount = 4;
 const char* ifaceKindName(IfaceKind kind);  // "usb", "wifi", "bluetooth", "ethernet"
 bool parseIfaceKind(std::string_view text, IfaceKind& out);
 
+// How the downstreams get IPv6. Auto: the best available (today nat66; prefix delegation and
+// relay come later). Nat66: a stable ULA /64 per downstream, masqueraded to the upstream.
+enum class Ipv6Mode { Off, Auto, Nat66 };
+const char* ipv6ModeName(Ipv6Mode mode);
+
 struct KindSettings {
   std::string pattern;  // ECMAScript regex matched against the whole interface name; empty = none
   std::regex regex;     // compiled from pattern
@@ -49,6 +54,7 @@ struct Config {
   std::array<KindSettings, kIfaceKindCount> kinds;
   int startTimeoutMs = 10000;
   int stopTimeoutMs = 5000;
+  Ipv6Mode ipv6 = Ipv6Mode::Off;  // IPv6 to the clients (see the example's [tethering] ipv6)
 
   // [softap]
   std::string softapInterface = "wlan0";  // the interface hostapd runs the soft AP on

@@ -150,6 +150,15 @@ const SectionTable& sectionTable() {
       for (auto& [k, s] : kindSetters(static_cast<IfaceKind>(i))) teth[k] = s;
     teth["start_timeout"] = [](Config& c, const std::string& v) { return setDuration(c.startTimeoutMs, v, 100, 600'000); };
     teth["stop_timeout"] = [](Config& c, const std::string& v) { return setDuration(c.stopTimeoutMs, v, 100, 600'000); };
+    teth["ipv6"] = [](Config& c, const std::string& v) -> std::string {
+      if (v == "off") c.ipv6 = Ipv6Mode::Off;
+      else if (v == "auto") c.ipv6 = Ipv6Mode::Auto;
+      else if (v == "nat66") c.ipv6 = Ipv6Mode::Nat66;
+      else if (v == "pd" || v == "relay")
+        return "'" + v + "' is not available yet in this version of tetherd (use auto, nat66 or off)";
+      else return "'" + v + "' is not one of auto, nat66, off";
+      return "";
+    };
 
     auto& ap = t["softap"];
     ap["interface"] = [](Config& c, const std::string& v) -> std::string {

@@ -20,6 +20,8 @@ PACKAGES=(
   # the lab: namespaces, DHCP clients, probes
   iproute2 nftables isc-dhcp-client udhcpc busybox curl bind9-dnsutils wpasupplicant
   python3 procps psmisc iperf3
+  # tests/integration/test_ipv6.py: the upstream router's router advertisements
+  radvd
   # tests/integration/test_web_https.py: a user-given certificate made with the openssl CLI
   openssl
   # the Bluetooth NAP's tests: a private D-Bus with BlueZ's API played by python3-dbusmock

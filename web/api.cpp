@@ -162,6 +162,8 @@ json statusImpl(const StatusView& v) {
                  {"clients", n},
                  {"dhcp", d.dhcpRunning},
                  {"wanted", d.requested},
+                 {"ipv6", ipv6ModeName(d.ipv6)},
+                 {"ipv6Prefix", d.ipv6Prefix ? json(d.ipv6Prefix->str()) : json(nullptr)},
                  {"rxBytes", rx},
                  {"txBytes", tx},
                  {"error", errorOrNull(d.error)}};

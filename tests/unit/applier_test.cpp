@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -330,3 +331,93 @@ TEST_F(ApplierTest, RemoveLeftoversRemovesWhatTheRecordNames) {
 }
 
 }  // namespace
+
+// ---------------------------------------------------------------------------- IPv6 (issue 12)
+
+namespace {
+
+Desired usb0Nat66() {
+  Desired d = usb0At("192.168.42.1/24");
+  d.configured["usb0"].ipv6 = Ipv6Mode::Nat66;
+  d.configured["usb0"].address6 = Ipv6Prefix::parse("fd12:3456:789a:e0f5::1/64");
+  d.firewall->ipv6 = true;
+  d.firewall->nat66 = {"eth0"};
+  d.sysctls = {{"net/ipv6/conf/all/forwarding", "1"}, {"net/ipv6/conf/eth0/accept_ra", "2"}};
+  return d;
+}
+
+class ApplierIpv6Test : public ApplierTest {
+ protected:
+  void SetUp() override {
+    ApplierTest::SetUp();
+    sysctl.values["net/ipv6/conf/all/forwarding"] = "0";
+    sysctl.values["net/ipv6/conf/eth0/accept_ra"] = "1";
+  }
+  std::string sysctlRecord() const {
+    auto t = readFile((dir / "sysctl.orig").string(), 4096);
+    return t ? *t : "(no record)";
+  }
+  SysctlOverrides overrides{sysctl, (dir / "sysctl.orig").string()};
+  Applier applier6{ApplierPorts{nl, fw, dhcp, ipfwd, nullptr, &overrides}, recordPath};
+};
+
+}  // namespace
+
+TEST_F(ApplierIpv6Test, Nat66DownstreamGetsItsAddressDhcpRaAndSysctlsOnceThenAllGoes) {
+  auto out = applier6.apply(usb0Nat66(), nl.view);
+  EXPECT_TRUE(out.configured["usb0"]);
+  EXPECT_TRUE(out.sysctls);
+  EXPECT_EQ(nl.ops, (Lines{"add usb0 192.168.42.1/24", "add6 usb0 fd12:3456:789a:e0f5::1/64", "up usb0"}));
+  EXPECT_EQ(dhcp.ops, (Lines{"start usb0 192.168.42.0/24 192.168.42.1 fd12:3456:789a:e0f5::1/64", "servers 10.0.1.1"}));
+  EXPECT_TRUE(fw.state == *usb0Nat66().firewall);
+  EXPECT_EQ(sysctl.values["net/ipv6/conf/all/forwarding"], "1");
+  EXPECT_EQ(sysctl.values["net/ipv6/conf/eth0/accept_ra"], "2");
+  EXPECT_EQ(record(), "usb0 192.168.42.1/24\nusb0 fd12:3456:789a:e0f5::1/64\n");
+  EXPECT_EQ(sysctlRecord(), "net/ipv6/conf/all/forwarding 0\nnet/ipv6/conf/eth0/accept_ra 1\n");
+  EXPECT_EQ(applier6.addresses6().at("usb0").str(), "fd12:3456:789a:e0f5::1/64");
+
+  const size_t ops = nl.ops.size(), writes = static_cast<size_t>(sysctl.writes);
+  applier6.apply(usb0Nat66(), nl.view);
+  EXPECT_EQ(nl.ops.size(), ops) << "nothing twice";
+  EXPECT_EQ(static_cast<size_t>(sysctl.writes), writes);
+
+  out = applier6.apply(Desired{}, nl.view);  // stop: everything goes, the originals come back
+  EXPECT_EQ(after(nl.ops, ops), (Lines{"del6 usb0 fd12:3456:789a:e0f5::1/64", "del usb0 192.168.42.1/24"}));
+  EXPECT_EQ(sysctl.values["net/ipv6/conf/all/forwarding"], "0");
+  EXPECT_EQ(sysctl.values["net/ipv6/conf/eth0/accept_ra"], "1");
+  EXPECT_FALSE(std::filesystem::exists(dir / "sysctl.orig"));
+  EXPECT_FALSE(std::filesystem::exists(recordPath));
+  EXPECT_TRUE(nl.onLink6.empty());
+}
+
+TEST_F(ApplierIpv6Test, Ipv6DnsServersChangeTheForwardersOnce) {
+  Desired d = usb0Nat66();
+  applier6.apply(d, nl.view);
+  d.dns6 = {*Ipv6Address::parse("2001:db8::53")};
+  applier6.apply(d, nl.view);
+  applier6.apply(d, nl.view);
+  EXPECT_EQ(dhcp.ops.back(), "servers 10.0.1.1 2001:db8::53");
+  EXPECT_EQ(std::count(dhcp.ops.begin(), dhcp.ops.end(), "servers 10.0.1.1 2001:db8::53"), 1);
+}
+
+TEST_F(ApplierIpv6Test, AfterACrashTheNextRunPutsEverythingBack) {
+  applier6.apply(usb0Nat66(), nl.view);
+  // kill -9: a new run with fresh objects over the same files.
+  SysctlOverrides next{sysctl, (dir / "sysctl.orig").string()};
+  Applier fresh{ApplierPorts{nl, fw, dhcp, ipfwd, nullptr, &next}, recordPath};
+  next.recoverFromPreviousRun();
+  fresh.removeLeftovers();
+  EXPECT_EQ(sysctl.values["net/ipv6/conf/all/forwarding"], "0");
+  EXPECT_EQ(sysctl.values["net/ipv6/conf/eth0/accept_ra"], "1");
+  EXPECT_TRUE(nl.onLink6.empty());
+  EXPECT_TRUE(nl.onLink.empty());
+  EXPECT_FALSE(std::filesystem::exists(dir / "sysctl.orig"));
+}
+
+TEST_F(ApplierIpv6Test, Ipv6TurnedOnForATetheredDownstreamRestartsItsDhcpWithRa) {
+  applier6.apply(usb0At("192.168.42.1/24"), nl.view);
+  const size_t ops = nl.ops.size();
+  applier6.apply(usb0Nat66(), nl.view);
+  EXPECT_EQ(after(nl.ops, ops), (Lines{"add6 usb0 fd12:3456:789a:e0f5::1/64", "up usb0"})) << "IPv4 untouched";
+  EXPECT_EQ(dhcp.ops.back(), "start usb0 192.168.42.0/24 192.168.42.1 fd12:3456:789a:e0f5::1/64");
+}

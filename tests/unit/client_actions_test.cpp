@@ -219,6 +219,10 @@ TEST(ClientListLine, ExactText) {
   EXPECT_EQ(describeClient(bt, tr, false),
             "mac=02:de:ad:be:ef:01 ip=192.168.44.10 hostname=tokenring downstream=bt-pan kind=bluetooth "
             "expires=1700000600 hwtype=6 client_id=none blocked=no");
+  bt.ipv6["02:de:ad:be:ef:01"] = {*Ipv6Address::parse("fd12:3456:789a:e0f5::9"), *Ipv6Address::parse("fd12:3456:789a:e0f5::2")};
+  EXPECT_EQ(describeClient(bt, tr, false),
+            "mac=02:de:ad:be:ef:01 ip=192.168.44.10 hostname=tokenring downstream=bt-pan kind=bluetooth "
+            "expires=1700000600 hwtype=6 client_id=none blocked=no ipv6=fd12:3456:789a:e0f5::2,fd12:3456:789a:e0f5::9");
   DownstreamClients eth{"eth1", IfaceKind::Ethernet, {}};
   Lease ib{0, 0x20, "", "", *Ipv4Address::parse("192.168.45.12"), "", "01:02:03"};
   EXPECT_EQ(describeClient(eth, ib, true),

@@ -137,3 +137,17 @@ TEST(Config, Durations) {
   EXPECT_FALSE(parseDurationMs("-1s", ms));
   EXPECT_FALSE(parseDurationMs("99999999999999h", ms));
 }
+
+TEST(Config, Ipv6Modes) {
+  EXPECT_EQ(Config{}.ipv6, Ipv6Mode::Off);
+  for (auto [text, mode] : {std::pair{"off", Ipv6Mode::Off}, {"auto", Ipv6Mode::Auto}, {"nat66", Ipv6Mode::Nat66}}) {
+    auto c = parseConfig(std::string("[tethering]\nipv6 = ") + text + "\n", "t.conf");
+    ASSERT_TRUE(c) << c.error().message;
+    EXPECT_EQ(c->ipv6, mode);
+    EXPECT_STREQ(ipv6ModeName(mode), text);
+  }
+  EXPECT_EQ(errorOf("[tethering]\n\nipv6 = pd\n"),
+            "t.conf:3: key 'ipv6' in [tethering]: 'pd' is not available yet in this version of tetherd (use auto, nat66 or off)");
+  EXPECT_EQ(errorOf("[tethering]\nipv6 = yes\n"),
+            "t.conf:2: key 'ipv6' in [tethering]: 'yes' is not one of auto, nat66, off");
+}

@@ -349,3 +349,17 @@ TEST(Doctor, WhatCouldNotBeReadIsSaid) {
   EXPECT_EQ(diagnose(f), (Lines{"problem nftables table inet filter chain forward rule 1 (handle 2) `drop comment \"a?b\"`: drops "
                                 "forwarded traffic from usb0 (192.168.42.0/24) to eth0, replies from eth0 to usb0 (192.168.42.0/24)"}));
 }
+
+TEST(Doctor, UpstreamWithoutIpv6IsSaidPlainly) {
+  Facts f = tetheringFine();
+  f.ipv6Mode = "nat66";
+  EXPECT_EQ(diagnose(f), (Lines{"problem upstream eth0 has no IPv6 (no global IPv6 address): clients get IPv6 addresses "
+                                "(nat66) but reach no IPv6 destination; they use IPv4"}));
+  f.upstreamIpv6Address = true;
+  EXPECT_EQ(diagnose(f), (Lines{"problem upstream eth0 has no IPv6 (no IPv6 default route: no router advertisement seen): "
+                                "clients get IPv6 addresses (nat66) but reach no IPv6 destination; they use IPv4"}));
+  f.upstreamIpv6Route = true;
+  EXPECT_EQ(diagnose(f), Lines{});
+  f = tetheringFine();  // IPv6 off: nothing to say about it
+  EXPECT_EQ(diagnose(f), Lines{});
+}

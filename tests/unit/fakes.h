@@ -51,6 +51,7 @@ class FakeNetlink : public Netlink {
   std::set<std::string> failRemoveOn;
   // The addresses the calls above have put on each link and not taken off (the "kernel's").
   std::map<std::string, std::set<Ipv4Prefix>> onLink;
+  std::map<std::string, std::set<Ipv6Prefix>> onLink6;
   // The kernel view the daemon's NetlinkMonitor would keep: seeded from the lists above by
   // syncView(), then fed the events a test delivers (view.apply(e) before onNetEvent(e)).
   KernelView view;
@@ -87,6 +88,17 @@ class FakeNetlink : public Netlink {
     if (failRemoveOn.count(ifname)) return makeError(Errc::IfaceCfgError, "Operation not permitted");
     ops.push_back("del " + ifname + " " + p.str());
     if (auto it = onLink.find(ifname); it != onLink.end() && it->second.erase(p) && it->second.empty()) onLink.erase(it);
+    return {};
+  }
+  Status addAddress6(const std::string& ifname, const Ipv6Prefix& p) override {
+    if (!indexOf(ifname)) return makeError(Errc::UnknownIface, ifname);
+    ops.push_back("add6 " + ifname + " " + p.str());
+    onLink6[ifname].insert(p);
+    return {};
+  }
+  Status removeAddress6(const std::string& ifname, const Ipv6Prefix& p) override {
+    ops.push_back("del6 " + ifname + " " + p.str());
+    if (auto it = onLink6.find(ifname); it != onLink6.end() && it->second.erase(p) && it->second.empty()) onLink6.erase(it);
     return {};
   }
   Status createBridge(const std::string& name) override {
@@ -179,7 +191,8 @@ class FakeDhcp : public DhcpService {
     ++calls;
     if (beforeStart) beforeStart(d);
     if (failStart) return makeError(Errc::DhcpServerError, "dnsmasq: failed to create listening socket");
-    ops.push_back("start " + d.ifname + " " + d.subnet.str() + " " + d.address.str());
+    ops.push_back("start " + d.ifname + " " + d.subnet.str() + " " + d.address.str() +
+                  (d.address6 ? " " + d.address6->str() : ""));
     running_[d.ifname] = d;
     return {};
   }
@@ -187,11 +200,12 @@ class FakeDhcp : public DhcpService {
     ++calls;
     if (running_.erase(ifname)) ops.push_back("stop " + ifname);
   }
-  Status setServers(const std::vector<Ipv4Address>& s) override {
+  Status setServers(const std::vector<Ipv4Address>& s, const std::vector<Ipv6Address>& s6) override {
     ++calls;
     servers = s;
     std::string line = "servers";
     for (const auto& a : s) line += " " + a.str();
+    for (const auto& a : s6) line += " " + a.str();
     ops.push_back(line);
     return {};
   }

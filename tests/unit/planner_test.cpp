@@ -93,7 +93,8 @@ std::vector<std::string> lines(const Desired& d) {
   for (const auto& [n, k] : d.tracked) out.push_back("tracked " + n + " " + ifaceKindName(k));
   for (const auto& n : d.wanted) out.push_back("wanted " + n);
   for (const auto& [n, p] : d.configured)
-    out.push_back("configured " + n + " " + p.address.str() + " " + ifaceKindName(p.kind) + (p.accessPoint ? " ap" : ""));
+    out.push_back("configured " + n + " " + p.address.str() + " " + ifaceKindName(p.kind) + (p.accessPoint ? " ap" : "") +
+                  " ipv6 " + ipv6ModeName(p.ipv6) + (p.address6 ? " " + p.address6->str() : ""));
   for (const auto& n : d.noSubnet) out.push_back("noSubnet " + n);
   if (!d.firewall) {
     out.push_back("firewall (none)");
@@ -106,6 +107,8 @@ std::vector<std::string> lines(const Desired& d) {
     for (const auto& n : fw.upstreams) out.push_back("firewall.upstream " + n);
     for (const auto& m : fw.blockedMacs) out.push_back("firewall.blockedMac " + m);
     for (const auto& n : fw.blockOn) out.push_back("firewall.blockOn " + n);
+    if (fw.ipv6) out.push_back("firewall.ipv6");
+    for (const auto& n : fw.nat66) out.push_back("firewall.nat66 " + n);
   }
   if (!d.dns) {
     out.push_back("dns (left alone)");
@@ -114,7 +117,9 @@ std::vector<std::string> lines(const Desired& d) {
     for (const auto& a : *d.dns) s += " " + a.str();
     out.push_back(s + " ]");
   }
+  for (const auto& a : d.dns6) out.push_back("dns6 " + a.str());
   for (const auto& r : d.ipfwdRequesters) out.push_back("ipfwd " + r);
+  for (const auto& [k, v] : d.sysctls) out.push_back("sysctl " + k + "=" + v);
   return out;
 }
 
@@ -417,9 +422,55 @@ std::vector<Scenario> intentAlone() {
   return rows;
 }
 
+// IPv6 in nat66 mode (what `auto` is today): each configured downstream gets a /64 of the
+// ULA /48 at the subnet ID its name hashes to; the firewall covers IPv6 and masquerades it;
+// IPv6 forwarding and accept_ra=2 on the upstream are held while forwarding is.
+const char* const kUla48 = "fd12:3456:789a::/48";
+
+std::vector<Scenario> ipv6() {
+  std::vector<Scenario> rows;
+  Facts f = usb0Tethered();
+  f.ula48 = Ipv6Prefix::parse(kUla48);
+  Intent i = tethering();
+  i.config.ipv6 = Ipv6Mode::Auto;
+  Desired want = usb0Through("eth0", {A("10.0.1.1")});
+  want.configured["usb0"].ipv6 = Ipv6Mode::Nat66;
+  want.configured["usb0"].address6 = Ipv6Prefix::parse("fd12:3456:789a:e0f5::1/64");
+  want.firewall->ipv6 = true;
+  want.firewall->nat66 = {"eth0"};
+  want.sysctls = {{"net/ipv6/conf/all/forwarding", "1"}, {"net/ipv6/conf/eth0/accept_ra", "2"}};
+  rows.push_back({"Ipv6_AutoIsNat66_Usb0GetsItsUlaSubnet", f, i, want});
+
+  Facts failed = usb0Tethered();
+  failed.kernel.links[kEth0].lowerUp = false;
+  failed.ula48 = f.ula48;
+  Desired moved = want;
+  moved.upstream = "wwan0";
+  moved.firewall->pairs = {{"usb0", "wwan0"}};
+  moved.firewall->nat66 = {"wwan0"};
+  moved.dns = Servers{A("10.0.2.1")};
+  moved.sysctls = {{"net/ipv6/conf/all/forwarding", "1"}, {"net/ipv6/conf/wwan0/accept_ra", "2"}};
+  rows.push_back({"Ipv6_FailoverMovesNat66AndAcceptRa", failed, i, moved});
+
+  Facts withDns6 = f;
+  withDns6.upstreamDns6 = {{"eth0", {*Ipv6Address::parse("2001:db8::53")}}, {"wwan0", {*Ipv6Address::parse("2001:db8:2::53")}}};
+  Desired dns6 = want;
+  dns6.dns6 = {*Ipv6Address::parse("2001:db8::53")};
+  rows.push_back({"Ipv6_TheUpstreamsIpv6DnsServersAreForwardedTo", withDns6, i, dns6});
+
+  i.config.ipv6 = Ipv6Mode::Off;
+  rows.push_back({"Ipv6_OffByConfig_NothingOfIpv6", f, i, usb0Through("eth0", {A("10.0.1.1")})});
+  rows.push_back({"Ipv6_OffByConfig_NoIpv6DnsEither", withDns6, i, usb0Through("eth0", {A("10.0.1.1")})});
+
+  i.config.ipv6 = Ipv6Mode::Nat66;
+  f.ula48.reset();  // state_dir/ula-prefix could not be read or made
+  rows.push_back({"Ipv6_NoUlaPrefix_NothingOfIpv6", f, i, usb0Through("eth0", {A("10.0.1.1")})});
+  return rows;
+}
+
 std::vector<Scenario> allScenarios() {
   std::vector<Scenario> all;
-  for (auto part : {usb0Appears(), failover(), subnetConflict(), blockedClient(), manualNat(), twoDownstreams(), intentAlone()})
+  for (auto part : {usb0Appears(), failover(), subnetConflict(), blockedClient(), manualNat(), twoDownstreams(), intentAlone(), ipv6()})
     all.insert(all.end(), part.begin(), part.end());
   return all;
 }

@@ -188,6 +188,7 @@ struct Daemon::Impl {
       if (!bluetooth) return done(makeError(Errc::ServiceUnavail, "no Bluetooth NAP"));
       bluetooth->disconnect(mac, std::move(done));
     };
+    hooks.neighbours6 = [this](const std::string& ifname) { return netlink.neighbours6(ifname); };
     clients = std::make_unique<ClientActions>(*manager, *dhcp, std::move(hooks));
     registerClientCommands(commands, *clients);
   }

@@ -36,7 +36,8 @@ void usage(const Responder& r, const std::string& text) { r.finish(code::Command
 std::string describeDownstream(const TetherManager::DownstreamStatus& d) {
   std::string s = d.ifname + " kind=" + ifaceKindName(d.kind) + " state=" + TetherInterfaceMachine::stateName(d.state) +
                   " address=" + (d.address ? d.address->str() : "none") + " dhcp=" + (d.dhcpRunning ? "running" : "stopped") +
-                  " wanted=" + (d.requested ? "yes" : "no");
+                  " wanted=" + (d.requested ? "yes" : "no") + " ipv6=" + ipv6ModeName(d.ipv6) +
+                  " ipv6_prefix=" + (d.ipv6Prefix ? d.ipv6Prefix->str() : "none");
   if (d.error.code != Errc::Ok) s += std::string(" error=") + errcName(d.error.code) + " cause=\"" + d.error.message + "\"";
   return s;
 }
@@ -46,11 +47,28 @@ std::string describeUpstream(const UpstreamView& v, int rank, bool selected) {
          " route=" + (v.defaultRoute ? "yes" : "no") + " dns=" + joinAddrs(v.dns) + " selected=" + (selected ? "yes" : "no");
 }
 
+namespace {
+
+// " ipv6=<the client's IPv6 addresses, comma-separated, sorted>", or nothing when none is
+// known (so that an IPv4-only line stays what it was).
+std::string ipv6Text(const DownstreamClients& d, const std::string& mac) {
+  auto it = d.ipv6.find(mac);
+  if (it == d.ipv6.end() || it->second.empty()) return "";
+  auto addrs = it->second;
+  std::sort(addrs.begin(), addrs.end());
+  std::string s;
+  for (const auto& a : addrs) s += (s.empty() ? "" : ",") + a.str();
+  return " ipv6=" + s;
+}
+
+}  // namespace
+
 std::string describeClient(const DownstreamClients& d, const Lease& l, bool blocked) {
   auto orNone = [](const std::string& v) { return v.empty() ? std::string("none") : v; };
   return "mac=" + orNone(l.mac) + " ip=" + l.ip.str() + " hostname=" + orNone(l.hostname) + " downstream=" + d.ifname +
          " kind=" + ifaceKindName(d.kind) + " expires=" + (l.expiry == 0 ? "never" : std::to_string(l.expiry)) +
-         " hwtype=" + std::to_string(l.hwType) + " client_id=" + orNone(l.clientId) + " blocked=" + (blocked ? "yes" : "no");
+         " hwtype=" + std::to_string(l.hwType) + " client_id=" + orNone(l.clientId) + " blocked=" + (blocked ? "yes" : "no") +
+         ipv6Text(d, l.mac);
 }
 
 void registerTetherCommands(CommandTable& table, TetherManager& m) {

@@ -18,16 +18,22 @@ Applier::Outcome Applier::apply(const Desired& want, const KernelView& kernel) {
   const auto have = ports_.ipfwd.requesters();
   for (const auto& r : want.ipfwdRequesters)
     if (std::find(have.begin(), have.end(), r) == have.end()) out.ipfwd[r] = ports_.ipfwd.enable(r);
+  out.sysctls = applySysctls(want.sysctls, false);
 
   // Downstreams that go, or move elsewhere: soft AP, DHCP server, address.
   bool recordChanged = false;
   for (auto it = downstreams_.begin(); it != downstreams_.end();) {
     auto p = want.configured.find(it->first);
     if (p == want.configured.end() || it->second.address != p->second.address) {
-      recordChanged |= it->second.address.has_value();
+      recordChanged |= it->second.address.has_value() || it->second.address6.has_value();
       takeDown(it->first, it->second, kernel);
+    } else if (it->second.address6 != p->second.address6 && (it->second.address6 || it->second.complete)) {
+      // Only IPv6 changes: the IPv4 address stays, dnsmasq restarts with the new /64.
+      recordChanged |= it->second.address6.has_value();
+      takeDown(it->first, it->second, kernel, /*keepIpv4=*/true);
     }
-    if (!it->second.address && !it->second.dhcp && !it->second.ap && !want.configured.count(it->first)) {
+    if (!it->second.address && !it->second.address6 && !it->second.dhcp && !it->second.ap &&
+        !want.configured.count(it->first)) {
       it = downstreams_.erase(it);
     } else {
       ++it;
@@ -52,6 +58,15 @@ Applier::Outcome Applier::apply(const Desired& want, const KernelView& kernel) {
       d.address = p.address;
       recordChanged = true;
     }
+    if (p.address6 && !d.address6) {
+      if (auto st = ports_.netlink.addAddress6(name, *p.address6); !st) {
+        out.configured[name] =
+            makeError(Errc::IfaceCfgError, name + ": set address " + p.address6->str() + ": " + st.error().message);
+        continue;
+      }
+      d.address6 = p.address6;
+      recordChanged = true;
+    }
     fresh.push_back(name);
   }
   if (recordChanged) saveRecord();
@@ -74,10 +89,11 @@ Applier::Outcome Applier::apply(const Desired& want, const KernelView& kernel) {
   if (!want.dns) {
     dns_.reset();
     dnsStatus_ = {};
-  } else if (want.dns != dns_) {
-    auto st = ports_.dhcp.setServers(*want.dns);
+  } else if (want.dns != dns_ || want.dns6 != dns6_) {
+    auto st = ports_.dhcp.setServers(*want.dns, want.dns6);
     if (st) {
       dns_ = want.dns;
+      dns6_ = want.dns6;
       dnsStatus_ = {};
     } else {
       dnsStatus_ = makeError(Errc::ServiceUnavail, st.error().message);
@@ -88,16 +104,51 @@ Applier::Outcome Applier::apply(const Desired& want, const KernelView& kernel) {
   // IP forwarding for the requesters that went, last: after their rules.
   for (const auto& r : ports_.ipfwd.requesters())
     if (!want.ipfwdRequesters.count(r)) out.ipfwd[r] = ports_.ipfwd.disable(r);
+  if (auto st = applySysctls(want.sysctls, true); !st && out.sysctls) out.sysctls = st;
   return out;
 }
 
-void Applier::takeDown(const std::string& ifname, Downstream& d, const KernelView& kernel) {
-  if (d.ap && ports_.ap) ports_.ap->stop(ifname);
-  d.ap = false;
+// Sets the planned kernel parameters not yet held (accept_ra before forwarding: a forwarding
+// upstream at accept_ra=1 would drop the next RA), or, `restoring`, puts back those no longer
+// planned.
+Status Applier::applySysctls(const std::map<std::string, std::string>& want, bool restoring) {
+  if (!ports_.sysctls) return {};
+  Status first;
+  auto note = [&first](const std::string& key, Status st) {
+    if (st) return;
+    log::warning("sysctl ", key, ": ", st.error().message);
+    if (first) first = st;
+  };
+  const auto held = ports_.sysctls->held();
+  if (restoring) {
+    for (const auto& [key, value] : held)
+      if (!want.count(key)) note(key, ports_.sysctls->restore(key));
+    return first;
+  }
+  for (int pass = 0; pass < 2; ++pass) {
+    for (const auto& [key, value] : want) {
+      if ((key.ends_with("/accept_ra") ? 0 : 1) != pass) continue;
+      auto it = held.find(key);
+      if (it == held.end() || it->second != value) note(key, ports_.sysctls->set(key, value));
+    }
+  }
+  return first;
+}
+
+void Applier::takeDown(const std::string& ifname, Downstream& d, const KernelView& kernel, bool keepIpv4) {
+  if (d.ap && ports_.ap && !keepIpv4) ports_.ap->stop(ifname);
+  if (!keepIpv4) d.ap = false;
   if (d.dhcp) ports_.dhcp.stop(ifname);
   d.dhcp = false;
   d.complete = false;
-  if (!d.address) return;
+  if (d.address6 && kernel.exists(ifname)) {
+    auto st = ports_.netlink.removeAddress6(ifname, *d.address6);
+    if (!st && st.error().code != Errc::UnknownIface) log::warning(ifname, ": remove address: ", st.error().message);
+    else d.address6.reset();
+  } else {
+    d.address6.reset();
+  }
+  if (!d.address || keepIpv4) return;
   if (kernel.exists(ifname)) {
     auto st = ports_.netlink.removeAddress(ifname, *d.address);
     if (!st && st.error().code != Errc::UnknownIface) {
@@ -111,7 +162,7 @@ void Applier::takeDown(const std::string& ifname, Downstream& d, const KernelVie
 Status Applier::bringUp(const std::string& ifname, const DownstreamPlan& plan, Downstream& d) {
   if (auto st = ports_.netlink.setLinkUp(ifname, true); !st)
     return makeError(Errc::IfaceCfgError, ifname + ": bring up: " + st.error().message);
-  auto st = ports_.dhcp.start(DhcpService::Downstream{ifname, plan.subnet(), plan.address.address});
+  auto st = ports_.dhcp.start(DhcpService::Downstream{ifname, plan.subnet(), plan.address.address, plan.address6});
   if (!st) return makeError(Errc::DhcpServerError, ifname + ": DHCP server: " + st.error().message);
   d.dhcp = true;
   if (plan.accessPoint && ports_.ap) {
@@ -151,6 +202,8 @@ void Applier::saveRecord() {
   std::string text;
   for (const auto& [n, d] : downstreams_)
     if (d.address) text += n + " " + d.address->str() + "\n";
+  for (const auto& [n, d] : downstreams_)
+    if (d.address6) text += n + " " + d.address6->str() + "\n";
   if (text.empty()) {  // nothing to undo after a crash: no record left in run_dir
     ::unlink(record_.c_str());
     return;
@@ -164,8 +217,14 @@ void Applier::removeLeftovers() {
   std::istringstream in(*text);
   std::string ifname, prefix;
   while (in >> ifname >> prefix) {
+    if (!validIfname(ifname)) continue;
+    if (auto p6 = Ipv6Prefix::parse(prefix)) {
+      if (ports_.netlink.removeAddress6(ifname, *p6))
+        log::notice("removed ", p6->str(), " from ", ifname, " left by a previous run");
+      continue;
+    }
     auto p = Ipv4Prefix::parse(prefix);
-    if (!p || !validIfname(ifname)) continue;
+    if (!p) continue;
     if (ports_.netlink.removeAddress(ifname, *p)) log::notice("removed ", p->str(), " from ", ifname, " left by a previous run");
   }
   ::unlink(record_.c_str());
@@ -177,6 +236,13 @@ std::optional<Ipv4Prefix> Applier::address(const std::string& ifname) const {
   auto it = downstreams_.find(ifname);
   if (it == downstreams_.end()) return std::nullopt;
   return it->second.address;
+}
+
+std::map<std::string, Ipv6Prefix> Applier::addresses6() const {
+  std::map<std::string, Ipv6Prefix> out;
+  for (const auto& [n, d] : downstreams_)
+    if (d.address6) out[n] = *d.address6;
+  return out;
 }
 
 std::map<std::string, Ipv4Prefix> Applier::addresses() const {

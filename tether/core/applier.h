@@ -16,6 +16,7 @@
 #include "tether/system/firewall.h"
 #include "tether/system/netlink.h"
 #include "tether/system/sysctl.h"
+#include "tether/system/sysctl_overrides.h"
 
 namespace tetherd {
 
@@ -25,6 +26,7 @@ struct ApplierPorts {
   DhcpService& dhcp;
   IpForwarding& ipfwd;
   AccessPoint* ap = nullptr;
+  SysctlOverrides* sysctls = nullptr;  // Desired::sysctls; none: not applied
 };
 
 class Applier {
@@ -39,6 +41,7 @@ class Applier {
     Status firewall;  // Ok (matches the plan), Errc::Busy (try again soon), or the error
     Status dns;
     std::map<std::string, Status> ipfwd;  // per requester enabled or disabled in this apply
+    Status sysctls;                       // the first failure setting or restoring one
   };
   Outcome apply(const Desired& desired, const KernelView& kernel);
 
@@ -53,6 +56,7 @@ class Applier {
   // What is in place.
   std::optional<Ipv4Prefix> address(const std::string& ifname) const;
   std::map<std::string, Ipv4Prefix> addresses() const;
+  std::map<std::string, Ipv6Prefix> addresses6() const;
   bool firewallInstalled() const { return installed_; }
   const std::optional<FirewallState>& firewall() const { return firewall_; }
   Status lastDns() const { return dnsStatus_; }
@@ -60,14 +64,16 @@ class Applier {
  private:
   struct Downstream {
     std::optional<Ipv4Prefix> address;
+    std::optional<Ipv6Prefix> address6;
     bool dhcp = false;
     bool ap = false;
     bool complete = false;  // every step done: link up, DHCP, AP
   };
-  void takeDown(const std::string& ifname, Downstream& d, const KernelView& kernel);
+  void takeDown(const std::string& ifname, Downstream& d, const KernelView& kernel, bool keepIpv4 = false);
   Status bringUp(const std::string& ifname, const DownstreamPlan& plan, Downstream& d);
   Status applyFirewall(const std::optional<FirewallState>& want);
   void saveRecord();
+  Status applySysctls(const std::map<std::string, std::string>& want, bool restoring);
 
   ApplierPorts ports_;
   std::string record_;
@@ -75,6 +81,7 @@ class Applier {
   bool installed_ = false;                  // tetherd's chains exist (as far as it knows)
   std::optional<FirewallState> firewall_;   // what the chains hold, when installed
   std::optional<std::vector<Ipv4Address>> dns_;
+  std::vector<Ipv6Address> dns6_;
   Status dnsStatus_;
 };
 

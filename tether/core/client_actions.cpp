@@ -34,6 +34,11 @@ std::vector<DownstreamClients> ClientActions::clients(long long nowEpochSec) con
     DownstreamClients dc{d.ifname, d.kind, {}};
     for (auto& l : dhcp_.leases(d.ifname))
       if (l.expiry == 0 || l.expiry > nowEpochSec) dc.leases.push_back(std::move(l));
+    if (hooks_.neighbours6 && d.ipv6Prefix) {
+      if (auto ns = hooks_.neighbours6(d.ifname))
+        for (const auto& n : *ns)
+          if (!n.address.isLinkLocal()) dc.ipv6[n.mac].push_back(n.address);
+    }
     out.push_back(std::move(dc));
   }
   return out;

@@ -15,12 +15,14 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "tether/base/result.h"
 #include "tether/core/tether_manager.h"
+#include "tether/system/netlink.h"
 
 namespace tetherd {
 
@@ -29,6 +31,8 @@ struct DownstreamClients {
   std::string ifname;
   IfaceKind kind = IfaceKind::Ethernet;
   std::vector<Lease> leases;  // in the lease file's order
+  // IPv6 addresses seen for each client MAC (the neighbour table; global ones only).
+  std::map<std::string, std::vector<Ipv6Address>> ipv6{};
   bool operator==(const DownstreamClients&) const = default;
 };
 
@@ -41,6 +45,7 @@ struct ClientHooks {
   std::function<std::vector<std::string>()> wifiBlocked;
   std::function<Status()> usbReplug;
   std::function<void(const std::string& mac, std::function<void(Status)>)> bluetoothDisconnect;
+  std::function<Result<std::vector<Neighbour6>>(const std::string& ifname)> neighbours6;  // IPv6 of clients
 };
 
 class ClientActions {

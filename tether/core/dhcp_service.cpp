@@ -73,7 +73,8 @@ void DnsmasqService::cleanupStale() {
 }
 
 Result<std::vector<std::string>> DnsmasqService::argvFor(const Downstream& d) const {
-  DnsmasqDownstream dd{d.ifname, d.subnet, d.address, config_.rangeFirstHost, config_.rangeLastHost, config_.leaseTimeSec};
+  DnsmasqDownstream dd{d.ifname, d.subnet, d.address, config_.rangeFirstHost, config_.rangeLastHost,
+                       config_.leaseTimeSec, d.address6};
   return dnsmasqArgv(config_.dnsmasqPath, dd, config_.runDir, config_.stateDir);
 }
 
@@ -101,7 +102,7 @@ Status DnsmasqService::start(const Downstream& d) {
     return makeError(Errc::DhcpServerError, "run_dir " + config_.runDir +
                                                 " is not searchable by others (mode 0755 needed): dnsmasq could not read its servers file");
   if (!std::filesystem::exists(serversFile()))
-    if (auto st = writeFileAtomic(serversFile(), dnsmasqServersFile(servers_), 0644); !st) return st;
+    if (auto st = writeFileAtomic(serversFile(), dnsmasqServersFile(servers_, servers6_), 0644); !st) return st;
   auto argv = argvFor(d);
   if (!argv) return argv.error();
   // dnsmasq creates its lease file 0644 (umask 022): made private (0600) before it opens it;
@@ -148,9 +149,10 @@ void DnsmasqService::stop(const std::string& ifname) {
   });
 }
 
-Status DnsmasqService::setServers(const std::vector<Ipv4Address>& servers) {
+Status DnsmasqService::setServers(const std::vector<Ipv4Address>& servers, const std::vector<Ipv6Address>& servers6) {
   servers_ = servers;
-  if (auto st = writeFileAtomic(serversFile(), dnsmasqServersFile(servers_), 0644); !st) return st;
+  servers6_ = servers6;
+  if (auto st = writeFileAtomic(serversFile(), dnsmasqServersFile(servers_, servers6_), 0644); !st) return st;
   for (auto& [n, s] : instances_)
     if (s->running()) (void)s->signal(SIGHUP);  // re-reads the servers file, keeps leases
   return {};

@@ -48,7 +48,7 @@ class DnsmasqService : public DhcpService {
 
   Status start(const Downstream& d) override;
   void stop(const std::string& ifname) override;
-  Status setServers(const std::vector<Ipv4Address>& servers) override;
+  Status setServers(const std::vector<Ipv4Address>& servers, const std::vector<Ipv6Address>& servers6) override;
   void stopAll(std::function<void()> done) override;
   bool running(const std::string& ifname) const override;
   int restarts(const std::string& ifname) const override;
@@ -64,6 +64,7 @@ class DnsmasqService : public DhcpService {
   ProcessRunner& runner_;
   Config config_;
   std::vector<Ipv4Address> servers_;
+  std::vector<Ipv6Address> servers6_;
   std::map<std::string, std::unique_ptr<Supervisor>> instances_;
   std::map<std::string, Downstream> downstreams_;  // what each instance was started for
   std::vector<std::unique_ptr<Supervisor>> stopping_;

@@ -184,6 +184,12 @@ std::vector<std::string> diagnose(const Facts& f) {
                                 : "problem no upstream: none of " + names +
                                       " is up with a default route and DNS servers; tethered clients have no internet");
   }
+  if (f.upstream && f.ipv6Mode != "off" && !(f.upstreamIpv6Address && f.upstreamIpv6Route)) {
+    out.push_back("problem upstream " + *f.upstream + " has no IPv6 (" +
+                  (f.upstreamIpv6Address ? std::string("no IPv6 default route: no router advertisement seen")
+                                         : std::string("no global IPv6 address")) +
+                  "): clients get IPv6 addresses (" + f.ipv6Mode + ") but reach no IPv6 destination; they use IPv4");
+  }
   for (const auto& d : f.dnsmasqStopped)
     out.push_back("problem dnsmasq is not running for tethered downstream " + d + ": its clients get no address and no DNS");
   out.insert(out.end(), unchecked.begin(), unchecked.end());

@@ -62,6 +62,9 @@ struct Facts {
   std::vector<std::string> dnsmasqStopped;  // tethered downstreams whose dnsmasq is not running
   std::optional<std::string> upstream;
   std::vector<std::string> upstreamPriority;
+  // IPv6 (issue 12): the mode the downstreams get ("off", "nat66") and what the upstream has.
+  std::string ipv6Mode = "off";
+  bool upstreamIpv6Address = false, upstreamIpv6Route = false;
   Result<bool> ipForward = false;                        // net.ipv4.ip_forward
   Result<LegacyFilter> legacyFilter = LegacyFilter{{"FORWARD", LegacyChain{"ACCEPT", {}}}};
   Result<std::string> nftRuleset = std::string{};        // `nft -j list ruleset` (JSON)

@@ -168,6 +168,10 @@ Facts gatherFacts(TetherManager& m) {
   }
   f.upstream = m.upstream();
   f.upstreamPriority = m.upstreamPriority();
+  const auto v6 = m.ipv6Upstream();
+  f.ipv6Mode = ipv6ModeName(v6.mode);
+  f.upstreamIpv6Address = v6.address;
+  f.upstreamIpv6Route = v6.route;
   f.ipForward = m.ipfwdKernelOn();
   f.legacyFilter = readLegacyFilter();
   f.nftRuleset = readNftRuleset(true);

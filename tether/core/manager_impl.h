@@ -43,6 +43,7 @@ struct TetherManager::Impl : MasterActions, InterfaceActions {
   DhcpService& dhcp;
   EventSink events;
   IpForwarding ipfwd;
+  SysctlOverrides sysctls;
   ApplierPorts ports;
   Applier applier;
   Intent intent;
@@ -80,6 +81,9 @@ struct TetherManager::Impl : MasterActions, InterfaceActions {
   bool wanted(const std::string& ifname, IfaceKind kind) const;
   void emit(const Event& e);
   std::string blockedFile() const { return intent.config.stateDir + "/blocked-clients"; }
+  // IPv6: the ULA /48 from state_dir/ula-prefix, made on first use (while IPv6 is not off).
+  mutable std::optional<Ipv6Prefix> ula48;
+  std::optional<Ipv6Prefix> ulaPrefix() const;
   void loadBlocked();
   Status changeBlocked(std::set<std::string> next, const std::string& mac, bool blocking);
   Status lastFirewallError() const;  // a hard failure of the latest apply (Busy is not one)

@@ -49,6 +49,7 @@ Status TetherManager::start() {
   if (auto st = m.applier.resetFirewall(); !st && st.error().code != Errc::Busy)
     log::warning("removing a previous run's rules: ", st.error().message);
   if (auto st = m.ipfwd.recoverFromPreviousRun(); !st) log::warning(st.error().message);
+  m.sysctls.recoverFromPreviousRun();
   m.applier.removeLeftovers();
   m.loadBlocked();
   m.reconcile();
@@ -349,7 +350,21 @@ std::vector<TetherManager::DownstreamStatus> TetherManager::downstreams() const 
     s.error = d->machine->lastError();
     s.requested = impl_->wanted(n, d->kind);
     s.dhcpRunning = impl_->dhcp.running(n);
+    if (auto a6 = impl_->applier.addresses6(); a6.count(n)) {
+      s.ipv6 = ipv6Mode(impl_->facts(), impl_->intent);
+      s.ipv6Prefix = Ipv6Prefix{a6.at(n).network(), a6.at(n).length};
+    }
     out.push_back(std::move(s));
+  }
+  return out;
+}
+
+TetherManager::Ipv6Upstream TetherManager::ipv6Upstream() const {
+  Ipv6Upstream out;
+  out.mode = ipv6Mode(impl_->facts(), impl_->intent);
+  if (impl_->upstream) {
+    out.address = !impl_->deps.kernel.addresses6Of(*impl_->upstream).empty();
+    out.route = impl_->deps.kernel.hasDefaultRoute6(*impl_->upstream);
   }
   return out;
 }

@@ -77,6 +77,27 @@ std::map<std::string, UpstreamView> upstreamViews(const Facts& facts, const Inte
   return views;
 }
 
+Ipv6Mode ipv6Mode(const Facts& facts, const Intent& intent) {
+  if (intent.config.ipv6 == Ipv6Mode::Off || !facts.ula48) return Ipv6Mode::Off;
+  return Ipv6Mode::Nat66;  // auto: no prefix delegation or relay yet
+}
+
+namespace {
+
+// Each configured downstream's /64 of the ULA /48, in name order: the subnet ID its name
+// hashes to, or the next free one.
+void placeIpv6(const Facts& facts, std::map<std::string, DownstreamPlan>& configured) {
+  std::set<uint16_t> taken;
+  for (auto& [name, p] : configured) {
+    uint16_t id = subnetIdFor(name);
+    while (!taken.insert(id).second) ++id;
+    p.ipv6 = Ipv6Mode::Nat66;
+    p.address6 = subnet64Router(*facts.ula48, id);
+  }
+}
+
+}  // namespace
+
 Desired plan(const Facts& facts, const Intent& intent) {
   Desired d;
   if (intent.stopping) return d;  // nothing of tetherd's at all
@@ -121,14 +142,20 @@ Desired plan(const Facts& facts, const Intent& intent) {
     d.configured[name] = p;
   }
 
+  const Ipv6Mode v6 = ipv6Mode(facts, intent);
+  if (v6 == Ipv6Mode::Nat66) placeIpv6(facts, d.configured);
+
   // tetherd's chains: while the master has them set up, or anything else needs a rule.
   FirewallState fw;
+  fw.ipv6 = v6 != Ipv6Mode::Off;
   for (const auto& [name, stage] : facts.stages) {
     if (stage != Stage::Forwarding || !d.configured.count(name)) continue;
     fw.downstreams.insert(name);
     if (d.upstream) fw.pairs.insert(NatPair{name, *d.upstream});
   }
   for (const auto& p : intent.manualNat) fw.pairs.insert(p);
+  if (v6 == Ipv6Mode::Nat66)
+    for (const auto& p : fw.pairs) fw.nat66.insert(p.upstream);
   const bool blocking = !intent.blocked.empty() && !d.configured.empty();
   if (blocking) {
     fw.blockedMacs = intent.blocked;
@@ -146,9 +173,18 @@ Desired plan(const Facts& facts, const Intent& intent) {
   if (facts.dns) {
     if (!intent.dnsOverride.empty()) d.dns = intent.dnsOverride;
     else d.dns = d.upstream ? upstreamServers(facts, intent, *d.upstream) : std::vector<Ipv4Address>{};
+    if (auto it = d.upstream ? facts.upstreamDns6.find(*d.upstream) : facts.upstreamDns6.end();
+        v6 != Ipv6Mode::Off && intent.dnsOverride.empty() && it != facts.upstreamDns6.end())
+      d.dns6 = it->second;
   }
   d.ipfwdRequesters = intent.ipfwdRequesters;
   if (facts.ipForwarding) d.ipfwdRequesters.insert("tethering");
+  // IPv6 forwarding with tethering's forwarding; the upstream keeps accepting RAs meanwhile
+  // (a forwarding interface ignores them at accept_ra=1).
+  if (v6 != Ipv6Mode::Off && facts.ipForwarding) {
+    d.sysctls["net/ipv6/conf/all/forwarding"] = "1";
+    if (d.upstream) d.sysctls["net/ipv6/conf/" + *d.upstream + "/accept_ra"] = "2";
+  }
   return d;
 }
 

@@ -14,6 +14,7 @@
 
 #include "config/config.h"
 #include "tether/base/ip.h"
+#include "tether/base/ip6.h"
 #include "tether/core/upstream.h"
 #include "tether/system/firewall.h"
 #include "tether/system/kernel_view.h"
@@ -42,12 +43,16 @@ enum class Stage { Idle, Configured, Forwarding };
 struct Facts {
   KernelView kernel;
   std::map<std::string, std::vector<Ipv4Address>> upstreamDns;  // per candidate (config, resolv.conf)
+  std::map<std::string, std::vector<Ipv6Address>> upstreamDns6;  // per candidate, resolv.conf's IPv6 ones
   std::map<std::string, Stage> stages;         // per downstream, from its machine
   std::map<std::string, Ipv4Prefix> assigned;  // the downstream addresses in place now
   std::set<std::string> accessPoints;          // downstreams that are the soft AP
   bool chains = false;        // the master has asked for tetherd's chains (tethering set up)
   bool dns = false;           // the master has asked for the DNS forwarders
   bool ipForwarding = false;  // the master has asked for IP forwarding
+  // IPv6: the unique local /48 kept in state_dir (nat66's per-downstream /64s come from it);
+  // nullopt while IPv6 is off or it could not be read or made.
+  std::optional<Ipv6Prefix> ula48{};
 };
 
 // One downstream that gets its address, DHCP/DNS server and (the soft AP) hostapd.
@@ -55,6 +60,11 @@ struct DownstreamPlan {
   IfaceKind kind = IfaceKind::Ethernet;
   Ipv4Prefix address;  // the router's own address with the subnet's length (192.168.42.1/24)
   bool accessPoint = false;
+  // IPv6: how the downstream gets it (never Auto: the mode chosen) and its own address in its
+  // /64 (<pfx>::1/64), the prefix its router advertisements announce. Each source of a /64
+  // (today the ULA /48 for nat66; a delegated prefix later) fills the same two fields.
+  Ipv6Mode ipv6 = Ipv6Mode::Off;
+  std::optional<Ipv6Prefix> address6{};
   Ipv4Prefix subnet() const { return Ipv4Prefix{address.network(), address.length}; }
   bool operator==(const DownstreamPlan&) const = default;
 };
@@ -68,11 +78,19 @@ struct Desired {
   std::set<std::string> noSubnet;  // asked to be configured, but no free subnet is left
   std::optional<FirewallState> firewall;  // nullopt: none of tetherd's chains at all
   std::optional<std::vector<Ipv4Address>> dns;  // nullopt: leave the forwarders alone
+  std::vector<Ipv6Address> dns6{};              // with dns, while IPv6 is on: the upstream's IPv6 servers
   std::set<std::string> ipfwdRequesters;
+  // Kernel parameters held while tethering forwards IPv6 (key -> value): the applier sets
+  // them, recording the value found, and puts that back when they are no longer planned.
+  std::map<std::string, std::string> sysctls{};
   bool operator==(const Desired&) const = default;
 };
 
 Desired plan(const Facts& facts, const Intent& intent);
+
+// The IPv6 mode the downstreams get for this config and facts: Off, or the mode `auto`
+// resolves to (today nat66; it needs the ULA /48).
+Ipv6Mode ipv6Mode(const Facts& facts, const Intent& intent);
 
 // Parts of the plan, for the manager's views and the tests.
 std::vector<Ipv4Address> upstreamServers(const Facts& facts, const Intent& intent, const std::string& ifname);

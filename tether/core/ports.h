@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,10 +22,12 @@ class DhcpService {
     std::string ifname;
     Ipv4Prefix subnet;   // network
     Ipv4Address address; // the downstream's own (router, DNS)
+    std::optional<Ipv6Prefix> address6{};  // its own IPv6 address in its /64, if it has IPv6
   };
   virtual Status start(const Downstream& d) = 0;  // idempotent for the same values
   virtual void stop(const std::string& ifname) = 0;
-  virtual Status setServers(const std::vector<Ipv4Address>& servers) = 0;  // all instances
+  // All instances; IPv6 servers (issue 12) after the IPv4 ones.
+  virtual Status setServers(const std::vector<Ipv4Address>& servers, const std::vector<Ipv6Address>& servers6) = 0;
   virtual void stopAll(std::function<void()> done) = 0;
   virtual bool running(const std::string& ifname) const = 0;
   virtual int restarts(const std::string& ifname) const = 0;

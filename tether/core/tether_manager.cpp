@@ -9,6 +9,7 @@
 #include "tether/base/files.h"
 #include "tether/base/log.h"
 #include "tether/core/manager_impl.h"
+#include "tether/core/ula_store.h"
 
 namespace tetherd {
 
@@ -18,7 +19,7 @@ using MState = TetherMasterMachine::State;
 
 TetherManager::Impl::Impl(ManagerDeps d, DhcpService& dh, const Config& c, EventSink ev)
     : deps(d), dhcp(dh), events(std::move(ev)), ipfwd(d.sysctl, c.runDir + "/ip_forward.orig"),
-      ports{d.netlink, d.firewall, dh, ipfwd, nullptr}, applier(ports, c.runDir + "/downstream-addresses"),
+      sysctls(d.sysctl, c.runDir + "/sysctl.orig"), ports{d.netlink, d.firewall, dh, ipfwd, nullptr, &sysctls}, applier(ports, c.runDir + "/downstream-addresses"),
       masterTimer(d.io), firewallRetry(d.io), master(*this, c.startTimeoutMs) {
   intent.config = c;
   intent.priority = c.upstreamPriority;
@@ -40,21 +41,37 @@ bool TetherManager::Impl::wanted(const std::string& ifname, IfaceKind kind) cons
   return intent.config.kind(kind).autoTether;
 }
 
+std::optional<Ipv6Prefix> TetherManager::Impl::ulaPrefix() const {
+  if (intent.config.ipv6 == Ipv6Mode::Off || ula48) return ula48;
+  auto p = loadUlaPrefix(intent.config.stateDir + "/ula-prefix");
+  if (!p) {
+    static std::string logged;  // once per cause, not at every reconcile
+    if (logged != p.error().message) log::error("IPv6 off: ", logged = p.error().message);
+    return std::nullopt;
+  }
+  ula48 = *p;
+  return ula48;
+}
+
 Facts TetherManager::Impl::facts() const {
   Facts f;
   f.kernel = deps.kernel;
   std::optional<std::vector<Ipv4Address>> resolv;
+  std::vector<Ipv6Address> resolv6;
   for (const auto& name : intent.priority) {
     auto configured = intent.config.upstreamDns.find(name);
     if (configured != intent.config.upstreamDns.end() && !configured->second.empty()) continue;
     if (!resolv) {
       auto text = readFile(intent.config.resolvFile, 64 * 1024);
       resolv = text ? parseResolvConf(*text) : std::vector<Ipv4Address>{};
+      if (text && intent.config.ipv6 != Ipv6Mode::Off) resolv6 = parseResolvConf6(*text);
     }
     f.upstreamDns[name] = *resolv;
+    if (!resolv6.empty()) f.upstreamDns6[name] = resolv6;
   }
   f.stages = stages;
   f.assigned = applier.addresses();
+  f.ula48 = ulaPrefix();
   if (ap)
     for (const auto& [n, d] : downstreams)
       if (ap->isApInterface(n)) f.accessPoints.insert(n);

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "tether/base/ip6.h"
 #include "statemachines/tether_interface_sm.h"
 #include "statemachines/tether_master_sm.h"
 #include "tether/core/ports.h"
@@ -90,11 +91,20 @@ class TetherManager {
     Error error;
     bool requested = false;
     bool dhcpRunning = false;
+    Ipv6Mode ipv6 = Ipv6Mode::Off;          // how its clients get IPv6 (never Auto)
+    std::optional<Ipv6Prefix> ipv6Prefix;   // its /64 while configured with IPv6
   };
   bool tetheringStarted() const;
   TetherMasterMachine::State masterState() const;
   const Error& masterError() const;
   std::vector<DownstreamStatus> downstreams() const;
+  // IPv6 as the downstreams get it and what the selected upstream has of it (doctor, status).
+  struct Ipv6Upstream {
+    Ipv6Mode mode = Ipv6Mode::Off;  // never Auto
+    bool address = false;           // the upstream has a global IPv6 address
+    bool route = false;             // and an IPv6 default route
+  };
+  Ipv6Upstream ipv6Upstream() const;
   std::optional<std::string> upstream() const;
   std::vector<Ipv4Address> dnsForwarders() const;
   std::vector<UpstreamView> upstreams() const;

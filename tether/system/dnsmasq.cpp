@@ -140,9 +140,12 @@ Result<std::vector<std::string>> dnsmasqArgv(const std::string& binary, const Dn
     return invalid(where + "lease time " + std::to_string(d.leaseTimeSec) + " s is not between " +
                    std::to_string(kMinLeaseSec) + " s and " + std::to_string(kMaxLeaseSec) + " s");
 
+  if (d.address6 && (d.address6->length != 64 || d.address6->address == d.address6->network()))
+    return invalid(where + "IPv6 address " + d.address6->str() + " must be a host of a /64");
+
   const std::string& ifn = d.ifname;
   const std::string addr = d.address.str();
-  return std::vector<std::string>{
+  std::vector<std::string> argv{
       *bin,
       "-C",
       "/dev/null",  // never /etc/dnsmasq.conf
@@ -166,6 +169,15 @@ Result<std::vector<std::string>> dnsmasqArgv(const std::string& binary, const Dn
       "--log-dhcp",
       "--no-ping",
   };
+  if (d.address6) {
+    // RA (M=0, O=1) of the /64 dnsmasq finds on the interface (the constructor needs the
+    // router's own address there, not an autoconf one), SLAAC, stateless DHCPv6; RDNSS and
+    // the DHCPv6 DNS server are the interface's own global address ([::]).
+    argv.push_back("--enable-ra");
+    argv.push_back("--dhcp-range=set:" + ifn + ",::,constructor:" + ifn + ",ra-stateless,ra-names,64,1h");
+    argv.push_back("--dhcp-option=tag:" + ifn + ",option6:dns-server,[::]");
+  }
+  return argv;
 }
 
 bool isOwnDnsmasq(const std::vector<std::string>& argv, const std::string& binary, const std::string& runDir,
@@ -188,9 +200,10 @@ bool isOwnDnsmasq(const std::vector<std::string>& argv, const std::string& binar
          has("--dhcp-leasefile=" + dnsmasqLeasePath(*state, ifn));
 }
 
-std::string dnsmasqServersFile(const std::vector<Ipv4Address>& servers) {
+std::string dnsmasqServersFile(const std::vector<Ipv4Address>& servers, const std::vector<Ipv6Address>& servers6) {
   std::string out;
   for (const auto& s : servers) out += "server=" + s.str() + "\n";
+  for (const auto& s : servers6) out += "server=" + s.str() + "\n";
   return out;
 }
 

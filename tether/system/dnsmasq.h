@@ -17,11 +17,13 @@
 // tetherd creates it 0600 first (dnsmasq keeps the mode), in a state_dir kept 0750.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "tether/base/ip.h"
+#include "tether/base/ip6.h"
 #include "tether/base/result.h"
 
 namespace tetherd {
@@ -33,6 +35,10 @@ struct DnsmasqDownstream {
   int firstHost = 10;        // DHCP pool: host numbers within subnet, inclusive
   int lastHost = 250;
   int leaseTimeSec = 3600;   // 120 s .. 7 days
+  // IPv6: the downstream's own address in its /64 (<pfx>::1/64). When set, dnsmasq also sends
+  // router advertisements for that /64 (SLAAC) with itself as the DNS server (RDNSS and
+  // stateless DHCPv6), and answers DNS on that address (--bind-dynamic).
+  std::optional<Ipv6Prefix> address6{};
 };
 
 // The files an instance uses.
@@ -56,7 +62,8 @@ bool isOwnDnsmasq(const std::vector<std::string>& argv, const std::string& binar
                   const std::string& stateDir, const std::string& ifname = "");
 
 // The --servers-file content: "server=1.2.3.4\n" per upstream DNS server, in order; "" when none.
-std::string dnsmasqServersFile(const std::vector<Ipv4Address>& servers);
+// IPv6 servers follow, "server=2001:db8::53\n" each.
+std::string dnsmasqServersFile(const std::vector<Ipv4Address>& servers, const std::vector<Ipv6Address>& servers6 = {});
 
 // dnsmasq's lease file, as dnsmasq 2.90 writes it (lease.c), one lease a line:
 //   "<expiry> <hwaddr> <ipv4> <hostname|*> <client-id|*>"      a DHCPv4 lease

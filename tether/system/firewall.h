@@ -42,6 +42,11 @@ struct FirewallState {
   // of `blockOn` (the configured downstreams) are dropped in FORWARD and INPUT.
   std::set<std::string> blockedMacs{};
   std::set<std::string> blockOn{};
+  // IPv6 (ip6tables): off, nothing of tetherd's is in the IPv6 tables. On, the same state is
+  // written there too (buildTables6), and `nat66` names the upstreams whose IPv6 is
+  // masqueraded (the nat table is used only while it is not empty).
+  bool ipv6 = false;
+  std::set<std::string> nat66{};
   bool operator==(const FirewallState&) const = default;
 };
 
@@ -72,6 +77,9 @@ class Firewall {
 // `iptables-legacy -t <table> -S` prints for tetherd's chains and jumps ("-N" lines first,
 // then the jumps in the built-in chains, then the own chains' rules, chains sorted by name).
 std::map<std::string, std::vector<std::string>> renderFirewallRules(const FirewallState& s);
+// The same for the IPv6 tables, as `ip6tables-legacy -t <table> -S` prints them (empty when
+// s.ipv6 is off).
+std::map<std::string, std::vector<std::string>> renderFirewallRules6(const FirewallState& s);
 
 // ---- Rule model, shared by renderFirewallRules and IptcFirewall --------------------------
 namespace fw {
@@ -105,6 +113,9 @@ struct Rule {
   uint16_t dport = 0;       // -p tcp -m tcp --dport <dport>; 0 = no port match
   uint16_t ctstate = 0;     // CtState bits for -m conntrack --ctstate; 0 = no such match
   std::string macSource;    // -m mac --mac-source <mac> (lower-case, normalised); empty = none
+  // IPv6 only: -p ipv6-icmp -m icmp6 --icmpv6-type <type>[/<code>] (code -1: any code).
+  int icmp6Type = -1;       // -1 = no icmp6 match
+  int icmp6Code = -1;
   Target target = Target::Accept;
   std::string targetChain;  // for Jump ("-j <chain>") and Goto ("-g <chain>")
 
@@ -128,6 +139,7 @@ struct Table {
   // Own chains of this table the state does not need (tetherd_INPUT without admin ports):
   // apply() removes them, with the jumps into them, when they exist.
   std::vector<std::string> absent{};
+  int family = 4;  // 4: iptables (libip4tc), 6: ip6tables (libip6tc)
   bool operator==(const Table&) const = default;
 };
 
@@ -138,6 +150,11 @@ Rule hookJump(const Chain& chain);
 // present (possibly empty) whatever the state, so the hooks exist as long as tetherd runs;
 // the one exception is tetherd_INPUT, present only while admin ports or blocked MACs are set.
 std::vector<Table> buildTables(const FirewallState& s);
+
+// The IPv6 tables for `s` (none when s.ipv6 is off): the same chains and rules as IPv4, plus
+// what IPv6 needs: the ICMPv6 errors RFC 4890 says must pass inbound, new inbound flows to
+// the downstreams dropped (no NAT stands in their way), and masquerading only for s.nat66.
+std::vector<Table> buildTables6(const FirewallState& s);
 
 // Interface names must be valid Linux names; a pair's two sides must differ; blocked MACs
 // must be normalised unicast addresses.

@@ -59,8 +59,13 @@ std::string Rule::toString() const {
   if (!out.empty()) s += " -o " + out;
   const bool tcp = tcpSyn || dport != 0;
   if (tcp) s += " -p tcp";
+  if (icmp6Type >= 0) s += " -p ipv6-icmp";
   if (!macSource.empty()) s += " -m mac --mac-source " + macSource;
   if (ctstate != 0) s += " -m conntrack --ctstate " + ctstateText(ctstate);
+  if (icmp6Type >= 0) {
+    s += " -m icmp6 --icmpv6-type " + std::to_string(icmp6Type);
+    if (icmp6Code >= 0) s += "/" + std::to_string(icmp6Code);
+  }
   if (tcp) s += " -m tcp";
   if (dport != 0) s += " --dport " + std::to_string(dport);
   if (tcpSyn) s += " --tcp-flags SYN,RST SYN";
@@ -77,8 +82,17 @@ std::string Rule::toString() const {
 
 Rule hookJump(const Chain& chain) { return rule(chain.hook, "", "", 0, Rule::Target::Jump, chain.name); }
 
-std::vector<Table> buildTables(const FirewallState& s) {
+namespace {
+
+// The ICMPv6 that must pass inbound to the clients (RFC 4890 4.3.1): destination unreachable,
+// packet too big, time exceeded code 0, parameter problem codes 1 and 2, echo request.
+constexpr std::array<std::pair<int, int>, 6> kIcmp6Inbound = {{{1, -1}, {2, -1}, {3, 0}, {4, 1}, {4, 2}, {128, -1}}};
+
+// Both families' tables: family 6 adds the ICMPv6 accepts and the drop of new inbound flows,
+// and has a nat chain only while s.nat66 names an upstream.
+std::vector<Table> buildFamily(const FirewallState& s, int family) {
   using T = Rule::Target;
+  const bool v6 = family == 6;
 
   // filter: per pair, replies go back, invalid packets die, new flows go out; every accepted
   // packet passes tetherd_counters, whose per-direction rules count and ACCEPT (not RETURN: a
@@ -102,17 +116,29 @@ std::vector<Table> buildTables(const FirewallState& s) {
   forward.rules = blockRules(kForwardChain);
   for (const auto& [d, u] : s.pairs) {
     forward.rules.push_back(rule(kForwardChain, u, d, kCtRelated | kCtEstablished, T::Goto, kCountersChain));
+    for (const auto& [type, code] : kIcmp6Inbound) {
+      if (!v6) break;
+      Rule icmp = rule(kForwardChain, u, d, 0, T::Accept);
+      icmp.icmp6Type = type;
+      icmp.icmp6Code = code;
+      forward.rules.push_back(std::move(icmp));
+    }
     forward.rules.push_back(rule(kForwardChain, d, u, kCtInvalid, T::Drop));
     forward.rules.push_back(rule(kForwardChain, d, u, 0, T::Goto, kCountersChain));
     counters.rules.push_back(rule(kCountersChain, d, u, 0, T::Accept));
     counters.rules.push_back(rule(kCountersChain, u, d, 0, T::Accept));
   }
   for (const auto& d : s.downstreams) forward.rules.push_back(rule(kForwardChain, d, "", 0, T::Drop));
+  // IPv6 has no NAT in the way of new inbound flows (a router's default: refuse them).
+  if (v6) {
+    for (const auto& d : s.downstreams) forward.rules.push_back(rule(kForwardChain, "", d, 0, T::Drop));
+  }
 
-  // nat: masquerade once per distinct upstream.
+  // nat: masquerade once per distinct upstream (IPv6: the nat66 upstreams only).
   Chain nat{std::string(kNatChain), "POSTROUTING", {}};
   std::set<std::string> upstreams;
   for (const auto& p : s.pairs) upstreams.insert(p.upstream);
+  if (v6) upstreams = s.nat66;
   for (const auto& u : upstreams) nat.rules.push_back(rule(kNatChain, "", u, 0, T::Masquerade));
 
   // mangle: clamp the MSS of forwarded SYNs to the path MTU while anything is forwarded.
@@ -142,13 +168,27 @@ std::vector<Table> buildTables(const FirewallState& s) {
   } else {
     tables.back().absent.emplace_back(kInputChain);
   }
-  tables.push_back(Table{"nat", {std::move(nat)}});
+  if (v6 && s.nat66.empty()) {
+    tables.push_back(Table{"nat", {}, {std::string(kNatChain)}});
+  } else {
+    tables.push_back(Table{"nat", {std::move(nat)}});
+  }
   tables.push_back(Table{"mangle", {std::move(mangle)}});
   for (auto& t : tables) {
+    t.family = family;
     std::sort(t.chains.begin(), t.chains.end(),
               [](const Chain& a, const Chain& b) { return a.name < b.name; });
   }
   return tables;
+}
+
+}  // namespace
+
+std::vector<Table> buildTables(const FirewallState& s) { return buildFamily(s, 4); }
+
+std::vector<Table> buildTables6(const FirewallState& s) {
+  if (!s.ipv6) return {};
+  return buildFamily(s, 6);
 }
 
 namespace {
@@ -180,6 +220,9 @@ Status validate(const FirewallState& s) {
   for (const auto& u : s.upstreams) {
     if (auto st = checkIfname(u, "upstream"); !st) return st;
   }
+  for (const auto& u : s.nat66) {
+    if (auto st = checkIfname(u, "nat66 upstream"); !st) return st;
+  }
   if (s.adminPorts.count(0) != 0) return makeError(Errc::InvalidArgument, "admin port 0 is not a port");
   for (const auto& d : s.blockOn) {
     if (auto st = checkIfname(d, "downstream"); !st) return st;
@@ -196,9 +239,11 @@ Status validate(const FirewallState& s) {
 
 }  // namespace fw
 
-std::map<std::string, std::vector<std::string>> renderFirewallRules(const FirewallState& s) {
+namespace {
+
+std::map<std::string, std::vector<std::string>> render(const std::vector<fw::Table>& tables) {
   std::map<std::string, std::vector<std::string>> out;
-  for (const auto& table : fw::buildTables(s)) {
+  for (const auto& table : tables) {
     auto& lines = out[table.name];
     for (const auto& chain : table.chains) lines.push_back("-N " + chain.name);
 
@@ -216,6 +261,16 @@ std::map<std::string, std::vector<std::string>> renderFirewallRules(const Firewa
     }
   }
   return out;
+}
+
+}  // namespace
+
+std::map<std::string, std::vector<std::string>> renderFirewallRules(const FirewallState& s) {
+  return render(fw::buildTables(s));
+}
+
+std::map<std::string, std::vector<std::string>> renderFirewallRules6(const FirewallState& s) {
+  return render(fw::buildTables6(s));
 }
 
 }  // namespace tetherd

@@ -18,6 +18,7 @@
 
 #include <libiptc/libiptc.h>
 
+#include "tether/base/files.h"
 #include "tether/base/log.h"
 #include "tether/system/iptc_tables.h"
 
@@ -35,6 +36,22 @@ struct HandleDeleter {
   void operator()(xtc_handle* h) const { iptc_free(h); }
 };
 using Handle = std::unique_ptr<xtc_handle, HandleDeleter>;
+
+// A handle of either family (freed by its own library).
+struct AnyHandle {
+  const iptc::Family* family;
+  xtc_handle* h;
+  AnyHandle(const iptc::Family& f, xtc_handle* handle) : family(&f), h(handle) {}
+  AnyHandle(const AnyHandle&) = delete;
+  AnyHandle& operator=(const AnyHandle&) = delete;
+  ~AnyHandle() {
+    if (h != nullptr) family->free(h);
+  }
+};
+
+// Where IptcFirewall keeps a table's tally and trust: IPv4 tables by name ("filter"), IPv6
+// ones as "ip6:<name>".
+std::string tableKey(const fw::Table& t) { return t.family == 6 ? "ip6:" + t.name : t.name; }
 
 // ---- xtables lock ----------------------------------------------------------------------
 
@@ -73,19 +90,20 @@ class XtablesLock {
 // table was committed; `reads` counts the iptc_init calls.
 using Modify = std::function<Result<bool>(xtc_handle*)>;
 
-Result<bool> transact(const std::string& lockPath, const std::string& table, unsigned& reads, const Modify& modify) {
+Result<bool> transact(const iptc::Family& family, const std::string& lockPath, const std::string& table, unsigned& reads,
+                      const Modify& modify) {
   auto lock = XtablesLock::acquire(lockPath);
   if (!lock) return lock.error();
   for (int attempt = 1;; ++attempt) {
     ++reads;
-    Handle h(iptc_init(table.c_str()));
-    if (!h) return iptcError(errno, table, "iptc_init");
-    auto changed = modify(h.get());
+    AnyHandle h(family, family.init(table.c_str()));
+    if (h.h == nullptr) return family.error(errno, table, "iptc_init", {});
+    auto changed = modify(h.h);
     if (!changed) return changed.error();
     if (!*changed) return false;
-    if (iptc_commit(h.get()) != 0) return true;
+    if (family.commit(h.h) != 0) return true;
     const int err = errno;
-    if (err != EAGAIN || attempt >= kCommitAttempts) return iptcError(err, table, "iptc_commit");
+    if (err != EAGAIN || attempt >= kCommitAttempts) return family.error(err, table, "iptc_commit", {});
     log::debug("firewall: table ", table, " changed under us, redoing (attempt ", attempt, ")");
   }
 }
@@ -131,13 +149,27 @@ Status IptcFirewall::reset() {
   applied_.clear();
   for (const char* table : kTables) {
     Tally& tally = tally_[table];
-    auto committed = transact(lockPath_, table, tally.reads, [&](xtc_handle* h) { return iptc::removeOwn(h, table); });
+    auto committed =
+        transact(iptc::family4(), lockPath_, table, tally.reads, [&](xtc_handle* h) { return iptc::removeOwn(h, table); });
     if (!committed) return committed.error();
     if (*committed) {
       ++tally.commits;
       log::debug("firewall: removed tetherd chains from table ", table);
     }
     if (std::string_view(table) == "filter") countedPairs_.clear();
+  }
+  // IPv6: only the tables the kernel has (/proc/net/ip6_tables_names lists a table once
+  // anything used it): reading one would create it, and load its module, for nothing.
+  std::string names;
+  if (auto text = readFile("/proc/net/ip6_tables_names", 4096)) names = *text;
+  for (const char* table : kTables) {
+    if (("\n" + names).find("\n" + std::string(table) + "\n") == std::string::npos) continue;
+    Tally& tally = tally_[std::string("ip6:") + table];
+    auto committed =
+        transact(iptc::family6(), lockPath_, table, tally.reads, [&](xtc_handle* h) { return iptc::family6().removeOwn(h, table); });
+    if (!committed && committed.error().code == Errc::Busy) return committed.error();
+    if (!committed) log::warning("firewall: ", committed.error().message);
+    else if (*committed) ++tally.commits;
   }
   return {};
 }
@@ -148,14 +180,28 @@ Status IptcFirewall::apply(const FirewallState& s) {
   // apply() left in it; the others are not read (trusted: see iptc_firewall.h). If a later
   // table fails (Busy), the earlier ones stay applied, but every table is forgotten: the retry
   // reads all three, finds the earlier ones done (no commit) and finishes the job.
-  for (auto& table : fw::buildTables(s)) {
-    const bool filter = table.name == "filter";
-    if (auto it = applied_.find(table.name); it != applied_.end() && it->second == table) {
+  auto tables = fw::buildTables(s);
+  for (auto& t : fw::buildTables6(s)) tables.push_back(std::move(t));
+  // A state that no longer wants IPv6: tetherd's IPv6 chains go (read once, then trusted).
+  if (!s.ipv6 && applied_.count("ip6:filter") != 0) {
+    FirewallState none;
+    none.ipv6 = true;
+    for (auto t : fw::buildTables6(none)) {
+      for (const auto& c : t.chains) t.absent.push_back(c.name);  // with those already absent
+      t.chains.clear();
+      tables.push_back(std::move(t));
+    }
+  }
+  for (auto& table : tables) {
+    const bool filter = table.name == "filter" && table.family == 4;
+    const std::string key = tableKey(table);
+    if (auto it = applied_.find(key); it != applied_.end() && it->second == table) {
       if (filter) countedPairs_ = s.pairs;
       continue;
     }
-    Tally& tally = tally_[table.name];
-    auto committed = transact(lockPath_, table.name, tally.reads, [&](xtc_handle* h) { return iptc::syncTable(h, table); });
+    Tally& tally = tally_[key];
+    const auto& family = table.family == 6 ? iptc::family6() : iptc::family4();
+    auto committed = transact(family, lockPath_, table.name, tally.reads, [&](xtc_handle* h) { return family.syncTable(h, table); });
     if (!committed) {
       applied_.clear();
       return committed.error();
@@ -165,7 +211,8 @@ Status IptcFirewall::apply(const FirewallState& s) {
       log::debug("firewall: committed table ", table.name);
     }
     if (filter) countedPairs_ = s.pairs;
-    applied_.insert_or_assign(table.name, std::move(table));
+    if (table.chains.empty() && table.family == 6 && !s.ipv6) applied_.erase(key);  // all gone
+    else applied_.insert_or_assign(key, std::move(table));
   }
   return {};
 }

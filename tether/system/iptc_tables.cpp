@@ -1,30 +1,9 @@
-// Making one table of a libiptc handle hold exactly a fw::Table: IptcFirewall's work inside
-// one transaction (iptc_firewall.cpp has the lock, the transaction and the commit).
-//
-// Entries are built by hand, byte for byte what iptables-legacy would build for the same rule
-// text (the root tests compare `iptables-legacy -S` with renderFirewallRules()). An existing
-// rule is recognised by a key made of its ipt_ip part, its matches (name, revision, data) and
-// its target (the verdict label for standard targets, else name, revision, data).
-#include "tether/system/iptc_tables.h"
-
-#include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <deque>
-#include <map>
-#include <set>
-#include <utility>
-#include <vector>
-
-// libiptc.h pulls in the glibc network headers; the linux/ headers below must come after them.
+// The IPv4 family of iptc_tables_impl.h: libip4tc and ipt_entry.
+// libiptc.h pulls in the glibc network headers; the linux/ headers must come after them.
 #include <libiptc/libiptc.h>
 #include <linux/netfilter/nf_nat.h>
-#include <linux/netfilter/xt_TCPMSS.h>
-#include <linux/netfilter/xt_conntrack.h>
-#include <linux/netfilter/xt_mac.h>
-#include <linux/netfilter/xt_tcpudp.h>
 
-#include "tether/base/log.h"
+#include "tether/system/iptc_tables_impl.h"
 
 namespace tetherd::iptc {
 
@@ -36,353 +15,46 @@ Error iptcError(int err, const std::string& table, const char* what, const std::
 
 namespace {
 
-using fw::Rule;
-
-// The model's ctstate bits are the kernel's.
-static_assert(fw::kCtInvalid == XT_CONNTRACK_STATE_INVALID);
-static_assert(fw::kCtEstablished == XT_CONNTRACK_STATE_BIT(IP_CT_ESTABLISHED));
-static_assert(fw::kCtRelated == XT_CONNTRACK_STATE_BIT(IP_CT_RELATED));
-static_assert(fw::kCtNew == XT_CONNTRACK_STATE_BIT(IP_CT_NEW));
-
-// Bits of the TCP flags byte (FIN is 0x01).
-constexpr uint8_t kTcpSyn = 0x02, kTcpRst = 0x04;
-
-// libiptc declares chain arguments as `const char[32]` and may read all 32 bytes; gcc 12 warns
-// (rightly) when a shorter literal is passed. This is a zero-padded copy.
-struct Label {
-  xt_chainlabel buf{};
-  explicit Label(std::string_view name) {
-    std::memcpy(buf, name.data(), std::min(name.size(), sizeof(buf) - 1));
+struct V4 {
+  using Raw = ipt_entry;
+  static constexpr const char* kAccept = IPTC_LABEL_ACCEPT;
+  static constexpr const char* kDrop = IPTC_LABEL_DROP;
+  static constexpr uint8_t kGoto = IPT_F_GOTO;
+  static constexpr size_t kMasqueradeSize = sizeof(nf_nat_ipv4_multi_range_compat);
+  static void initMasquerade(void* data) { static_cast<nf_nat_ipv4_multi_range_compat*>(data)->rangesize = 1; }
+  static ipt_ip& ipPart(ipt_entry* e) { return e->ip; }
+  static const ipt_ip& ipPart(const ipt_entry* e) { return e->ip; }
+  static void setProto(ipt_ip& ip, uint16_t proto) { ip.proto = proto; }
+  static Error error(int err, const std::string& table, const char* what, const std::string& chain = {}) {
+    return iptcError(err, table, what, chain);
   }
+  static constexpr auto first_rule = iptc_first_rule;
+  static constexpr auto next_rule = iptc_next_rule;
+  static constexpr auto get_target = iptc_get_target;
+  static constexpr auto flush_entries = iptc_flush_entries;
+  static constexpr auto append_entry = iptc_append_entry;
+  static constexpr auto insert_entry = iptc_insert_entry;
+  static constexpr auto delete_num_entry = iptc_delete_num_entry;
+  static constexpr auto is_chain = iptc_is_chain;
+  static constexpr auto create_chain = iptc_create_chain;
+  static constexpr auto delete_chain = iptc_delete_chain;
+  static constexpr auto first_chain = iptc_first_chain;
+  static constexpr auto next_chain = iptc_next_chain;
 };
 
-// ---- entries ----------------------------------------------------------------------------
-
-// One ipt_entry with its matches and target, zero-filled (so padding compares equal).
-// std::vector storage comes from operator new: aligned for ipt_entry (8 bytes).
-class Entry {
- public:
-  explicit Entry(size_t size) : bytes_(size, 0) {}
-  ipt_entry* get() { return reinterpret_cast<ipt_entry*>(bytes_.data()); }
-  template <class T>
-  T* at(size_t offset) {
-    return reinterpret_cast<T*>(bytes_.data() + offset);
-  }
-
- private:
-  std::vector<unsigned char> bytes_;
-};
-
-bool isStandard(Rule::Target t) {
-  return t == Rule::Target::Accept || t == Rule::Target::Drop || t == Rule::Target::Jump ||
-         t == Rule::Target::Goto;
-}
-
-// The target's name in the entry; for standard targets, also what iptc_get_target() returns.
-std::string targetLabel(const Rule& r) {
-  switch (r.target) {
-    case Rule::Target::Accept: return IPTC_LABEL_ACCEPT;
-    case Rule::Target::Drop: return IPTC_LABEL_DROP;
-    case Rule::Target::Jump:
-    case Rule::Target::Goto: return r.targetChain;
-    case Rule::Target::Masquerade: return "MASQUERADE";
-    case Rule::Target::ClampMssToPmtu: return "TCPMSS";
-  }
-  return {};
-}
-
-size_t targetDataSize(Rule::Target t) {
-  switch (t) {
-    case Rule::Target::Masquerade: return sizeof(nf_nat_ipv4_multi_range_compat);
-    case Rule::Target::ClampMssToPmtu: return sizeof(xt_tcpmss_info);
-    default: return sizeof(int);  // xt_standard_target's verdict
-  }
-}
-
-// "-i name" as iptables encodes it: the name, and a mask over its bytes plus the final NUL
-// (an exact match; tetherd never uses "+" wildcards).
-void setIface(const std::string& name, char* via, unsigned char* mask) {
-  if (name.empty()) return;
-  const size_t n = std::min<size_t>(name.size(), IFNAMSIZ - 1);
-  std::memcpy(via, name.data(), n);
-  std::memset(mask, 0xff, n + 1);
-}
-
-void setName(char* dst, size_t capacity, std::string_view name) {
-  std::memcpy(dst, name.data(), std::min(name.size(), capacity - 1));
-}
-
-Entry buildEntry(const Rule& r) {
-  constexpr size_t kConntrackSize = XT_ALIGN(sizeof(xt_entry_match)) + XT_ALIGN(sizeof(xt_conntrack_mtinfo3));
-  constexpr size_t kTcpSize = XT_ALIGN(sizeof(xt_entry_match)) + XT_ALIGN(sizeof(xt_tcp));
-  constexpr size_t kMacSize = XT_ALIGN(sizeof(xt_entry_match)) + XT_ALIGN(sizeof(xt_mac_info));
-  const bool tcpMatch = r.tcpSyn || r.dport != 0;
-  const bool macMatch = !r.macSource.empty();
-  const size_t targetOffset = sizeof(ipt_entry) + (macMatch ? kMacSize : 0) + (r.ctstate != 0 ? kConntrackSize : 0) +
-                              (tcpMatch ? kTcpSize : 0);
-  const size_t targetSize = XT_ALIGN(sizeof(xt_entry_target)) + XT_ALIGN(targetDataSize(r.target));
-
-  Entry entry(targetOffset + targetSize);
-  ipt_entry* e = entry.get();
-  setIface(r.in, e->ip.iniface, e->ip.iniface_mask);
-  setIface(r.out, e->ip.outiface, e->ip.outiface_mask);
-  if (tcpMatch) e->ip.proto = IPPROTO_TCP;
-  if (r.target == Rule::Target::Goto) e->ip.flags |= IPT_F_GOTO;
-  e->target_offset = static_cast<uint16_t>(targetOffset);
-  e->next_offset = static_cast<uint16_t>(targetOffset + targetSize);
-
-  // Matches, in the order Rule::toString() prints them.
-  size_t offset = sizeof(ipt_entry);
-  if (macMatch) {
-    auto* m = entry.at<xt_entry_match>(offset);
-    m->u.user.match_size = kMacSize;
-    setName(m->u.user.name, sizeof(m->u.user.name), "mac");
-    auto* info = reinterpret_cast<xt_mac_info*>(m->data);
-    // validate() let only "aa:bb:cc:dd:ee:ff" through.
-    for (size_t i = 0; i < ETH_ALEN && i * 3 + 1 < r.macSource.size(); ++i)
-      info->srcaddr[i] = static_cast<unsigned char>(std::stoi(r.macSource.substr(i * 3, 2), nullptr, 16));
-    offset += kMacSize;
-  }
-  if (r.ctstate != 0) {
-    auto* m = entry.at<xt_entry_match>(offset);
-    m->u.user.match_size = kConntrackSize;
-    setName(m->u.user.name, sizeof(m->u.user.name), "conntrack");
-    m->u.user.revision = 3;
-    auto* info = reinterpret_cast<xt_conntrack_mtinfo3*>(m->data);
-    info->match_flags = XT_CONNTRACK_STATE;
-    info->state_mask = r.ctstate;
-    offset += kConntrackSize;
-  }
-  if (tcpMatch) {
-    auto* m = entry.at<xt_entry_match>(offset);
-    m->u.user.match_size = kTcpSize;
-    setName(m->u.user.name, sizeof(m->u.user.name), "tcp");
-    auto* tcp = reinterpret_cast<xt_tcp*>(m->data);
-    tcp->spts[1] = 0xffff;  // any port, as iptables fills them
-    if (r.dport != 0) {
-      tcp->dpts[0] = tcp->dpts[1] = r.dport;  // --dport N: the range N:N
-    } else {
-      tcp->dpts[1] = 0xffff;
-    }
-    if (r.tcpSyn) {
-      tcp->flg_mask = kTcpSyn | kTcpRst;
-      tcp->flg_cmp = kTcpSyn;
-    }
-  }
-
-  auto* t = entry.at<xt_entry_target>(targetOffset);
-  t->u.user.target_size = static_cast<uint16_t>(targetSize);
-  // For standard targets libiptc maps the label ("ACCEPT", "DROP", a chain) to the verdict.
-  setName(t->u.user.name, sizeof(t->u.user.name), targetLabel(r));
-  if (r.target == Rule::Target::Masquerade) {
-    reinterpret_cast<nf_nat_ipv4_multi_range_compat*>(t->data)->rangesize = 1;
-  } else if (r.target == Rule::Target::ClampMssToPmtu) {
-    reinterpret_cast<xt_tcpmss_info*>(t->data)->mss = XT_TCPMSS_CLAMP_PMTU;
-  }
-  return entry;
-}
-
-void appendBytes(std::string& key, const void* p, size_t n) { key.append(static_cast<const char*>(p), n); }
-
-// What makes two entries the same rule (see the file comment). Counters, offsets and the
-// kernel's bookkeeping fields are left out; so are the bytes after a name's NUL, which the
-// kernel does not copy back.
-std::string ruleKey(const ipt_entry* e, bool standardTarget, std::string_view label) {
-  std::string key;
-  appendBytes(key, &e->ip, sizeof(e->ip));
-  const auto* base = reinterpret_cast<const unsigned char*>(e);
-  for (size_t off = sizeof(ipt_entry); off + sizeof(xt_entry_match) <= e->target_offset;) {
-    const auto* m = reinterpret_cast<const xt_entry_match*>(base + off);
-    const size_t size = m->u.match_size;
-    if (size < sizeof(xt_entry_match) || off + size > e->target_offset) {
-      key += "|malformed";
-      break;
-    }
-    key += "|m:";
-    key.append(m->u.user.name, strnlen(m->u.user.name, sizeof(m->u.user.name)));
-    key += '/';
-    key += static_cast<char>(m->u.user.revision);
-    appendBytes(key, m->data, size - sizeof(xt_entry_match));
-    off += size;
-  }
-  key += "|t:";
-  if (standardTarget) {
-    key += label;
-  } else {
-    const auto* t = reinterpret_cast<const xt_entry_target*>(base + e->target_offset);
-    key.append(t->u.user.name, strnlen(t->u.user.name, sizeof(t->u.user.name)));
-    key += '/';
-    key += static_cast<char>(t->u.user.revision);
-    if (t->u.target_size >= sizeof(xt_entry_target)) appendBytes(key, t->data, t->u.target_size - sizeof(xt_entry_target));
-  }
-  return key;
-}
-
-// The key of an entry read from the kernel through `h`.
-std::string installedKey(const ipt_entry* e, xtc_handle* h) {
-  const auto* t = reinterpret_cast<const xt_entry_target*>(reinterpret_cast<const unsigned char*>(e) + e->target_offset);
-  // Standard targets (verdicts and jumps) come back from the kernel with an empty name.
-  const bool standard = t->u.user.name[0] == '\0';
-  const char* label = iptc_get_target(e, h);
-  return ruleKey(e, standard, label != nullptr ? label : "");
-}
-
-struct Desired {
-  Entry entry;
-  std::string key;
-};
-
-Desired desiredEntry(const Rule& r) {
-  Entry entry = buildEntry(r);
-  std::string key = ruleKey(entry.get(), isStandard(r.target), targetLabel(r));
-  return Desired{std::move(entry), std::move(key)};
-}
-
-// ---- synchronising one table ------------------------------------------------------------
-
-// Makes an own chain's content equal `chain.rules`. Unchanged chains are left alone; a changed
-// chain is flushed and refilled, and each rule that stays gets the counters of its old entry
-// back (libiptc commits the counters set in appended entries as they are).
-Result<bool> syncChain(xtc_handle* h, const std::string& table, const fw::Chain& chain) {
-  std::vector<Desired> desired;
-  for (const auto& r : chain.rules) desired.push_back(desiredEntry(r));
-
-  std::vector<std::pair<std::string, xt_counters>> installed;
-  for (const ipt_entry* e = iptc_first_rule(chain.name.c_str(), h); e != nullptr; e = iptc_next_rule(e, h)) {
-    installed.emplace_back(installedKey(e, h), e->counters);
-  }
-  if (installed.size() == desired.size() &&
-      std::equal(desired.begin(), desired.end(), installed.begin(),
-                 [](const Desired& d, const auto& i) { return d.key == i.first; })) {
-    return false;
-  }
-
-  std::map<std::string, std::deque<xt_counters>> kept;
-  for (const auto& [key, counters] : installed) kept[key].push_back(counters);
-
-  const Label label(chain.name);
-  if (!iptc_flush_entries(label.buf, h)) return iptcError(errno, table, "flush", chain.name);
-  for (auto& d : desired) {
-    if (auto it = kept.find(d.key); it != kept.end() && !it->second.empty()) {
-      d.entry.get()->counters = it->second.front();
-      it->second.pop_front();
-    }
-    if (!iptc_append_entry(label.buf, d.entry.get(), h)) return iptcError(errno, table, "append to", chain.name);
-  }
-  log::debug("firewall: ", table, " ", chain.name, ": ", installed.size(), " -> ", desired.size(), " rules");
-  return true;
-}
-
-// Makes sure the hook chain jumps into `chain` exactly once. A missing jump is inserted at
-// position 0; duplicates (leftovers) are removed. A single existing jump stays where it is,
-// so a table that already has it is not committed again.
-Result<bool> syncHook(xtc_handle* h, const std::string& table, const fw::Chain& chain) {
-  Desired jump = desiredEntry(fw::hookJump(chain));
-  std::vector<unsigned> jumps;  // rule numbers (0-based) of every rule targeting `chain`
-  bool exact = false;           // the single jump is exactly ours (no match, no interface)
-  unsigned num = 0;
-  for (const ipt_entry* e = iptc_first_rule(chain.hook.c_str(), h); e != nullptr; e = iptc_next_rule(e, h), ++num) {
-    const char* target = iptc_get_target(e, h);
-    if (target == nullptr || chain.name != target) continue;
-    if (jumps.empty()) {
-      exact = installedKey(e, h) == jump.key;
-      jump.entry.get()->counters = e->counters;
-    }
-    jumps.push_back(num);
-  }
-  if (jumps.size() == 1 && exact) return false;
-
-  const Label hook(chain.hook);
-  for (auto it = jumps.rbegin(); it != jumps.rend(); ++it) {
-    if (!iptc_delete_num_entry(hook.buf, *it, h)) return iptcError(errno, table, "delete from", chain.hook);
-  }
-  if (!iptc_insert_entry(hook.buf, jump.entry.get(), 0, h)) return iptcError(errno, table, "insert into", chain.hook);
-  return true;
-}
-
-// Removes one own chain the state no longer needs: the jumps into it (from any chain), its
-// rules, the chain itself. Returns whether it existed.
-Result<bool> removeChain(xtc_handle* h, const std::string& table, const std::string& name) {
-  if (!iptc_is_chain(name.c_str(), h)) return false;
-  std::vector<std::string> chains;
-  for (const char* c = iptc_first_chain(h); c != nullptr; c = iptc_next_chain(h)) chains.emplace_back(c);
-  for (const auto& chain : chains) {
-    if (chain == name) continue;
-    std::vector<unsigned> jumps;
-    unsigned num = 0;
-    for (const ipt_entry* e = iptc_first_rule(chain.c_str(), h); e != nullptr; e = iptc_next_rule(e, h), ++num) {
-      const char* target = iptc_get_target(e, h);
-      if (target != nullptr && name == target) jumps.push_back(num);
-    }
-    const Label label(chain);
-    for (auto it = jumps.rbegin(); it != jumps.rend(); ++it) {
-      if (!iptc_delete_num_entry(label.buf, *it, h)) return iptcError(errno, table, "delete from", chain);
-    }
-  }
-  const Label label(name);
-  if (!iptc_flush_entries(label.buf, h)) return iptcError(errno, table, "flush", name);
-  if (!iptc_delete_chain(label.buf, h)) return iptcError(errno, table, "delete chain", name);
-  return true;
-}
+xtc_handle* init(const char* table) { return iptc_init(table); }
+int commit(xtc_handle* h) { return iptc_commit(h); }
+void freeHandle(xtc_handle* h) { iptc_free(h); }
 
 }  // namespace
 
-Result<bool> syncTable(xtc_handle* h, const fw::Table& table) {
-  bool changed = false;
-  for (const auto& name : table.absent) {
-    auto r = removeChain(h, table.name, name);
-    if (!r) return r.error();
-    changed = changed || *r;
-  }
-  // Chains first: the rules below jump into them.
-  for (const auto& chain : table.chains) {
-    if (iptc_is_chain(chain.name.c_str(), h)) continue;
-    if (!iptc_create_chain(Label(chain.name).buf, h)) return iptcError(errno, table.name, "create", chain.name);
-    changed = true;
-  }
-  for (const auto& chain : table.chains) {
-    auto r = syncChain(h, table.name, chain);
-    if (!r) return r.error();
-    changed = changed || *r;
-  }
-  for (const auto& chain : table.chains) {
-    if (chain.hook.empty()) continue;
-    auto r = syncHook(h, table.name, chain);
-    if (!r) return r.error();
-    changed = changed || *r;
-  }
-  return changed;
-}
+Result<bool> syncTable(xtc_handle* h, const fw::Table& table) { return impl::Ops<V4>::syncTable(h, table); }
 
-// Removes every chain named tetherd_* and every rule elsewhere that jumps into one.
-Result<bool> removeOwn(xtc_handle* h, const std::string& table) {
-  std::vector<std::string> own, others;
-  for (const char* c = iptc_first_chain(h); c != nullptr; c = iptc_next_chain(h)) {
-    (fw::isOwnChain(c) ? own : others).emplace_back(c);
-  }
-  if (own.empty()) return false;  // no own chain, so no jump into one either
+Result<bool> removeOwn(xtc_handle* h, const std::string& table) { return impl::Ops<V4>::removeOwn(h, table); }
 
-  const std::set<std::string> ownSet(own.begin(), own.end());
-  for (const auto& chain : others) {
-    std::vector<unsigned> jumps;
-    unsigned num = 0;
-    for (const ipt_entry* e = iptc_first_rule(chain.c_str(), h); e != nullptr; e = iptc_next_rule(e, h), ++num) {
-      const char* target = iptc_get_target(e, h);
-      if (target != nullptr && ownSet.count(target) != 0) jumps.push_back(num);
-    }
-    const Label label(chain);
-    for (auto it = jumps.rbegin(); it != jumps.rend(); ++it) {
-      if (!iptc_delete_num_entry(label.buf, *it, h)) return iptcError(errno, table, "delete from", chain);
-    }
-  }
-  // Flush all before deleting any: own chains jump into each other ("Too many links").
-  for (const auto& chain : own) {
-    if (!iptc_flush_entries(Label(chain).buf, h)) return iptcError(errno, table, "flush", chain);
-  }
-  for (const auto& chain : own) {
-    if (!iptc_delete_chain(Label(chain).buf, h)) return iptcError(errno, table, "delete chain", chain);
-  }
-  return true;
+const Family& family4() {
+  static const Family f{init, commit, freeHandle, syncTable, removeOwn, iptcError};
+  return f;
 }
 
 }  // namespace tetherd::iptc

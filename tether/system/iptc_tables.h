@@ -25,4 +25,17 @@ Result<bool> syncTable(xtc_handle* h, const fw::Table& table);
 // whether anything was there.
 Result<bool> removeOwn(xtc_handle* h, const std::string& table);
 
+// One family's libiptc (libip4tc or libip6tc) as IptcFirewall uses it; the handles of the
+// two are not interchangeable.
+struct Family {
+  xtc_handle* (*init)(const char* table);
+  int (*commit)(xtc_handle* h);
+  void (*free)(xtc_handle* h);
+  Result<bool> (*syncTable)(xtc_handle* h, const fw::Table& table);
+  Result<bool> (*removeOwn)(xtc_handle* h, const std::string& table);
+  Error (*error)(int err, const std::string& table, const char* what, const std::string& chain);
+};
+const Family& family4();  // iptables (iptc_tables.cpp)
+const Family& family6();  // ip6tables (ip6tc_tables.cpp)
+
 }  // namespace tetherd::iptc

@@ -36,6 +36,8 @@ void KernelView::apply(NetEvent& e) {
       links.erase(index);
       std::erase_if(addrs, [&](const AddrInfo& a) { return a.index == index; });
       std::erase_if(routes, [&](const DefaultRoute& r) { return r.index == index; });
+      std::erase_if(addrs6, [&](const Addr6Info& a) { return a.index == index; });
+      std::erase_if(routes6, [&](const DefaultRoute6& r) { return r.index == index; });
       return;
     }
     case NetEvent::Type::AddrAdded:
@@ -90,6 +92,20 @@ std::vector<std::string> KernelView::names() const {
   for (const auto& [i, l] : links) out.push_back(l.name);
   std::sort(out.begin(), out.end());
   return out;
+}
+
+std::vector<Addr6Info> KernelView::addresses6Of(std::string_view name) const {
+  std::vector<Addr6Info> out;
+  const LinkInfo* l = link(name);
+  if (!l) return out;
+  for (const auto& a : addrs6)
+    if (a.index == l->index) out.push_back(a);
+  return out;
+}
+
+bool KernelView::hasDefaultRoute6(std::string_view name) const {
+  const LinkInfo* l = link(name);
+  return l && std::any_of(routes6.begin(), routes6.end(), [&](const DefaultRoute6& r) { return r.index == l->index; });
 }
 
 }  // namespace tetherd

@@ -17,6 +17,10 @@ struct KernelView {
   std::map<int, LinkInfo> links;     // by ifindex
   std::vector<AddrInfo> addrs;       // IPv4, every link
   std::vector<DefaultRoute> routes;  // IPv4 default routes of the main table
+  // IPv6 facts (issue 12), kept current by the monitor without events of their own: nothing
+  // planned depends on them yet; status and doctor read them.
+  std::vector<Addr6Info> addrs6;        // global IPv6 addresses, every link
+  std::vector<DefaultRoute6> routes6;   // IPv6 default routes of the main table
 
   // Replaces the picture whole (start, resync after an overrun).
   void replace(const std::vector<LinkInfo>& l, std::vector<AddrInfo> a, std::vector<DefaultRoute> r);
@@ -29,6 +33,8 @@ struct KernelView {
   bool up(std::string_view name) const;  // admin up and carrier
   bool hasDefaultRoute(std::string_view name) const;
   std::vector<AddrInfo> addressesOf(std::string_view name) const;
+  std::vector<Addr6Info> addresses6Of(std::string_view name) const;
+  bool hasDefaultRoute6(std::string_view name) const;
   std::vector<std::string> names() const;  // sorted
 };
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "tether/base/ip.h"
+#include "tether/base/ip6.h"
 #include "tether/base/result.h"
 
 namespace tetherd {
@@ -37,6 +38,31 @@ struct DefaultRoute {
   Ipv4Address gateway;
   uint32_t metric = 0;
   bool operator==(const DefaultRoute&) const = default;
+};
+
+// One global IPv6 address on a link (link-local and host-scope ones are not kept).
+struct Addr6Info {
+  int index = 0;
+  std::string ifname;
+  Ipv6Prefix prefix;
+  bool operator==(const Addr6Info&) const = default;
+};
+
+// An IPv6 default route (::/0, unicast) in the main table, learnt from RAs or static.
+struct DefaultRoute6 {
+  int index = 0;
+  std::string ifname;
+  Ipv6Address gateway;  // :: without a gateway
+  uint32_t metric = 0;
+  bool operator==(const DefaultRoute6&) const = default;
+};
+
+// A neighbour (NDP) entry: a client's IPv6 address and its MAC ("aa:bb:cc:dd:ee:ff").
+struct Neighbour6 {
+  int index = 0;
+  std::string mac;
+  Ipv6Address address;
+  bool operator==(const Neighbour6&) const = default;
 };
 
 // What changed in the kernel. Only the member matching the type is filled in.
@@ -78,6 +104,10 @@ class Netlink {
   virtual Status addAddress(const std::string& ifname, const Ipv4Prefix& p) = 0;
   // An address that is not there is success.
   virtual Status removeAddress(const std::string& ifname, const Ipv4Prefix& p) = 0;
+  // IPv6, the same way: added with IFA_F_NODAD (the router's own address on a link it
+  // alone serves) so that it is usable at once; idempotent as above.
+  virtual Status addAddress6(const std::string& ifname, const Ipv6Prefix& p) = 0;
+  virtual Status removeAddress6(const std::string& ifname, const Ipv6Prefix& p) = 0;
   // A new bridge (admin down, no ports), e.g. the Bluetooth PAN bridge. Idempotent: a bridge
   // of that name already there is success; another kind of link of that name is
   // Errc::AlreadyExists.

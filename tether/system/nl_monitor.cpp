@@ -97,7 +97,8 @@ Status NetlinkMonitor::Impl::start() {
     return fail("set callback", err);
   }
   if (int err = nl_connect(sk, NETLINK_ROUTE); err < 0) return fail("connect", err);
-  if (int err = nl_socket_add_memberships(sk, RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV4_ROUTE, 0); err < 0) {
+  if (int err = nl_socket_add_memberships(sk, RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV4_ROUTE,
+                                                RTNLGRP_IPV6_IFADDR, RTNLGRP_IPV6_ROUTE, 0); err < 0) {
     return fail("join groups", err);
   }
   if (int err = nl_socket_set_nonblocking(sk); err < 0) return fail("set non-blocking", err);
@@ -253,6 +254,10 @@ Status NetlinkMonitor::Impl::reseed() {
   auto r = requests.defaultRoutes();
   if (!r) return r.error();
   view.replace(*l, std::move(*a), std::move(*r));
+  view.addrs6.clear();
+  view.routes6.clear();
+  if (auto st = requests.readIpv6(view.addrs6, view.routes6); !st)
+    log::warning("netlink monitor: IPv6 facts: ", st.error().message);  // a kernel without IPv6
   return {};
 }
 

@@ -362,6 +362,103 @@ Status NlNetlink::removeAddress(const std::string& ifname, const Ipv4Prefix& p) 
   return {};
 }
 
+namespace {
+
+// An IPv6 address object for rtnl_addr_add/delete (no broadcast in IPv6).
+RtAddrPtr addr6Object(int index, const Ipv6Prefix& p) {
+  RtAddrPtr addr(rtnl_addr_alloc());
+  if (!addr) return nullptr;
+  rtnl_addr_set_ifindex(addr.get(), index);
+  rtnl_addr_set_family(addr.get(), AF_INET6);
+  NlAddrPtr local(nl_addr_build(AF_INET6, p.address.bytes.data(), p.address.bytes.size()));
+  if (!local) return nullptr;
+  nl_addr_set_prefixlen(local.get(), p.length);
+  if (rtnl_addr_set_local(addr.get(), local.get()) < 0) return nullptr;
+  rtnl_addr_set_prefixlen(addr.get(), p.length);
+  return addr;
+}
+
+}  // namespace
+
+Status NlNetlink::readIpv6(std::vector<Addr6Info>& addrs, std::vector<DefaultRoute6>& routes) {
+  std::vector<LinkInfo> links;
+  if (int err = impl_->dumpLinks(links); err < 0) return cfgError("netlink: list links", "", err);
+  std::map<int, std::string> names;
+  for (auto& l : links) names[l.index] = l.name;
+  auto name = [&names](int index) {
+    auto it = names.find(index);
+    return it == names.end() ? std::string() : it->second;
+  };
+  ifaddrmsg areq{};
+  areq.ifa_family = AF_INET6;
+  int err = impl_->dump(
+      RTM_GETADDR, &areq, sizeof areq,
+      [&](nlmsghdr* h) {
+        if (h->nlmsg_type != RTM_NEWADDR) return;
+        if (auto a = rtnl::parseAddr6(h)) {
+          a->ifname = name(a->index);
+          addrs.push_back(std::move(*a));
+        }
+      },
+      [&] { addrs.clear(); });
+  if (err < 0) return cfgError("netlink: list IPv6 addresses", "", err);
+  rtmsg rreq{};
+  rreq.rtm_family = AF_INET6;
+  err = impl_->dump(
+      RTM_GETROUTE, &rreq, sizeof rreq,
+      [&](nlmsghdr* h) {
+        if (h->nlmsg_type != RTM_NEWROUTE) return;
+        for (auto& r : rtnl::parseDefaultRoutes6(h)) {
+          r.ifname = name(r.index);
+          routes.push_back(std::move(r));
+        }
+      },
+      [&] { routes.clear(); });
+  if (err < 0) return cfgError("netlink: list IPv6 routes", "", err);
+  return {};
+}
+
+Result<std::vector<Neighbour6>> NlNetlink::neighbours6(const std::string& ifname) {
+  auto index = impl_->ifindex(ifname, "list neighbours");
+  if (!index) return index.error();
+  std::vector<Neighbour6> out;
+  ndmsg req{};
+  req.ndm_family = AF_INET6;
+  int err = impl_->dump(
+      RTM_GETNEIGH, &req, sizeof req,
+      [&](nlmsghdr* h) {
+        if (auto n = rtnl::parseNeighbour6(h); n && n->index == *index) out.push_back(std::move(*n));
+      },
+      [&] { out.clear(); });
+  if (err < 0) return cfgError("netlink: list IPv6 neighbours", ifname, err);
+  return out;
+}
+
+Status NlNetlink::addAddress6(const std::string& ifname, const Ipv6Prefix& p) {
+  const std::string operation = "add address " + p.str();
+  auto index = impl_->ifindex(ifname, operation);
+  if (!index) return index.error();
+  RtAddrPtr addr = addr6Object(*index, p);
+  if (!addr) return cfgError(operation, ifname, -NLE_NOMEM);
+  rtnl_addr_set_flags(addr.get(), IFA_F_NODAD);
+  int err = impl_->noteResult(rtnl_addr_add(impl_->sk, addr.get(), 0));
+  if (err == -NLE_EXIST) return {};
+  if (err < 0) return isNoDevice(err) ? unknownIface(ifname) : cfgError(operation, ifname, err);
+  return {};
+}
+
+Status NlNetlink::removeAddress6(const std::string& ifname, const Ipv6Prefix& p) {
+  const std::string operation = "remove address " + p.str();
+  auto index = impl_->ifindex(ifname, operation);
+  if (!index) return index.error();
+  RtAddrPtr addr = addr6Object(*index, p);
+  if (!addr) return cfgError(operation, ifname, -NLE_NOMEM);
+  int err = impl_->noteResult(rtnl_addr_delete(impl_->sk, addr.get(), 0));
+  if (err == -NLE_NOADDR) return {};
+  if (err < 0) return isNoDevice(err) ? unknownIface(ifname) : cfgError(operation, ifname, err);
+  return {};
+}
+
 Status NlNetlink::createBridge(const std::string& name) {
   const std::string operation = "create bridge";
   if (!validIfname(name)) return makeError(Errc::InvalidArgument, "create bridge: '" + name + "' is not a valid interface name");

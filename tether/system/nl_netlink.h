@@ -26,6 +26,12 @@ class NlNetlink : public Netlink {
   Status setLinkUp(const std::string& ifname, bool up) override;
   Status addAddress(const std::string& ifname, const Ipv4Prefix& p) override;
   Status removeAddress(const std::string& ifname, const Ipv4Prefix& p) override;
+  Status addAddress6(const std::string& ifname, const Ipv6Prefix& p) override;
+  // The IPv6 facts of the kernel view (global addresses, default routes), for its seeding.
+  Status readIpv6(std::vector<Addr6Info>& addrs, std::vector<DefaultRoute6>& routes);
+  // The IPv6 neighbours (clients' addresses with their MACs) on one link.
+  Result<std::vector<Neighbour6>> neighbours6(const std::string& ifname);
+  Status removeAddress6(const std::string& ifname, const Ipv6Prefix& p) override;
   Status createBridge(const std::string& name) override;
   Status deleteLink(const std::string& name) override;
 

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <linux/if.h>
 #include <linux/if_addr.h>
+#include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
 #include <netlink/attr.h>
 #include <netlink/msg.h>
@@ -128,6 +129,62 @@ std::vector<DefaultRoute> parseDefaultRoutes(nlmsghdr* h) {
   return out;
 }
 
+std::optional<Neighbour6> parseNeighbour6(nlmsghdr* h) {
+  if (h->nlmsg_type != RTM_NEWNEIGH || !nlmsg_valid_hdr(h, sizeof(ndmsg))) return std::nullopt;
+  const auto* nd = static_cast<const ndmsg*>(nlmsg_data(h));
+  if (nd->ndm_family != AF_INET6 || (nd->ndm_state & (NUD_FAILED | NUD_INCOMPLETE | NUD_NOARP)) != 0) return std::nullopt;
+  nlattr* tb[NDA_MAX + 1] = {};
+  if (nlmsg_parse(h, sizeof(ndmsg), tb, NDA_MAX, nullptr) < 0) return std::nullopt;
+  if (tb[NDA_DST] == nullptr || nla_len(tb[NDA_DST]) != 16 || tb[NDA_LLADDR] == nullptr || nla_len(tb[NDA_LLADDR]) != 6)
+    return std::nullopt;
+  Neighbour6 n;
+  n.index = nd->ndm_ifindex;
+  std::memcpy(n.address.bytes.data(), nla_data(tb[NDA_DST]), 16);
+  const auto* mac = static_cast<const unsigned char*>(nla_data(tb[NDA_LLADDR]));
+  static const char kHex[] = "0123456789abcdef";
+  for (int i = 0; i < 6; ++i) {
+    if (i) n.mac += ':';
+    n.mac += kHex[mac[i] >> 4];
+    n.mac += kHex[mac[i] & 15];
+  }
+  return n;
+}
+
+std::optional<Addr6Info> parseAddr6(nlmsghdr* h) {
+  if (!nlmsg_valid_hdr(h, sizeof(ifaddrmsg))) return std::nullopt;
+  const auto* ifa = static_cast<const ifaddrmsg*>(nlmsg_data(h));
+  if (ifa->ifa_family != AF_INET6 || ifa->ifa_prefixlen > 128 || ifa->ifa_scope != RT_SCOPE_UNIVERSE) return std::nullopt;
+  nlattr* tb[IFA_MAX + 1] = {};
+  if (nlmsg_parse(h, sizeof(ifaddrmsg), tb, IFA_MAX, nullptr) < 0) return std::nullopt;
+  nlattr* a = tb[IFA_LOCAL] != nullptr ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
+  if (a == nullptr || nla_len(a) != 16) return std::nullopt;
+  Addr6Info out;
+  out.index = static_cast<int>(ifa->ifa_index);
+  std::memcpy(out.prefix.address.bytes.data(), nla_data(a), 16);
+  out.prefix.length = ifa->ifa_prefixlen;
+  return out;
+}
+
+std::vector<DefaultRoute6> parseDefaultRoutes6(nlmsghdr* h) {
+  std::vector<DefaultRoute6> out;
+  if (!nlmsg_valid_hdr(h, sizeof(rtmsg))) return out;
+  const auto* rtm = static_cast<const rtmsg*>(nlmsg_data(h));
+  if (rtm->rtm_family != AF_INET6 || rtm->rtm_dst_len != 0 || rtm->rtm_type != RTN_UNICAST ||
+      (rtm->rtm_flags & RTM_F_CLONED) != 0) {
+    return out;
+  }
+  nlattr* tb[RTA_MAX + 1] = {};
+  if (nlmsg_parse(h, sizeof(rtmsg), tb, RTA_MAX, nullptr) < 0) return out;
+  if (attrU32(tb[RTA_TABLE]).value_or(rtm->rtm_table) != RT_TABLE_MAIN) return out;
+  DefaultRoute6 route;
+  route.index = static_cast<int>(attrU32(tb[RTA_OIF]).value_or(0));
+  route.metric = attrU32(tb[RTA_PRIORITY]).value_or(0);
+  if (tb[RTA_GATEWAY] != nullptr && nla_len(tb[RTA_GATEWAY]) == 16)
+    std::memcpy(route.gateway.bytes.data(), nla_data(tb[RTA_GATEWAY]), 16);
+  if (route.index > 0) out.push_back(route);  // multipath IPv6 defaults: not kept (read as none)
+  return out;
+}
+
 // The identity of a default route for the kernel: which route an event talks about.
 bool sameRoute(const DefaultRoute& a, const DefaultRoute& b) {
   return a.index == b.index && a.gateway == b.gateway && a.metric == b.metric;
@@ -189,6 +246,8 @@ bool translateEvent(nlmsghdr* h, KernelView& view, std::vector<NetEvent>& events
       if (link->name.empty()) link->name = it->second.name;
       links.erase(it);
       std::erase_if(view.addrs, [&](const AddrInfo& a) { return a.index == link->index; });
+      std::erase_if(view.addrs6, [&](const Addr6Info& a) { return a.index == link->index; });
+      std::erase_if(view.routes6, [&](const DefaultRoute6& r) { return r.index == link->index; });
       for (const auto& r : routes) {
         if (r.index == link->index) reconcile = true;
       }
@@ -197,6 +256,12 @@ bool translateEvent(nlmsghdr* h, KernelView& view, std::vector<NetEvent>& events
     }
     case RTM_NEWADDR:
     case RTM_DELADDR: {
+      if (auto a6 = parseAddr6(h)) {  // IPv6: the view only (see kernel_view.h)
+        a6->ifname = nameOf(links, a6->index);
+        std::erase_if(view.addrs6, [&](const Addr6Info& a) { return a.index == a6->index && a.prefix == a6->prefix; });
+        if (h->nlmsg_type == RTM_NEWADDR) view.addrs6.push_back(*a6);
+        return reconcile;
+      }
       auto addr = parseAddr(h);
       if (!addr) return reconcile;
       if (auto name = nameOf(links, addr->index); !name.empty()) addr->ifname = name;
@@ -215,6 +280,13 @@ bool translateEvent(nlmsghdr* h, KernelView& view, std::vector<NetEvent>& events
     }
     case RTM_NEWROUTE:
     case RTM_DELROUTE: {
+      for (auto& r6 : parseDefaultRoutes6(h)) {
+        r6.ifname = nameOf(links, r6.index);
+        std::erase_if(view.routes6, [&](const DefaultRoute6& r) {
+          return r.index == r6.index && r.gateway == r6.gateway && r.metric == r6.metric;
+        });
+        if (h->nlmsg_type == RTM_NEWROUTE) view.routes6.push_back(r6);
+      }
       auto parsed = parseDefaultRoutes(h);
       if (parsed.empty()) return reconcile;
       // `ip route replace` says only what the new route is: find out what went.

@@ -26,6 +26,14 @@ std::optional<AddrInfo> parseAddr(nlmsghdr* h);
 // RTM_NEWROUTE / RTM_DELROUTE: the IPv4 unicast default routes of the main table, one per
 // nexthop; empty for any other route. ifname is left empty.
 std::vector<DefaultRoute> parseDefaultRoutes(nlmsghdr* h);
+// The same for IPv6: global addresses (scope universe) and default routes of the main table.
+std::optional<Addr6Info> parseAddr6(nlmsghdr* h);
+std::vector<DefaultRoute6> parseDefaultRoutes6(nlmsghdr* h);
+
+// RTM_NEWNEIGH of family AF_INET6 with a 6-byte link-layer address, in a usable state
+// (not FAILED or INCOMPLETE); nullopt otherwise.
+std::optional<Neighbour6> parseNeighbour6(nlmsghdr* h);
+
 // The identity of a default route for the kernel: which route an event talks about.
 bool sameRoute(const DefaultRoute& a, const DefaultRoute& b);
 

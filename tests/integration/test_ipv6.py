@@ -1,0 +1,219 @@
+"""Issue 12, IPv6 in nat66 mode, end to end with real programs in the namespace lab.
+
+inet plays the upstream router on eth0's link: radvd announces 2001:db8:1::/64 there (the
+appliance's eth0 gets a SLAAC address and its default route from it), a second dnsmasq on
+198.51.100.54 answers www6.tether.test with an AAAA record only, and an HTTP server listens on
+[2001:db8:ffff::10]:80, logging each client's address. tetherd runs with `ipv6 = auto` (which
+is nat66 today). The client behind usb0 gets a ULA address by SLAAC from tetherd's dnsmasq,
+resolves the AAAA through tetherd and fetches over IPv6; the server sees the appliance's
+address. A blocked MAC reaches nothing over IPv6; new connections from inet to the client are
+refused; the admin page does not answer on the upstream's IPv6 address; after a stop (and
+after kill -9 and a restart) nothing of tetherd's IPv6 state is left."""
+import os
+import re
+import signal
+import sys
+import unittest
+
+import support
+from support import lab as L
+
+LAB = None
+WWW6 = "2001:db8:ffff::10"
+WWW6_NAME = "www6.tether.test"
+DNS6_SERVER = "198.51.100.54"  # inet, answering WWW6_NAME with AAAA only
+DNS6_SERVER6 = "2001:db8:ffff::53"  # the same server over IPv6 (tetherd's resolv_file names both)
+WAN_PREFIX = "2001:db8:1:"
+WEB_PORT = 18086
+RADVD_CONF = """interface to-app {
+  AdvSendAdvert on;
+  MinRtrAdvInterval 3;
+  MaxRtrAdvInterval 4;
+  AdvDefaultLifetime 600;
+  prefix 2001:db8:1::/64 { AdvOnLink on; AdvAutonomous on; };
+};
+"""
+SYSCTLS = ("net.ipv6.conf.all.forwarding", "net.ipv6.conf.eth0.accept_ra")
+
+
+def global6(ns, ifname, prefix=""):
+    """ns's global IPv6 addresses on ifname (without length) starting with prefix."""
+    out = []
+    for a in ns.addresses(ifname, family=6):
+        addr = a.split("/")[0]
+        if not addr.startswith("fe80") and addr.startswith(prefix):
+            out.append(addr)
+    return out
+
+
+def setUpModule():
+    global LAB
+    support.require_lab()
+    support.require_binaries()
+    LAB = L.Lab().start()
+    inet = LAB.inet
+    inet.ip("-6", "addr", "add", "2001:db8:1::1/64", "dev", "to-app", "nodad")
+    inet.ip("-6", "addr", "add", WWW6 + "/128", "dev", "lo")
+    inet.ip("addr", "add", DNS6_SERVER + "/32", "dev", "lo")
+    inet.ip("-6", "addr", "add", DNS6_SERVER6 + "/128", "dev", "lo")
+    with open(os.path.join(LAB.dir, "resolv6.conf"), "w") as f:
+        f.write("nameserver %s\nnameserver %s\nnameserver fe80::1%%eth0\n" % (DNS6_SERVER, DNS6_SERVER6))
+    conf = os.path.join(LAB.dir, "radvd.conf")
+    with open(conf, "w") as f:
+        f.write(RADVD_CONF)
+    inet.popen("radvd", "-n", "-m", "stderr", "-C", conf, "-p", os.path.join(LAB.dir, "radvd.pid"),
+               log_name="inet-radvd.log")
+    inet.popen("dnsmasq", "-C", "/dev/null", "--keep-in-foreground", "--no-resolv", "--no-hosts", "--no-poll",
+               "--bind-interfaces", "--listen-address=%s" % DNS6_SERVER, "--listen-address=%s" % DNS6_SERVER6,
+               "--pid-file=%s" % os.path.join(LAB.dir, "inet-dns6.pid"),
+               "--local=/tether.test/", "--host-record=%s,%s" % (WWW6_NAME, WWW6),
+               "--log-facility=-", "--log-queries", log_name="inet-dns6.log")
+    www = os.path.join(LAB.dir, "www6")
+    os.makedirs(www, exist_ok=True)
+    with open(os.path.join(www, "index.html"), "w") as f:
+        f.write("hello over IPv6\n")
+    inet.popen(sys.executable, "-m", "http.server", "--bind", WWW6, "--directory", www, "80",
+               log_name="inet-http6.log")
+    # The appliance learns its own address and default route from radvd (before tetherd runs).
+    L.wait_for(lambda: global6(LAB.app, "eth0", WAN_PREFIX) and LAB.app.routes("default", family=6),
+               timeout=20, what="eth0's SLAAC address and IPv6 default route")
+    L.wait_for(lambda: LAB.inet.curl("http://[%s]/" % WWW6, check=False, args=["-g"]) == "hello over IPv6\n",
+               timeout=10, what="the IPv6 web server")
+
+
+def tearDownModule():
+    prefix = LAB.prefix
+    LAB.teardown()
+    left = L.leftovers(prefix)
+    if left:
+        raise AssertionError("the lab left: %s" % left)
+
+
+def config():
+    # eth0's DNS servers from a resolv.conf naming one IPv4 and one IPv6 server (and a scoped
+    # link-local one, left out).
+    return ("[daemon]\nlog_level = debug\n\n[upstream]\npriority = eth0\nresolv_file = %s\n"
+            "\n[tethering]\nipv6 = auto\n\n[web]\nenabled = yes\nport = %d\n"
+            % (os.path.join(LAB.dir, "resolv6.conf"), WEB_PORT))
+
+
+def http6_log():
+    with open(os.path.join(LAB.dir, "inet-http6.log"), errors="replace") as f:
+        return f.read()
+
+
+def ip6tables_save():
+    return LAB.app.run("ip6tables-legacy-save").stdout
+
+
+class Ipv6Nat66(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.before = {k: LAB.app.sysctl(k) for k in SYSCTLS}
+        cls.client = LAB.add_downstream("usb0")
+        LAB.start_tetherd(config())
+
+    @classmethod
+    def tearDownClass(cls):
+        LAB.stop_tetherd()
+
+    def wait_client_address(self):
+        L.wait_for(lambda: global6(self.client, "eth0", "fd"), timeout=30,
+                   what="the client's SLAAC address from tetherd's RA")
+        return global6(self.client, "eth0", "fd")[0]
+
+    def router6(self):
+        addrs = global6(LAB.app, "usb0", "fd")
+        self.assertEqual(len(addrs), 1, addrs)
+        return addrs[0]
+
+    def fetch(self, check=True, timeout=5.0):
+        return self.client.curl("http://[%s]/" % WWW6, check=check, timeout=timeout, args=["-g"])
+
+    def test_1_client_gets_ula_by_slaac_resolves_aaaa_and_fetches_through_nat66(self):
+        addr = self.wait_client_address()
+        router = self.router6()
+        self.assertTrue(router.endswith("::1"), router)
+        self.assertEqual(addr.split(":")[:4], router.split(":")[:4], "the client's /64 is usb0's")
+        L.wait_for(lambda: self.client.routes("default", family=6), timeout=10, what="the client's default route")
+        self.assertEqual(self.client.dig(WWW6_NAME, server=router, rtype="AAAA").strip(), WWW6)
+        # tetherd forwards to the upstream's IPv4 and IPv6 servers.
+        with open(os.path.join(LAB.run_dir, "dnsmasq-servers.conf")) as f:
+            self.assertEqual(f.read(), "server=%s\nserver=%s\n" % (DNS6_SERVER, DNS6_SERVER6))
+        # The first try may race the client's duplicate address detection: a few tries.
+        L.wait_for(lambda: self.fetch(check=False, timeout=2) == "hello over IPv6\n", timeout=15,
+                   what="a fetch over IPv6")
+        wan = global6(LAB.app, "eth0", WAN_PREFIX)
+        seen = re.findall(r"^(\S+) - - ", http6_log(), re.M)
+        self.assertTrue(seen and seen[-1] in wan, "the server saw %s, the appliance has %s" % (seen[-1:], wan))
+        self.assertNotIn(addr, http6_log())
+        # The sysctls tetherd holds while it forwards.
+        self.assertEqual(LAB.app.sysctl("net.ipv6.conf.all.forwarding"), "1")
+        self.assertEqual(LAB.app.sysctl("net.ipv6.conf.eth0.accept_ra"), "2")
+        # Shown: the downstream's IPv6 prefix and mode.
+        text = LAB.tetherctl("tether", "interface", "list", check=True).stdout
+        self.assertIn("ipv6=nat66", text)
+        self.assertIn("ipv6_prefix=%s/64" % router[:-1], text)
+        # The client list shows the client's IPv6 address (from the neighbour table).
+        self.client.dhcp("udhcpc", timeout=10)
+        L.wait_for(lambda: re.search(r"(?m)^mac=%s .* ipv6=\S*%s" % (re.escape(self.client.mac), re.escape(addr)),
+                                     LAB.tetherctl("client", "list").stdout),
+                   timeout=10, what="the client's IPv6 address in `client list`")
+
+    def test_2_blocked_mac_reaches_nothing_over_ipv6(self):
+        self.wait_client_address()
+        router = self.router6()
+        L.wait_for(lambda: self.fetch(check=False) == "hello over IPv6\n", timeout=10, what="a fetch")
+        LAB.tetherctl("client", "block", self.client.mac, check=True)
+        try:
+            self.assertEqual(self.fetch(check=False, timeout=2), "")
+            answer = self.client.dig(WWW6_NAME, server=router, rtype="AAAA", check=False, timeout=1, tries=1)
+            self.assertNotIn(WWW6, answer)
+            self.assertIn("no servers could be reached", answer)
+        finally:
+            LAB.tetherctl("client", "unblock", self.client.mac, check=True)
+        L.wait_for(lambda: self.fetch(check=False) == "hello over IPv6\n", timeout=10, what="a fetch once unblocked")
+
+    def test_3_new_connections_from_the_internet_to_the_client_are_refused(self):
+        addr = self.wait_client_address()
+        wan = global6(LAB.app, "eth0", WAN_PREFIX)[0]
+        net = ":".join(addr.split(":")[:4]) + "::/64"
+        LAB.inet.ip("-6", "route", "replace", net, "via", wan)  # inet routes the ULA /64 to the appliance
+        listener = self.client.popen(sys.executable, "-m", "http.server", "--bind", "::", "8000",
+                                     log_name="client-http6.log")
+        try:
+            L.wait_for(lambda: self.client.curl("http://[%s]:8000/" % addr, check=False, args=["-g", "-o", "/dev/null",
+                                                                                              "-w", "%{http_code}"]) == "200",
+                       timeout=10, what="the client's own server")
+            self.assertEqual(LAB.inet.curl("http://[%s]:8000/" % addr, check=False, timeout=2,
+                                           args=["-g", "-o", "/dev/null", "-w", "%{http_code}"]), "000")
+        finally:
+            listener.terminate()
+            listener.wait(5)
+            LAB.inet.ip("-6", "route", "del", net, check=False)
+
+    def test_4_admin_page_does_not_answer_on_the_upstreams_ipv6_address(self):
+        wan = global6(LAB.app, "eth0", WAN_PREFIX)[0]
+        self.assertEqual(LAB.inet.curl("http://[%s]:%d/" % (wan, WEB_PORT), check=False, timeout=2,
+                                       args=["-g", "-o", "/dev/null", "-w", "%{http_code}"]), "000")
+        self.assertIn("-A tetherd_INPUT -i eth0 -p tcp -m tcp --dport %d -j DROP" % WEB_PORT, ip6tables_save())
+
+    def test_5_kill9_then_restart_converges_and_stop_leaves_nothing(self):
+        self.wait_client_address()
+        LAB.stop_tetherd(signal.SIGKILL)
+        LAB.start_tetherd(config())
+        L.wait_for(lambda: self.fetch(check=False) == "hello over IPv6\n", timeout=30, what="a fetch after restart")
+        rules = [l for l in ip6tables_save().splitlines() if "tetherd_" in l]
+        self.assertEqual(len(rules), len(set(rules)), "no rule twice:\n" + "\n".join(rules))
+        self.assertEqual(len(global6(LAB.app, "usb0", "fd")), 1)
+        LAB.stop_tetherd()
+        self.assertNotIn("tetherd_", ip6tables_save())
+        self.assertEqual(global6(LAB.app, "usb0"), [])
+        for k, v in self.before.items():
+            self.assertEqual(LAB.app.sysctl(k), v, k)
+        self.assertEqual([f for f in os.listdir(LAB.run_dir) if not f.endswith(".sock")], [])
+        LAB.start_tetherd(config())  # for tearDownClass
+
+
+if __name__ == "__main__":
+    unittest.main()
