@@ -41,7 +41,7 @@ PACKAGES=(
   # :arm64 libraries tetherd links (multiarch, added below) and QEMU for aarch64. The arm64
   # guest's kernel and programs are fetched by tests/vm itself (apt-get download).
   crossbuild-essential-arm64 qemu-system-arm
-  libnl-3-dev:arm64 libnl-route-3-dev:arm64 libip4tc-dev:arm64 libnftables-dev:arm64
+  libnl-3-dev:arm64 libnl-route-3-dev:arm64 libip4tc-dev:arm64 libip6tc-dev:arm64 libnftables-dev:arm64
   libsystemd-dev:arm64 libsodium-dev:arm64 libqrencode-dev:arm64 libssl-dev:arm64
 )
 

@@ -9,7 +9,7 @@
 # here, as :arm64 packages (multiarch: scripts/install-deps.sh adds the architecture):
 #   linux-image-<kver>-arm64 (the version linux-image-arm64 names), busybox-static, the
 #   programs the USB/Ethernet scenarios run (iproute2, dnsmasq-base, kmod, curl), the
-#   libraries tetherd and tetherctl link or load (libstdc++, libnl, libip4tc, libssl, libsystemd, libnftables,
+#   libraries tetherd and tetherctl link or load (libstdc++, libnl, libip4tc, libip6tc, libssl, libsystemd, libnftables,
 #   libsodium, libqrencode), and every lib* package those depend on.
 # Usage: tests/vm/fetch-debs.sh <cache-dir> [amd64|arm64]. Idempotent: a stamp file naming the
 # package versions makes a second run (same versions) a no-op; CI on a fresh machine fetches
@@ -25,7 +25,7 @@ case "$arch" in
       exit 2
     fi
     PKGS=(busybox-static iproute2 dnsmasq-base kmod curl
-          libstdc++6 libnl-3-200 libnl-route-3-200 libip4tc2 libssl3 libsystemd0 libnftables1 libsodium23 libqrencode4)
+          libstdc++6 libnl-3-200 libnl-route-3-200 libip4tc2 libip6tc2 libssl3 libsystemd0 libnftables1 libsodium23 libqrencode4)
     kpkg=$(apt-cache depends linux-image-arm64:arm64 2>/dev/null | awk '$1 == "Depends:" && $2 ~ /^linux-image-/ { sub(/:arm64$/, "", $2); print $2; exit }')
     if [ -z "$kpkg" ]; then
       apt-get update -qq
