@@ -33,6 +33,9 @@ PACKAGES=(
   # tools. busybox-static, wireless-regdb and bluez-test-tools are fetched by tests/vm itself
   # (apt-get download into build/vm-cache; busybox-static conflicts with busybox).
   qemu-system-x86 linux-image-amd64 iw kmod cpio
+  # the Debian package (scripts/build-deb.sh: dpkg-buildpackage, lintian) and the VM that boots
+  # it under systemd (tests/vm/build-rootfs.sh: mmdebstrap, mkfs.ext4 -d)
+  debhelper lintian mmdebstrap e2fsprogs
 )
 
 if [ "$(id -u)" -ne 0 ]; then
