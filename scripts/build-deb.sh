@@ -16,6 +16,9 @@ git -C "$repo" ls-files -z --cached --others --exclude-standard |
   (cd "$repo" && xargs -0 -r sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' _) |
   tar -C "$repo" --null -T - -cf - | tar -C "$src" -xf -
 export CCACHE_BASEDIR=$src
+# debhelper (compat 13) gives the build a HOME of its own under debian/, so ccache would look
+# for its default cache there (empty on every build): name the caller's cache explicitly.
+if command -v ccache >/dev/null; then CCACHE_DIR=$(ccache -k cache_dir); export CCACHE_DIR; fi
 export DEB_BUILD_OPTIONS="${DEB_BUILD_OPTIONS:-nocheck} parallel=${JOBS:-$(nproc)}"
 (cd "$src" && dpkg-buildpackage -us -uc -b) >"$out/build.log" 2>&1 ||
   { tail -40 "$out/build.log" >&2; echo "build-deb: dpkg-buildpackage failed (log: $out/build.log)" >&2; exit 1; }
