@@ -12,9 +12,14 @@ src=$out/src
 t0=$(date +%s)
 rm -rf "$src" "$out"/*.deb "$out"/*.buildinfo "$out"/*.changes
 mkdir -p "$src"
-git -C "$repo" ls-files -z --cached --others --exclude-standard |
-  (cd "$repo" && xargs -0 -r sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' _) |
-  tar -C "$repo" --null -T - -cf - | tar -C "$src" -xf -
+if git -C "$repo" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  git -C "$repo" ls-files -z --cached --others --exclude-standard |
+    (cd "$repo" && xargs -0 -r sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' _) |
+    tar -C "$repo" --null -T - -cf - | tar -C "$src" -xf -
+else  # an unpacked tarball: everything but build output
+  tar -C "$repo" --exclude='./build' --exclude='./build-*' --exclude='./artifacts' \
+    --exclude='./obj-*' --exclude='node_modules' -cf - . | tar -C "$src" -xf -
+fi
 export CCACHE_BASEDIR=$src
 # debhelper (compat 13) gives the build a HOME of its own under debian/, so ccache would look
 # for its default cache there (empty on every build): name the caller's cache explicitly.
