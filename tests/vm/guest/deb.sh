@@ -20,7 +20,7 @@ set -eu
 . /vm/lib.sh
 scenario_begin deb
 export DEBIAN_FRONTEND=noninteractive
-DEB=$(ls /vm/tetherd_*.deb | grep -v dbgsym | head -1)
+DEB=$(ls /vm/*.deb 2>/dev/null | grep -v dbgsym | head -1)
 
 unit_prop() { systemctl show -P "$2" "$1"; }
 main_pid() { unit_prop tetherd.service MainPID; }
@@ -50,6 +50,7 @@ veth() {
 }
 
 step install
+[ -n "$DEB" ] || die "no .deb on the share"
 systemctl is-active --quiet tetherd.socket && die "tetherd.socket active before the install"
 apt-get install -y "$DEB" >"$LOG/apt-install.log" 2>&1 || die "apt-get install: $(tail -3 "$LOG/apt-install.log")"
 dpkg -L tetherd >"$LOG/files.txt"
