@@ -30,7 +30,7 @@ if(NOT nlohmann_json_FOUND)
   message(FATAL_ERROR "nlohmann-json not found: install the Debian package 'nlohmann-json3-dev'")
 endif()
 find_package(GTest QUIET)
-if(NOT GTest_FOUND AND NOT CMAKE_CROSSCOMPILING)  # a cross build has no tests
+if(TETHERD_TESTS AND NOT GTest_FOUND AND NOT CMAKE_CROSSCOMPILING)  # a cross build has no tests
   message(FATAL_ERROR "GoogleTest not found: install the Debian packages 'libgtest-dev libgmock-dev'")
 endif()
 find_package(Threads REQUIRED)

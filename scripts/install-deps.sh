@@ -43,6 +43,9 @@ PACKAGES=(
   crossbuild-essential-arm64 qemu-system-arm
   libnl-3-dev:arm64 libnl-route-3-dev:arm64 libip4tc-dev:arm64 libip6tc-dev:arm64 libnftables-dev:arm64
   libsystemd-dev:arm64 libsodium-dev:arm64 libqrencode-dev:arm64 libssl-dev:arm64
+  # the Debian package (scripts/build-deb.sh: dpkg-buildpackage, lintian) and the VM that boots
+  # it under systemd (tests/vm/build-rootfs.sh: mmdebstrap, mkfs.ext4 -d)
+  debhelper lintian mmdebstrap e2fsprogs
 )
 
 if [ "$(id -u)" -ne 0 ]; then

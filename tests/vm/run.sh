@@ -4,7 +4,9 @@
 # mac80211_hwsim, USB gadgets on dummy_hcd, Bluetooth on vhci controllers. See docs/VM-LAB.md.
 #
 # Usage: tests/vm/run.sh [options] [scenario...] [KEY=VALUE...]
-#   scenario      wifi, ap, eth, usb, bt (default: all five)
+#   scenario      wifi, ap, eth, usb, bt (default: all five); or deb alone: the Debian package
+#                 installed in a Debian 12 root file system booted with systemd as PID 1
+#                 (tests/vm/build-rootfs.sh, tests/vm/guest/deb.sh)
 #   KEY=VALUE     passed to the guest on the kernel command line, e.g. BREAK=wifi-passphrase
 #   --expect R=V  instead of "no result is fail": require result R to start with V
 #                 (e.g. --expect wifi=fail: the deliberately broken run must be caught)
@@ -17,7 +19,8 @@
 # Environment: TETHERD_BIN, TETHERCTL_BIN (default <build>/tetherd, <build>/tetherctl),
 #   VM_BUILD_DIR (default: the directory of TETHERD_BIN, else build/, or build-arm64/ for
 #   arm64), VM_KVER (amd64; default: the newest /boot/vmlinuz-*), VM_ARCH (as --arch),
-#   VM_SCENARIO_TIMEOUT (guest, per scenario; default 240).
+#   VM_SCENARIO_TIMEOUT (guest, per scenario; default 240);
+#   deb: TETHERD_DEB (default: built by scripts/build-deb.sh into <build>/deb).
 # Exit: 0 every result is pass; 1 any result is not pass (fail, pending, partial, ...), the
 #   guest printed none, or an expectation was not met; 2 usage/setup error.
 # The last line printed is the guest's summary: VM-RESULT wifi=pass wifi-sae=pass ...
@@ -34,8 +37,8 @@ while [ $# -gt 0 ]; do
     --arch) arch=${2:?--arch amd64|arm64}; shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *=*) params+=("$1"); shift ;;
-    wifi|ap|eth|usb|bt) scenarios+=("$1"); shift ;;
-    *) echo "vm-lab: unknown argument '$1' (scenarios: wifi ap eth usb bt)" >&2; exit 2 ;;
+    wifi|ap|eth|usb|bt|deb) scenarios+=("$1"); shift ;;
+    *) echo "vm-lab: unknown argument '$1' (scenarios: wifi ap eth usb bt; deb)" >&2; exit 2 ;;
   esac
 done
 case "$arch" in
@@ -50,6 +53,11 @@ case "$arch" in
   *) echo "vm-lab: unknown architecture '$arch' (amd64 arm64)" >&2; exit 2 ;;
 esac
 export VM_ARCH=$arch
+deb_mode=no
+if [[ " ${scenarios[*]} " == *" deb "* ]]; then
+  [ ${#scenarios[@]} -eq 1 ] || { echo "vm-lab: deb boots its own root file system: run it alone" >&2; exit 2; }
+  deb_mode=yes
+fi
 
 build=${VM_BUILD_DIR:-}
 if [ -z "$build" ]; then
@@ -59,7 +67,7 @@ if [ -z "$build" ]; then
 fi
 tetherd=${TETHERD_BIN:-$build/tetherd}
 tetherctl=${TETHERCTL_BIN:-$build/tetherctl}
-for b in "$tetherd" "$tetherctl"; do
+[ "$deb_mode" = yes ] || for b in "$tetherd" "$tetherctl"; do
   [ -x "$b" ] || { echo "vm-lab: $b missing: build tetherd first (scripts/build.sh $([ "$arch" = arm64 ] && echo arm64 || echo release))" >&2; exit 2; }
 done
 cache=$build/vm-cache
@@ -68,6 +76,8 @@ mkdir -p "$cache"
 t0=$(date +%s.%N)
 elapsed() { awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
 
+rm -rf "$out"
+mkdir -p "$out"
 if [ "$arch" = arm64 ]; then
   command -v qemu-system-aarch64 >/dev/null || { echo "vm-lab: qemu-system-aarch64 missing (scripts/install-deps.sh)" >&2; exit 2; }
   bash "$here/fetch-debs.sh" "$cache" arm64 || exit 2
@@ -83,19 +93,34 @@ else
   kernel=/boot/vmlinuz-$VM_KVER
   [ -n "$VM_KVER" ] && [ -r "$kernel" ] || { echo "vm-lab: no kernel in /boot (install linux-image-amd64)" >&2; exit 2; }
   command -v qemu-system-x86_64 >/dev/null || { echo "vm-lab: qemu-system-x86_64 missing (scripts/install-deps.sh)" >&2; exit 2; }
-  bash "$here/fetch-debs.sh" "$cache"
   qemu=(qemu-system-x86_64 -accel tcg -cpu max) console=ttyS0
 fi
-bash "$here/build-initramfs.sh" base "$cache" "$VM_KVER"
-rm -rf "$out"
-mkdir -p "$out"
-bash "$here/build-initramfs.sh" project "$cache" "$out/project.cpio.gz" "$tetherd" "$tetherctl"
-cat "$cache/base-$VM_KVER.cpio.gz" "$out/project.cpio.gz" >"$out/initramfs.cpio.gz"
-rm "$out/project.cpio.gz"
-echo "vm-lab: initramfs ready after $(elapsed) s; booting $VM_KVER ($arch, TCG) for: ${scenarios[*]} ${params[*]:-}"
-
 scen_csv=$(IFS=,; echo "${scenarios[*]}")
 append="console=$console quiet panic=-1 SCENARIOS=$scen_csv SCENARIO_TIMEOUT=${VM_SCENARIO_TIMEOUT:-240} ${params[*]:-}"
+if [ "$deb_mode" = yes ]; then
+  [ "$arch" = amd64 ] || { echo "vm-lab: deb runs on amd64 only" >&2; exit 2; }
+  # The package (built from this tree unless given), then the cached root file system that
+  # holds its dependencies; booted read-only (-snapshot) with the host's kernel and initrd.
+  deb=${TETHERD_DEB:-}
+  if [ -z "$deb" ]; then
+    deb=$(bash "$repo/scripts/build-deb.sh" "$build/deb" | tail -1)
+  fi
+  [ -f "$deb" ] || { echo "vm-lab: no .deb ('$deb')" >&2; exit 2; }
+  bash "$here/build-rootfs.sh" "$cache" "$VM_KVER" "$deb"
+  [ -r "/boot/initrd.img-$VM_KVER" ] || { echo "vm-lab: no /boot/initrd.img-$VM_KVER" >&2; exit 2; }
+  boot_media=(-initrd "/boot/initrd.img-$VM_KVER" -m 1024
+              -drive "file=$cache/rootfs-$VM_KVER.ext4,if=virtio,format=raw,snapshot=on")
+  append="$append root=/dev/vda rw"
+  echo "vm-lab: $(basename "$deb") and root file system ready after $(elapsed) s; booting $VM_KVER (TCG, systemd)"
+else
+  [ "$arch" = arm64 ] || bash "$here/fetch-debs.sh" "$cache"
+  bash "$here/build-initramfs.sh" base "$cache" "$VM_KVER"
+  bash "$here/build-initramfs.sh" project "$cache" "$out/project.cpio.gz" "$tetherd" "$tetherctl"
+  cat "$cache/base-$VM_KVER.cpio.gz" "$out/project.cpio.gz" >"$out/initramfs.cpio.gz"
+  rm "$out/project.cpio.gz"
+  boot_media=(-initrd "$out/initramfs.cpio.gz" -m 512)
+  echo "vm-lab: initramfs ready after $(elapsed) s; booting $VM_KVER ($arch, TCG) for: ${scenarios[*]} ${params[*]:-}"
+fi
 qemu_pid=""
 cleanup() { [ -n "$qemu_pid" ] && kill "$qemu_pid" 2>/dev/null || true; }
 trap cleanup EXIT
@@ -104,10 +129,14 @@ trap 'exit 130' INT TERM
 # its logs to share/.
 boot() {
   rm -rf "$out/share" && mkdir -p "$out/share"
+  if [ "$deb_mode" = yes ]; then  # what the image's vmlab.service runs (guest/deb-init)
+    mkdir -p "$out/share/in"
+    cp "$here"/guest/{deb-init,deb.sh,lib.sh,udhcpc.script} "$deb" "$out/share/in/"
+  fi
   tq=$(date +%s.%N)
-  timeout -k 5 "$timeout" "${qemu[@]}" -m 512 -smp 1 \
+  timeout -k 5 "$timeout" "${qemu[@]}" -smp 1 \
     -nographic -no-reboot -nic none -monitor none -serial stdio \
-    -kernel "$kernel" -initrd "$out/initramfs.cpio.gz" -append "$append" \
+    -kernel "$kernel" "${boot_media[@]}" -append "$append" \
     -virtfs "local,path=$out/share,mount_tag=out,security_model=none,id=out" \
     -netdev hubport,id=lan,hubid=1 -device "virtio-net-pci,netdev=lan,mac=52:54:00:e7:00:01,romfile=" \
     -netdev hubport,id=lanc,hubid=1 -device "virtio-net-pci,netdev=lanc,mac=52:54:00:e7:00:02,romfile=" \

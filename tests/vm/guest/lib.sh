@@ -77,6 +77,31 @@ scenario_exit() {
 
 netns_add() { ip netns add "$1"; NETNS="$NETNS $1"; mkdir -p "/etc/netns/$1"; : >"/etc/netns/$1/resolv.conf"; nsx "$1" ip link set lo up; }
 
+# --- the upstream (shared by /init and deb-init) ---------------------------------------------
+# The upstream: namespace "up" behind the appliance's eth0 (203.0.113.2/24, default via .1),
+# www.tether.test (198.51.100.10: busybox httpd, /cgi-bin/whoami answers the client address
+# it sees) and its DNS server (198.51.100.53: dnsmasq, authoritative for the name).
+upstream_up() {
+  ip netns add "$UP_NS" || return 1
+  mkdir -p "/etc/netns/$UP_NS"; : >"/etc/netns/$UP_NS/resolv.conf"
+  ip link add eth0 type veth peer name to-app netns "$UP_NS" || return 1
+  ip addr add "$APP_ADDR/24" dev eth0 && ip link set eth0 up && ip link set lo up || return 1
+  ip route add default via "$UP_GW" dev eth0 || return 1
+  nsx "$UP_NS" ip link set lo up
+  nsx "$UP_NS" ip addr add "$WWW_ADDR/32" dev lo
+  nsx "$UP_NS" ip addr add "$DNS_ADDR/32" dev lo
+  nsx "$UP_NS" ip addr add "$UP_GW/24" dev to-app
+  nsx "$UP_NS" ip link set to-app up
+  mkdir -p /srv/www/cgi-bin
+  echo "<html><body>$PAGE_MARKER</body></html>" >/srv/www/index.html
+  printf '#!/bin/sh\necho "Content-Type: text/plain"\necho\necho "$REMOTE_ADDR"\n' >/srv/www/cgi-bin/whoami
+  chmod 0755 /srv/www/cgi-bin/whoami
+  nsx "$UP_NS" /usr/libexec/bb/httpd -p "$WWW_ADDR:80" -h /srv/www || return 1
+  nsx "$UP_NS" /usr/sbin/dnsmasq -C /dev/null --no-resolv --no-hosts --no-poll --user=root \
+    --listen-address="$DNS_ADDR" --bind-interfaces --host-record="$WWW_NAME,$WWW_ADDR" --local=/tether.test/ \
+    --pid-file=/run/up-dnsmasq.pid --log-queries --log-facility="$OUT/upstream-dns.log" || return 1
+}
+
 # --- tetherd ---------------------------------------------------------------------------------
 TETHERD_PID=""
 STATE_DIR=""
