@@ -13,6 +13,7 @@
 
 #include "tether/core/planner.h"
 #include "tether/core/ports.h"
+#include "tether/core/upstream_routing.h"
 #include "tether/system/firewall.h"
 #include "tether/system/netlink.h"
 #include "tether/system/sysctl.h"
@@ -25,6 +26,7 @@ struct ApplierPorts {
   DhcpService& dhcp;
   IpForwarding& ipfwd;
   AccessPoint* ap = nullptr;
+  PolicyRouting* routing = nullptr;  // none: no policy routing at all
 };
 
 class Applier {
@@ -38,6 +40,7 @@ class Applier {
     std::map<std::string, Status> configured;
     Status firewall;  // Ok (matches the plan), Errc::Busy (try again soon), or the error
     Status dns;
+    Status routing;
     std::map<std::string, Status> ipfwd;  // per requester enabled or disabled in this apply
   };
   Outcome apply(const Desired& desired, const KernelView& kernel);
@@ -47,6 +50,8 @@ class Applier {
   // Crash safety, at start: the previous run's rules and downstream addresses go.
   Status resetFirewall();
   void removeLeftovers();
+  Status resetRouting(const RoutingRange& range) { return routing_.reset(range); }
+  const RoutingState& routing() const { return routing_.applied(); }
   // The link is gone, and its address with it.
   void forgetDownstream(const std::string& ifname);
 
@@ -76,6 +81,7 @@ class Applier {
   std::optional<FirewallState> firewall_;   // what the chains hold, when installed
   std::optional<std::vector<Ipv4Address>> dns_;
   Status dnsStatus_;
+  RoutingApplier routing_;
 };
 
 }  // namespace tetherd

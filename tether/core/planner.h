@@ -17,6 +17,7 @@
 #include "tether/core/upstream.h"
 #include "tether/system/firewall.h"
 #include "tether/system/kernel_view.h"
+#include "tether/system/policy_routing.h"
 
 namespace tetherd {
 
@@ -42,6 +43,7 @@ enum class Stage { Idle, Configured, Forwarding };
 struct Facts {
   KernelView kernel;
   std::map<std::string, std::vector<Ipv4Address>> upstreamDns;  // per candidate (config, resolv.conf)
+  std::map<std::string, Validation> validation;  // per probed candidate; absent: validated (probes off)
   std::map<std::string, Stage> stages;         // per downstream, from its machine
   std::map<std::string, Ipv4Prefix> assigned;  // the downstream addresses in place now
   std::set<std::string> accessPoints;          // downstreams that are the soft AP
@@ -69,6 +71,7 @@ struct Desired {
   std::optional<FirewallState> firewall;  // nullopt: none of tetherd's chains at all
   std::optional<std::vector<Ipv4Address>> dns;  // nullopt: leave the forwarders alone
   std::set<std::string> ipfwdRequesters;
+  RoutingState routing;  // tetherd's tables and rules (upstream_routing.h)
   bool operator==(const Desired&) const = default;
 };
 

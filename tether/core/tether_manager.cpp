@@ -18,10 +18,16 @@ using MState = TetherMasterMachine::State;
 
 TetherManager::Impl::Impl(ManagerDeps d, DhcpService& dh, const Config& c, EventSink ev)
     : deps(d), dhcp(dh), events(std::move(ev)), ipfwd(d.sysctl, c.runDir + "/ip_forward.orig"),
-      ports{d.netlink, d.firewall, dh, ipfwd, nullptr}, applier(ports, c.runDir + "/downstream-addresses"),
+      ports{d.netlink, d.firewall, dh, ipfwd, nullptr, d.routing}, applier(ports, c.runDir + "/downstream-addresses"),
       masterTimer(d.io), firewallRetry(d.io), master(*this, c.startTimeoutMs) {
   intent.config = c;
   intent.priority = c.upstreamPriority;
+  if (d.prober)
+    validator = std::make_unique<UpstreamValidator>(d.io, *d.prober, [this](const std::string& n, Validation v) {
+      const auto& last = validator->entries().at(n).validation.last();
+      emit(Event{events::UpstreamValidation{n, validationName(v), last ? last->portalUrl : "", last ? last->detail : ""}});
+      reconcile();
+    });
 }
 
 void TetherManager::Impl::emit(const Event& e) {
@@ -58,6 +64,7 @@ Facts TetherManager::Impl::facts() const {
   if (ap)
     for (const auto& [n, d] : downstreams)
       if (ap->isApInterface(n)) f.accessPoints.insert(n);
+  if (validator && validator->enabled()) f.validation = validator->states();
   f.chains = chains;
   f.dns = dnsWanted;
   f.ipForwarding = ipForwarding;
@@ -76,7 +83,10 @@ void TetherManager::Impl::reconcile(bool retryFailed) {
   for (int round = 0; round < 200; ++round) {
     again = false;
     runQueue();
-    Desired d = plan(facts(), intent);
+    Facts f = facts();
+    syncValidator(f);
+    if (validator && validator->enabled()) f.validation = validator->states();
+    Desired d = plan(f, intent);
     noteUpstream(d.upstream);
     syncMachines(d, retryFailed || retryFailedAgain);
     retryFailed = retryFailedAgain = false;
@@ -89,6 +99,14 @@ void TetherManager::Impl::reconcile(bool retryFailed) {
   }
   dropFinished();
   reconciling = false;
+}
+
+// The candidates to probe follow the kernel and the config (none while stopping).
+void TetherManager::Impl::syncValidator(const Facts& f) {
+  if (!validator) return;
+  auto settings = validationSettings(intent.config);
+  if (intent.stopping) settings.enabled = false;
+  validator->update(probeTargets(f, intent), settings);
 }
 
 void TetherManager::Impl::runQueue() {
