@@ -62,6 +62,18 @@ TEST(UpstreamRoutingPlan, EveryCandidateHasItsTableAndTetheredTrafficGoesToTheSe
                      }));
 }
 
+TEST(UpstreamRoutingPlan, DnsmasqsQueriesFollowTheClientsTraffic) {
+  Facts f = world();
+  f.dnsmasqUid = 65534;
+  Lines rules;
+  for (const auto& r : planRouting(f, intent(), "wwan0", {"usb0"}).rules) rules.push_back(r.str());
+  EXPECT_EQ(rules, (Lines{"9200: from all uidrange 65534-65534 lookup main suppress_prefixlength 0",
+                          "9200: iif usb0 lookup main suppress_prefixlength 0",
+                          "9201: from all uidrange 65534-65534 lookup 9201", "9201: iif usb0 lookup 9201",
+                          "9202: oif eth0 lookup 9200", "9202: oif wwan0 lookup 9201"}));
+  EXPECT_TRUE(planRouting(f, intent(), "wwan0", {}).rules.size() == 2);  // nobody forwards: no DNS rule
+}
+
 TEST(UpstreamRoutingPlan, ASwitchChangesOnlyTheDownstreamsTable) {
   auto before = planRouting(world(), intent(), "eth0", {"usb0", "wlan0"});
   auto after = planRouting(world(), intent(), "wwan0", {"usb0", "wlan0"});

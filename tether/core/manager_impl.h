@@ -73,6 +73,7 @@ struct TetherManager::Impl : MasterActions, InterfaceActions {
   void runQueue();
   void execute(const Command& c);
   Facts facts() const;
+  static std::optional<uint32_t> dnsmasqUid();
   void syncValidator(const Facts& f);
   void noteUpstream(const std::optional<std::string>& chosen);
   void syncMachines(const Desired& d, bool retryFailed);

@@ -3,6 +3,8 @@
 // intent, lets the machines decide on the plan (what to tether, what moved), applies the plan
 // and answers the commands that waited for it. Level-triggered: it converges on the current
 // facts whatever happened before, and does nothing when nothing changed.
+#include <pwd.h>
+
 #include <boost/asio/post.hpp>
 #include <sstream>
 
@@ -61,6 +63,7 @@ Facts TetherManager::Impl::facts() const {
   }
   f.stages = stages;
   f.assigned = applier.addresses();
+  f.dnsmasqUid = dnsmasqUid();
   if (ap)
     for (const auto& [n, d] : downstreams)
       if (ap->isApInterface(n)) f.accessPoints.insert(n);
@@ -69,6 +72,15 @@ Facts TetherManager::Impl::facts() const {
   f.dns = dnsWanted;
   f.ipForwarding = ipForwarding;
   return f;
+}
+
+// dnsmasq runs as nobody (it drops to that user; tetherd gives it no --user).
+std::optional<uint32_t> TetherManager::Impl::dnsmasqUid() {
+  static const std::optional<uint32_t> uid = []() -> std::optional<uint32_t> {
+    if (const passwd* pw = ::getpwnam("nobody")) return pw->pw_uid;
+    return std::nullopt;
+  }();
+  return uid;
 }
 
 // ---------------------------------------------------------------------------- reconcile

@@ -50,6 +50,12 @@ RoutingState planRouting(const Facts& facts, const Intent& intent, const std::op
       s.rules.insert(PolicyRule{range.priorityFirst, 4, ds, "", kMainTable, true});
       s.rules.insert(PolicyRule{range.priorityFirst + 1, 4, ds, "", table, false});
     }
+    // The clients' DNS: dnsmasq forwards their queries as its own user; they follow the
+    // clients' traffic, not main's default.
+    if (!forwarding.empty() && facts.dnsmasqUid) {
+      s.rules.insert(PolicyRule{range.priorityFirst, 4, "", "", kMainTable, true, facts.dnsmasqUid});
+      s.rules.insert(PolicyRule{range.priorityFirst + 1, 4, "", "", table, false, facts.dnsmasqUid});
+    }
   }
   return s;
 }

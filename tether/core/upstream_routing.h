@@ -7,6 +7,8 @@
 //   priorityFirst     iif <downstream> lookup main suppress_prefixlength 0   (local subnets:
 //                     the other downstreams, the upstreams' own; never main's default)
 //   priorityFirst + 1 iif <downstream> lookup <selected upstream's table>
+// and the same two for dnsmasq's user (uidrange): the clients' DNS queries, forwarded by
+// dnsmasq, leave by the selected upstream too
 // and for each candidate with routes:
 //   priorityFirst + 2 oif <candidate> lookup <its table>   (a socket bound to it, e.g. its
 //                     health probe, leaves through its own gateway, not main's)

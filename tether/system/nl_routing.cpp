@@ -104,11 +104,13 @@ MsgPtr ruleMessage(int type, int flags, const PolicyRule& r) {
   frh.family = r.family == 6 ? AF_INET6 : AF_INET;
   frh.action = FR_ACT_TO_TBL;
   frh.table = r.table < 256 ? static_cast<uint8_t>(r.table) : static_cast<uint8_t>(RT_TABLE_UNSPEC);
+  fib_rule_uid_range uidRange{r.uid.value_or(0), r.uid.value_or(0)};
   if (nlmsg_append(m.get(), &frh, sizeof frh, NLMSG_ALIGNTO) < 0 || nla_put_u32(m.get(), FRA_PRIORITY, r.priority) < 0 ||
       nla_put_u32(m.get(), FRA_TABLE, r.table) < 0 ||
       (!r.iif.empty() && nla_put_string(m.get(), FRA_IIFNAME, r.iif.c_str()) < 0) ||
       (!r.oif.empty() && nla_put_string(m.get(), FRA_OIFNAME, r.oif.c_str()) < 0) ||
-      (r.suppressDefault && nla_put_u32(m.get(), FRA_SUPPRESS_PREFIXLEN, 0) < 0))
+      (r.suppressDefault && nla_put_u32(m.get(), FRA_SUPPRESS_PREFIXLEN, 0) < 0) ||
+      (r.uid && nla_put(m.get(), FRA_UID_RANGE, sizeof(fib_rule_uid_range), &uidRange) < 0))
     m.reset();
   return m;
 }

@@ -19,6 +19,7 @@ std::string TableRoute::str() const {
 std::string PolicyRule::str() const {
   std::string s = std::to_string(priority) + ":";
   if (iif.empty() && oif.empty()) s += " from all";
+  if (uid) s += " uidrange " + std::to_string(*uid) + "-" + std::to_string(*uid);
   if (!iif.empty()) s += " iif " + iif;
   if (!oif.empty()) s += " oif " + oif;
   s += " lookup " + tableName(table);

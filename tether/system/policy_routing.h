@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -51,6 +52,7 @@ struct PolicyRule {
   std::string oif;  // empty: any
   uint32_t table = 0;
   bool suppressDefault = false;  // suppress_prefixlength 0: only more specific routes than default
+  std::optional<uint32_t> uid{};  // uidrange <uid>-<uid>: the sockets of one user (dnsmasq's)
   std::string str() const;  // like `ip rule`: "9200: iif usb0 lookup main suppress_prefixlength 0"
   auto operator<=>(const PolicyRule&) const = default;
 };
