@@ -46,6 +46,20 @@ struct Config {
   // [upstream]
   std::vector<std::string> upstreamPriority;  // interface names, best first
   std::string resolvFile = "/etc/resolv.conf";
+  // Per-upstream routing (tether/core/upstream_routing.h): each candidate's routes copied into
+  // a table of tetherd's own, tethered traffic steered into the selected one's by policy rules.
+  // Everything in these ranges is tetherd's (removed at start and stop).
+  bool policyRouting = true;
+  uint32_t routeTableFirst = 9200, routeTableLast = 9263;
+  uint32_t rulePriorityFirst = 9200, rulePriorityLast = 9299;
+  // Health probes of every candidate (tether/core/validation.h). Off by default: no traffic to
+  // a third party's server unless the owner chooses one; off = every candidate with a default
+  // route counts as validated.
+  bool validation = false;
+  std::string probeUrl = "http://connectivitycheck.gstatic.com/generate_204";
+  std::string probeFallbackUrl = "http://www.google.com/gen_204";  // "" = none
+  int probeIntervalMs = 30'000, probeRetryMinMs = 1'000, probeRetryMaxMs = 60'000, probeTimeoutMs = 3'000;
+  int probeFailures = 3, probeSuccesses = 2;
   // [upstream.<ifname>]
   std::map<std::string, std::vector<Ipv4Address>> upstreamDns;
 

@@ -4,7 +4,10 @@
 
 #include <cctype>
 #include <charconv>
+#include <initializer_list>
 #include <set>
+
+#include "tether/base/http_url.h"
 
 namespace tetherd::config_keys {
 
@@ -57,6 +60,38 @@ std::string setDuration(int& fieldMs, const std::string& v, long long minMs, lon
   if (ms < minMs || ms > maxMs)
     return "must be between " + std::to_string(minMs) + "ms and " + std::to_string(maxMs) + "ms";
   fieldMs = static_cast<int>(ms);
+  return "";
+}
+
+// "first-last", both inclusive, inside [min, max], at least `least` numbers, none in `reserved`.
+std::string setRange(uint32_t& first, uint32_t& last, const std::string& v, uint32_t min, uint32_t max,
+                     uint32_t least, std::initializer_list<uint32_t> reserved) {
+  auto dash = v.find('-');
+  uint32_t a = 0, b = 0;
+  auto number = [](std::string_view t, uint32_t& out) {
+    auto [next, ec] = std::from_chars(t.data(), t.data() + t.size(), out);
+    return !t.empty() && ec == std::errc() && next == t.data() + t.size();
+  };
+  if (dash == std::string::npos || !number(std::string_view(v).substr(0, dash), a) ||
+      !number(std::string_view(v).substr(dash + 1), b))
+    return "'" + v + "' is not a range like " + std::to_string(min) + "-" + std::to_string(min + least - 1);
+  if (a < min || b > max) return "must lie between " + std::to_string(min) + " and " + std::to_string(max);
+  if (b < a || b - a + 1 < least) return "must hold at least " + std::to_string(least) + " numbers";
+  for (uint32_t r : reserved)
+    if (r >= a && r <= b) return "must not include " + std::to_string(r) + " (the kernel's own)";
+  first = a;
+  last = b;
+  return "";
+}
+
+std::string setProbeUrl(std::string& field, const std::string& v, bool mayBeEmpty) {
+  if (v.empty() && mayBeEmpty) {
+    field.clear();
+    return "";
+  }
+  std::string why;
+  if (!parseHttpUrl(v, &why)) return "'" + v + "': " + why;
+  field = v;
   return "";
 }
 
@@ -132,6 +167,22 @@ const SectionTable& sectionTable() {
     auto& up = t["upstream"];
     up["priority"] = [](Config& c, const std::string& v) { return setIfnameList(c.upstreamPriority, v); };
     up["resolv_file"] = [](Config& c, const std::string& v) { return setPath(c.resolvFile, v); };
+    up["policy_routing"] = [](Config& c, const std::string& v) { return setBool(c.policyRouting, v); };
+    up["route_tables"] = [](Config& c, const std::string& v) {
+      return setRange(c.routeTableFirst, c.routeTableLast, v, 1, 0xfffffffe, 1, {253, 254, 255});
+    };
+    up["rule_priorities"] = [](Config& c, const std::string& v) {
+      return setRange(c.rulePriorityFirst, c.rulePriorityLast, v, 1, 32765, 3, {});
+    };
+    up["validation"] = [](Config& c, const std::string& v) { return setBool(c.validation, v); };
+    up["probe_url"] = [](Config& c, const std::string& v) { return setProbeUrl(c.probeUrl, v, false); };
+    up["probe_fallback_url"] = [](Config& c, const std::string& v) { return setProbeUrl(c.probeFallbackUrl, v, true); };
+    up["probe_interval"] = [](Config& c, const std::string& v) { return setDuration(c.probeIntervalMs, v, 1000, 3'600'000); };
+    up["probe_retry_min"] = [](Config& c, const std::string& v) { return setDuration(c.probeRetryMinMs, v, 250, 600'000); };
+    up["probe_retry_max"] = [](Config& c, const std::string& v) { return setDuration(c.probeRetryMaxMs, v, 1000, 3'600'000); };
+    up["probe_timeout"] = [](Config& c, const std::string& v) { return setDuration(c.probeTimeoutMs, v, 200, 60'000); };
+    up["probe_failures"] = [](Config& c, const std::string& v) { return setInt(c.probeFailures, v, 1, 100); };
+    up["probe_successes"] = [](Config& c, const std::string& v) { return setInt(c.probeSuccesses, v, 1, 100); };
 
     auto& teth = t["tethering"];
     teth["autostart"] = [](Config& c, const std::string& v) { return setBool(c.autostart, v); };

@@ -12,7 +12,7 @@ export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}"
 seconds=${1:-20}
 shift || true
 fuzzers=("$@")
-[ ${#fuzzers[@]} -gt 0 ] || fuzzers=(control config hostapd softap_settings lease netlink web_api resolv blocked bluez doctor http_connection)
+[ ${#fuzzers[@]} -gt 0 ] || fuzzers=(control config hostapd softap_settings lease netlink web_api resolv blocked bluez doctor http_connection probe)
 jobs=${JOBS:-$(nproc)}
 
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \

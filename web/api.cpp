@@ -107,6 +107,10 @@ json eventJson(const Event& event) {
             return json{{"type", "client"}, {"change", "authFailed"}, {"mac", e.mac}, {"ifname", e.ifname}, {"cause", e.cause}};
           },
           [](const events::ConfigReloaded&) { return json{{"type", "configReloaded"}}; },
+          [](const events::UpstreamValidation& e) {
+            return json{{"type", "upstreamValidation"}, {"ifname", e.ifname}, {"state", e.state}, {"portalUrl", e.portalUrl},
+                        {"detail", e.detail}};
+          },
       },
       event.what);
 }

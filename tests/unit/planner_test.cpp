@@ -76,6 +76,7 @@ Intent idle() {
   Intent i;
   i.config = defaultConfig();
   i.config.upstreamPriority = i.priority = {"eth0", "wwan0"};
+  i.config.policyRouting = false;  // the tables and rules: upstream_routing_test.cpp
   return i;
 }
 

@@ -24,6 +24,8 @@
 #include "tether/base/log.h"
 #include "tether/system/nl_monitor.h"
 #include "tether/system/nl_netlink.h"
+#include "tether/system/nl_routing.h"
+#include "tether/system/net_probe.h"
 #include "tether/system/process.h"
 #include "tether/system/sd_daemon.h"
 #include "tether/system/sysctl.h"
@@ -141,7 +143,7 @@ struct Daemon::Impl {
     if (auto st = ensureDirs(); !st) return st;
     dhcp = std::make_unique<DnsmasqService>(io, processes, config);
     dhcp->cleanupStale();
-    manager = std::make_unique<TetherManager>(ManagerDeps{io, netlink, firewall, sysctl, kernel}, *dhcp, config,
+    manager = std::make_unique<TetherManager>(ManagerDeps{io, netlink, firewall, sysctl, kernel, &routing, &prober}, *dhcp, config,
                                               [this](const Event& e) { event(e); });
     registerTetherCommands(commands, *manager);
     softap = std::make_unique<softap::SoftApService>(
@@ -303,6 +305,8 @@ struct Daemon::Impl {
   NlNetlink netlink;
   KernelView kernel;  // the one picture of the kernel: NetlinkMonitor writes, everyone reads
   IptcFirewall firewall;
+  NlRouting routing;
+  AsioNetProber prober{io};
   ProcSysctl sysctl;
   PosixProcessRunner processes{io};
   std::unique_ptr<DnsmasqService> dhcp;

@@ -54,6 +54,12 @@ EventLine formatEvent(const Event& event) {
             return EventLine{code::StationChange, "Station auth-failed " + e.mac + " " + e.ifname + " " + e.cause};
           },
           [](const events::ConfigReloaded&) { return EventLine{code::TetherStateChange, "Config reloaded"}; },
+          [](const events::UpstreamValidation& e) {
+            std::string text = "Upstream validation " + e.ifname + " " + e.state;
+            if (!e.portalUrl.empty()) text += " portal=" + quoteValue(e.portalUrl);
+            if (!e.detail.empty()) text += " detail=" + quoteValue(e.detail);
+            return EventLine{code::UpstreamChange, text};
+          },
       },
       event.what);
 }

@@ -43,8 +43,16 @@ std::string describeDownstream(const TetherManager::DownstreamStatus& d) {
 }
 
 std::string describeUpstream(const UpstreamView& v, int rank, bool selected) {
-  return v.ifname + " priority=" + std::to_string(rank) + " exists=" + (v.exists ? "yes" : "no") + " up=" + (v.up ? "yes" : "no") +
-         " route=" + (v.defaultRoute ? "yes" : "no") + " dns=" + joinAddrs(v.dns) + " selected=" + (selected ? "yes" : "no");
+  std::string s = v.ifname + " priority=" + std::to_string(rank) + " exists=" + (v.exists ? "yes" : "no") +
+                  " up=" + (v.up ? "yes" : "no") + " route=" + (v.defaultRoute ? "yes" : "no") + " dns=" + joinAddrs(v.dns) +
+                  " selected=" + (selected ? "yes" : "no");
+  // The health probes: state, the last probe's age (s) and RTT (ms), the portal, the cause.
+  s += std::string(" validation=") + validationName(v.validation) + " last_probe=" +
+       (v.lastProbeAgoMs ? std::to_string(*v.lastProbeAgoMs / 1000) + "s" : std::string("never")) +
+       " rtt=" + (v.lastProbeAgoMs ? std::to_string(v.rttMs) + "ms" : std::string("none")) +
+       " portal=" + (v.portalUrl.empty() ? std::string("none") : control::quoteValue(v.portalUrl)) +
+       " detail=" + (v.detail.empty() ? std::string("none") : control::quoteValue(v.detail));
+  return s;
 }
 
 namespace {
@@ -186,7 +194,11 @@ void registerTetherCommands(CommandTable& table, TetherManager& m) {
     if (a.size() == 1 && a[0] == "list") {
       int rank = 1;
       auto chosen = m.upstream();
-      for (const auto& v : m.upstreams()) r.line(code::UpstreamList, describeUpstream(v, rank++, chosen == v.ifname));
+      for (const auto& v : m.upstreams()) {
+        std::string line = describeUpstream(v, rank++, chosen == v.ifname);
+        if (chosen == v.ifname) line += " reason=" + control::quoteValue(m.upstreamReason());
+        r.line(code::UpstreamList, line);
+      }
       return r.finish(code::CommandOkay, "Upstream list completed");
     }
     if (a.size() >= 1 && a[0] == "set-priority") {

@@ -10,7 +10,7 @@
 
 namespace tetherd {
 
-Applier::Applier(ApplierPorts ports, std::string addressRecord) : ports_(ports), record_(std::move(addressRecord)) {}
+Applier::Applier(ApplierPorts ports, std::string addressRecord) : ports_(ports), record_(std::move(addressRecord)), routing_(ports.routing) {}
 
 Applier::Outcome Applier::apply(const Desired& want, const KernelView& kernel) {
   Outcome out;
@@ -75,6 +75,9 @@ Applier::Outcome Applier::apply(const Desired& want, const KernelView& kernel) {
   out.firewall = applyFirewall(want.firewall);
   const bool blocksMissing = !out.firewall && out.firewall.error().code != Errc::Busy && want.firewall &&
                              !want.firewall->blockedMacs.empty();
+
+  // Policy routing after the firewall: NAT to a new upstream is in place before traffic goes there.
+  out.routing = routing_.apply(want.routing);
 
   for (const auto& name : fresh) {
     if (blocksMissing) {

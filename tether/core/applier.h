@@ -13,6 +13,7 @@
 
 #include "tether/core/planner.h"
 #include "tether/core/ports.h"
+#include "tether/core/upstream_routing.h"
 #include "tether/system/firewall.h"
 #include "tether/system/netlink.h"
 #include "tether/system/sysctl.h"
@@ -27,6 +28,7 @@ struct ApplierPorts {
   IpForwarding& ipfwd;
   AccessPoint* ap = nullptr;
   SysctlOverrides* sysctls = nullptr;  // Desired::sysctls; none: not applied
+  PolicyRouting* routing = nullptr;  // none: no policy routing at all
 };
 
 class Applier {
@@ -40,6 +42,7 @@ class Applier {
     std::map<std::string, Status> configured;
     Status firewall;  // Ok (matches the plan), Errc::Busy (try again soon), or the error
     Status dns;
+    Status routing;
     std::map<std::string, Status> ipfwd;  // per requester enabled or disabled in this apply
     Status sysctls;                       // the first failure setting or restoring one
   };
@@ -50,6 +53,8 @@ class Applier {
   // Crash safety, at start: the previous run's rules and downstream addresses go.
   Status resetFirewall();
   void removeLeftovers();
+  Status resetRouting(const RoutingRange& range) { return routing_.reset(range); }
+  const RoutingState& routing() const { return routing_.applied(); }
   // The link is gone, and its address with it.
   void forgetDownstream(const std::string& ifname);
 
@@ -83,6 +88,7 @@ class Applier {
   std::optional<std::vector<Ipv4Address>> dns_;
   std::vector<Ipv6Address> dns6_;
   Status dnsStatus_;
+  RoutingApplier routing_;
 };
 
 }  // namespace tetherd

@@ -46,6 +46,14 @@ struct TetherStateChanged {
 struct UpstreamChanged {
   std::optional<std::string> ifname;
 };
+// An upstream candidate's validation changed (health probes): state is validationName()'s,
+// portalUrl the captive portal's address (captive-portal only), detail the last probe's cause.
+struct UpstreamValidation {
+  std::string ifname;
+  std::string state;
+  std::string portalUrl;
+  std::string detail;
+};
 // A client of a downstream: a Wi-Fi station (dis)connected on the soft AP's interface, or a
 // MAC was blocked / unblocked on every downstream (no ifname).
 struct ClientChanged {
@@ -69,7 +77,7 @@ struct ConfigReloaded {};
 struct Event {
   std::variant<events::IfaceAdded, events::IfaceRemoved, events::IfaceLinkState, events::AddressChanged,
                events::TetherStateChanged, events::UpstreamChanged, events::ClientChanged, events::StationAuthFailed,
-               events::ConfigReloaded>
+               events::ConfigReloaded, events::UpstreamValidation>
       what;
 };
 

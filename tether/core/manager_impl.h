@@ -13,6 +13,7 @@
 #include "tether/core/applier.h"
 #include "tether/core/planner.h"
 #include "tether/core/tether_manager.h"
+#include "tether/core/upstream_validator.h"
 
 namespace tetherd {
 
@@ -56,6 +57,7 @@ struct TetherManager::Impl : MasterActions, InterfaceActions {
   bool chains = false, dnsWanted = false, ipForwarding = false;  // what the master has asked for
   std::optional<std::string> upstream;
   AccessPoint* ap = nullptr;
+  std::unique_ptr<UpstreamValidator> validator;  // with a prober
 
   // ---- commands and their answers
   std::deque<Command> queue;
@@ -72,6 +74,8 @@ struct TetherManager::Impl : MasterActions, InterfaceActions {
   void runQueue();
   void execute(const Command& c);
   Facts facts() const;
+  static std::optional<uint32_t> dnsmasqUid();
+  void syncValidator(const Facts& f);
   void noteUpstream(const std::optional<std::string>& chosen);
   void syncMachines(const Desired& d, bool retryFailed);
   void answer(const Desired& d);

@@ -6,6 +6,7 @@
 #include "tether/base/log.h"
 #include "tether/core/blocked_clients.h"
 #include "tether/core/manager_impl.h"
+#include "tether/core/upstream_routing.h"
 
 namespace tetherd {
 
@@ -51,6 +52,8 @@ Status TetherManager::start() {
   if (auto st = m.ipfwd.recoverFromPreviousRun(); !st) log::warning(st.error().message);
   m.sysctls.recoverFromPreviousRun();
   m.applier.removeLeftovers();
+  if (auto st = m.applier.resetRouting(routingRange(m.intent.config)); !st)
+    log::warning("removing a previous run's policy rules and routes: ", st.error().message);
   m.loadBlocked();
   m.reconcile();
   return {};
@@ -65,6 +68,8 @@ void TetherManager::stop(std::function<void()> done) {
   m.firewallRetry.cancel();
   m.masterTimer.cancel();
   m.reconcile();  // nothing is wanted: downstreams taken down, rules removed, forwarding restored
+  if (auto st = m.applier.resetRouting(routingRange(m.intent.config)); !st)
+    log::warning("policy rules and routes at stop: ", st.error().message);
   if (!m.applier.firewallInstalled()) {
     m.dhcp.stopAll(std::move(done));
     return;
@@ -372,8 +377,27 @@ TetherManager::Ipv6Upstream TetherManager::ipv6Upstream() const {
 std::vector<UpstreamView> TetherManager::upstreams() const {
   std::vector<UpstreamView> out;
   auto views = upstreamViews(impl_->facts(), impl_->intent);
+  const auto now = CandidateValidation::Clock::now();
+  if (const auto& v = impl_->validator; v && v->enabled()) {
+    for (const auto& [n, e] : v->entries()) {
+      auto it = views.find(n);
+      if (it == views.end()) continue;
+      if (auto at = e.validation.lastProbe())
+        it->second.lastProbeAgoMs = std::chrono::duration_cast<std::chrono::milliseconds>(now - *at).count();
+      if (const auto& last = e.validation.last()) {
+        it->second.rttMs = last->rttMs;
+        it->second.portalUrl = last->portalUrl;
+        it->second.detail = last->detail;
+      }
+    }
+  }
   for (const auto& n : impl_->intent.priority) out.push_back(views[n]);
   return out;
+}
+
+std::string TetherManager::upstreamReason() const {
+  const bool validating = impl_->validator && impl_->validator->enabled();
+  return selectionReason(impl_->intent.priority, upstreamViews(impl_->facts(), impl_->intent), impl_->upstream, validating);
 }
 
 Result<std::vector<TrafficCounter>> TetherManager::stats() { return impl_->deps.firewall.counters(); }

@@ -4,6 +4,7 @@
 
 #include "tether/core/address_plan.h"
 #include "tether/core/upstream.h"
+#include "tether/core/upstream_routing.h"
 
 namespace tetherd {
 
@@ -72,6 +73,7 @@ std::map<std::string, UpstreamView> upstreamViews(const Facts& facts, const Inte
     v.up = facts.kernel.up(name);
     v.defaultRoute = facts.kernel.hasDefaultRoute(name);
     v.dns = upstreamServers(facts, intent, name);
+    if (auto it = facts.validation.find(name); it != facts.validation.end()) v.validation = it->second;
     views[name] = v;
   }
   return views;
@@ -167,6 +169,7 @@ Desired plan(const Facts& facts, const Intent& intent) {
     if (d.upstream) fw.upstreams.insert(*d.upstream);
     for (const auto& p : fw.pairs) fw.upstreams.insert(p.upstream);
   }
+  d.routing = planRouting(facts, intent, d.upstream, fw.downstreams);
   if (facts.chains || !fw.pairs.empty() || !fw.downstreams.empty() || !intent.adminPorts.empty() || blocking)
     d.firewall = fw;
 

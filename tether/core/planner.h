@@ -18,6 +18,7 @@
 #include "tether/core/upstream.h"
 #include "tether/system/firewall.h"
 #include "tether/system/kernel_view.h"
+#include "tether/system/policy_routing.h"
 
 namespace tetherd {
 
@@ -44,9 +45,11 @@ struct Facts {
   KernelView kernel;
   std::map<std::string, std::vector<Ipv4Address>> upstreamDns;  // per candidate (config, resolv.conf)
   std::map<std::string, std::vector<Ipv6Address>> upstreamDns6;  // per candidate, resolv.conf's IPv6 ones
+  std::map<std::string, Validation> validation;  // per probed candidate; absent: validated (probes off)
   std::map<std::string, Stage> stages;         // per downstream, from its machine
   std::map<std::string, Ipv4Prefix> assigned;  // the downstream addresses in place now
   std::set<std::string> accessPoints;          // downstreams that are the soft AP
+  std::optional<uint32_t> dnsmasqUid;          // the user dnsmasq forwards DNS as (nobody)
   bool chains = false;        // the master has asked for tetherd's chains (tethering set up)
   bool dns = false;           // the master has asked for the DNS forwarders
   bool ipForwarding = false;  // the master has asked for IP forwarding
@@ -83,6 +86,7 @@ struct Desired {
   // Kernel parameters held while tethering forwards IPv6 (key -> value): the applier sets
   // them, recording the value found, and puts that back when they are no longer planned.
   std::map<std::string, std::string> sysctls{};
+  RoutingState routing;  // tetherd's tables and rules (upstream_routing.h)
   bool operator==(const Desired&) const = default;
 };
 

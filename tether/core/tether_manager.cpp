@@ -3,6 +3,8 @@
 // intent, lets the machines decide on the plan (what to tether, what moved), applies the plan
 // and answers the commands that waited for it. Level-triggered: it converges on the current
 // facts whatever happened before, and does nothing when nothing changed.
+#include <pwd.h>
+
 #include <boost/asio/post.hpp>
 #include <sstream>
 
@@ -19,10 +21,16 @@ using MState = TetherMasterMachine::State;
 
 TetherManager::Impl::Impl(ManagerDeps d, DhcpService& dh, const Config& c, EventSink ev)
     : deps(d), dhcp(dh), events(std::move(ev)), ipfwd(d.sysctl, c.runDir + "/ip_forward.orig"),
-      sysctls(d.sysctl, c.runDir + "/sysctl.orig"), ports{d.netlink, d.firewall, dh, ipfwd, nullptr, &sysctls}, applier(ports, c.runDir + "/downstream-addresses"),
+      sysctls(d.sysctl, c.runDir + "/sysctl.orig"), ports{d.netlink, d.firewall, dh, ipfwd, nullptr, &sysctls, d.routing}, applier(ports, c.runDir + "/downstream-addresses"),
       masterTimer(d.io), firewallRetry(d.io), master(*this, c.startTimeoutMs) {
   intent.config = c;
   intent.priority = c.upstreamPriority;
+  if (d.prober)
+    validator = std::make_unique<UpstreamValidator>(d.io, *d.prober, [this](const std::string& n, Validation v) {
+      const auto& last = validator->entries().at(n).validation.last();
+      emit(Event{events::UpstreamValidation{n, validationName(v), last ? last->portalUrl : "", last ? last->detail : ""}});
+      reconcile();
+    });
 }
 
 void TetherManager::Impl::emit(const Event& e) {
@@ -72,13 +80,24 @@ Facts TetherManager::Impl::facts() const {
   f.stages = stages;
   f.assigned = applier.addresses();
   f.ula48 = ulaPrefix();
+  f.dnsmasqUid = dnsmasqUid();
   if (ap)
     for (const auto& [n, d] : downstreams)
       if (ap->isApInterface(n)) f.accessPoints.insert(n);
+  if (validator && validator->enabled()) f.validation = validator->states();
   f.chains = chains;
   f.dns = dnsWanted;
   f.ipForwarding = ipForwarding;
   return f;
+}
+
+// dnsmasq runs as nobody (it drops to that user; tetherd gives it no --user).
+std::optional<uint32_t> TetherManager::Impl::dnsmasqUid() {
+  static const std::optional<uint32_t> uid = []() -> std::optional<uint32_t> {
+    if (const passwd* pw = ::getpwnam("nobody")) return pw->pw_uid;
+    return std::nullopt;
+  }();
+  return uid;
 }
 
 // ---------------------------------------------------------------------------- reconcile
@@ -93,7 +112,10 @@ void TetherManager::Impl::reconcile(bool retryFailed) {
   for (int round = 0; round < 200; ++round) {
     again = false;
     runQueue();
-    Desired d = plan(facts(), intent);
+    Facts f = facts();
+    syncValidator(f);
+    if (validator && validator->enabled()) f.validation = validator->states();
+    Desired d = plan(f, intent);
     noteUpstream(d.upstream);
     syncMachines(d, retryFailed || retryFailedAgain);
     retryFailed = retryFailedAgain = false;
@@ -106,6 +128,14 @@ void TetherManager::Impl::reconcile(bool retryFailed) {
   }
   dropFinished();
   reconciling = false;
+}
+
+// The candidates to probe follow the kernel and the config (none while stopping).
+void TetherManager::Impl::syncValidator(const Facts& f) {
+  if (!validator) return;
+  auto settings = validationSettings(intent.config);
+  if (intent.stopping) settings.enabled = false;
+  validator->update(probeTargets(f, intent), settings);
 }
 
 void TetherManager::Impl::runQueue() {

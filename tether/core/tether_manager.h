@@ -23,6 +23,8 @@
 #include "tether/system/firewall.h"
 #include "tether/system/kernel_view.h"
 #include "tether/system/netlink.h"
+#include "tether/system/net_probe.h"
+#include "tether/system/policy_routing.h"
 #include "tether/system/sysctl.h"
 #include "tether/core/events.h"
 #include "tether/core/upstream.h"
@@ -35,6 +37,8 @@ struct ManagerDeps {
   Firewall& firewall;
   Sysctl& sysctl;
   const KernelView& kernel;  // kept current by NetlinkMonitor (the daemon's); read only here
+  PolicyRouting* routing = nullptr;  // per-upstream tables and rules; none: not done
+  NetProber* prober = nullptr;       // upstream health probes; none: every candidate validated
 };
 
 class TetherManager {
@@ -108,6 +112,7 @@ class TetherManager {
   std::optional<std::string> upstream() const;
   std::vector<Ipv4Address> dnsForwarders() const;
   std::vector<UpstreamView> upstreams() const;
+  std::string upstreamReason() const;  // why the current one (upstream list)
   std::vector<std::string> upstreamPriority() const;
   Result<std::vector<TrafficCounter>> stats();
   std::vector<LinkInfo> links() const;

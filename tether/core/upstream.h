@@ -1,5 +1,6 @@
 // Upstream selection (pure): the first interface in the priority list that is up, has a
-// default route and known DNS servers.
+// default route and known DNS servers and is validated (or still being probed the first time);
+// while none is, the first usable one (clients can still reach a captive portal's page).
 #pragma once
 
 #include <map>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "tether/base/ip.h"
+#include "tether/core/validation.h"
 
 namespace tetherd {
 
@@ -18,7 +20,17 @@ struct UpstreamView {
   bool up = false;  // admin up and carrier
   bool defaultRoute = false;
   std::vector<Ipv4Address> dns;
+  Validation validation = Validation::Validated;  // probes off: validated
+  // The health probes (none while they are off): the last one's age, RTT, portal, cause.
+  std::optional<long long> lastProbeAgoMs{};
+  int rttMs = 0;
+  std::string portalUrl{};
+  std::string detail{};
 };
+
+// Why `chosen` is the upstream, for `upstream list`: "first validated by priority", ...
+std::string selectionReason(const std::vector<std::string>& priority, const std::map<std::string, UpstreamView>& views,
+                            const std::optional<std::string>& chosen, bool validating);
 
 std::optional<std::string> chooseUpstream(const std::vector<std::string>& priority,
                                           const std::map<std::string, UpstreamView>& views);

@@ -1,0 +1,234 @@
+// Per-upstream routing: the plan (pure: facts and intent in, every route and rule out, compared
+// by their `ip route`/`ip rule` text) and the applier's order and difference (a fake port).
+#include "tether/core/upstream_routing.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+
+using namespace tetherd;
+
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
+namespace {
+
+Ipv4Prefix P(const char* s) { return *Ipv4Prefix::parse(s); }
+Ipv4Address A(const char* s) { return *Ipv4Address::parse(s); }
+
+constexpr int kEth0 = 2, kWwan0 = 3, kUsb0 = 4, kWlan0 = 5;
+
+// The kernel prefers wwan0 (metric 100); the priority list says eth0 first.
+Facts world() {
+  Facts f;
+  f.kernel.links[kEth0] = {kEth0, "eth0", true, true};
+  f.kernel.links[kWwan0] = {kWwan0, "wwan0", true, true};
+  f.kernel.links[kUsb0] = {kUsb0, "usb0", true, true};
+  f.kernel.links[kWlan0] = {kWlan0, "wlan0", true, true};
+  f.kernel.addrs = {{kEth0, "eth0", P("203.0.113.2/24")}, {kWwan0, "wwan0", P("100.64.0.2/24")},
+                    {kUsb0, "usb0", P("192.168.42.1/24")}};
+  f.kernel.routes = {{kEth0, "eth0", A("203.0.113.1"), 200}, {kWwan0, "wwan0", A("100.64.0.1"), 100}};
+  return f;
+}
+
+Intent intent() {
+  Intent i;
+  i.config = defaultConfig();
+  i.priority = {"eth0", "wwan0"};
+  return i;
+}
+
+std::vector<std::string> text(const RoutingState& s) {
+  std::vector<std::string> out;
+  for (const auto& r : s.routes) out.push_back(r.str());
+  for (const auto& r : s.rules) out.push_back(r.str());
+  return out;
+}
+
+using Lines = std::vector<std::string>;
+
+TEST(UpstreamRoutingPlan, EveryCandidateHasItsTableAndTetheredTrafficGoesToTheSelectedOne) {
+  auto s = planRouting(world(), intent(), "eth0", {"usb0"});
+  EXPECT_EQ(text(s), (Lines{
+                         "table 9200 default via 203.0.113.1 dev eth0 metric 200",
+                         "table 9200 203.0.113.0/24 dev eth0 scope link",
+                         "table 9201 default via 100.64.0.1 dev wwan0 metric 100",
+                         "table 9201 100.64.0.0/24 dev wwan0 scope link",
+                         "9200: iif usb0 lookup main suppress_prefixlength 0",
+                         "9201: iif usb0 lookup 9200",
+                         "9202: oif eth0 lookup 9200",
+                         "9202: oif wwan0 lookup 9201",
+                     }));
+}
+
+TEST(UpstreamRoutingPlan, DnsmasqsQueriesFollowTheClientsTraffic) {
+  Facts f = world();
+  f.dnsmasqUid = 65534;
+  Lines rules;
+  for (const auto& r : planRouting(f, intent(), "wwan0", {"usb0"}).rules) rules.push_back(r.str());
+  EXPECT_EQ(rules, (Lines{"9200: from all uidrange 65534-65534 lookup main suppress_prefixlength 0",
+                          "9200: iif usb0 lookup main suppress_prefixlength 0",
+                          "9201: from all uidrange 65534-65534 lookup 9201", "9201: iif usb0 lookup 9201",
+                          "9202: oif eth0 lookup 9200", "9202: oif wwan0 lookup 9201"}));
+  EXPECT_TRUE(planRouting(f, intent(), "wwan0", {}).rules.size() == 2);  // nobody forwards: no DNS rule
+}
+
+TEST(UpstreamRoutingPlan, ASwitchChangesOnlyTheDownstreamsTable) {
+  auto before = planRouting(world(), intent(), "eth0", {"usb0", "wlan0"});
+  auto after = planRouting(world(), intent(), "wwan0", {"usb0", "wlan0"});
+  EXPECT_EQ(before.routes, after.routes);
+  std::vector<std::string> gone, added;
+  for (const auto& r : before.rules)
+    if (!after.rules.count(r)) gone.push_back(r.str());
+  for (const auto& r : after.rules)
+    if (!before.rules.count(r)) added.push_back(r.str());
+  EXPECT_EQ(gone, (Lines{"9201: iif usb0 lookup 9200", "9201: iif wlan0 lookup 9200"}));
+  EXPECT_EQ(added, (Lines{"9201: iif usb0 lookup 9201", "9201: iif wlan0 lookup 9201"}));
+}
+
+TEST(UpstreamRoutingPlan, NoDownstreamRulesWithoutForwardingOrUpstream) {
+  auto none = planRouting(world(), intent(), std::nullopt, {"usb0"});
+  auto idle = planRouting(world(), intent(), "eth0", {});
+  for (const auto* s : {&none, &idle}) {
+    EXPECT_EQ(s->routes.size(), 4u);
+    EXPECT_EQ(text(*s).back(), "9202: oif wwan0 lookup 9201");
+    for (const auto& r : s->rules) EXPECT_TRUE(r.iif.empty()) << r.str();
+  }
+}
+
+TEST(UpstreamRoutingPlan, ACandidateWithoutDefaultRouteOrLinkHasNoTable) {
+  Facts f = world();
+  f.kernel.routes.pop_back();                   // wwan0 lost its default route
+  f.kernel.links[kEth0].lowerUp = false;        // eth0 lost its carrier
+  EXPECT_TRUE(planRouting(f, intent(), std::nullopt, {"usb0"}).empty());
+}
+
+TEST(UpstreamRoutingPlan, ConfiguredRangesAndOff) {
+  Intent i = intent();
+  i.config.routeTableFirst = i.config.routeTableLast = 500;  // room for the first candidate only
+  i.config.rulePriorityFirst = 100;
+  EXPECT_EQ(text(planRouting(world(), i, "wwan0", {"usb0"})),
+            (Lines{"table 500 default via 203.0.113.1 dev eth0 metric 200", "table 500 203.0.113.0/24 dev eth0 scope link",
+                   "102: oif eth0 lookup 500"}));
+  EXPECT_EQ(upstreamTable(i, "wwan0"), std::nullopt);
+  i.config.policyRouting = false;
+  EXPECT_TRUE(planRouting(world(), i, "eth0", {"usb0"}).empty());
+}
+
+TEST(UpstreamRoutingPlan, IsPartOfThePlanAndEmptyWhenStopping) {
+  Facts f = world();
+  f.chains = true;
+  f.stages["usb0"] = Stage::Forwarding;
+  f.assigned["usb0"] = P("192.168.42.1/24");
+  Intent i = intent();
+  i.config.upstreamDns["eth0"] = {A("198.51.100.53")};
+  i.config.upstreamDns["wwan0"] = {A("198.51.100.53")};
+  i.config.kinds[static_cast<size_t>(IfaceKind::Usb)].pattern = "usb[0-9]+";
+  i.config.kinds[static_cast<size_t>(IfaceKind::Usb)].regex = std::regex("usb[0-9]+");
+  i.tethering = true;
+  auto d = plan(f, i);
+  ASSERT_EQ(d.upstream, "eth0");
+  EXPECT_TRUE(d.routing.rules.count(PolicyRule{9201, 4, "usb0", "", 9200, false}));
+  i.stopping = true;
+  EXPECT_TRUE(plan(f, i).routing.empty());
+}
+
+// ---------------------------------------------------------------------------- the applier
+
+class FakeRouting : public PolicyRouting {
+ public:
+  std::vector<std::string> ops;
+  std::set<std::string> failing;  // str() of what fails
+  Status result(const std::string& op, const std::string& what) {
+    ops.push_back(op + " " + what);
+    if (failing.count(what)) return makeError(Errc::IfaceCfgError, "Operation not permitted");
+    return {};
+  }
+  Status addRoute(const TableRoute& r) override { return result("add route", r.str()); }
+  Status deleteRoute(const TableRoute& r) override { return result("del route", r.str()); }
+  Status addRule(const PolicyRule& r) override { return result("add rule", r.str()); }
+  Status deleteRule(const PolicyRule& r) override { return result("del rule", r.str()); }
+  Result<int> flush(const RoutingRange& r) override {
+    ops.push_back("flush " + std::to_string(r.tableFirst) + "-" + std::to_string(r.tableLast) + " " +
+                  std::to_string(r.priorityFirst) + "-" + std::to_string(r.priorityLast));
+    return 0;
+  }
+};
+
+TEST(RoutingApplier, AddsTheNewRuleBeforeRemovingTheOldAndDoesNothingTwice) {
+  FakeRouting port;
+  RoutingApplier a(&port);
+  ASSERT_TRUE(a.apply(planRouting(world(), intent(), "eth0", {"usb0"})).ok());
+  EXPECT_EQ(port.ops.size(), 8u);
+  port.ops.clear();
+  ASSERT_TRUE(a.apply(planRouting(world(), intent(), "eth0", {"usb0"})).ok());
+  EXPECT_TRUE(port.ops.empty());
+  ASSERT_TRUE(a.apply(planRouting(world(), intent(), "wwan0", {"usb0"})).ok());
+  EXPECT_EQ(port.ops, (Lines{"add rule 9201: iif usb0 lookup 9201", "del rule 9201: iif usb0 lookup 9200"}));
+}
+
+TEST(RoutingApplier, RoutesBeforeRulesAndRulesBeforeRoutesOnTheWayOut) {
+  FakeRouting port;
+  RoutingApplier a(&port);
+  Facts f = world();
+  f.kernel.routes.pop_back();
+  f.kernel.addrs.erase(f.kernel.addrs.begin() + 1);
+  ASSERT_TRUE(a.apply(planRouting(f, intent(), "eth0", {"usb0"})).ok());
+  EXPECT_EQ(port.ops, (Lines{"add route table 9200 default via 203.0.113.1 dev eth0 metric 200",
+                             "add route table 9200 203.0.113.0/24 dev eth0 scope link",
+                             "add rule 9200: iif usb0 lookup main suppress_prefixlength 0",
+                             "add rule 9201: iif usb0 lookup 9200", "add rule 9202: oif eth0 lookup 9200"}));
+  port.ops.clear();
+  ASSERT_TRUE(a.apply(RoutingState{}).ok());
+  EXPECT_EQ(port.ops, (Lines{"del rule 9200: iif usb0 lookup main suppress_prefixlength 0",
+                             "del rule 9201: iif usb0 lookup 9200", "del rule 9202: oif eth0 lookup 9200",
+                             "del route table 9200 default via 203.0.113.1 dev eth0 metric 200",
+                             "del route table 9200 203.0.113.0/24 dev eth0 scope link"}));
+  EXPECT_TRUE(a.applied().empty());
+}
+
+TEST(RoutingApplier, RecordsOnlyWhatSucceededAndTriesTheRestAgain) {
+  FakeRouting port;
+  RoutingApplier a(&port);
+  port.failing.insert("9201: iif usb0 lookup 9200");
+  auto want = planRouting(world(), intent(), "eth0", {"usb0"});
+  auto st = a.apply(want);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(a.applied().rules.size(), want.rules.size() - 1);
+  port.failing.clear();
+  port.ops.clear();
+  ASSERT_TRUE(a.apply(want).ok());
+  EXPECT_EQ(port.ops, (Lines{"add rule 9201: iif usb0 lookup 9200"}));
+}
+
+TEST(RoutingApplier, ResetFlushesTheRangeAndForgets) {
+  FakeRouting port;
+  RoutingApplier a(&port);
+  ASSERT_TRUE(a.apply(planRouting(world(), intent(), "eth0", {"usb0"})).ok());
+  port.ops.clear();
+  ASSERT_TRUE(a.reset(routingRange(intent().config)).ok());
+  EXPECT_EQ(port.ops, (Lines{"flush 9200-9263 9200-9299"}));
+  EXPECT_TRUE(a.applied().empty());
+}
+
+TEST(UpstreamRoutingConfig, RangesAreValidatedWithFileAndLine) {
+  auto ok = parseConfig("[upstream]\npolicy_routing = no\nroute_tables = 100-163\nrule_priorities = 5000-5002\n", "t.conf");
+  ASSERT_TRUE(ok.ok()) << ok.error().message;
+  EXPECT_FALSE(ok->policyRouting);
+  EXPECT_EQ(ok->routeTableFirst, 100u);
+  EXPECT_EQ(ok->routeTableLast, 163u);
+  EXPECT_EQ(ok->rulePriorityFirst, 5000u);
+  auto main = parseConfig("[upstream]\n\nroute_tables = 250-260\n", "t.conf");
+  ASSERT_FALSE(main.ok());
+  EXPECT_NE(main.error().message.find("t.conf:3"), std::string::npos) << main.error().message;
+  EXPECT_NE(main.error().message.find("253"), std::string::npos) << main.error().message;
+  auto small = parseConfig("[upstream]\nrule_priorities = 7-8\n", "t.conf");
+  ASSERT_FALSE(small.ok());
+  EXPECT_NE(small.error().message.find("at least 3"), std::string::npos) << small.error().message;
+  auto junk = parseConfig("[upstream]\nroute_tables = 9200\n", "t.conf");
+  ASSERT_FALSE(junk.ok());
+  EXPECT_NE(junk.error().message.find("route_tables"), std::string::npos) << junk.error().message;
+}
+
+}  // namespace

@@ -1,0 +1,95 @@
+#include "tether/core/upstream_routing.h"
+
+#include <algorithm>
+
+#include "tether/base/log.h"
+
+namespace tetherd {
+
+RoutingRange routingRange(const Config& c) {
+  return RoutingRange{c.routeTableFirst, c.routeTableLast, c.rulePriorityFirst, c.rulePriorityLast};
+}
+
+std::optional<uint32_t> upstreamTable(const Intent& intent, const std::string& ifname) {
+  auto it = std::find(intent.priority.begin(), intent.priority.end(), ifname);
+  if (it == intent.priority.end()) return std::nullopt;
+  const auto range = routingRange(intent.config);
+  uint64_t table = uint64_t{range.tableFirst} + static_cast<uint64_t>(it - intent.priority.begin());
+  if (table > range.tableLast) return std::nullopt;
+  return static_cast<uint32_t>(table);
+}
+
+RoutingState planRouting(const Facts& facts, const Intent& intent, const std::optional<std::string>& upstream,
+                         const std::set<std::string>& forwarding) {
+  RoutingState s;
+  if (!intent.config.policyRouting) return s;
+  const auto range = routingRange(intent.config);
+  std::set<std::string> withRoutes;
+  for (const auto& name : intent.priority) {
+    auto table = upstreamTable(intent, name);
+    const LinkInfo* link = facts.kernel.link(name);
+    if (!table || !link || !facts.kernel.up(name)) continue;
+    bool any = false;
+    for (const auto& r : facts.kernel.routes) {
+      if (r.index != link->index) continue;
+      s.routes.insert(TableRoute{*table, 4, Ipv4Prefix{}, r.gateway, name, link->index, r.metric});
+      any = true;
+    }
+    if (!any) continue;  // nothing to reach the internet by: no table
+    for (const auto& a : facts.kernel.addressesOf(name)) {
+      if (a.prefix.length >= 32 || a.prefix.length == 0) continue;
+      s.routes.insert(TableRoute{*table, 4, Ipv4Prefix{a.prefix.network(), a.prefix.length}, Ipv4Address{}, name,
+                                 link->index, 0});
+    }
+    s.rules.insert(PolicyRule{range.priorityFirst + 2, 4, "", name, *table, false});
+    withRoutes.insert(name);
+  }
+  if (upstream && withRoutes.count(*upstream)) {
+    const uint32_t table = *upstreamTable(intent, *upstream);
+    for (const auto& ds : forwarding) {
+      s.rules.insert(PolicyRule{range.priorityFirst, 4, ds, "", kMainTable, true});
+      s.rules.insert(PolicyRule{range.priorityFirst + 1, 4, ds, "", table, false});
+    }
+    // The clients' DNS: dnsmasq forwards their queries as its own user; they follow the
+    // clients' traffic, not main's default.
+    if (!forwarding.empty() && facts.dnsmasqUid) {
+      s.rules.insert(PolicyRule{range.priorityFirst, 4, "", "", kMainTable, true, facts.dnsmasqUid});
+      s.rules.insert(PolicyRule{range.priorityFirst + 1, 4, "", "", table, false, facts.dnsmasqUid});
+    }
+  }
+  return s;
+}
+
+Status RoutingApplier::apply(const RoutingState& want) {
+  if (!port_ || want == have_) return {};
+  Status first;
+  auto keep = [&](Status st) {
+    if (!st && first) first = st;
+    return st.ok();
+  };
+  for (const auto& r : want.routes)
+    if (!have_.routes.count(r) && keep(port_->addRoute(r))) have_.routes.insert(r);
+  for (const auto& r : want.rules)
+    if (!have_.rules.count(r) && keep(port_->addRule(r))) have_.rules.insert(r);
+  for (auto it = have_.rules.begin(); it != have_.rules.end();) {
+    if (!want.rules.count(*it) && keep(port_->deleteRule(*it))) it = have_.rules.erase(it);
+    else ++it;
+  }
+  for (auto it = have_.routes.begin(); it != have_.routes.end();) {
+    if (!want.routes.count(*it) && keep(port_->deleteRoute(*it))) it = have_.routes.erase(it);
+    else ++it;
+  }
+  if (!first) log::warning("policy routing: ", first.error().message);
+  return first;
+}
+
+Status RoutingApplier::reset(const RoutingRange& range) {
+  have_ = {};
+  if (!port_) return {};
+  auto n = port_->flush(range);
+  if (!n) return n.error();
+  if (*n > 0) log::notice("removed ", *n, " policy rule(s) and route(s) left in tetherd's tables");
+  return {};
+}
+
+}  // namespace tetherd
