@@ -9,9 +9,14 @@ no admin password set, a phone tethered on usb0 that downloads 300 kB through et
     OpenMetrics parser, with the same samples;
   - from the phone (a downstream address): 401 without the token or with a wrong one, 200 with
     [web] metrics_token as a bearer token; the token is never in tetherd's log;
-  - from the upstream side (inet, to eth0's address): no answer at all, token or not.
-Bounded: one tetherd run of ~15 s."""
+  - from the upstream side (inet, to eth0's address): no answer at all, token or not;
+  - usb0's dnsmasq killed: tetherd_dnsmasq_restarts_total counts the supervisor's restart;
+  - [web] https = on: plain HTTP still serves loopback's scrape, redirects the phone's, and the
+    token works over HTTPS.
+Bounded: two tetherd runs of ~5 s each."""
+import os
 import re
+import signal
 import subprocess
 import unittest
 
@@ -19,6 +24,7 @@ import support
 from support import lab as L
 
 PORT = 18084
+HTTPS_PORT = 18444
 TOKEN = "lab-metrics-token-0123456789"
 DOWNLOAD = 300000
 OPENMETRICS_ACCEPT = ("application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,"
@@ -51,6 +57,14 @@ def samples(text):
 
 def value(s, name, **labels):
     return s.get((name, frozenset(labels.items())))
+
+
+def cmdline(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid) as f:
+            return f.read()
+    except OSError:
+        return ""
 
 
 def setUpModule():
@@ -142,8 +156,39 @@ class MetricsTest(unittest.TestCase):
             code, _, body, err = self.curl(self.lab.inet, upstream, "--connect-timeout", "2", *extra, timeout=3)
             self.assertIsNone(code, body + err)
 
+        # usb0's dnsmasq killed: the supervisor's restart is counted.
+        old = [p for p in self.lab.app.pids() if "--interface=usb0" in cmdline(p)]
+        self.assertEqual(len(old), 1)
+        os.kill(old[0], signal.SIGKILL)
+
+        def restarts():
+            _, _, t, _ = self.curl(self.lab.app, local)
+            return value(samples(t), "tetherd_dnsmasq_restarts_total", downstream="usb0")
+        L.wait_for(lambda: restarts() == 1, timeout=10, what="the dnsmasq restart counted")
+
         self.assertNotIn(TOKEN, self.lab.tetherd_log())
         self.assertIsNone(self.lab.tetherd.poll(), self.lab.tetherd_log()[-3000:])
+
+    def test_https_on(self):
+        # Plain HTTP only redirects, but not this machine's scrape (no secret in it): a local
+        # Prometheus needs no certificate. The token goes over TLS only.
+        self.lab.start_tetherd(self.lab.default_config() + "\n[web]\nenabled = yes\nport = %d\nhttps = on\n"
+                               "https_port = %d\nmetrics_token = %s\n" % (PORT, HTTPS_PORT, TOKEN))
+        self.phone.dhcp("udhcpc", hostname="phone")
+        L.wait_for(lambda: "192.168.42.1:%d" % HTTPS_PORT in self.lab.tetherctl("web", "status").stdout, timeout=10,
+                   what="HTTPS listening on the downstream")
+        code, _, text, err = self.curl(self.lab.app, "http://127.0.0.1:%d/metrics" % PORT)
+        self.assertEqual(code, 200, text + err)
+        self.assertIn('tetherd_downstream_clients{downstream="usb0"} 1\n', text)
+        code, headers, body, err = self.curl(self.phone, "http://192.168.42.1:%d/metrics" % PORT,
+                                             "-H", "Authorization: Bearer " + TOKEN)
+        self.assertEqual(code, 308, body + err)
+        self.assertEqual(headers.get("location"), "https://192.168.42.1:%d/metrics" % HTTPS_PORT)
+        code, _, body, err = self.curl(self.phone, "https://192.168.42.1:%d/metrics" % HTTPS_PORT, "-k")
+        self.assertEqual(code, 401, body + err)
+        code, _, body, err = self.curl(self.phone, "https://192.168.42.1:%d/metrics" % HTTPS_PORT, "-k",
+                                       "-H", "Authorization: Bearer " + TOKEN)
+        self.assertEqual(code, 200, body + err)
 
 
 if __name__ == "__main__":
