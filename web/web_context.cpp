@@ -18,7 +18,8 @@ WebContext::WebContext(WebDeps d)
       limiter(deps.clock),
       worker(std::make_unique<HashWorker>(deps.io, deps.hash)),
       tickTimer(deps.io),
-      startEpochSec(deps.epochMs() / 1000) {}
+      startEpochSec(deps.epochMs() / 1000),
+      metricsLimiter(deps.clock) {}
 
 WebContext::~WebContext() {
   for (auto& w : streams)

@@ -78,6 +78,9 @@ struct WebContext {
   uint64_t tetheringErrors = 0;
   std::map<std::string, uint64_t> downstreamErrors;  // at most kMaxCountedDownstreams names
   static constexpr size_t kMaxCountedDownstreams = 64;
+  // Wrong metrics tokens, throttled like wrong passwords but apart from them (a scraper with
+  // a stale token must not slow the admins' logins).
+  LoginLimiter metricsLimiter;
 
   ClientActions& clients() { return *deps.clients; }
 

@@ -374,6 +374,20 @@ TEST_F(WebMetricsTest, DownstreamNeedsTheConfiguredToken) {
   EXPECT_EQ(get("127.0.0.1", "127.0.0.1").status, 200);
 }
 
+TEST_F(WebMetricsTest, WrongTokensAreThrottledApartFromLogins) {
+  config.webMetricsToken = "0123456789abcdef0123";
+  // No header guesses nothing: not counted.
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(get("192.168.42.10", "192.168.42.1").status, 401);
+  for (int i = 0; i < LoginLimiter::kFreeFailures; ++i)
+    EXPECT_EQ(get("192.168.42.10", "192.168.42.1", {{"Authorization", "Bearer wrong" + std::to_string(i)}}).status, 401);
+  Response r = get("192.168.42.10", "192.168.42.1", {{"Authorization", "Bearer 0123456789abcdef0123"}});
+  EXPECT_EQ(r.status, 429) << "the clock stands still in this test";
+  EXPECT_NE(r.get("Retry-After"), nullptr);
+  EXPECT_EQ(app->limiter().failures("192.168.42.10"), 0) << "the page's login limiter is not touched";
+  EXPECT_EQ(get("192.168.42.11", "192.168.42.1", {{"Authorization", "Bearer 0123456789abcdef0123"}}).status, 200);
+  EXPECT_EQ(get("127.0.0.1", "127.0.0.1").status, 200);
+}
+
 TEST_F(WebMetricsTest, FailuresAreCountedPerMachineAndBounded) {
   auto failed = [&](std::optional<std::string> ifname) {
     app->onEvent(Event{events::TetherStateChanged{ifname, "failed", makeError(Errc::DhcpServerError, "x")}});

@@ -5,6 +5,7 @@
 // (WebContext, bounded).
 #include "web/metrics.h"
 
+#include "tether/base/log.h"
 #include "web/responses.h"
 #include "web/routes/routes.h"
 
@@ -96,7 +97,16 @@ std::optional<Response> metricsRefusal(WebContext& c, const Request& req) {
   const std::string& token = c.deps.config().webMetricsToken;
   if (token.empty())
     return errorResponse(403, "forbidden", "/metrics is served to this machine only: set [web] metrics_token to scrape it from elsewhere");
-  if (bearerTokenMatches(req.header("Authorization"), token)) return std::nullopt;
+  if (auto wait = c.metricsLimiter.retryAfter(req.peer); wait.count() > 0)
+    return retryLater(429, "rate-limited", "too many wrong metrics tokens; try again in " + std::to_string(wait.count()) + " s",
+                      wait.count());
+  const std::string* authorization = req.header("Authorization");
+  if (bearerTokenMatches(authorization, token)) return std::nullopt;
+  if (authorization) {  // a guess (no header guesses nothing: not counted)
+    c.metricsLimiter.begin(req.peer);
+    c.metricsLimiter.failed(req.peer);
+    log::warning("web: wrong metrics token from ", req.peer);
+  }
   Response r = errorResponse(401, "unauthenticated", "send Authorization: Bearer <[web] metrics_token>");
   r.set("WWW-Authenticate", "Bearer realm=\"tetherd metrics\"");
   return r;
