@@ -97,6 +97,9 @@ struct Config {
   int webHttpsPort = 8443;
   std::string webCertificate;  // "" = self-signed
   std::string webPrivateKey;
+  // GET /metrics (web/metrics.h): loopback always; downstream and explicit addresses only with
+  // "Authorization: Bearer <this>". "" = loopback only. A secret: never logged or shown.
+  std::string webMetricsToken;
 
   // [usb] the USB tethering gadget tetherd creates in configfs (tether/usb_service.h).
   std::string usbGadget = "none";   // validated function list: none, rndis, ncm, ecm, rndis+ncm, ...

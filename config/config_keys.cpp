@@ -6,6 +6,7 @@
 #include <charconv>
 #include <initializer_list>
 #include <set>
+#include <string_view>
 
 #include "tether/base/http_url.h"
 
@@ -278,6 +279,20 @@ const SectionTable& sectionTable() {
         return "";
       }
       return setPath(c.webPrivateKey, v);
+    };
+    // The value is a secret: a refusal says why, never what.
+    web["metrics_token"] = [](Config& c, const std::string& v) -> std::string {
+      if (v.empty()) {
+        c.webMetricsToken.clear();
+        return "";
+      }
+      if (v.size() < 16) return "too short (at least 16 characters; e.g. openssl rand -hex 16)";
+      if (v.size() > 256) return "too long (at most 256 characters)";
+      for (unsigned char ch : v)
+        if (!std::isalnum(ch) && std::string_view("-._~+/=").find(static_cast<char>(ch)) == std::string_view::npos)
+          return "contains a character other than letters, digits and - . _ ~ + / = (a bearer token's)";
+      c.webMetricsToken = v;
+      return "";
     };
     web["session_idle"] = [](Config& c, const std::string& v) -> std::string {
       int ms = 0;

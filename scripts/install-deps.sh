@@ -31,6 +31,9 @@ PACKAGES=(
   chromium nodejs
   # the man pages (docs/man/*.scd -> roff at build time); the demo's localhost forward to the page
   scdoc socat man-db
+  # tests/integration/test_metrics.py: promtool (Debian has it only in the whole prometheus
+  # package, ~100 MB; its server is masked below) and the Python client's OpenMetrics parser
+  prometheus python3-prometheus-client
   # bench/run.sh: HTTP load for the web admin's /api/status
   wrk
   # the VM lab (tests/vm): QEMU, Debian's kernel with hwsim/dummy_hcd/vhci modules, initramfs
@@ -80,3 +83,6 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
 # hostapd's own system service must never compete with tetherd for the interface.
 systemctl mask hostapd.service >/dev/null 2>&1 || true
+# Only promtool is wanted from the prometheus package: not a server on :9090.
+systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+systemctl mask prometheus.service >/dev/null 2>&1 || true

@@ -100,6 +100,7 @@ WebApp::WebApp(WebDeps deps) : ctx_(std::make_unique<WebContext>(withDefaults(st
   addWifiRoutes(routes_, *ctx_);
   addEventRoutes(routes_, *ctx_);
   addSettingsRoutes(routes_, *ctx_);
+  addMetricsRoutes(routes_, *ctx_);
 }
 
 WebApp::~WebApp() {
@@ -147,7 +148,8 @@ void WebApp::handle(const Request& req, Reply reply) {
     // Not a name of this machine: a DNS-rebinding page or a misdirected request.
     return finish(errorResponse(421, "host", "the Host header must be this machine's address or name"));
   }
-  if (req.path == "/api" || req.path.rfind("/api/", 0) == 0) return dispatchApi(req, std::move(finish));
+  if (req.path == "/api" || req.path.rfind("/api/", 0) == 0 || req.path == "/metrics")
+    return dispatchApi(req, std::move(finish));
   serveStatic(req, std::move(finish));
 }
 
@@ -179,6 +181,8 @@ void WebApp::dispatchApi(const Request& req, Reply reply) {
         return reply(errorResponse(415, "content-type", "send the body as application/json"));
     }
   }
+  if (matched->access == Access::Metrics)
+    if (auto refused = metricsRefusal(*ctx_, req)) return reply(std::move(*refused));
   Session* session = nullptr;
   if (matched->access == Access::Session) {
     session = ctx_->sessions.find(req.cookie(kSessionCookie));
@@ -205,6 +209,7 @@ void WebApp::dispatchApi(const Request& req, Reply reply) {
 }
 
 void WebApp::onEvent(const Event& e) {
+  countMetricsEvent(*ctx_, e);
   if (ctx_->subscriberCount() == 0) return;
   ctx_->broadcast("change", eventJson(e).dump(-1, ' ', false, json::error_handler_t::replace));
   ctx_->pushStatusSoon();

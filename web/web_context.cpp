@@ -17,7 +17,9 @@ WebContext::WebContext(WebDeps d)
       sessions(deps.clock, seconds(deps.config().webSessionIdleSec), seconds(deps.config().webSessionLifetimeSec)),
       limiter(deps.clock),
       worker(std::make_unique<HashWorker>(deps.io, deps.hash)),
-      tickTimer(deps.io) {}
+      tickTimer(deps.io),
+      startEpochSec(deps.epochMs() / 1000),
+      metricsLimiter(deps.clock) {}
 
 WebContext::~WebContext() {
   for (auto& w : streams)

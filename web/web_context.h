@@ -8,7 +8,9 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -42,6 +44,8 @@ struct WebDeps {
   // The clients (from the DHCP service's leases) and their kick/block/unblock: the daemon's,
   // shared with the `client` commands. Required.
   ClientActions* clients = nullptr;
+  // The DHCP service, for its restart counts (/metrics); none: not reported.
+  const DhcpService* dhcp = nullptr;
 };
 
 // How often the live views get status and traffic while someone watches.
@@ -68,6 +72,15 @@ struct WebContext {
   bool tickArmed = false;
   bool statusPushPending = false;
   std::shared_ptr<char> alive = std::make_shared<char>();  // expires with the context
+
+  // ---- /metrics: when the page started (Unix time), failures since (routes/metrics.cpp)
+  long long startEpochSec = 0;
+  uint64_t tetheringErrors = 0;
+  std::map<std::string, uint64_t> downstreamErrors;  // at most kMaxCountedDownstreams names
+  static constexpr size_t kMaxCountedDownstreams = 64;
+  // Wrong metrics tokens, throttled like wrong passwords but apart from them (a scraper with
+  // a stale token must not slow the admins' logins).
+  LoginLimiter metricsLimiter;
 
   ClientActions& clients() { return *deps.clients; }
 

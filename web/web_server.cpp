@@ -12,6 +12,7 @@
 #include "web/http/http_server.h"
 #include "web/http/https_redirect.h"
 #include "web/http/tls_module.h"
+#include "web/metrics.h"
 
 namespace tetherd::web {
 
@@ -59,8 +60,10 @@ struct WebServer::Impl {
         httpsPort(deps.config().webHttps ? static_cast<uint16_t>(deps.config().webHttpsPort) : 0),
         certificate(deps.config().webCertificate), privateKey(deps.config().webPrivateKey),
         http(deps.io, static_cast<uint16_t>(deps.config().webPort), [this](Request req, Reply reply) {
-          // With HTTPS on, plain HTTP serves the redirect and nothing else.
-          if (httpsPort) return reply(httpsRedirect(req, httpsPort));
+          // With HTTPS on, plain HTTP serves the redirect and nothing else — but /metrics to
+          // this machine, which carries no secret (a local scraper needs no certificate).
+          if (httpsPort && !(req.path == "/metrics" && isLoopbackAddress(req.peer) && isLoopbackAddress(req.local)))
+            return reply(httpsRedirect(req, httpsPort));
           app.handle(req, std::move(reply));
         }) {
     http.setSessionCheck([this](const Request& req) { return app.hasSession(req); });

@@ -155,6 +155,10 @@ Result<StaReply> parseStaReply(std::string_view datagram) {
       uint64_t n = 0;
       ok = parseNumber(value, n);
       if (ok) (key == "rx_bytes" ? sta.rxBytes : sta.txBytes) = n;
+    } else if (key == "rx_packets" || key == "tx_packets") {
+      uint64_t n = 0;
+      ok = parseNumber(value, n);
+      if (ok) (key == "rx_packets" ? sta.rxPackets : sta.txPackets) = n;
     } else if (key == "rx_rate_info") {
       sta.rxRate = std::string(value);
     } else if (key == "tx_rate_info") {

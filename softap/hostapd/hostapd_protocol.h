@@ -35,6 +35,7 @@ struct Station {
   long connectedTimeSec = -1;      // -1 = not reported
   std::optional<int> signalDbm;
   std::optional<uint64_t> rxBytes, txBytes;
+  std::optional<uint64_t> rxPackets, txPackets;
   std::optional<std::string> rxRate, txRate;  // rx_rate_info / tx_rate_info as printed (100 kbit/s units + details)
   std::map<std::string, std::string> raw;     // every key=value line
   bool authorized() const;                    // flags contain AUTHORIZED
@@ -46,7 +47,7 @@ struct StaReply {
 };
 // Zero-byte datagram = NoMore (end of the STA-FIRST/STA-NEXT walk); "FAIL\n" = Failed (unknown
 // MAC); otherwise the first line must be a MAC, followed by key=value lines. Lines without '='
-// are ignored; a malformed value of a known key (flags, signal, connected_time, rx/tx_bytes)
+// are ignored; a malformed value of a known key (flags, signal, connected_time, rx/tx_bytes, rx/tx_packets)
 // and anything whose first line is not a MAC is InvalidArgument.
 Result<StaReply> parseStaReply(std::string_view datagram);
 

@@ -409,6 +409,8 @@ void SoftApService::stations(std::function<void(Result<std::vector<StationView>>
       v.signalDbm = s.signalDbm;
       v.rxBytes = s.rxBytes;
       v.txBytes = s.txBytes;
+      v.rxPackets = s.rxPackets;
+      v.txPackets = s.txPackets;
       v.rxRate = s.rxRate;
       v.txRate = s.txRate;
       v.authorized = s.authorized();

@@ -36,6 +36,7 @@ struct StationView {
   long connectedSec = -1;
   std::optional<int> signalDbm;
   std::optional<uint64_t> rxBytes, txBytes;
+  std::optional<uint64_t> rxPackets, txPackets;
   std::optional<std::string> rxRate, txRate;
   bool authorized = false;
 };

@@ -217,7 +217,8 @@ struct Daemon::Impl {
     web = std::make_unique<web::WebServer>(web::WebDeps{
         io, *manager, softap.get(), [this]() -> const Config& { return config; },
         [this](const Config& c) { running.applyConfig(c); },  // the page's Settings: SIGHUP's path
-        [] { return std::chrono::steady_clock::now(); }, {}, web::defaultHashParams(), {}, clients.get()});
+        [] { return std::chrono::steady_clock::now(); }, {}, web::defaultHashParams(), {}, clients.get(),
+        dhcp.get()});
     if (config.webEnabled) {
       std::set<uint16_t> ports{static_cast<uint16_t>(config.webPort)};
       if (config.webHttps) ports.insert(static_cast<uint16_t>(config.webHttpsPort));

@@ -10,11 +10,13 @@
 //   wifi.cpp        /api/wifi, /api/wifi/qr.svg
 //   events.cpp      /api/events (Server-Sent Events), /api/traffic
 //   settings.cpp    /api/settings
+//   metrics.cpp     /metrics (Prometheus; loopback, or a bearer token: no session)
 //   static.cpp      everything outside /api: the embedded assets (web/ui)
 #pragma once
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,7 +26,8 @@
 
 namespace tetherd::web {
 
-enum class Access { Public, Session };
+// Metrics: no session; this machine, or the bearer token of [web] metrics_token (metricsRefusal).
+enum class Access { Public, Session, Metrics };
 
 using Params = std::map<std::string, std::string>;
 // The session is set for Access::Session routes (nullptr for public ones).
@@ -46,6 +49,13 @@ void addInterfaceRoutes(RouteTable& routes, WebContext& c);
 void addWifiRoutes(RouteTable& routes, WebContext& c);
 void addEventRoutes(RouteTable& routes, WebContext& c);
 void addSettingsRoutes(RouteTable& routes, WebContext& c);
+void addMetricsRoutes(RouteTable& routes, WebContext& c);
+
+// Why an Access::Metrics request is refused (403 without a configured token, 401 with a wrong
+// or missing one), nullopt when it may scrape (metrics.cpp).
+std::optional<Response> metricsRefusal(WebContext& c, const Request& req);
+// Counts the failures /metrics reports (a machine entering a state with an error).
+void countMetricsEvent(WebContext& c, const Event& e);
 
 // GET/HEAD of an embedded asset with its strong ETag (304 on If-None-Match); 404, 405 otherwise.
 void serveStatic(const Request& req, const Reply& reply);
