@@ -21,9 +21,14 @@ std::vector<std::string> allStates(State last, Name name) {
   return out;
 }
 
-// An upstream candidate's state, as the status resource names it (api.cpp statusImpl).
+// An upstream candidate's state, as the status resource names it (api.cpp statusImpl), then,
+// for one that is ready, its validation when the health probes have not validated it.
 const char* upstreamState(const UpstreamView& u) {
-  return !u.exists ? "absent" : !u.up ? "down" : !u.defaultRoute ? "no-route" : u.dns.empty() ? "no-dns" : "ready";
+  if (!u.exists) return "absent";
+  if (!u.up) return "down";
+  if (!u.defaultRoute) return "no-route";
+  if (u.dns.empty()) return "no-dns";
+  return u.validation == Validation::Validated ? "ready" : validationName(u.validation);
 }
 
 MetricsSnapshot snapshotOf(WebContext& c, const ClientsView& v) {
@@ -56,7 +61,7 @@ MetricsSnapshot snapshotOf(WebContext& c, const ClientsView& v) {
   }
   for (const auto& [ifname, n] : c.downstreamErrors) s.downstreamErrors.emplace_back(ifname, n);
 
-  s.upstreamStates = {"absent", "down", "no-route", "no-dns", "ready"};
+  s.upstreamStates = {"absent", "down", "no-route", "no-dns", "ready", "probing", "partial", "no-internet", "captive-portal"};
   const auto selected = m.upstream();
   for (const auto& u : m.upstreams()) s.upstreams.push_back({u.ifname, upstreamState(u), selected && *selected == u.ifname});
 
