@@ -265,13 +265,14 @@ json clientsImpl(const ClientsView& v) {
                     {"uploadBytes", opt(r.up)},
                     {"leaseExpires", opt(r.leaseExpires)},
                     {"blocked", blocked.count(r.mac) > 0},
+                    {"pinned", v.pinned.count(r.mac) ? json(v.pinned.at(r.mac)) : json(nullptr)},
                     // A kick disconnects Wi-Fi (deauth), USB (replug) and Bluetooth clients; a
                     // wired client can only be blocked (ClientActions). Both need the client's
                     // MAC, which a lease without a 6-byte hardware address does not give.
                     {"canKick", !r.mac.empty() && (r.wifi || r.kind == IfaceKind::Usb || r.kind == IfaceKind::Bluetooth)},
                     {"canBlock", !r.mac.empty()}});
   }
-  return json{{"clients", list}, {"blocked", v.blocked}, {"wifiInterface", v.wifiInterface}};
+  return json{{"clients", list}, {"blocked", v.blocked}, {"pinned", v.pinned}, {"wifiInterface", v.wifiInterface}};
 }
 
 std::map<std::string, int> clientCounts(const ClientsView& v) {

@@ -73,6 +73,7 @@ struct ClientsView {
   bool stationsKnown = false;                 // hostapd answered: stations are the truth there
   std::vector<softap::StationView> stations;
   std::vector<std::string> blocked;
+  std::map<std::string, std::string> pinned{};  // static leases: MAC -> pinned address
   long long nowEpochSec = 0;  // leases that expired before are left out
 };
 json clientsImpl(const ClientsView& v);

@@ -48,6 +48,7 @@ ClientsView WebContext::leasesView() {
   v.nowEpochSec = deps.epochMs() / 1000;
   if (deps.softap) v.wifiInterface = deps.softap->interface();
   v.blocked = clients().blocked();
+  for (const auto& p : clients().pinned()) v.pinned[p.mac] = p.ip.str();
   for (auto& d : clients().clients(v.nowEpochSec)) v.downstreams.push_back({d.ifname, d.kind, std::move(d.leases)});
   return v;
 }

@@ -59,6 +59,7 @@ TEST(DnsmasqArgv, UsbDownstreamExactArgv) {
       "--dhcp-authoritative",
       "--dhcp-leasefile=/var/lib/tetherd/dnsmasq-usb0.leases",
       "--servers-file=/run/tetherd/dnsmasq-servers.conf",
+      "--dhcp-hostsfile=/run/tetherd/dnsmasq-hosts-usb0.conf",
       "--pid-file=/run/tetherd/dnsmasq-usb0.pid",
       "--log-facility=-",
       "--log-dhcp",
@@ -107,7 +108,7 @@ TEST(DnsmasqArgv, HostBitsInSubnetAndTrailingSlashesAreNormalized) {
   ASSERT_TRUE(argv);
   EXPECT_EQ((*argv)[10], "--dhcp-range=set:usb0,192.168.42.10,192.168.42.250,255.255.255.0,3600s");
   EXPECT_EQ((*argv)[14], "--dhcp-leasefile=/var/lib/tetherd/dnsmasq-usb0.leases");
-  EXPECT_EQ((*argv)[16], "--pid-file=/run/tetherd/dnsmasq-usb0.pid");
+  EXPECT_EQ((*argv)[17], "--pid-file=/run/tetherd/dnsmasq-usb0.pid");
 }
 
 TEST(DnsmasqArgv, SmallSubnet) {
@@ -382,4 +383,31 @@ TEST(LeaseReader, LogsEachBadLineOnce) {
   EXPECT_EQ(warnings.size(), LeaseReader::kMaxRemembered + 1);
   EXPECT_EQ(warnings.back(), "dnsmasq lease file " + path + ": more bad lines than tetherd remembers; further ones are not logged");
   std::filesystem::remove_all(dir);
+}
+
+// Issue 14: static leases reach dnsmasq through a per-downstream --dhcp-hostsfile.
+TEST(DnsmasqHostsFile, OnlyTheHostsOfTheSubnetInOrder) {
+  const std::vector<StaticLease> pins{
+      {"02:00:00:00:00:02", *Ipv4Address::parse("192.168.42.50"), "laptop"},
+      {"02:00:00:00:00:03", *Ipv4Address::parse("192.168.43.50"), ""},    // another downstream's
+      {"02:00:00:00:00:01", *Ipv4Address::parse("192.168.42.9"), ""},
+      {"02:00:00:00:00:04", *Ipv4Address::parse("192.168.42.255"), ""},   // broadcast
+      {"02:00:00:00:00:05", *Ipv4Address::parse("192.168.42.0"), ""},     // network
+  };
+  EXPECT_EQ(dnsmasqHostsFile(pins, *Ipv4Prefix::parse("192.168.42.1/24")),
+            "02:00:00:00:00:02,192.168.42.50,laptop\n02:00:00:00:00:01,192.168.42.9\n");
+  EXPECT_EQ(dnsmasqHostsFile({}, *Ipv4Prefix::parse("192.168.42.1/24")), "");
+}
+
+TEST(DnsmasqHostsFile, HostLabels) {
+  EXPECT_TRUE(validHostLabel("laptop"));
+  EXPECT_TRUE(validHostLabel("My-PC2"));
+  EXPECT_TRUE(validHostLabel(std::string(63, 'a')));
+  EXPECT_FALSE(validHostLabel(std::string(64, 'a')));
+  EXPECT_FALSE(validHostLabel(""));
+  EXPECT_FALSE(validHostLabel("-pc"));
+  EXPECT_FALSE(validHostLabel("pc-"));
+  EXPECT_FALSE(validHostLabel("a.b"));
+  EXPECT_FALSE(validHostLabel("a,b"));
+  EXPECT_FALSE(validHostLabel("a b"));
 }

@@ -187,6 +187,13 @@ class FakeDhcp : public DhcpService {
   int calls = 0;  // start(), stop() and setServers(), whatever they did
   bool failStart = false;
   std::function<void(const Downstream&)> beforeStart;  // sees the world as start() is called
+  std::vector<StaticLease> pins;  // the latest setStaticLeases (not counted in calls)
+  bool failPins = false;
+  Status setStaticLeases(const std::vector<StaticLease>& p) override {
+    if (failPins) return makeError(Errc::DhcpServerError, "dnsmasq hosts file: No space left on device");
+    pins = p;
+    return {};
+  }
   Status start(const Downstream& d) override {
     ++calls;
     if (beforeStart) beforeStart(d);

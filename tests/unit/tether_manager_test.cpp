@@ -443,6 +443,33 @@ TEST_F(TetherManagerTest, BlockedFileWithAMulticastMacStillTethers) {
   EXPECT_EQ(fw.state.blockedMacs, (std::set<std::string>{"02:aa:bb:cc:dd:01"}));
 }
 
+// Issue 14: pins are saved (0600) before dnsmasq is told, read back by a new manager (a
+// restart) and handed to the DHCP service at start; a DHCP service that refuses them puts the
+// old pins back, file included.
+TEST_F(TetherManagerTest, PinnedClientsAreKeptAndGivenToDhcp) {
+  mgr = make();
+  std::map<std::string, StaticLease> pins{
+      {"02:aa:bb:cc:dd:01", {"02:aa:bb:cc:dd:01", *Ipv4Address::parse("192.168.42.77"), "phone"}}};
+  ASSERT_TRUE(mgr->setPinnedClients(pins));
+  EXPECT_EQ(dhcp.pins, (std::vector<StaticLease>{pins.begin()->second}));
+  auto saved = readFile(config.stateDir + "/pinned-clients", 4096);
+  ASSERT_TRUE(saved);
+  EXPECT_EQ(*saved, "02:aa:bb:cc:dd:01 192.168.42.77 phone\n");
+  EXPECT_EQ(std::filesystem::status(config.stateDir + "/pinned-clients").permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  dhcp.failPins = true;
+  auto st = mgr->setPinnedClients({});
+  ASSERT_FALSE(st);
+  EXPECT_EQ(mgr->pinnedClients(), pins);
+  EXPECT_EQ(*readFile(config.stateDir + "/pinned-clients", 4096), "02:aa:bb:cc:dd:01 192.168.42.77 phone\n");
+  dhcp.failPins = false;
+  mgr.reset();
+  dhcp.pins.clear();
+  mgr = make();
+  EXPECT_EQ(mgr->pinnedClients(), pins);
+  EXPECT_EQ(dhcp.pins, (std::vector<StaticLease>{pins.begin()->second}));
+}
+
 TEST_F(TetherManagerTest, BlockThatCannotBeSavedIsNotApplied) {
   mgr = make();
   ASSERT_TRUE(mgr->startTethering());

@@ -235,7 +235,7 @@ TEST_F(WebAppTest, EveryStateChangingRouteRefusesACookieWithoutItsCsrfToken) {
       EXPECT_NE(got->body.find("\"csrf\""), std::string::npos) << got->body;
     }
   }
-  EXPECT_EQ(checked, 9);
+  EXPECT_EQ(checked, 11);  // issue 14 added /api/clients/{mac}/pin and /unpin
   EXPECT_EQ(softap->blocked().size(), 0u) << "nothing was done";
 }
 
@@ -686,6 +686,13 @@ TEST_F(WebAppTest, ClientsWithAnyHardwareTypeAreListed) {
   EXPECT_EQ(r.j["clients"][1]["canBlock"], false);
   EXPECT_EQ(call("POST", "/api/clients/02:de:ad:be:ef:01/block").status(), 200);
   EXPECT_EQ(call("GET", "/api/clients").j["clients"][0]["blocked"], true);
+  // Issue 14: the Pin button pins the client to the address it holds.
+  EXPECT_TRUE(call("GET", "/api/clients").j["clients"][0]["pinned"].is_null());
+  EXPECT_EQ(call("POST", "/api/clients/02:de:ad:be:ef:01/pin").status(), 200);
+  EXPECT_EQ(call("GET", "/api/clients").j["clients"][0]["pinned"], "192.168.42.13");
+  EXPECT_EQ(call("POST", "/api/clients/02:de:ad:be:ef:01/unpin").status(), 200);
+  EXPECT_TRUE(call("GET", "/api/clients").j["clients"][0]["pinned"].is_null());
+  EXPECT_EQ(call("POST", "/api/clients/02:de:ad:be:ef:01/unpin").status(), 404);
 }
 
 TEST_F(WebAppTest, BlockAndUnblockUseTheFirewallAndTheSoftApDenyList) {
@@ -1035,6 +1042,7 @@ TEST(WebApiImpl, ClientsJoinStationsWithLeases) {
                                               {"uploadBytes", 100},
                                               {"leaseExpires", 2000},
                                               {"blocked", false},
+                                              {"pinned", nullptr},
                                               {"canKick", true},
                                               {"canBlock", true}}));
   EXPECT_EQ(clientCounts(v), (std::map<std::string, int>{{"wlan0", 1}}));

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <set>
 #include <tuple>
 
@@ -70,6 +71,10 @@ std::string ipv6Text(const DownstreamClients& d, const std::string& mac) {
 }
 
 }  // namespace
+
+std::string describePin(const StaticLease& p) {
+  return p.mac + " " + p.ip.str() + (p.hostname.empty() ? "" : " " + p.hostname);
+}
 
 std::string describeClient(const DownstreamClients& d, const Lease& l, bool blocked) {
   auto orNone = [](const std::string& v) { return v.empty() ? std::string("none") : v; };
@@ -210,13 +215,25 @@ void registerTetherCommands(CommandTable& table, TetherManager& m) {
 }
 
 void registerClientCommands(CommandTable& table, ClientActions& clients) {
-  const std::string help = "client list | client kick|block|unblock <mac> | client blocked";
+  const std::string help =
+      "client list | client kick|block|unblock <mac> | client blocked | client pin <mac> [<ip> [<hostname>]] | "
+      "client unpin <mac> | client pinned";
   table.add("client", help, [&clients, help](const Request& req, const Responder& r) {
     const auto& a = req.args;
     const std::string sub = a.empty() ? "" : a[0];
     if (sub == "blocked" && a.size() == 1) {
       for (const auto& m : clients.blocked()) r.line(code::StationList, m);
       return r.finish(code::CommandOkay, "blocked clients listed");
+    }
+    if (sub == "pinned" && a.size() == 1) {
+      for (const auto& p : clients.pinned()) r.line(code::StationList, describePin(p));
+      return r.finish(code::CommandOkay, "pinned clients listed");
+    }
+    if (sub == "pin" && a.size() >= 2 && a.size() <= 4) {
+      std::optional<std::string> ip;
+      if (a.size() >= 3) ip = a[2];
+      const auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
+      return finishStatus(r, clients.pin(a[1], ip, a.size() == 4 ? a[3] : "", now.count()), a[1] + " pinned");
     }
     if (sub == "list" && a.size() == 1) {  // every downstream's leases, ordered as the page orders them
       const auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
@@ -229,7 +246,13 @@ void registerClientCommands(CommandTable& table, ClientActions& clients) {
       });
       const auto blockedList = clients.blocked();
       const std::set<std::string> blocked(blockedList.begin(), blockedList.end());
-      for (const auto& [d, l] : rows) r.line(code::ClientList, describeClient(*d, *l, blocked.count(l->mac) > 0));
+      std::map<std::string, std::string> pinned;
+      for (const auto& p : clients.pinned()) pinned[p.mac] = p.ip.str();
+      for (const auto& [d, l] : rows) {
+        auto line = describeClient(*d, *l, blocked.count(l->mac) > 0);
+        if (auto it = pinned.find(l->mac); it != pinned.end()) line += " pinned=" + it->second;
+        r.line(code::ClientList, line);
+      }
       return r.finish(code::CommandOkay, "Client list completed");
     }
     if (a.size() != 2) return usage(r, help);
@@ -238,6 +261,7 @@ void registerClientCommands(CommandTable& table, ClientActions& clients) {
       return clients.kick(mac, [r, mac](Status st) { finishStatus(r, st, mac + " kicked"); });
     if (sub == "block") return finishStatus(r, clients.block(mac), mac + " blocked");
     if (sub == "unblock") return finishStatus(r, clients.unblock(mac), mac + " unblocked");
+    if (sub == "unpin") return finishStatus(r, clients.unpin(mac), mac + " unpinned");
     usage(r, help);
   });
 }

@@ -19,5 +19,8 @@ std::string describeUpstream(const UpstreamView& v, int rank, bool selected);
 // kind=usb expires=1700000600 hwtype=6 client_id=none blocked=no" (expires: seconds since the
 // epoch or "never"; mac=none when the lease has no 6-byte hardware address).
 std::string describeClient(const DownstreamClients& d, const Lease& lease, bool blocked);
+// A `client pinned` line: "<mac> <ip>[ <hostname>]". `client list` adds " pinned=<ip>" to a
+// pinned client's line.
+std::string describePin(const StaticLease& pin);
 
 }  // namespace tetherd

@@ -5,6 +5,7 @@
 
 #include "tether/base/ip.h"
 #include "tether/base/log.h"
+#include "tether/core/pinned_clients.h"
 
 namespace tetherd {
 
@@ -98,6 +99,43 @@ Status ClientActions::unblock(const std::string& mac) {
   }
   if (!fw && !ap) return makeError(Errc::NotFound, "mac: " + *m + " is not blocked");
   return {};
+}
+
+Status ClientActions::pin(const std::string& mac, const std::optional<std::string>& ip, const std::string& hostname,
+                          long long nowEpochSec) {
+  std::vector<PinSite> sites;
+  for (const auto& d : manager_.downstreams()) {
+    if (!d.address) continue;
+    PinSite site{d.ifname, *d.address, d.address->address, {}};
+    for (auto& l : dhcp_.leases(d.ifname))
+      if (l.expiry == 0 || l.expiry > nowEpochSec) site.leases.push_back(std::move(l));
+    sites.push_back(std::move(site));
+  }
+  auto p = checkPin(mac, ip, hostname, sites, manager_.pinnedClients());
+  if (!p) return p.error();
+  auto next = manager_.pinnedClients();
+  const std::string m = p->mac;
+  const std::string what = p->ip.str();
+  next[m] = std::move(*p);
+  if (auto st = manager_.setPinnedClients(std::move(next)); !st) return st;
+  log::notice("client ", m, " pinned to ", what);
+  return {};
+}
+
+Status ClientActions::unpin(const std::string& mac) {
+  auto m = clientMac(mac);
+  if (!m) return m.error();
+  auto next = manager_.pinnedClients();
+  if (next.erase(*m) == 0) return makeError(Errc::NotFound, "mac: " + *m + " is not pinned");
+  if (auto st = manager_.setPinnedClients(std::move(next)); !st) return st;
+  log::notice("client ", *m, " unpinned");
+  return {};
+}
+
+std::vector<StaticLease> ClientActions::pinned() const {
+  std::vector<StaticLease> out;
+  for (const auto& [mac, p] : manager_.pinnedClients()) out.push_back(p);
+  return out;
 }
 
 std::vector<std::string> ClientActions::blocked() const {

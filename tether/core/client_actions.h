@@ -59,6 +59,14 @@ class ClientActions {
   Status block(const std::string& mac);
   Status unblock(const std::string& mac);
   std::vector<std::string> blocked() const;  // sorted, each once
+  // Static leases (issue 14): pin a MAC to an address (none: its current lease's) and an
+  // optional host name, checked by checkPin against every configured downstream's subnet and
+  // leases and the other pins; unpin is NotFound when the MAC is not pinned. Re-pinning a MAC
+  // replaces its pin. Leases that expired before nowEpochSec do not count.
+  Status pin(const std::string& mac, const std::optional<std::string>& ip, const std::string& hostname,
+             long long nowEpochSec);
+  Status unpin(const std::string& mac);
+  std::vector<StaticLease> pinned() const;  // by MAC
 
   // The configured downstream whose leases hold `mac` (normalised), if any.
   std::optional<TetherManager::DownstreamStatus> downstreamOf(const std::string& mac) const;

@@ -105,6 +105,7 @@ Status DnsmasqService::start(const Downstream& d) {
     if (auto st = writeFileAtomic(serversFile(), dnsmasqServersFile(servers_, servers6_), 0644); !st) return st;
   auto argv = argvFor(d);
   if (!argv) return argv.error();
+  if (auto st = writeHosts(d); !st) return makeError(Errc::DhcpServerError, "dnsmasq hosts file: " + st.error().message);
   // dnsmasq creates its lease file 0644 (umask 022): made private (0600) before it opens it;
   // it rewrites the file in place, so the mode stays.
   if (auto st = ensurePrivateFile(dnsmasqLeasePath(config_.stateDir, d.ifname), 0600); !st)
@@ -139,9 +140,10 @@ void DnsmasqService::stop(const std::string& ifname) {
   Supervisor* raw = it->second.get();
   stopping_.push_back(std::move(it->second));
   instances_.erase(it);
-  raw->stop([this, raw, pidFile = dnsmasqPidPath(config_.runDir, ifname)] {
+  raw->stop([this, raw, pidFile = dnsmasqPidPath(config_.runDir, ifname), hosts = dnsmasqHostsPath(config_.runDir, ifname)] {
     // dnsmasq, running as nobody by then, leaves its pid file: run_dir keeps nothing of a stopped one.
     ::unlink(pidFile.c_str());
+    ::unlink(hosts.c_str());
     // Destroy the supervisor after its own callback has returned.
     boost::asio::post(io_, [this, raw] {
       std::erase_if(stopping_, [raw](const std::unique_ptr<Supervisor>& s) { return s.get() == raw; });
@@ -156,6 +158,26 @@ Status DnsmasqService::setServers(const std::vector<Ipv4Address>& servers, const
   for (auto& [n, s] : instances_)
     if (s->running()) (void)s->signal(SIGHUP);  // re-reads the servers file, keeps leases
   return {};
+}
+
+Status DnsmasqService::writeHosts(const Downstream& d) const {
+  return writeFileAtomic(dnsmasqHostsPath(config_.runDir, d.ifname), dnsmasqHostsFile(pins_, d.subnet), 0644);
+}
+
+Status DnsmasqService::setStaticLeases(const std::vector<StaticLease>& pins) {
+  const auto before = pins_;
+  pins_ = pins;
+  Status result;
+  for (const auto& [ifname, d] : downstreams_) {
+    if (dnsmasqHostsFile(before, d.subnet) == dnsmasqHostsFile(pins_, d.subnet)) continue;
+    if (auto st = writeHosts(d); !st) {
+      result = st;
+      continue;
+    }
+    auto it = instances_.find(ifname);
+    if (it != instances_.end() && it->second->running()) (void)it->second->signal(SIGHUP);  // re-reads the hosts file
+  }
+  return result;
 }
 
 void DnsmasqService::stopAll(std::function<void()> done) {

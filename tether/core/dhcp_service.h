@@ -49,6 +49,9 @@ class DnsmasqService : public DhcpService {
   Status start(const Downstream& d) override;
   void stop(const std::string& ifname) override;
   Status setServers(const std::vector<Ipv4Address>& servers, const std::vector<Ipv6Address>& servers6) override;
+  // Writes each downstream's --dhcp-hostsfile (0644: dnsmasq reads it as nobody) and SIGHUPs
+  // the running instances whose file changed: dnsmasq re-reads it, keeps its leases and pid.
+  Status setStaticLeases(const std::vector<StaticLease>& pins) override;
   void stopAll(std::function<void()> done) override;
   bool running(const std::string& ifname) const override;
   int restarts(const std::string& ifname) const override;
@@ -65,6 +68,8 @@ class DnsmasqService : public DhcpService {
   Config config_;
   std::vector<Ipv4Address> servers_;
   std::vector<Ipv6Address> servers6_;
+  std::vector<StaticLease> pins_;
+  Status writeHosts(const Downstream& d) const;
   std::map<std::string, std::unique_ptr<Supervisor>> instances_;
   std::map<std::string, Downstream> downstreams_;  // what each instance was started for
   std::vector<std::unique_ptr<Supervisor>> stopping_;

@@ -89,6 +89,9 @@ struct TetherManager::Impl : MasterActions, InterfaceActions {
   mutable std::optional<Ipv6Prefix> ula48;
   std::optional<Ipv6Prefix> ulaPrefix() const;
   void loadBlocked();
+  std::map<std::string, StaticLease> pins;  // static leases, by MAC
+  std::string pinnedFile() const { return intent.config.stateDir + "/pinned-clients"; }
+  void loadPins();
   Status changeBlocked(std::set<std::string> next, const std::string& mac, bool blocking);
   Status lastFirewallError() const;  // a hard failure of the latest apply (Busy is not one)
   void resetAtStop(std::chrono::steady_clock::time_point deadline, std::function<void()> finish);

@@ -5,6 +5,7 @@
 #include "tether/base/files.h"
 #include "tether/base/log.h"
 #include "tether/core/blocked_clients.h"
+#include "tether/core/pinned_clients.h"
 #include "tether/core/manager_impl.h"
 #include "tether/core/upstream_routing.h"
 
@@ -42,6 +43,44 @@ void TetherManager::Impl::loadBlocked() {
   if (!intent.blocked.empty()) log::info(intent.blocked.size(), " blocked client(s) from ", blockedFile());
 }
 
+namespace {
+std::vector<StaticLease> pinList(const std::map<std::string, StaticLease>& pins) {
+  std::vector<StaticLease> out;
+  for (const auto& [mac, p] : pins) out.push_back(p);
+  return out;
+}
+}  // namespace
+
+void TetherManager::Impl::loadPins() {
+  auto text = readFile(pinnedFile(), 64 * 1024);
+  if (!text) {
+    if (text.error().code != Errc::NotFound) log::error(text.error().message, ": the clients it pins are NOT pinned");
+    return;
+  }
+  auto file = parsePinnedClients(*text, kMaxPins);
+  for (size_t i = 0; i < file.bad.size() && i < 5; ++i)
+    log::warning(pinnedFile(), ":", file.bad[i].line, ": ", file.bad[i].cause, ", ignored");
+  if (file.bad.size() > 5) log::warning(pinnedFile(), ": ", file.bad.size() - 5, " more line(s) ignored");
+  pins = std::move(file.pins);
+  if (!pins.empty()) log::info(pins.size(), " pinned client(s) from ", pinnedFile());
+  if (auto st = dhcp.setStaticLeases(pinList(pins)); !st) log::error("static leases: ", st.error().message);
+}
+
+Status TetherManager::setPinnedClients(std::map<std::string, StaticLease> next) {
+  Impl& m = *impl_;
+  if (next.size() > kMaxPins) return makeError(Errc::InvalidArgument, "mac: already " + std::to_string(kMaxPins) + " pinned clients");
+  if (auto st = writeFileAtomic(m.pinnedFile(), formatPinnedClients(next), 0600); !st) return st;
+  if (auto st = m.dhcp.setStaticLeases(pinList(next)); !st) {
+    (void)writeFileAtomic(m.pinnedFile(), formatPinnedClients(m.pins), 0600);
+    (void)m.dhcp.setStaticLeases(pinList(m.pins));
+    return st;
+  }
+  m.pins = std::move(next);
+  return {};
+}
+
+const std::map<std::string, StaticLease>& TetherManager::pinnedClients() const { return impl_->pins; }
+
 Status TetherManager::start() {
   Impl& m = *impl_;
   if (auto st = ensureDir(m.intent.config.runDir, 0755); !st) return st;
@@ -55,6 +94,7 @@ Status TetherManager::start() {
   if (auto st = m.applier.resetRouting(routingRange(m.intent.config)); !st)
     log::warning("removing a previous run's policy rules and routes: ", st.error().message);
   m.loadBlocked();
+  m.loadPins();
   m.reconcile();
   return {};
 }

@@ -29,6 +29,9 @@ class DhcpService {
   // All instances; IPv6 servers (issue 12) after the IPv4 ones.
   virtual Status setServers(const std::vector<Ipv4Address>& servers, const std::vector<Ipv6Address>& servers6) = 0;
   virtual void stopAll(std::function<void()> done) = 0;
+  // Static leases (issue 14): every pin; each downstream's server gets those inside its subnet,
+  // now for a running one (re-read, never restarted) and at its next start.
+  virtual Status setStaticLeases(const std::vector<StaticLease>&) { return {}; }
   virtual bool running(const std::string& ifname) const = 0;
   virtual int restarts(const std::string& ifname) const = 0;
   // The DHCPv4 leases of ifname's server: tetherd's one lease reader (DnsmasqService).

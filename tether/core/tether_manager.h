@@ -85,6 +85,12 @@ class TetherManager {
   Status blockClient(const std::string& mac);
   Status unblockClient(const std::string& mac);
   std::vector<std::string> blockedClients() const;  // sorted
+  // Static leases (issue 14): the pins become `next` (checked by the caller: checkPin), saved in
+  // state_dir/pinned-clients (0600, replaced atomically) before dnsmasq is told (hosts files,
+  // SIGHUP, no restart); a failure puts the old pins back, file included. At most kMaxPins.
+  static constexpr size_t kMaxPins = 256;
+  Status setPinnedClients(std::map<std::string, StaticLease> next);
+  const std::map<std::string, StaticLease>& pinnedClients() const;  // by MAC
 
   // Views.
   struct DownstreamStatus {

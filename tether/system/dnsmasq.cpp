@@ -109,6 +109,30 @@ std::string dnsmasqLeasePath(const std::string& stateDir, const std::string& ifn
   return join(stateDir, "dnsmasq-" + ifname + ".leases");
 }
 
+std::string dnsmasqHostsPath(const std::string& runDir, const std::string& ifname) {
+  return join(runDir, "dnsmasq-hosts-" + ifname + ".conf");
+}
+
+bool validHostLabel(std::string_view name) {
+  if (name.empty() || name.size() > 63 || name.front() == '-' || name.back() == '-') return false;
+  for (char c : name)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-')) return false;
+  return true;
+}
+
+std::string dnsmasqHostsFile(const std::vector<StaticLease>& leases, const Ipv4Prefix& subnet) {
+  std::string out;
+  const Ipv4Address network = subnet.network();
+  const Ipv4Address broadcast{network.value | ~subnet.mask()};
+  for (const auto& l : leases) {
+    if (!subnet.contains(l.ip) || l.ip == network || l.ip == broadcast) continue;
+    out += l.mac + "," + l.ip.str();
+    if (!l.hostname.empty()) out += "," + l.hostname;
+    out += "\n";
+  }
+  return out;
+}
+
 Result<std::vector<std::string>> dnsmasqArgv(const std::string& binary, const DnsmasqDownstream& d,
                                              const std::string& runDir, const std::string& stateDir) {
   if (!plainIfname(d.ifname))
@@ -164,6 +188,7 @@ Result<std::vector<std::string>> dnsmasqArgv(const std::string& binary, const Dn
       "--dhcp-authoritative",
       "--dhcp-leasefile=" + dnsmasqLeasePath(*state, ifn),
       "--servers-file=" + dnsmasqServersPath(*run),
+      "--dhcp-hostsfile=" + dnsmasqHostsPath(*run, ifn),
       "--pid-file=" + dnsmasqPidPath(*run, ifn),
       "--log-facility=-",
       "--log-dhcp",

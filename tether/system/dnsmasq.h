@@ -45,6 +45,9 @@ struct DnsmasqDownstream {
 std::string dnsmasqServersPath(const std::string& runDir);                          // shared by all instances
 std::string dnsmasqPidPath(const std::string& runDir, const std::string& ifname);
 std::string dnsmasqLeasePath(const std::string& stateDir, const std::string& ifname);
+// The instance's --dhcp-hostsfile (static leases): in run_dir, 0644, as dnsmasq re-reads it
+// as nobody on every SIGHUP (dnsmasq 2.90's man page: --dhcp-hostsfile is re-read on SIGHUP).
+std::string dnsmasqHostsPath(const std::string& runDir, const std::string& ifname);
 
 // The full argv (argv[0] = binary). Refused (InvalidArgument, naming the field) when the
 // interface name is not a plain name dnsmasq can take as a tag ([A-Za-z0-9._-], validIfname),
@@ -64,6 +67,24 @@ bool isOwnDnsmasq(const std::vector<std::string>& argv, const std::string& binar
 // The --servers-file content: "server=1.2.3.4\n" per upstream DNS server, in order; "" when none.
 // IPv6 servers follow, "server=2001:db8::53\n" each.
 std::string dnsmasqServersFile(const std::vector<Ipv4Address>& servers, const std::vector<Ipv6Address>& servers6 = {});
+
+// A static lease (issue 14 point 5): the client with this MAC always gets this address (and,
+// when set, this name in the downstream's DNS).
+struct StaticLease {
+  std::string mac;       // normalised unicast "aa:bb:cc:dd:ee:ff"
+  Ipv4Address ip;
+  std::string hostname;  // "" for none; else an RFC 1123 label (validHostLabel)
+  bool operator==(const StaticLease&) const = default;
+};
+
+// An RFC 1123 host label: 1-63 of [A-Za-z0-9-], not starting or ending with '-'.
+bool validHostLabel(std::string_view name);
+
+// The --dhcp-hostsfile text for a downstream on `subnet`: "<mac>,<ip>[,<hostname>]\n" for each
+// static lease whose address is a host of that subnet (neither its network nor its broadcast
+// address), in the order given; the others are left out (they belong to another downstream, or
+// to a subnet this downstream has left).
+std::string dnsmasqHostsFile(const std::vector<StaticLease>& leases, const Ipv4Prefix& subnet);
 
 // dnsmasq's lease file, as dnsmasq 2.90 writes it (lease.c), one lease a line:
 //   "<expiry> <hwaddr> <ipv4> <hostname|*> <client-id|*>"      a DHCPv4 lease

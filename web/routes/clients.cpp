@@ -1,5 +1,5 @@
 // The clients resource: every downstream's clients from the DHCP leases joined with the soft
-// AP's stations (api.h: clientsImpl), and kick / block / unblock through the daemon's
+// AP's stations (api.h: clientsImpl), and kick / block / unblock / pin / unpin through the daemon's
 // ClientActions (the same as `client kick|block|unblock`). The device the page is used from is
 // never kicked or blocked from it.
 #include "web/responses.h"
@@ -12,7 +12,7 @@ namespace {
 void postClientAction(WebContext& c, const Request& req, const Params& params, Reply reply, const std::string& action) {
   const std::string& mac = params.at("mac");
   // Blocking or kicking the device this page is used from would lock the admin out mid-way.
-  if (action != "unblock") {
+  if (action == "kick" || action == "block") {
     auto n = normalizeMac(mac);
     for (const auto& d : c.leasesView().downstreams)
       for (const auto& l : d.leases)
@@ -25,7 +25,10 @@ void postClientAction(WebContext& c, const Request& req, const Params& params, R
       if (!alive.expired()) reply(st ? ok() : errorResponse(st.error()));
     });
   }
-  Status st = action == "block" ? c.clients().block(mac) : c.clients().unblock(mac);
+  Status st = action == "block"   ? c.clients().block(mac)
+              : action == "pin"   ? c.clients().pin(mac, std::nullopt, "", c.deps.epochMs() / 1000)
+              : action == "unpin" ? c.clients().unpin(mac)
+                                  : c.clients().unblock(mac);
   if (st) c.pushStatusSoon();
   reply(st ? ok() : errorResponse(st.error()));
 }
@@ -47,6 +50,9 @@ void addClientRoutes(RouteTable& routes, WebContext& c) {
   routes.push_back({"POST", "/api/clients/{mac}/block", A::Session,
                     "block a MAC on every downstream (firewall; soft AP deny list)", action(c, "block")});
   routes.push_back({"POST", "/api/clients/{mac}/unblock", A::Session, "unblock a MAC", action(c, "unblock")});
+  routes.push_back({"POST", "/api/clients/{mac}/pin", A::Session,
+                    "static lease: pin a client to its current address (dnsmasq hosts file, no restart)", action(c, "pin")});
+  routes.push_back({"POST", "/api/clients/{mac}/unpin", A::Session, "remove a client's static lease", action(c, "unpin")});
 }
 
 }  // namespace tetherd::web

@@ -295,7 +295,8 @@ function cell(label, content, cls) {
 
 async function clientAction(mac, action) {
   const r = await api("POST", "/api/clients/" + encodeURIComponent(mac) + "/" + action);
-  toast(r.ok ? mac + ": " + (action === "kick" ? "disconnected" : action + "ed") : mac + ": " + errorText(r));
+  const done = { kick: "disconnected", pin: "pinned", unpin: "unpinned" }[action] || action + "ed";
+  toast(r.ok ? mac + ": " + done : mac + ": " + errorText(r));
   loadClients();
 }
 
@@ -314,6 +315,9 @@ function renderClients(d) {
     cell("Traffic", c.downloadBytes !== null ? "↓ " + bytes(c.downloadBytes) + " ↑ " + bytes(c.uploadBytes) : "–"),
     el("div", { class: "actions" },
        c.canKick ? el("button", { class: "small quiet", type: "button", text: "Kick", onclick: () => clientAction(c.mac, "kick") }) : null,
+       c.canBlock && c.ip ? el("button", { class: "small quiet", type: "button", text: c.pinned ? "Unpin" : "Pin",
+                                           title: c.pinned ? "pinned to " + c.pinned : "always give this client " + c.ip,
+                                           onclick: () => clientAction(c.mac, c.pinned ? "unpin" : "pin") }) : null,
        c.canBlock && !c.blocked ? el("button", { class: "small danger", type: "button", text: "Block", onclick: () => clientAction(c.mac, "block") }) : null)));
   $("clients-table").replaceChildren(...(rows.length ? [head, ...rows] : []));
   $("clients-empty").hidden = rows.length > 0;
