@@ -42,15 +42,6 @@ TEST(Dhcpcd, Argv) {
   auto argv = dhcpcdArgv("/usr/sbin/dhcpcd", wan0(), "/run/tetherd");
   ASSERT_TRUE(argv) << argv.error().message;
   EXPECT_EQ(*argv, (std::vector<std::string>{"/usr/sbin/dhcpcd", "-B", "-6", "-f", "/run/tetherd/dhcpcd-pd.conf", "wan0"}));
-  EXPECT_TRUE(isOwnDhcpcd(*argv, "/usr/sbin/dhcpcd", "/run/tetherd"));
-  EXPECT_FALSE(isOwnDhcpcd(*argv, "/usr/sbin/dhcpcd", "/run/other"));
-  EXPECT_FALSE(isOwnDhcpcd(*argv, "/sbin/dhcpcd", "/run/tetherd"));
-  auto other = *argv;
-  other.push_back("eth1");
-  EXPECT_FALSE(isOwnDhcpcd(other, "/usr/sbin/dhcpcd", "/run/tetherd"));
-  other = *argv;
-  other[2] = "-4";
-  EXPECT_FALSE(isOwnDhcpcd(other, "/usr/sbin/dhcpcd", "/run/tetherd"));
 }
 
 TEST(Dhcpcd, BadSettingsNameTheField) {
@@ -88,6 +79,20 @@ TEST(Dhcpcd, HookScript) {
             "  env | grep -E '^new_dhcp6_ia_pd1_prefix[0-9]+(_length|_pltime|_vltime)?=' || :\n"
             "} > /run/tetherd/dhcpcd-pd.env.tmp && mv -f /run/tetherd/dhcpcd-pd.env.tmp /run/tetherd/dhcpcd-pd.env\n");
   EXPECT_FALSE(dhcpcdHookScript("/run/$(reboot)"));
+}
+
+TEST(Dhcpcd, ParsesWhatTheHookWroteForKea) {
+  // The file the hook above wrote in a namespace lab (dhcpcd 9.4.1, kea 2.2.0), byte for byte.
+  auto u = parseDhcpcdHookEnv(
+      "reason=BOUND6\ninterface=wan0\nnew_dhcp6_ia_pd1_prefix1_length=56\nnew_dhcp6_ia_pd1_prefix1=2001:db8:100::\n"
+      "new_dhcp6_ia_pd1_prefix1_pltime=40\nnew_dhcp6_ia_pd1_prefix1_vltime=60\n",
+      "wan0");
+  ASSERT_TRUE(u) << u.error().message;
+  ASSERT_EQ(u->prefixes.size(), 1u);
+  EXPECT_EQ(u->prefixes[0], (DelegatedPrefix{*Ipv6Prefix::parse("2001:db8:100::/56"), 40, 60}));
+  u = parseDhcpcdHookEnv("reason=STOPPED\ninterface=wan0\n", "wan0");
+  ASSERT_TRUE(u) << u.error().message;
+  EXPECT_EQ(u->kind, PdUpdate::Kind::Lost);
 }
 
 TEST(Dhcpcd, ParsesABound6) {

@@ -105,14 +105,6 @@ Result<std::vector<std::string>> dhcpcdArgv(const std::string& binary, const Dhc
   return std::vector<std::string>{*bin, "-B", "-6", "-f", dhcpcdConfPath(*run), *ifn};
 }
 
-bool isOwnDhcpcd(const std::vector<std::string>& argv, const std::string& binary, const std::string& runDir) {
-  auto bin = cleanPath(binary, "dhcpcd binary");
-  auto run = cleanPath(runDir, "run_dir");
-  if (!bin || !run || argv.size() != 6) return false;
-  return argv[0] == *bin && argv[1] == "-B" && argv[2] == "-6" && argv[3] == "-f" && argv[4] == dhcpcdConfPath(*run) &&
-         plainIfname(argv[5]);
-}
-
 Result<std::string> dhcpcdHookScript(const std::string& runDir) {
   auto run = cleanPath(runDir, "run_dir");
   if (!run) return run.error();

@@ -13,6 +13,11 @@
 // change the reply carries the old prefix with lifetimes 0 next to the new one, in either
 // order: only entries with vltime > 0 are a delegation.
 //
+// Seen by hand with this exact config and hook (kea 2.2.0 delegating a /56 for the /60 hint):
+// the env file read "reason=BOUND6", "interface=wan0", new_dhcp6_ia_pd1_prefix1_length=56,
+// ..._prefix1=2001:db8:100::, ..._prefix1_pltime=40, ..._prefix1_vltime=60 (env's order), mode
+// 0600; after SIGTERM "reason=STOPPED" (STOP6 ran first and was replaced).
+//
 // How the result reaches tetherd: the hook is a fixed script tetherd writes (dhcpcdHookScript):
 // it copies only the variables named above into <run_dir>/dhcpcd-pd.env.tmp and renames it
 // over <run_dir>/dhcpcd-pd.env (atomic); tetherd watches run_dir and parses the file with
@@ -58,9 +63,12 @@ Result<std::string> dhcpcdConf(const DhcpcdSettings& settings, const std::string
 Result<std::vector<std::string>> dhcpcdArgv(const std::string& binary, const DhcpcdSettings& settings,
                                             const std::string& runDir);
 
-// Whether a process's argv (/proc/<pid>/cmdline) is a dhcpcd tetherd started with this binary
-// and run_dir: exactly the shape dhcpcdArgv gives (any upstream). Used before a stale kill.
-bool isOwnDhcpcd(const std::vector<std::string>& argv, const std::string& binary, const std::string& runDir);
+// No isOwnDhcpcd (unlike dnsmasq): dhcpcd 9.4.1 rewrites its process title over argv and
+// environ ("dhcpcd: wan0 [ip6]", /proc/<pid>/environ loses what it was started with) and forks
+// three privilege-separation helpers ("dhcpcd: [privileged proxy] wan0 [ip6]", network and
+// control proxies), so /proc shows nothing that tells tetherd's instance from a system one. A
+// stale kill has to go by what tetherd records itself when it starts one (pid and start time),
+// checked against /proc/<pid>/exe; SIGTERM to the main process stops the helpers too.
 
 // The hook script (mode 0755, written by tetherd into run_dir before dhcpcd starts). It acts
 // only on the reasons parseDhcpcdHookEnv knows and copies only `reason`, `interface` and
