@@ -13,11 +13,7 @@
 // change the reply carries the old prefix with lifetimes 0 next to the new one, in either
 // order: only entries with vltime > 0 are a delegation.
 //
-// Seen by hand with this exact config and hook (kea 2.2.0 delegating a /56 for the /60 hint):
-// the env file read "reason=BOUND6", "interface=wan0", new_dhcp6_ia_pd1_prefix1_length=56,
-// ..._prefix1=2001:db8:100::, ..._prefix1_pltime=40, ..._prefix1_vltime=60 (env's order), mode
-// 0600; after SIGTERM "reason=STOPPED" (STOP6 ran first and was replaced).
-//
+// This exact config and hook were run against kea 2.2.0: see dhcpcd_test.cpp for what it wrote.
 // How the result reaches tetherd: the hook is a fixed script tetherd writes (dhcpcdHookScript):
 // it copies only the variables named above into <run_dir>/dhcpcd-pd.env.tmp and renames it
 // over <run_dir>/dhcpcd-pd.env (atomic); tetherd watches run_dir and parses the file with
