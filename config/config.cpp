@@ -24,6 +24,7 @@ const char* ipv6ModeName(Ipv6Mode mode) {
     case Ipv6Mode::Off: return "off";
     case Ipv6Mode::Auto: return "auto";
     case Ipv6Mode::Nat66: return "nat66";
+    case Ipv6Mode::Pd: return "pd";
   }
   return "?";
 }

@@ -21,9 +21,11 @@ constexpr int kIfaceKindCount = 4;
 const char* ifaceKindName(IfaceKind kind);  // "usb", "wifi", "bluetooth", "ethernet"
 bool parseIfaceKind(std::string_view text, IfaceKind& out);
 
-// How the downstreams get IPv6. Auto: the best available (today nat66; prefix delegation and
-// relay come later). Nat66: a stable ULA /64 per downstream, masqueraded to the upstream.
-enum class Ipv6Mode { Off, Auto, Nat66 };
+// How the downstreams get IPv6. Auto: the best available (pd when the upstream delegates a
+// prefix, else nat66; relay comes later). Nat66: a stable ULA /64 per downstream, masqueraded
+// to the upstream. Pd: a /64 of the prefix the upstream delegates, routed (the planner's mode
+// for a downstream; the config key does not offer it yet).
+enum class Ipv6Mode { Off, Auto, Nat66, Pd };
 const char* ipv6ModeName(Ipv6Mode mode);
 
 struct KindSettings {

@@ -50,7 +50,7 @@ TEST(Firewall6Rules, OnePairWithNat66) {
   EXPECT_EQ(rules["nat"], (Lines{
                               "-N tetherd_nat_POSTROUTING",
                               "-A POSTROUTING -j tetherd_nat_POSTROUTING",
-                              "-A tetherd_nat_POSTROUTING -o eth0 -j MASQUERADE",
+                              "-A tetherd_nat_POSTROUTING -s fc00::/7 -o eth0 -j MASQUERADE",
                           }));
   EXPECT_EQ(rules["mangle"], (Lines{
                                  "-N tetherd_mangle_FORWARD",

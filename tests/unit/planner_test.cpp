@@ -121,6 +121,8 @@ std::vector<std::string> lines(const Desired& d) {
   for (const auto& a : d.dns6) out.push_back("dns6 " + a.str());
   for (const auto& r : d.ipfwdRequesters) out.push_back("ipfwd " + r);
   for (const auto& [k, v] : d.sysctls) out.push_back("sysctl " + k + "=" + v);
+  for (const auto& [n, k] : d.pdSubnets) out.push_back("pdSubnet " + n + " " + std::to_string(k));
+  for (const auto& n : d.pdLeft) out.push_back("pdLeft " + n);
   return out;
 }
 
@@ -466,6 +468,58 @@ std::vector<Scenario> ipv6() {
   i.config.ipv6 = Ipv6Mode::Nat66;
   f.ula48.reset();  // state_dir/ula-prefix could not be read or made
   rows.push_back({"Ipv6_NoUlaPrefix_NothingOfIpv6", f, i, usb0Through("eth0", {A("10.0.1.1")})});
+
+  // Prefix delegation: auto with a delegated prefix routes a /64 of it to usb0, no nat66.
+  Facts pd = usb0Tethered();
+  pd.ula48 = Ipv6Prefix::parse(kUla48);
+  pd.delegated = DelegatedPrefix{*Ipv6Prefix::parse("2001:db8:100::/60"), 40, 60};
+  pd.pdSubnets = {{"usb0", 3}, {"wlan0", 0}};
+  i.config.ipv6 = Ipv6Mode::Auto;
+  Desired routed = want;
+  routed.configured["usb0"].ipv6 = Ipv6Mode::Pd;
+  routed.configured["usb0"].address6 = Ipv6Prefix::parse("2001:db8:100:3::1/64");
+  routed.firewall->nat66.clear();
+  routed.pdSubnets = pd.pdSubnets;
+  rows.push_back({"Ipv6_AutoWithADelegation_Usb0GetsItsKeptSubnet_NoNat66", pd, i, routed});
+
+  // A /64 delegation whose only /64 was kept for wlan0 (not tethered now): the reservation
+  // gives way to the tethered usb0.
+  Facts tooSmall = pd;
+  tooSmall.delegated = DelegatedPrefix{*Ipv6Prefix::parse("2001:db8:100:7::/64"), 40, 60};
+  tooSmall.pdSubnets = {{"wlan0", 0}};
+  Desired fallback = routed;
+  fallback.configured["usb0"].address6 = Ipv6Prefix::parse("2001:db8:100:7::1/64");
+  fallback.pdSubnets = {{"usb0", 0}};
+  rows.push_back({"Ipv6_ASingleSlashSixtyFourGoesToTheTetheredDownstream", tooSmall, i, fallback});
+
+  // Two downstreams, one /64: usb0 (first by name) is routed, wlan0 falls back to nat66 and is
+  // named for the log; the nat66 masquerade is there for it (ULA sources only: fw rules).
+  Facts two = pd;
+  addLink(two, kWlan0, "wlan0");
+  served(two, kWlan0, "wlan0", Stage::Forwarding, "192.168.43.1/24");
+  two.delegated = DelegatedPrefix{*Ipv6Prefix::parse("2001:db8:100:7::/64"), 40, 60};
+  two.pdSubnets = {};
+  Desired both{.upstream = "eth0",
+               .tracked = {{"usb0", IfaceKind::Usb}, {"wlan0", IfaceKind::Wifi}},
+               .wanted = {"usb0", "wlan0"},
+               .configured = {{"usb0", {.kind = IfaceKind::Usb, .address = P("192.168.42.1/24"), .ipv6 = Ipv6Mode::Pd,
+                                        .address6 = Ipv6Prefix::parse("2001:db8:100:7::1/64")}},
+                              {"wlan0", {.kind = IfaceKind::Wifi, .address = P("192.168.43.1/24"), .ipv6 = Ipv6Mode::Nat66,
+                                         .address6 = subnet64Router(*pd.ula48, subnetIdFor("wlan0"))}}},
+               .firewall = FirewallState{.downstreams = {"usb0", "wlan0"},
+                                         .pairs = {{"usb0", "eth0"}, {"wlan0", "eth0"}},
+                                         .ipv6 = true,
+                                         .nat66 = {"eth0"}},
+               .dns = Servers{A("10.0.1.1")},
+               .ipfwdRequesters = {"tethering"},
+               .sysctls = want.sysctls,
+               .pdSubnets = {{"usb0", 0}},
+               .pdLeft = {"wlan0"}};
+  rows.push_back({"Ipv6_TooSmallADelegation_TheSecondDownstreamUsesNat66", two, i, both});
+
+  // nat66 by config ignores a delegation.
+  i.config.ipv6 = Ipv6Mode::Nat66;
+  rows.push_back({"Ipv6_Nat66ByConfig_IgnoresTheDelegation", pd, i, want});
   return rows;
 }
 

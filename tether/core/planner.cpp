@@ -80,8 +80,10 @@ std::map<std::string, UpstreamView> upstreamViews(const Facts& facts, const Inte
 }
 
 Ipv6Mode ipv6Mode(const Facts& facts, const Intent& intent) {
-  if (intent.config.ipv6 == Ipv6Mode::Off || !facts.ula48) return Ipv6Mode::Off;
-  return Ipv6Mode::Nat66;  // auto: no prefix delegation or relay yet
+  if (intent.config.ipv6 == Ipv6Mode::Off) return Ipv6Mode::Off;
+  if (intent.config.ipv6 == Ipv6Mode::Auto && facts.delegated) return Ipv6Mode::Pd;
+  if (!facts.ula48) return Ipv6Mode::Off;
+  return Ipv6Mode::Nat66;  // no relay yet
 }
 
 namespace {
@@ -91,6 +93,8 @@ namespace {
 void placeIpv6(const Facts& facts, std::map<std::string, DownstreamPlan>& configured) {
   std::set<uint16_t> taken;
   for (auto& [name, p] : configured) {
+    if (p.ipv6 == Ipv6Mode::Pd) continue;
+    if (!facts.ula48) continue;
     uint16_t id = subnetIdFor(name);
     while (!taken.insert(id).second) ++id;
     p.ipv6 = Ipv6Mode::Nat66;
@@ -145,7 +149,21 @@ Desired plan(const Facts& facts, const Intent& intent) {
   }
 
   const Ipv6Mode v6 = ipv6Mode(facts, intent);
-  if (v6 == Ipv6Mode::Nat66) placeIpv6(facts, d.configured);
+  if (v6 == Ipv6Mode::Pd) {
+    // A /64 of the delegation each, numbers kept in state_dir; the rest fall back to nat66.
+    std::set<std::string> names;
+    for (const auto& [name, p] : d.configured) names.insert(name);
+    PdCarve carve = carvePdSubnets(facts.delegated->prefix, names, facts.pdSubnets);
+    for (const auto& [name, router] : carve.routers) {
+      d.configured[name].ipv6 = Ipv6Mode::Pd;
+      d.configured[name].address6 = router;
+    }
+    d.pdSubnets = std::move(carve.subnets);
+    d.pdLeft = std::move(carve.left);
+  }
+  if (v6 != Ipv6Mode::Off) placeIpv6(facts, d.configured);
+  bool anyNat66 = false;
+  for (const auto& [name, p] : d.configured) anyNat66 = anyNat66 || p.ipv6 == Ipv6Mode::Nat66;
 
   // tetherd's chains: while the master has them set up, or anything else needs a rule.
   FirewallState fw;
@@ -156,7 +174,7 @@ Desired plan(const Facts& facts, const Intent& intent) {
     if (d.upstream) fw.pairs.insert(NatPair{name, *d.upstream});
   }
   for (const auto& p : intent.manualNat) fw.pairs.insert(p);
-  if (v6 == Ipv6Mode::Nat66)
+  if (v6 == Ipv6Mode::Nat66 || anyNat66)
     for (const auto& p : fw.pairs) fw.nat66.insert(p.upstream);
   const bool blocking = !intent.blocked.empty() && !d.configured.empty();
   if (blocking) {

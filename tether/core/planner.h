@@ -15,7 +15,9 @@
 #include "config/config.h"
 #include "tether/base/ip.h"
 #include "tether/base/ip6.h"
+#include "tether/core/pd_subnets.h"
 #include "tether/core/upstream.h"
+#include "tether/system/dhcpcd.h"
 #include "tether/system/firewall.h"
 #include "tether/system/kernel_view.h"
 #include "tether/system/policy_routing.h"
@@ -56,6 +58,10 @@ struct Facts {
   // IPv6: the unique local /48 kept in state_dir (nat66's per-downstream /64s come from it);
   // nullopt while IPv6 is off or it could not be read or made.
   std::optional<Ipv6Prefix> ula48{};
+  // IPv6: the prefix the selected upstream delegates (dhcpcd's hook; nullopt: none), and the
+  // per-downstream /64 numbers kept in state_dir.
+  std::optional<DelegatedPrefix> delegated{};
+  PdSubnets pdSubnets{};
 };
 
 // One downstream that gets its address, DHCP/DNS server and (the soft AP) hostapd.
@@ -65,7 +71,7 @@ struct DownstreamPlan {
   bool accessPoint = false;
   // IPv6: how the downstream gets it (never Auto: the mode chosen) and its own address in its
   // /64 (<pfx>::1/64), the prefix its router advertisements announce. Each source of a /64
-  // (today the ULA /48 for nat66; a delegated prefix later) fills the same two fields.
+  // (the ULA /48 for nat66, the delegated prefix for pd) fills the same two fields.
   Ipv6Mode ipv6 = Ipv6Mode::Off;
   std::optional<Ipv6Prefix> address6{};
   Ipv4Prefix subnet() const { return Ipv4Prefix{address.network(), address.length}; }
@@ -87,13 +93,17 @@ struct Desired {
   // them, recording the value found, and puts that back when they are no longer planned.
   std::map<std::string, std::string> sysctls{};
   RoutingState routing;  // tetherd's tables and rules (upstream_routing.h)
+  // pd: the /64 numbers to keep in state_dir (facts.pdSubnets plus new ones), and the
+  // downstreams the delegation had no /64 left for (they use nat66: log them).
+  PdSubnets pdSubnets{};
+  std::vector<std::string> pdLeft{};
   bool operator==(const Desired&) const = default;
 };
 
 Desired plan(const Facts& facts, const Intent& intent);
 
 // The IPv6 mode the downstreams get for this config and facts: Off, or the mode `auto`
-// resolves to (today nat66; it needs the ULA /48).
+// resolves to: pd while the upstream delegates a prefix, else nat66 (it needs the ULA /48).
 Ipv6Mode ipv6Mode(const Facts& facts, const Intent& intent);
 
 // Parts of the plan, for the manager's views and the tests.

@@ -109,6 +109,9 @@ struct Rule {
 
   std::string chain;        // the chain the rule is in ("-A <chain>")
   std::string in, out;      // "-i" / "-o"; empty = any
+  // IPv6 only: -s fc00::/7, unique local sources (nat66 masquerades only its own ULA /64s:
+  // downstreams with a delegated prefix are routed, not translated).
+  bool ulaSource = false;
   bool tcpSyn = false;      // -p tcp -m tcp --tcp-flags SYN,RST SYN
   uint16_t dport = 0;       // -p tcp -m tcp --dport <dport>; 0 = no port match
   uint16_t ctstate = 0;     // CtState bits for -m conntrack --ctstate; 0 = no such match
@@ -153,7 +156,8 @@ std::vector<Table> buildTables(const FirewallState& s);
 
 // The IPv6 tables for `s` (none when s.ipv6 is off): the same chains and rules as IPv4, plus
 // what IPv6 needs: the ICMPv6 errors RFC 4890 says must pass inbound, new inbound flows to
-// the downstreams dropped (no NAT stands in their way), and masquerading only for s.nat66.
+// the downstreams dropped (no NAT stands in their way), and masquerading only for s.nat66,
+// of unique local sources only (-s fc00::/7: a delegated prefix is routed, not translated).
 std::vector<Table> buildTables6(const FirewallState& s);
 
 // Interface names must be valid Linux names; a pair's two sides must differ; blocked MACs

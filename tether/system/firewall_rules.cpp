@@ -55,6 +55,7 @@ std::string Rule::toString() const {
   std::string s = "-A " + chain;
   // The ipt_ip part first, then the matches in entry order (conntrack, tcp), then the target:
   // the order iptables prints them in.
+  if (ulaSource) s += " -s fc00::/7";
   if (!in.empty()) s += " -i " + in;
   if (!out.empty()) s += " -o " + out;
   const bool tcp = tcpSyn || dport != 0;
@@ -139,7 +140,10 @@ std::vector<Table> buildFamily(const FirewallState& s, int family) {
   std::set<std::string> upstreams;
   for (const auto& p : s.pairs) upstreams.insert(p.upstream);
   if (v6) upstreams = s.nat66;
-  for (const auto& u : upstreams) nat.rules.push_back(rule(kNatChain, "", u, 0, T::Masquerade));
+  for (const auto& u : upstreams) {
+    nat.rules.push_back(rule(kNatChain, "", u, 0, T::Masquerade));
+    nat.rules.back().ulaSource = v6;  // nat66's ULA /64s only: delegated prefixes are routed
+  }
 
   // mangle: clamp the MSS of forwarded SYNs to the path MTU while anything is forwarded.
   Chain mangle{std::string(kMangleChain), "FORWARD", {}};

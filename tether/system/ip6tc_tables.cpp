@@ -37,6 +37,11 @@ struct V6 {
     ip.proto = proto;
     ip.flags |= IP6T_F_PROTO;
   }
+  // -s fc00::/7
+  static void setUlaSource(ip6t_ip6& ip) {
+    ip.src.s6_addr[0] = 0xfc;
+    ip.smsk.s6_addr[0] = 0xfe;
+  }
   static Error error(int err, const std::string& table, const char* what, const std::string& chain = {}) {
     return ip6tcError(err, table, what, chain);
   }

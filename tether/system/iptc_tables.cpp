@@ -25,6 +25,7 @@ struct V4 {
   static ipt_ip& ipPart(ipt_entry* e) { return e->ip; }
   static const ipt_ip& ipPart(const ipt_entry* e) { return e->ip; }
   static void setProto(ipt_ip& ip, uint16_t proto) { ip.proto = proto; }
+  static void setUlaSource(ipt_ip&) {}  // IPv6 only (buildTables never sets it)
   static Error error(int err, const std::string& table, const char* what, const std::string& chain = {}) {
     return iptcError(err, table, what, chain);
   }

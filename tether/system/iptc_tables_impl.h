@@ -135,6 +135,7 @@ static Entry buildEntry(const Rule& r) {
   auto& ip = F::ipPart(e);
   setIface(r.in, ip.iniface, ip.iniface_mask);
   setIface(r.out, ip.outiface, ip.outiface_mask);
+  if (r.ulaSource) F::setUlaSource(ip);
   if (tcpMatch) F::setProto(ip, IPPROTO_TCP);
   if (icmp6Match) F::setProto(ip, IPPROTO_ICMPV6);
   if (r.target == Rule::Target::Goto) ip.flags |= F::kGoto;
