@@ -35,6 +35,7 @@ struct TempDir {
   std::string path;
 };
 
+#ifdef TETHERD_TLS_MODULE_BUILT  // what the tests of a built module use (a unit-only build has none)
 SelfSignedNames names() { return SelfSignedNames{{"127.0.0.1"}, {"localhost"}}; }
 
 // One HTTPS GET to 127.0.0.1:port with OpenSSL's client (no verification): the response text.
@@ -80,6 +81,8 @@ uint16_t freePort() {
   ::close(fd);
   return ntohs(a.sin_port);
 }
+
+#endif
 
 }  // namespace
 
