@@ -1,6 +1,6 @@
 // dhcpcd's PD-only config, argv and hook script by their exact text, and the hook file's parser
 // on what dhcpcd 9.4.1 hands its script (names and values as seen with kea-dhcp6 and isc-dhcpd
-// -6: /work/shared/reference/ipv6-facts.md section 2) and on absurd or hostile text.
+// -6: the project's IPv6 reference notes, ipv6-facts.md section 2) and on absurd or hostile text.
 #include "tether/system/dhcpcd.h"
 
 #include <gtest/gtest.h>

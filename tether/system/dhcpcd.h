@@ -4,7 +4,7 @@
 // what the hook hands back.
 //
 // Verified with dhcpcd 9.4.1 against kea-dhcp6 and isc-dhcpd -6 in namespaces (see
-// /work/shared/reference/ipv6-facts.md, section 2): with `ipv6only`, `noipv6rs` (the kernel
+// the project's IPv6 reference notes, ipv6-facts.md, section 2): with `ipv6only`, `noipv6rs` (the kernel
 // keeps RA handling: accept_ra=2) and `ia_pd 1` with no delegation interface, dhcpcd solicits
 // at once and only adds an unreachable route for the prefix on lo (proto dhcp). It runs its
 // `script` with the result in the environment: reason BOUND6/RENEW6/REBIND6 (a lease),
