@@ -63,6 +63,33 @@ bool validIfname(std::string_view name) {
   return true;
 }
 
+bool plainIfname(std::string_view name) {
+  if (!validIfname(name)) return false;
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::vector<std::string_view> resolvConfNameservers(std::string_view text) {
+  std::vector<std::string_view> out;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    std::string_view line = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+    pos = nl == std::string_view::npos ? text.size() : nl + 1;
+    constexpr std::string_view kKey = "nameserver";
+    if (line.substr(0, kKey.size()) != kKey) continue;
+    line.remove_prefix(kKey.size());
+    if (line.empty() || (line.front() != ' ' && line.front() != '\t')) continue;
+    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\t' || line.back() == '\r')) line.remove_suffix(1);
+    out.push_back(line);
+  }
+  return out;
+}
+
 std::optional<std::string> normalizeMac(std::string_view text) {
   if (text.size() != 17) return std::nullopt;
   std::string out(text);

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace tetherd {
 
@@ -33,6 +34,13 @@ struct Ipv4Prefix {
 
 // Linux interface names: 1..15 bytes, no '/', ':', whitespace or control characters, not "." or "..".
 bool validIfname(std::string_view name);
+// A valid name of only [A-Za-z0-9._-]: safe as a tag inside dnsmasq's comma-separated values
+// and in dhcpcd's config and hook script without quoting.
+bool plainIfname(std::string_view name);
+
+// The value of every "nameserver <value>" line of a resolv.conf, in order, blanks and a CR
+// trimmed (each family's parser takes the addresses it can use).
+std::vector<std::string_view> resolvConfNameservers(std::string_view text);
 
 // A MAC address "aa:bb:cc:dd:ee:ff" (case-insensitive); returns it lower-cased.
 std::optional<std::string> normalizeMac(std::string_view text);

@@ -1,5 +1,7 @@
 #include "tether/base/ip6.h"
 
+#include "tether/base/ip.h"
+
 #include <arpa/inet.h>
 
 #include <charconv>
@@ -47,17 +49,7 @@ std::string Ipv6Prefix::str() const { return address.str() + "/" + std::to_strin
 
 std::vector<Ipv6Address> parseResolvConf6(std::string_view text) {
   std::vector<Ipv6Address> out;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    std::string_view line = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
-    pos = nl == std::string_view::npos ? text.size() : nl + 1;
-    constexpr std::string_view kKey = "nameserver";
-    if (line.substr(0, kKey.size()) != kKey || line.size() == kKey.size()) continue;
-    line.remove_prefix(kKey.size());
-    if (line.front() != ' ' && line.front() != '\t') continue;
-    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
-    while (!line.empty() && (line.back() == ' ' || line.back() == '\t' || line.back() == '\r')) line.remove_suffix(1);
+  for (std::string_view line : resolvConfNameservers(text)) {
     auto a = Ipv6Address::parse(line);
     if (!a || a->isLinkLocal() || *a == *Ipv6Address::parse("::1") || *a == Ipv6Address{}) continue;
     if (a->bytes[0] == 0 && a->bytes[10] == 0xff && a->bytes[11] == 0xff) continue;  // ::ffff:a.b.c.d: IPv4's list has it

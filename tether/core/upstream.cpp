@@ -36,17 +36,7 @@ std::string selectionReason(const std::vector<std::string>& priority, const std:
 
 std::vector<Ipv4Address> parseResolvConf(std::string_view text) {
   std::vector<Ipv4Address> out;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    std::string_view line = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
-    pos = nl == std::string_view::npos ? text.size() : nl + 1;
-    constexpr std::string_view kKey = "nameserver";
-    if (line.substr(0, kKey.size()) != kKey) continue;
-    line.remove_prefix(kKey.size());
-    if (line.empty() || (line.front() != ' ' && line.front() != '\t')) continue;
-    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
-    while (!line.empty() && (line.back() == ' ' || line.back() == '\t' || line.back() == '\r')) line.remove_suffix(1);
+  for (std::string_view line : resolvConfNameservers(text)) {
     auto a = Ipv4Address::parse(line);
     // 127/8 is the host itself; 0/8 too as a resolver sees it (0.0.0.0 is how some set-ups name
     // a local resolver, and libc sends such queries to the host).

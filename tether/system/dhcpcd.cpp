@@ -16,15 +16,6 @@ constexpr const char* kVarPrefix = "new_dhcp6_ia_pd1_prefix";
 
 Error invalid(std::string message) { return makeError(Errc::InvalidArgument, std::move(message)); }
 
-bool plainIfname(std::string_view name) {
-  if (!validIfname(name)) return false;
-  for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
-
 // An absolute path of characters a shell script and dhcpcd's config take without quoting.
 Result<std::string> cleanPath(const std::string& path, const char* what) {
   if (path.empty() || path.front() != '/') return invalid(std::string(what) + " must be an absolute path: '" + path + "'");

@@ -17,17 +17,6 @@ constexpr size_t kMaxPathBytes = 200;
 
 Error invalid(std::string message) { return makeError(Errc::InvalidArgument, std::move(message)); }
 
-// dnsmasq takes the interface name as a tag inside comma-separated values: keep to the
-// characters that cannot mean anything there.
-bool plainIfname(std::string_view name) {
-  if (!validIfname(name)) return false;
-  for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
-
 // An absolute path without control characters, trailing '/' removed.
 Result<std::string> cleanPath(const std::string& path, const char* what) {
   if (path.empty() || path.front() != '/') return invalid(std::string(what) + " must be an absolute path: '" + path + "'");
