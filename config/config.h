@@ -71,12 +71,20 @@ struct Config {
   int startTimeoutMs = 10000;
   int stopTimeoutMs = 5000;
   Ipv6Mode ipv6 = Ipv6Mode::Off;  // IPv6 to the clients (see the example's [tethering] ipv6)
+  // Idle auto-off (issue 14; tether/core/idle.h): a downstream of a kind in idleUntether is
+  // untethered after idleTimeoutSec without a packet from a client (0 = never).
+  int idleTimeoutSec = 0;
+  std::array<bool, kIfaceKindCount> idleUntether{};
+  // Local-only downstreams (Android's LocalOnlyHotspot): DHCP and local DNS, never forwarded.
+  std::array<bool, kIfaceKindCount> localOnlyKinds{};
+  std::vector<std::string> localOnlyNames;
 
   // [softap]
   std::string softapInterface = "wlan0";  // the interface hostapd runs the soft AP on
   std::string hostapdPath = "/usr/sbin/hostapd";
   std::string softapDriver = "nl80211";   // nl80211 (radios) or wired (802.1X on Ethernet: tests)
   std::string softapEapUserFile;          // wired test mode only
+  int softapIdleTimeoutSec = 0;           // the soft AP goes off after this with no client (0 = never)
 
   // [dhcp]
   std::string dnsmasqPath = "/usr/sbin/dnsmasq";
@@ -125,6 +133,8 @@ struct Config {
   // Which kind a name belongs to, by the configured patterns (first match in kind order).
   bool kindOf(std::string_view ifname, IfaceKind& out) const;
   const KindSettings& kind(IfaceKind k) const { return kinds[static_cast<size_t>(k)]; }
+  // Whether a downstream is local-only ([tethering] local_only names it or its kind).
+  bool localOnly(const std::string& ifname, IfaceKind k) const;
 };
 
 Config defaultConfig();

@@ -308,6 +308,7 @@ const SectionTable& sectionTable() {
     };
 
     addRadioKeys(t);
+    addIdleKeys(t);
     return t;
   }();
   return table;

@@ -24,5 +24,9 @@ std::string setUpstreamKey(Config& c, const std::string& ifname, const std::stri
 std::string setBool(bool& field, const std::string& v);
 // The [usb] and [bluetooth] sections (radio_keys.cpp).
 void addRadioKeys(SectionTable& t);
+// [softap] idle_timeout, [tethering] idle_timeout, idle_untether, local_only (idle_keys.cpp).
+void addIdleKeys(SectionTable& t);
+// "10min", "30s", "1h", "0" or "off" (0) as whole seconds, at most a day.
+std::string setIdleTimeout(int& fieldSec, const std::string& v);
 
 }  // namespace tetherd::config_keys

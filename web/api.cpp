@@ -111,6 +111,9 @@ json eventJson(const Event& event) {
             return json{{"type", "upstreamValidation"}, {"ifname", e.ifname}, {"state", e.state}, {"portalUrl", e.portalUrl},
                         {"detail", e.detail}};
           },
+          [](const events::IfaceClassActivity& e) {
+            return json{{"type", "ifaceClass"}, {"ifname", e.ifname}, {"active", e.active}, {"action", e.action}};
+          },
       },
       event.what);
 }

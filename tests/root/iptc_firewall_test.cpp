@@ -621,6 +621,42 @@ TEST_F(IptcFirewallTest, ResetRemovesTheInputChainToo) {
   EXPECT_EQ(chainRules("filter", "INPUT"), Lines{"-A INPUT -i lo -j ACCEPT"});
 }
 
+// Issue 14: an idle timer per downstream (mangle PREROUTING, IDLETIMER revision 1) and a
+// local-only downstream's drops, as iptables builds and prints them; the timer's sysfs file
+// lives as long as its rule. (Labels are global across namespaces: this one has the pid.)
+FirewallState withIdleAndLocalOnly(FirewallState s) {
+  s.idleTimers["usb0"] = IdleTimer{"troot" + std::to_string(::getpid()) + "_usb0", 30};
+  s.downstreams.insert("lan9");
+  s.localOnly = {"lan9"};
+  return s;
+}
+
+TEST_F(IptcFirewallTest, IdleTimerAndLocalOnlyInstallAsRenderedAndGoWithReset) {
+  const FirewallState s = withIdleAndLocalOnly(twoPairs());
+  const std::string timer = "/sys/class/xt_idletimer/timers/" + s.idleTimers.at("usb0").label;
+  IptcFirewall fw;
+  ASSERT_TRUE(fw.apply(s).ok());
+  expectInstalled(s);
+  EXPECT_EQ(::access(timer.c_str(), R_OK), 0) << timer;
+  ASSERT_TRUE(fw.apply(twoPairs()).ok());
+  expectInstalled(twoPairs());
+  EXPECT_NE(::access(timer.c_str(), F_OK), 0) << "the timer goes with its rule";
+  ASSERT_TRUE(fw.apply(s).ok());
+  ASSERT_TRUE(fw.reset().ok());
+  expectNothingOfTetherd();
+  EXPECT_NE(::access(timer.c_str(), F_OK), 0);
+}
+
+TEST_F(IptcFirewallTest, IdleTimerRulesMadeByIptablesAreRecognisedAsTheSame) {
+  const FirewallState s = withIdleAndLocalOnly(twoPairs());
+  for (const auto& [table, lines] : renderFirewallRules(s)) {
+    for (const auto& line : lines) must("iptables-legacy -t " + table + " " + line);
+  }
+  IptcFirewall fw;
+  ASSERT_TRUE(fw.apply(s).ok());
+  EXPECT_EQ(fw.commitCount(), 0u) << "the hand-built IDLETIMER entry must be the one iptables builds";
+}
+
 // A listener on the downstream's address, as the web server has: Linux would accept a
 // connection to it arriving on the upstream (weak host model); tetherd_INPUT drops it there,
 // while the downstream side still connects.

@@ -13,6 +13,7 @@
 #include "config/runtime_settings.h"
 #include "softap/control/softap_commands.h"
 #include "softap/service/softap_service.h"
+#include "tether/app/idle_watch.h"
 #include "tether/app/web_commands.h"
 #include "tether/control/bluetooth_commands.h"
 #include "tether/control/command_table.h"
@@ -143,8 +144,14 @@ struct Daemon::Impl {
     if (auto st = ensureDirs(); !st) return st;
     dhcp = std::make_unique<DnsmasqService>(io, processes, config);
     dhcp->cleanupStale();
-    manager = std::make_unique<TetherManager>(ManagerDeps{io, netlink, firewall, sysctl, kernel, &routing, &prober}, *dhcp, config,
-                                              [this](const Event& e) { event(e); });
+    idle = std::make_unique<IdleMonitor>(
+        io, [this](const std::string& label) { return openIdleTimerWatch(io, label); },
+        [] { return std::chrono::steady_clock::now(); },
+        [this](const std::string& ifname) { return manager->removeInterface(ifname); }, [this](const Event& e) { event(e); });
+    manager = std::make_unique<TetherManager>(
+        ManagerDeps{io, netlink, firewall, sysctl, kernel, &routing, &prober, netnsInode(),
+                    [this](const std::map<std::string, IdleTimer>& t) { if (idle) idle->sync(t); }},
+        *dhcp, config, [this](const Event& e) { event(e); });
     registerTetherCommands(commands, *manager);
     softap = std::make_unique<softap::SoftApService>(
         io, processes, *dhcp, config, [this](const Event& e) { event(e); },
@@ -209,6 +216,7 @@ struct Daemon::Impl {
     auto line = control::formatEvent(e);
     control.broadcast(line.code, line.text);
     if (web) web->onEvent(e);
+    if (idle) idle->onEvent(e);
   }
 
   // The admin page (web/): listens only when [web] enabled = yes; its `web` commands (password)
@@ -311,6 +319,7 @@ struct Daemon::Impl {
   ProcSysctl sysctl;
   PosixProcessRunner processes{io};
   std::unique_ptr<DnsmasqService> dhcp;
+  std::unique_ptr<IdleMonitor> idle;
   std::unique_ptr<TetherManager> manager;
   std::unique_ptr<softap::SoftApService> softap;
   std::unique_ptr<NetlinkMonitor> monitor;

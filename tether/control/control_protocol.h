@@ -42,6 +42,7 @@ constexpr int InterfaceChange = 600;
 constexpr int TetherStateChange = 610;
 constexpr int UpstreamChange = 611;
 constexpr int StationChange = 612;
+constexpr int InterfaceClassActivity = 613;
 constexpr int InterfaceAddressChange = 614;
 }  // namespace code
 

@@ -60,6 +60,11 @@ EventLine formatEvent(const Event& event) {
             if (!e.detail.empty()) text += " detail=" + quoteValue(e.detail);
             return EventLine{code::UpstreamChange, text};
           },
+          [](const events::IfaceClassActivity& e) {
+            return EventLine{code::InterfaceClassActivity,
+                             std::string("IfaceClass ") + (e.active ? "active " : "idle ") + e.ifname +
+                                 (e.action.empty() ? "" : " " + e.action)};
+          },
       },
       event.what);
 }

@@ -5,6 +5,7 @@
 //   610 Tether master|<ifname> <state>[ <errc>: <cause>]
 //   611 Upstream <ifname>|none
 //   612 Station connected|disconnected <mac> <ifname>
+//   613 IfaceClass idle <ifname> off|failed      (no client for its idle timeout)
 //   610 Client blocked|unblocked <mac>            610 Config reloaded
 // A pure function: only here does an event become text.
 #pragma once

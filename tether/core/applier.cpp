@@ -165,7 +165,7 @@ void Applier::takeDown(const std::string& ifname, Downstream& d, const KernelVie
 Status Applier::bringUp(const std::string& ifname, const DownstreamPlan& plan, Downstream& d) {
   if (auto st = ports_.netlink.setLinkUp(ifname, true); !st)
     return makeError(Errc::IfaceCfgError, ifname + ": bring up: " + st.error().message);
-  auto st = ports_.dhcp.start(DhcpService::Downstream{ifname, plan.subnet(), plan.address.address, plan.address6});
+  auto st = ports_.dhcp.start(DhcpService::Downstream{ifname, plan.subnet(), plan.address.address, plan.address6, plan.localOnly});
   if (!st) return makeError(Errc::DhcpServerError, ifname + ": DHCP server: " + st.error().message);
   d.dhcp = true;
   if (plan.accessPoint && ports_.ap) {

@@ -69,6 +69,13 @@ struct StationAuthFailed {
   std::string ifname;
   std::string cause;
 };
+// A downstream's clients went idle (netd's 613 "IfaceClass idle"): no client for its idle
+// timeout, so it was turned off (`action` "off"; "failed" when turning it off failed).
+struct IfaceClassActivity {
+  std::string ifname;
+  bool active = false;
+  std::string action;
+};
 // A new configuration took effect (SIGHUP).
 struct ConfigReloaded {};
 
@@ -77,7 +84,7 @@ struct ConfigReloaded {};
 struct Event {
   std::variant<events::IfaceAdded, events::IfaceRemoved, events::IfaceLinkState, events::AddressChanged,
                events::TetherStateChanged, events::UpstreamChanged, events::ClientChanged, events::StationAuthFailed,
-               events::ConfigReloaded, events::UpstreamValidation>
+               events::ConfigReloaded, events::UpstreamValidation, events::IfaceClassActivity>
       what;
 };
 

@@ -1,8 +1,10 @@
 #include "tether/core/planner.h"
 
 #include <algorithm>
+#include <iterator>
 
 #include "tether/core/address_plan.h"
+#include "tether/core/idle.h"
 #include "tether/core/upstream.h"
 #include "tether/core/upstream_routing.h"
 
@@ -162,6 +164,7 @@ Desired plan(const Facts& facts, const Intent& intent) {
     d.pdLeft = std::move(carve.left);
   }
   if (v6 != Ipv6Mode::Off) placeIpv6(facts, d.configured);
+  for (auto& [name, p] : d.configured) p.localOnly = intent.config.localOnly(name, p.kind);
   bool anyNat66 = false;
   for (const auto& [name, p] : d.configured) anyNat66 = anyNat66 || p.ipv6 == Ipv6Mode::Nat66;
 
@@ -171,7 +174,11 @@ Desired plan(const Facts& facts, const Intent& intent) {
   for (const auto& [name, stage] : facts.stages) {
     if (stage != Stage::Forwarding || !d.configured.count(name)) continue;
     fw.downstreams.insert(name);
-    if (d.upstream) fw.pairs.insert(NatPair{name, *d.upstream});
+    const DownstreamPlan& p = d.configured[name];
+    if (auto timeout = idleTimeoutSec(intent.config, p.kind, p.accessPoint))
+      fw.idleTimers[name] = IdleTimer{fw::idleTimerLabel(facts.netns, name), static_cast<uint32_t>(*timeout)};
+    if (p.localOnly) fw.localOnly.insert(name);
+    else if (d.upstream) fw.pairs.insert(NatPair{name, *d.upstream});
   }
   for (const auto& p : intent.manualNat) fw.pairs.insert(p);
   if (v6 == Ipv6Mode::Nat66 || anyNat66)
@@ -187,7 +194,10 @@ Desired plan(const Facts& facts, const Intent& intent) {
     if (d.upstream) fw.upstreams.insert(*d.upstream);
     for (const auto& p : fw.pairs) fw.upstreams.insert(p.upstream);
   }
-  d.routing = planRouting(facts, intent, d.upstream, fw.downstreams);
+  std::set<std::string> routed;
+  std::set_difference(fw.downstreams.begin(), fw.downstreams.end(), fw.localOnly.begin(), fw.localOnly.end(),
+                      std::inserter(routed, routed.end()));
+  d.routing = planRouting(facts, intent, d.upstream, routed);
   if (facts.chains || !fw.pairs.empty() || !fw.downstreams.empty() || !intent.adminPorts.empty() || blocking)
     d.firewall = fw;
 

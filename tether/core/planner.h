@@ -62,6 +62,8 @@ struct Facts {
   // per-downstream /64 numbers kept in state_dir.
   std::optional<DelegatedPrefix> delegated{};
   PdSubnets pdSubnets{};
+  // The network namespace's inode: makes the idle timers' labels unique (they are global).
+  uint64_t netns = 0;
 };
 
 // One downstream that gets its address, DHCP/DNS server and (the soft AP) hostapd.
@@ -74,6 +76,7 @@ struct DownstreamPlan {
   // (the ULA /48 for nat66, the delegated prefix for pd) fills the same two fields.
   Ipv6Mode ipv6 = Ipv6Mode::Off;
   std::optional<Ipv6Prefix> address6{};
+  bool localOnly = false;  // [tethering] local_only: DHCP and local DNS only, never forwarded
   Ipv4Prefix subnet() const { return Ipv4Prefix{address.network(), address.length}; }
   bool operator==(const DownstreamPlan&) const = default;
 };

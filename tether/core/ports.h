@@ -23,6 +23,7 @@ class DhcpService {
     Ipv4Prefix subnet;   // network
     Ipv4Address address; // the downstream's own (router, DNS)
     std::optional<Ipv6Prefix> address6{};  // its own IPv6 address in its /64, if it has IPv6
+    bool localOnly = false;  // local DNS only (dnsmasqArgv's localOnly)
   };
   virtual Status start(const Downstream& d) = 0;  // idempotent for the same values
   virtual void stop(const std::string& ifname) = 0;

@@ -80,6 +80,7 @@ Facts TetherManager::Impl::facts() const {
   f.stages = stages;
   f.assigned = applier.addresses();
   f.ula48 = ulaPrefix();
+  f.netns = deps.netns;
   f.dnsmasqUid = dnsmasqUid();
   if (ap)
     for (const auto& [n, d] : downstreams)
@@ -128,6 +129,10 @@ void TetherManager::Impl::reconcile(bool retryFailed) {
   }
   dropFinished();
   reconciling = false;
+  if (deps.idleTimers) {
+    const auto& fw = applier.firewall();
+    deps.idleTimers(fw ? fw->idleTimers : std::map<std::string, IdleTimer>{});
+  }
 }
 
 // The candidates to probe follow the kernel and the config (none while stopping).

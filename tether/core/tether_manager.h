@@ -39,6 +39,9 @@ struct ManagerDeps {
   const KernelView& kernel;  // kept current by NetlinkMonitor (the daemon's); read only here
   PolicyRouting* routing = nullptr;  // per-upstream tables and rules; none: not done
   NetProber* prober = nullptr;       // upstream health probes; none: every candidate validated
+  uint64_t netns = 0;                // the network namespace's inode (idle timers' labels)
+  // Told the idle timers the firewall holds after every reconcile (tether/core/idle.h).
+  std::function<void(const std::map<std::string, IdleTimer>&)> idleTimers{};
 };
 
 class TetherManager {

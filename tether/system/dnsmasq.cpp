@@ -176,13 +176,14 @@ Result<std::vector<std::string>> dnsmasqArgv(const std::string& binary, const Dn
       "--dhcp-option=tag:" + ifn + ",option:dns-server," + addr,
       "--dhcp-authoritative",
       "--dhcp-leasefile=" + dnsmasqLeasePath(*state, ifn),
-      "--servers-file=" + dnsmasqServersPath(*run),
+      d.localOnly ? "--local=/lan/" : "--servers-file=" + dnsmasqServersPath(*run),
       "--dhcp-hostsfile=" + dnsmasqHostsPath(*run, ifn),
       "--pid-file=" + dnsmasqPidPath(*run, ifn),
       "--log-facility=-",
       "--log-dhcp",
       "--no-ping",
   };
+  if (d.localOnly) argv.push_back("--domain=lan");
   if (d.address6) {
     // RA (M=0, O=1) of the /64 dnsmasq finds on the interface (the constructor needs the
     // router's own address there, not an autoconf one), SLAAC, stateless DHCPv6; RDNSS and

@@ -39,6 +39,10 @@ struct DnsmasqDownstream {
   // router advertisements for that /64 (SLAAC) with itself as the DNS server (RDNSS and
   // stateless DHCPv6), and answers DNS on that address (--bind-dynamic).
   std::optional<Ipv6Prefix> address6{};
+  // Local-only (Android's LocalOnlyHotspot): DNS answers only local names (the clients'
+  // DHCP hostnames in the "lan" domain, --local=/lan/ --domain=lan) and forwards nothing
+  // upstream (no --servers-file).
+  bool localOnly = false;
 };
 
 // The files an instance uses.

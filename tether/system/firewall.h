@@ -30,6 +30,14 @@ struct NatPair {
   auto operator<=>(const NatPair&) const = default;
 };
 
+// An xt_IDLETIMER timer: its label (the sysfs file /sys/class/xt_idletimer/timers/<label>;
+// global across network namespaces, so unique per namespace: idleTimerLabel) and timeout.
+struct IdleTimer {
+  std::string label;
+  uint32_t timeoutSec = 0;
+  bool operator==(const IdleTimer&) const = default;
+};
+
 // The whole desired state of tetherd's own chains.
 struct FirewallState {
   std::set<std::string> downstreams;  // tethered downstream interfaces
@@ -47,6 +55,12 @@ struct FirewallState {
   // masqueraded (the nat table is used only while it is not empty).
   bool ipv6 = false;
   std::set<std::string> nat66{};
+  // Local-only downstreams: nothing is forwarded from or to them (dropped first in FORWARD,
+  // whatever else would accept it).
+  std::set<std::string> localOnly{};
+  // Idle timers, per downstream: every IPv4 packet a client sends restarts it (mangle
+  // PREROUTING -i <downstream> -j IDLETIMER); IPv4 only.
+  std::map<std::string, IdleTimer> idleTimers{};
   bool operator==(const FirewallState&) const = default;
 };
 
@@ -90,6 +104,7 @@ inline constexpr std::string_view kCountersChain = "tetherd_counters";
 inline constexpr std::string_view kNatChain = "tetherd_nat_POSTROUTING";
 inline constexpr std::string_view kMangleChain = "tetherd_mangle_FORWARD";
 inline constexpr std::string_view kInputChain = "tetherd_INPUT";
+inline constexpr std::string_view kIdleChain = "tetherd_mangle_PREROUTING";  // only while idle timers are set
 
 inline bool isOwnChain(std::string_view name) { return name.starts_with(kChainPrefix); }
 
@@ -105,7 +120,7 @@ enum CtState : uint16_t {
 // tcp match ("-p tcp -m tcp [--dport N] [--tcp-flags SYN,RST SYN]"), an optional source MAC
 // match ("-m mac --mac-source aa:bb:cc:dd:ee:ff"), and one target.
 struct Rule {
-  enum class Target { Accept, Drop, Jump, Goto, Masquerade, ClampMssToPmtu };
+  enum class Target { Accept, Drop, Jump, Goto, Masquerade, ClampMssToPmtu, IdleTimer };
 
   std::string chain;        // the chain the rule is in ("-A <chain>")
   std::string in, out;      // "-i" / "-o"; empty = any
@@ -121,6 +136,7 @@ struct Rule {
   int icmp6Code = -1;
   Target target = Target::Accept;
   std::string targetChain;  // for Jump ("-j <chain>") and Goto ("-g <chain>")
+  IdleTimer idle{};         // for IdleTimer ("-j IDLETIMER --timeout N --label L")
 
   // The rule in `iptables -S` syntax: "-A chain -i x -o y ... -j TARGET".
   std::string toString() const;
@@ -160,8 +176,12 @@ std::vector<Table> buildTables(const FirewallState& s);
 // of unique local sources only (-s fc00::/7: a delegated prefix is routed, not translated).
 std::vector<Table> buildTables6(const FirewallState& s);
 
+// The label of a downstream's idle timer: "t<netns>_<ifname>", netns the namespace's inode
+// in hex (at most 27 bytes: the kernel's limit).
+std::string idleTimerLabel(uint64_t netnsInode, const std::string& ifname);
+
 // Interface names must be valid Linux names; a pair's two sides must differ; blocked MACs
-// must be normalised unicast addresses.
+// must be normalised unicast addresses; idle labels 1-27 of [A-Za-z0-9_-], timeouts > 0.
 Status validate(const FirewallState& s);
 
 }  // namespace fw

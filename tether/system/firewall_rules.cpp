@@ -1,6 +1,7 @@
 // The rules tetherd installs, as a pure model, and their `iptables -S` text.
 #include <algorithm>
 #include <array>
+#include <cstdio>
 #include <utility>
 
 #include "tether/system/firewall.h"
@@ -77,6 +78,7 @@ std::string Rule::toString() const {
     case Target::Goto: s += " -g " + targetChain; break;
     case Target::Masquerade: s += " -j MASQUERADE"; break;
     case Target::ClampMssToPmtu: s += " -j TCPMSS --clamp-mss-to-pmtu"; break;
+    case Target::IdleTimer: s += " -j IDLETIMER --timeout " + std::to_string(idle.timeoutSec) + " --label " + idle.label; break;
   }
   return s;
 }
@@ -114,7 +116,12 @@ std::vector<Table> buildFamily(const FirewallState& s, int family) {
     }
     return out;
   };
-  forward.rules = blockRules(kForwardChain);
+  // Local-only downstreams first: nothing from or to them is forwarded, whatever follows.
+  for (const auto& d : s.localOnly) {
+    forward.rules.push_back(rule(kForwardChain, d, "", 0, T::Drop));
+    forward.rules.push_back(rule(kForwardChain, "", d, 0, T::Drop));
+  }
+  for (auto& r : blockRules(kForwardChain)) forward.rules.push_back(std::move(r));
   for (const auto& [d, u] : s.pairs) {
     forward.rules.push_back(rule(kForwardChain, u, d, kCtRelated | kCtEstablished, T::Goto, kCountersChain));
     for (const auto& [type, code] : kIcmp6Inbound) {
@@ -178,6 +185,18 @@ std::vector<Table> buildFamily(const FirewallState& s, int family) {
     tables.push_back(Table{"nat", {std::move(nat)}});
   }
   tables.push_back(Table{"mangle", {std::move(mangle)}});
+  // mangle PREROUTING: the idle timers (IPv4), restarted by every packet from a client.
+  if (!v6 && !s.idleTimers.empty()) {
+    Chain idle{std::string(kIdleChain), "PREROUTING", {}};
+    for (const auto& [d, timer] : s.idleTimers) {
+      Rule r = rule(kIdleChain, d, "", 0, T::IdleTimer);
+      r.idle = timer;
+      idle.rules.push_back(std::move(r));
+    }
+    tables.back().chains.push_back(std::move(idle));
+  } else if (!v6) {
+    tables.back().absent.emplace_back(kIdleChain);
+  }
   for (auto& t : tables) {
     t.family = family;
     std::sort(t.chains.begin(), t.chains.end(),
@@ -212,7 +231,25 @@ Status checkIfname(const std::string& name, const char* role) {
 
 }  // namespace
 
+std::string idleTimerLabel(uint64_t netnsInode, const std::string& ifname) {
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%llx", static_cast<unsigned long long>(netnsInode));
+  return "t" + std::string(hex) + "_" + ifname;
+}
+
 Status validate(const FirewallState& s) {
+  for (const auto& d : s.localOnly) {
+    if (auto st = checkIfname(d, "local-only downstream"); !st) return st;
+  }
+  for (const auto& [d, timer] : s.idleTimers) {
+    if (auto st = checkIfname(d, "idle downstream"); !st) return st;
+    const auto& l = timer.label;
+    if (l.empty() || l.size() > 27 || !std::all_of(l.begin(), l.end(), [](char c) {
+          return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
+        }))
+      return makeError(Errc::InvalidArgument, "idle timer label '" + l + "' of " + d + " is not 1-27 of A-Z a-z 0-9 _ - .");
+    if (timer.timeoutSec == 0) return makeError(Errc::InvalidArgument, "idle timer of " + d + " has timeout 0");
+  }
   for (const auto& d : s.downstreams) {
     if (auto st = checkIfname(d, "downstream"); !st) return st;
   }

@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include <linux/netfilter/xt_IDLETIMER.h>
 #include <linux/netfilter/xt_TCPMSS.h>
 #include <linux/netfilter/xt_conntrack.h>
 #include <linux/netfilter/xt_mac.h>
@@ -92,6 +93,7 @@ static std::string targetLabel(const Rule& r) {
     case Rule::Target::Goto: return r.targetChain;
     case Rule::Target::Masquerade: return "MASQUERADE";
     case Rule::Target::ClampMssToPmtu: return "TCPMSS";
+    case Rule::Target::IdleTimer: return "IDLETIMER";
   }
   return {};
 }
@@ -100,6 +102,7 @@ static size_t targetDataSize(Rule::Target t) {
   switch (t) {
     case Rule::Target::Masquerade: return F::kMasqueradeSize;
     case Rule::Target::ClampMssToPmtu: return sizeof(xt_tcpmss_info);
+    case Rule::Target::IdleTimer: return sizeof(idletimer_tg_info_v1);
     default: return sizeof(int);  // xt_standard_target's verdict
   }
 }
@@ -199,6 +202,13 @@ static Entry buildEntry(const Rule& r) {
     F::initMasquerade(t->data);
   } else if (r.target == Rule::Target::ClampMssToPmtu) {
     reinterpret_cast<xt_tcpmss_info*>(t->data)->mss = XT_TCPMSS_CLAMP_PMTU;
+  } else if (r.target == Rule::Target::IdleTimer) {
+    // Revision 1, as iptables 1.8.9 builds it (timer_type 0: no --alarm); the kernel's timer
+    // pointer after it stays zero (the kernel gives back zeros there).
+    t->u.user.revision = 1;
+    auto* info = reinterpret_cast<idletimer_tg_info_v1*>(t->data);
+    info->timeout = r.idle.timeoutSec;
+    setName(info->label, sizeof(info->label), r.idle.label);
   }
   return entry;
 }
