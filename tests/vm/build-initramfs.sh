@@ -40,6 +40,7 @@ MODULES=(
   bridge veth                                                  # namespaces, the PAN bridge
   ip_tables iptable_nat iptable_filter iptable_mangle          # tetherd's firewall (libiptc)
   xt_conntrack xt_MASQUERADE xt_TCPMSS xt_tcpudp xt_tcpmss xt_mac nf_conntrack nf_nat
+  xt_IDLETIMER                                                 # the soft AP's idle timeout (ap-idle)
   9p 9pnet_virtio virtio_pci                                   # the results share (-virtfs)
   virtio_net                                                   # eth: two NICs on one QEMU hub
 )

@@ -13,9 +13,13 @@
 #   ap-maxsta     max-stations = 1: the first station joins, the second is refused.
 #   ap-block      `tetherctl client block <mac>`: the station is refused at association;
 #                 `client unblock <mac>`: it joins (lease, page).
+#   ap-idle       [softap] idle_timeout = 20s: a station that joins before the timeout keeps the
+#                 AP on, associated and silent, past it; 20 s after it leaves the AP goes off with
+#                 "613 IfaceClass idle wlan0 off"; `softap start` brings it back (about 80 s).
 # BREAK words (each breaks one sub-scenario, which must then fail): ap-5ghz (the AP on 2.4 GHz
 # channel 6: the frequency check fails), ap-hidden (the station without scan_ssid=1), ap-isolation
-# (isolation = no), ap-maxsta (max-stations = 2), ap-block (another MAC is blocked).
+# (isolation = no), ap-maxsta (max-stations = 2), ap-block (another MAC is blocked), ap-idle (no
+# idle timeout: the AP stays on).
 set -eu
 . /vm/lib.sh
 scenario_begin ap
@@ -75,7 +79,8 @@ ap_enabled() {
     && is_tethered wlan0
 }
 
-# ap_start <settings lines>: tetherd with a fresh state dir and this softap.conf; the AP is up.
+# ap_start <settings lines> [<more [softap] keys>]: tetherd with a fresh state dir and this
+# softap.conf; the AP is up.
 ap_start() {
   step tetherd-start
   rm -rf "/var/lib/tetherd-$SCEN"
@@ -85,7 +90,8 @@ auto_tether = wifi
 [softap]
 interface = wlan0
 driver = nl80211
-hostapd = /usr/sbin/hostapd"
+hostapd = /usr/sbin/hostapd
+${2:-}"
   printf 'ssid=hex:%s\nsecurity=wpa2-psk\npassphrase=hex:%s\n%s\n' "$(hex "$SSID")" "$(hex "$PASS")" "$1" \
     >"$STATE_DIR/softap.conf"
   chmod 0600 "$STATE_DIR/softap.conf"
@@ -220,6 +226,32 @@ channel=6"
   sta_upstream sta2
 }
 
+ap_disabled() { ! tctl softap status 2>/dev/null | grep -q "state=ENABLED"; }
+
+sub_idle() {
+  timeout=20s
+  broken ap-idle && timeout=off
+  ap_start "band=2.4
+channel=6" "idle_timeout = $timeout"
+  spawn /usr/bin/tetherctl --socket "$SOCK" monitor >"$LOG/monitor-idle.log" 2>&1
+  step station-before-timeout
+  sta_start sta1 wlan1 "	scan_freq=2437"
+  sta_wait_completed sta1 wlan1 15
+  sta_lease sta1 wlan1 >/dev/null
+  step kept-on
+  sleep 25  # past the timeout, the station associated (and silent once leased)
+  ap_enabled || die "the AP went off with a station associated: $(grep 613 "$LOG/monitor-idle.log")"
+  step station-leaves
+  sta_stop sta1 wlan1
+  wait_for 10 grep -q "612 Station disconnected" "$LOG/monitor-idle.log" || die "no disconnect event"
+  step off
+  wait_for 35 grep -qF "613 IfaceClass idle wlan0 off" "$LOG/monitor-idle.log" || die "no idle event in 35 s"
+  wait_for 10 ap_disabled || die "the AP is still enabled"
+  step softap-start
+  tctl softap start >>"$LOG/tetherctl.log" 2>&1 || die "softap start refused: $(tail -1 "$LOG/tetherctl.log")"
+  wait_for 30 ap_enabled || die "softap start did not bring the AP back"
+}
+
 step load-hwsim
 modprobe -r mac80211_hwsim 2>/dev/null || true
 modprobe mac80211_hwsim radios=3
@@ -235,4 +267,5 @@ sub hidden sub_hidden
 sub isolation sub_isolation
 sub maxsta sub_maxsta
 sub block sub_block
+sub idle sub_idle
 exit 0
