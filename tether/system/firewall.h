@@ -6,6 +6,8 @@
 //   filter: FORWARD -> tetherd_FORWARD (-> goto tetherd_counters)
 //   nat:    POSTROUTING -> tetherd_nat_POSTROUTING
 //   mangle: FORWARD -> tetherd_mangle_FORWARD
+//   mangle: PREROUTING -> tetherd_mangle_PREROUTING (only while an idle timer is set: one
+//           IDLETIMER rule per downstream with an idle timeout)
 //   filter: INPUT -> tetherd_INPUT (only while admin ports or blocked clients are set: the
 //           web page's port is dropped on the upstream interfaces, a blocked client's frames
 //           on the downstreams, so it gets no DHCP, DNS or admin page)
