@@ -16,5 +16,5 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktra
 ctest --test-dir build-asan --output-on-failure -j 2 --timeout 300
 # Every libFuzzer fuzzer for 18 s on its seed corpus (clang, ASan+UBSan; docs/FUZZING.md):
 # 12 fuzzers stay under 4 minutes in all.
-bash scripts/fuzz.sh 18
+bash scripts/fuzz.sh 12
 ctest --test-dir build --output-on-failure --timeout 900 --output-junit ../artifacts/ctest.xml

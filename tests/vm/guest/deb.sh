@@ -7,6 +7,7 @@
 #                leased by tetherd's dnsmasq resolves and fetches the upstream's page via NAT
 #   deb-reload   `systemctl reload tetherd` (SIGHUP, same PID) applies ethernet_pattern =
 #                lan[01]: lan1 is tethered and its client leased; the first client still online
+#                (and a reload before it, with nothing changed, leaves lan1 untethered)
 #   deb-sandbox  the unit's sandbox is in force (seccomp, capability bounding set, /proc/sys
 #                read-only but /proc/sys/net writable: ip_forward was set)
 #   deb-stop     `systemctl stop tetherd` exits 0 and leaves the network (addresses, routes,
@@ -106,6 +107,11 @@ result deb-online pass
 
 step reload
 [ "$(iface_state lan1)" != tethered ] || die "lan1 tethered before the reload"
+# First a reload that changes nothing: lan1 must stay untethered, or the check below could not
+# tell a reload that applies the change from one that does not (this replaces booting a second
+# VM with BREAK=deb-reload on every run).
+systemctl reload tetherd || die "systemctl reload tetherd (no change) failed"
+! wait_for 5 is_tethered lan1 || die "a reload that changed nothing tethered lan1"
 broken deb-reload || sed -i 's/^ethernet_pattern = lan0$/ethernet_pattern = lan[01]/' /etc/tetherd/tetherd.conf
 systemctl reload tetherd || die "systemctl reload tetherd failed"
 [ "$(main_pid)" = "$PID" ] || die "the reload restarted tetherd ($PID -> $(main_pid))"
