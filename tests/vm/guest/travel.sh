@@ -1,0 +1,141 @@
+#!/bin/sh
+# Travel router: one mac80211_hwsim radio (wlan0) is both tetherd's Wi-Fi upstream (a station
+# tetherd's own wpa_supplicant runs) and its soft AP (ap0, which tetherd creates on the same
+# radio once the station has associated). The upstream access point is a hostapd on a second
+# radio in namespace "upap" (channel 1, WPA2, DHCP from dnsmasq, a page from busybox httpd at
+# 192.0.2.1); a phone (wpa_supplicant on a third radio, namespace "sta") joins tetherd's AP and
+# fetches that page. Then the upstream AP switches to channel 6 (hostapd chan_switch): tetherd's
+# AP must follow with its client, and the phone must be online again; the downtime is reported.
+# Bounded: SCENARIO_TIMEOUT (run.sh), about 60 s of guest time.
+set -eu
+. /vm/lib.sh
+scenario_begin travel
+
+UP_SSID=upstream-vm
+UP_PASS="upstream passphrase 7"
+SSID=tetherd-vm
+PASS="vm-lab passphrase 42"
+MARKER=behind-the-upstream-ap
+hex() { printf '%s' "$1" | /usr/libexec/bb/xxd -p | tr -d '\n'; }
+chan() { iw dev "$1" info 2>/dev/null | awk '$1 == "channel" { print $2; exit }'; }  # <netns-local ifname>
+phy_of() { cat "/sys/class/net/$1/phy80211/name"; }
+page() { nsx sta /usr/bin/curl -sS -m 2 "http://192.0.2.1/" 2>>"$LOG/client.log" | grep -q "$MARKER"; }
+
+step load-hwsim
+modprobe mac80211_hwsim radios=3
+wait_for 5 test -e /sys/class/net/wlan2/phy80211 || die "mac80211_hwsim made no wlan2"
+
+step upstream-ap
+netns_add upap
+iw phy "$(phy_of wlan2)" set netns name upap
+cat >/tmp/upap.conf <<EOF2
+interface=wlan2
+driver=nl80211
+ctrl_interface=/run/hostapd-upap
+ssid=$UP_SSID
+hw_mode=g
+channel=1
+wpa=2
+wpa_key_mgmt=WPA-PSK
+rsn_pairwise=CCMP
+wpa_passphrase=$UP_PASS
+EOF2
+nsx upap ip addr add 192.0.2.1/24 dev wlan2
+spawn nsx upap /usr/sbin/hostapd /tmp/upap.conf >"$LOG/upstream-hostapd.log" 2>&1
+wait_for 10 sh -c "nsx upap /usr/sbin/hostapd_cli -p /run/hostapd-upap -i wlan2 status | grep -q state=ENABLED" \
+  || die "the upstream AP did not start: $(tail -3 "$LOG/upstream-hostapd.log")"
+spawn nsx upap /usr/sbin/dnsmasq -C /dev/null -k --no-resolv --no-hosts --user=root --port=0 --interface=wlan2 \
+  --bind-interfaces --dhcp-range=192.0.2.10,192.0.2.50,255.255.255.0,1h --dhcp-leasefile=/run/upap.leases
+mkdir -p /srv/upap
+echo "<html><body>$MARKER</body></html>" >/srv/upap/index.html
+spawn nsx upap /usr/libexec/bb/httpd -f -p 192.0.2.1:80 -h /srv/upap
+
+step phone-netns
+netns_add sta
+iw phy "$(phy_of wlan1)" set netns name sta
+
+step tetherd-start
+STATE_DIR=/var/lib/tetherd-$SCEN
+mkdir -p "$STATE_DIR" /run/tetherd
+chmod 0700 "$STATE_DIR"
+cat >"$LOG/tetherd.conf" <<EOF2
+[daemon]
+log_level = debug
+control_socket = $SOCK
+run_dir = /run/tetherd
+state_dir = $STATE_DIR
+
+[upstream]
+priority = wlan0
+
+[upstream.wlan0]
+ssid = $UP_SSID
+passphrase = $UP_PASS
+udhcpc = /usr/libexec/bb/udhcpc
+dns = 192.0.2.1
+
+[tethering]
+auto_tether = wifi
+
+[softap]
+interface = ap0
+driver = nl80211
+hostapd = /usr/sbin/hostapd
+EOF2
+# tetherd's soft AP settings ask for channel 11: sharing the radio, it must use the station's.
+printf 'ssid=hex:%s\nsecurity=wpa2-psk\npassphrase=hex:%s\nband=2.4\nchannel=11\n' \
+  "$(hex "$SSID")" "$(hex "$PASS")" >"$STATE_DIR/softap.conf"
+chmod 0600 "$STATE_DIR/softap.conf"
+tetherd_start || die "tetherd did not start: $(tail -3 "$LOG/tetherd.log")"
+
+step station-associated
+wait_for 30 sh -c "iw dev wlan0 link | grep -q 'SSID: $UP_SSID'" || die "tetherd's station did not join $UP_SSID"
+step station-lease
+wait_for 20 sh -c "ip -4 -o addr show dev wlan0 | grep -q ' inet 192.0.2.'" || die "no DHCP address on wlan0"
+
+step ap-same-radio
+wait_for 20 test -e /sys/class/net/ap0 || die "tetherd made no ap0"
+[ "$(phy_of ap0)" = "$(phy_of wlan0)" ] || die "ap0 is on $(phy_of ap0), wlan0 on $(phy_of wlan0)"
+[ "$(cat /sys/class/net/ap0/address)" != "$(cat /sys/class/net/wlan0/address)" ] || die "ap0 has wlan0's MAC"
+wait_for 30 is_tethered ap0 || die "ap0 not tethered: $(iface_state ap0); $(tctl softap status 2>&1)"
+[ "$(chan ap0)" = 1 ] || die "the soft AP is on channel '$(chan ap0)', not the station's 1"
+
+step phone-joins
+cat >/tmp/phone.conf <<EOF2
+ctrl_interface=/run/wpa-phone
+network={
+	ssid="$SSID"
+	key_mgmt=WPA-PSK
+	psk="$PASS"
+}
+EOF2
+spawn nsx sta /usr/sbin/wpa_supplicant -D nl80211 -i wlan1 -c /tmp/phone.conf -t -f "$LOG/wpa_supplicant.log"
+wait_for 20 sh -c "nsx sta /usr/sbin/wpa_cli -p /run/wpa-phone -i wlan1 status | grep -q wpa_state=COMPLETED" \
+  || die "the phone did not associate with tetherd's AP"
+ADDR=$(dhcp sta wlan1) || die "no DHCP lease for the phone"
+say "$SCEN: phone $ADDR"
+step phone-online
+wait_for 10 page || die "the phone cannot fetch http://192.0.2.1/ behind the upstream AP"
+
+step upstream-chan-switch
+T0=$(now)
+nsx upap /usr/sbin/hostapd_cli -p /run/hostapd-upap -i wlan2 chan_switch 20 2437 >>"$LOG/steps.log" 2>&1 \
+  || die "the upstream AP refused chan_switch"
+wait_for 20 sh -c '[ "$(iw dev ap0 info | awk '"'"'$1 == "channel" { print $2 }'"'"')" = 6 ]' \
+  || die "the soft AP stayed on channel $(chan ap0)"
+wait_for 20 sh -c "iw dev wlan0 link | grep -q 'freq: 2437'" || die "the station is not on 2437 MHz: $(iw dev wlan0 link | head -3)"
+step phone-online-again
+wait_for 30 page || die "the phone is not online after the channel switch"
+T1=$(now)
+DOWN=$(awk -v a="$T0" -v b="$T1" 'BEGIN { printf "%.1f", b - a }')
+grep -q "following the station to 2437 MHz" "$LOG/tetherd.log" || die "tetherd did not log the switch"
+say "$SCEN: upstream channel switch -> phone online again in $DOWN s (upper bound: includes the 20-beacon countdown)"
+echo "travel-downtime=${DOWN}s" >>"$LOG/steps.log"
+
+tetherd_stop_checked
+step stop-clean
+! test -e /sys/class/net/ap0 || die "ap0 is still there after tetherd stopped"
+! cat /proc/[0-9]*/comm 2>/dev/null | grep -qx udhcpc || die "tetherd left udhcpc running"
+! test -e /run/tetherd/wpa_supplicant-wlan0.pid || die "tetherd left wpa_supplicant's pid file"
+! test -e /run/tetherd/wpa_supplicant/wlan0 || die "wpa_supplicant's control socket is still there"
+result travel pass
