@@ -79,9 +79,15 @@ struct ApChannel {
 };
 Result<ApChannel> apChannelForFreq(int freqMhz);
 
-// The beacons of warning the soft AP gives its clients when it follows the station (the
-// coordinated switch of platform-facts-2.md section 5 was tested with 10 after the upstream's 20).
-constexpr int kApCsaCount = 10;
+// The beacons of warning the soft AP gives its clients when it follows the station. The radio
+// changes channel only once both interfaces' counts have run out (mac80211 reserves the new
+// channel context until every interface on it is switching), so the AP's clients must not be
+// told an earlier moment than the upstream's: with 10 after the upstream's 20 (VM lab, TCG) the
+// AP's client moved ~1 s before the radio did, lost its beacons and reconnected 8 s later. The
+// station's event does not carry the upstream's count; 20 (2 s at 100 TU) is at least what
+// access points commonly announce, and a later AP switch only holds the station on the old
+// channel (in CSA mode, so not a beacon loss) for the difference.
+constexpr int kApCsaCount = 20;
 // "CHAN_SWITCH <count> <freq>" for hostapd; InvalidArgument for a count outside 1..255 or a freq
 // apChannelForFreq refuses.
 Result<std::string> chanSwitchCommand(int count, int freqMhz);

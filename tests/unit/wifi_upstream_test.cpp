@@ -217,7 +217,7 @@ TEST(WpaSupplicant, ChannelDecisions) {
   EXPECT_FALSE(apChannelForFreq(0));
   EXPECT_FALSE(apChannelForFreq(2417 + 1));
 
-  EXPECT_EQ(*chanSwitchCommand(kApCsaCount, 2437), "CHAN_SWITCH 10 2437");
+  EXPECT_EQ(*chanSwitchCommand(kApCsaCount, 2437), "CHAN_SWITCH 20 2437");
   EXPECT_FALSE(chanSwitchCommand(0, 2437));
   EXPECT_FALSE(chanSwitchCommand(256, 2437));
   EXPECT_FALSE(chanSwitchCommand(5, 2438));
