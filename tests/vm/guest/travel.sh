@@ -138,6 +138,20 @@ grep -q "following the station to 2437 MHz (CHAN_SWITCH" "$LOG/tetherd.log" || d
 say "$SCEN: upstream channel switch -> phone online again in $DOWN s (includes the 20-beacon countdown); phone disconnects: $DROPS"
 echo "travel-downtime=${DOWN}s phone-disconnects=$DROPS" >>"$LOG/steps.log"
 
+step kill-9
+# tetherd killed: the next one stops the wpa_supplicant and udhcpc it left, removes the ap0 it
+# left, joins again and brings the soft AP back on the station's (new) channel.
+kill -KILL "$TETHERD_PID"
+wait "$TETHERD_PID" 2>/dev/null || true
+TETHERD_PID=""
+tetherd_start || die "tetherd did not start again: $(tail -3 "$LOG/tetherd.log")"
+wait_for 30 station_on "freq: 2437" || die "tetherd's station did not join again"
+wait_for 30 is_tethered ap0 || die "ap0 not tethered again: $(iface_state ap0)"
+ap_on 6 || die "the soft AP came back on channel '$(chan ap0)', not the station's 6"
+[ "$(cat /proc/[0-9]*/comm 2>/dev/null | grep -cx wpa_supplicant)" = 2 ] || die "not exactly the phone's and tetherd's wpa_supplicant"
+wait_for 40 page || die "the phone is not online after tetherd's restart"
+say "$SCEN: back after kill -9"
+
 tetherd_stop_checked
 step stop-clean
 ! test -e /sys/class/net/ap0 || die "ap0 is still there after tetherd stopped"
