@@ -14,6 +14,7 @@ endfunction()
 
 tetherd_require_pkg(LIBNL libnl-3.0 libnl-3-dev)
 tetherd_require_pkg(LIBNL_ROUTE libnl-route-3.0 libnl-route-3-dev)
+tetherd_require_pkg(LIBNL_GENL libnl-genl-3.0 libnl-genl-3-dev)  # nl80211: the Wi-Fi upstream's AP interface
 tetherd_require_pkg(LIBIP4TC libip4tc libip4tc-dev)
 tetherd_require_pkg(LIBIP6TC libip6tc libip6tc-dev)
 tetherd_require_pkg(LIBNFTABLES libnftables libnftables-dev)  # tether doctor reads the ruleset

@@ -178,6 +178,8 @@ Result<Config> parseConfigOnto(const Config& base, std::string_view text, const 
     if (!err.empty()) return fail("key '" + key + "' in [" + section + "]: " + err);
   }
   lineNo = 0;
+  if (auto err = checkWifiUpstreams(c.wifiUpstreams, c.upstreamPriority, c.softapInterface); !err.empty())
+    return makeError(Errc::InvalidArgument, sourceName + ": " + err);
   if (c.softapDriver == "wired" && c.softapEapUserFile.empty())
     return makeError(Errc::InvalidArgument, sourceName + ": [softap] driver = wired needs eap_user_file");
   if (c.rangeFirstHost > c.rangeLastHost)

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "config/wifi_upstream.h"
 #include "tether/base/ip.h"
 #include "tether/base/log.h"
 #include "tether/base/result.h"
@@ -64,6 +65,9 @@ struct Config {
   int probeFailures = 3, probeSuccesses = 2;
   // [upstream.<ifname>]
   std::map<std::string, std::vector<Ipv4Address>> upstreamDns;
+  // [upstream.<ifname>] ssid = ...: a Wi-Fi network tetherd joins on that station interface
+  // (config/wifi_upstream.h; softap/service/wifi_upstream_service.h). At most one.
+  std::map<std::string, WifiUpstream> wifiUpstreams;
 
   // [tethering]
   bool autostart = true;  // start tethering when the daemon starts (else: `tether start`)

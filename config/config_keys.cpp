@@ -319,7 +319,7 @@ std::string setUpstreamKey(Config& c, const std::string& ifname, const std::stri
                            bool& known) {
   known = true;
   if (key == "dns") return setAddressList(c.upstreamDns[ifname], v);
-  known = false;
+  if (auto err = setWifiUpstreamKey(c.wifiUpstreams, ifname, key, v, known); known) return err;
   return "";
 }
 

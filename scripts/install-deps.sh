@@ -8,7 +8,7 @@ PACKAGES=(
   # build
   build-essential cmake ninja-build pkg-config ccache clang libclang-rt-14-dev
   # libraries
-  libboost-dev libnl-3-dev libnl-route-3-dev libip4tc-dev libip6tc-dev libnftables-dev
+  libboost-dev libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libip4tc-dev libip6tc-dev libnftables-dev
   nlohmann-json3-dev libsystemd-dev libsodium-dev libqrencode-dev
   # the admin page's HTTPS (web/http/tls_*.cpp)
   libssl-dev
@@ -44,7 +44,7 @@ PACKAGES=(
   # :arm64 libraries tetherd links (multiarch, added below) and QEMU for aarch64. The arm64
   # guest's kernel and programs are fetched by tests/vm itself (apt-get download).
   crossbuild-essential-arm64 qemu-system-arm
-  libnl-3-dev:arm64 libnl-route-3-dev:arm64 libip4tc-dev:arm64 libip6tc-dev:arm64 libnftables-dev:arm64
+  libnl-3-dev:arm64 libnl-route-3-dev:arm64 libnl-genl-3-dev:arm64 libip4tc-dev:arm64 libip6tc-dev:arm64 libnftables-dev:arm64
   libsystemd-dev:arm64 libsodium-dev:arm64 libqrencode-dev:arm64 libssl-dev:arm64
   # the Debian package (scripts/build-deb.sh: dpkg-buildpackage, lintian) and the VM that boots
   # it under systemd (tests/vm/build-rootfs.sh: mmdebstrap, mkfs.ext4 -d)

@@ -74,7 +74,9 @@ Status SoftApService::writeConf() {
   o.ctrlDir = ctrlDir();
   o.denyFile = denyPath();
   o.eapUserFile = config_.softapDriver == "wired" ? config_.softapEapUserFile : "";
-  auto text = hostapdConf(settings_, o);
+  auto settings = confSettings();
+  if (!settings) return settings.error();
+  auto text = hostapdConf(*settings, o);
   if (!text) return text.error();
   if (auto st = writeFileAtomic(denyPath(), formatMacList(blocked_), 0600); !st) return st;
   return writeFileAtomic(confPath(), *text, 0600);  // holds the passphrase
@@ -116,6 +118,8 @@ Status SoftApService::start(const std::string& ifname) {
     }
     return {};
   }
+  if (sharedRadio_ && stationFreq_ == 0)
+    return makeError(Errc::Busy, ifname + " shares the Wi-Fi upstream's radio: waiting for the station to associate");
   if (auto st = precheck(); !st) return st;
   if (auto st = ensureDir(ctrlDir(), 0750); !st) return st;
   if (auto st = writeConf(); !st) return st;

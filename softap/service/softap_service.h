@@ -92,6 +92,16 @@ class SoftApService : public AccessPoint {
   // The Wi-Fi part of ClientActions (tether/client_actions.h): stations, deauth, deny list.
   ClientHooks clientHooks();
 
+  // Travel-router mode (softap_channel.cpp; wifi_upstream_service.h): the AP shares a station's
+  // radio, which has one channel, so the AP runs on the station's frequency. While shared and
+  // no frequency is known, start() refuses (Busy: waiting for the station to associate).
+  void shareRadio(bool shared) { sharedRadio_ = shared; }
+  // The station's frequency (MHz; 0: not associated): the next start uses it; a running AP on
+  // another channel is sent CHAN_SWITCH at once (hostapd restarted on the new channel if
+  // hostapd refuses). done(ok) when the AP is on freqMhz (or will start there).
+  void followStation(int freqMhz, std::function<void(Status)> done);
+  int apFreq() const { return apFreq_; }  // the frequency tetherd last put the AP on (0: none)
+
  private:
   std::string settingsPath() const;
   std::string denyPath() const;
@@ -106,6 +116,7 @@ class SoftApService : public AccessPoint {
   void authFailed(const AuthFailure& f);  // logged and sent as an event, once a minute per station
   void onHostapdExit(int status, bool willRestart);
   void apply();  // settings changed while running: SIGHUP (re-reads conf and deny list)
+  Result<Settings> confSettings();  // settings_, on the station's channel when sharing its radio
 
   boost::asio::io_context& io_;
   ProcessRunner& runner_;
@@ -124,6 +135,8 @@ class SoftApService : public AccessPoint {
   std::map<std::string, std::chrono::steady_clock::time_point> connected_;
   std::map<std::string, std::chrono::steady_clock::time_point> authFailures_;  // "<mac> <sae|psk>"
   int pendingStops_ = 0;
+  bool sharedRadio_ = false;
+  int stationFreq_ = 0, apFreq_ = 0;
   std::vector<std::function<void()>> stopWaiters_;
   std::shared_ptr<char> alive_ = std::make_shared<char>();
 };

@@ -25,7 +25,7 @@ case "$arch" in
       exit 2
     fi
     PKGS=(busybox-static iproute2 dnsmasq-base kmod curl
-          libstdc++6 libnl-3-200 libnl-route-3-200 libip4tc2 libip6tc2 libssl3 libsystemd0 libnftables1 libsodium23 libqrencode4)
+          libstdc++6 libnl-3-200 libnl-route-3-200 libnl-genl-3-200 libip4tc2 libip6tc2 libssl3 libsystemd0 libnftables1 libsodium23 libqrencode4)
     kpkg=$(apt-cache depends linux-image-arm64:arm64 2>/dev/null | awk '$1 == "Depends:" && $2 ~ /^linux-image-/ { sub(/:arm64$/, "", $2); print $2; exit }')
     if [ -z "$kpkg" ]; then
       apt-get update -qq

@@ -37,8 +37,8 @@ while [ $# -gt 0 ]; do
     --arch) arch=${2:?--arch amd64|arm64}; shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *=*) params+=("$1"); shift ;;
-    wifi|ap|eth|usb|bt|deb) scenarios+=("$1"); shift ;;
-    *) echo "vm-lab: unknown argument '$1' (scenarios: wifi ap eth usb bt; deb)" >&2; exit 2 ;;
+    wifi|ap|eth|usb|bt|deb|travel) scenarios+=("$1"); shift ;;
+    *) echo "vm-lab: unknown argument '$1' (scenarios: wifi ap eth usb bt; deb travel)" >&2; exit 2 ;;
   esac
 done
 case "$arch" in

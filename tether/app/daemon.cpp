@@ -13,6 +13,7 @@
 #include "config/runtime_settings.h"
 #include "softap/control/softap_commands.h"
 #include "softap/service/softap_service.h"
+#include "softap/service/wifi_upstream_service.h"
 #include "tether/app/idle_watch.h"
 #include "tether/app/web_commands.h"
 #include "tether/control/bluetooth_commands.h"
@@ -126,7 +127,7 @@ struct Daemon::Impl {
       manager->stop([this] {
         // hostapd too is let go of only once it has exited (never SIGKILLed at stop).
         auto next = [this] { stopRadios([this] { shutdown(); }); };
-        if (softap) softap->stopAll(next);
+        if (softap) softap->stopAll([this, next] { wifiUpstream ? wifiUpstream->stop(next) : next(); });
         else next();
       });
     });
@@ -160,6 +161,10 @@ struct Daemon::Impl {
     if (auto st = softap->load(); !st) return st;
     manager->setAccessPoint(softap.get());
     softap::registerSoftapCommands(commands, *softap, *manager);
+    // A Wi-Fi upstream (travel router): before the manager looks at interfaces, so that a soft
+    // AP interface a previous run left on the station's radio is gone first.
+    wifiUpstream = std::make_unique<softap::WifiUpstreamService>(io, processes, config, *softap);
+    if (auto st = wifiUpstream->start(); !st) log::error("Wi-Fi upstream not started: ", st.error().message);
     monitor = std::make_unique<NetlinkMonitor>(io, kernel, [this](const NetEvent& e) {
       if (manager) manager->onNetEvent(e);
       if (usb) usb->onNetEvent(e);
@@ -322,6 +327,7 @@ struct Daemon::Impl {
   std::unique_ptr<IdleMonitor> idle;
   std::unique_ptr<TetherManager> manager;
   std::unique_ptr<softap::SoftApService> softap;
+  std::unique_ptr<softap::WifiUpstreamService> wifiUpstream;
   std::unique_ptr<NetlinkMonitor> monitor;
   usb::RealGadgetFs gadgetFs;
   std::unique_ptr<UsbGadgetService> usb;

@@ -1,0 +1,95 @@
+#include "tether/system/nl80211.h"
+
+#include <linux/nl80211.h>
+#include <net/if.h>
+#include <netlink/genl/ctrl.h>
+#include <netlink/genl/genl.h>
+#include <netlink/netlink.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <functional>
+#include <memory>
+
+#include "tether/base/files.h"
+#include "tether/base/ip.h"
+
+namespace tetherd {
+
+namespace {
+
+struct SockDeleter {
+  void operator()(nl_sock* s) const { nl_socket_free(s); }
+};
+struct MsgDeleter {
+  void operator()(nl_msg* m) const { nlmsg_free(m); }
+};
+
+// One request, acknowledged: 0 or a negative libnl error.
+Status nlRequest(uint8_t cmd, const std::string& what, const std::function<int(nl_msg*)>& fill) {
+  std::unique_ptr<nl_sock, SockDeleter> sk(nl_socket_alloc());
+  if (!sk) return makeError(Errc::SystemError, what + ": out of memory");
+  if (int e = genl_connect(sk.get()); e < 0) return makeError(Errc::SystemError, what + ": genl_connect: " + nl_geterror(e));
+  int family = genl_ctrl_resolve(sk.get(), "nl80211");
+  if (family < 0) return makeError(Errc::Unsupported, what + ": no nl80211 in this kernel (" + nl_geterror(family) + ")");
+  std::unique_ptr<nl_msg, MsgDeleter> msg(nlmsg_alloc());
+  if (!msg || !genlmsg_put(msg.get(), NL_AUTO_PORT, NL_AUTO_SEQ, family, 0, 0, cmd, 0))
+    return makeError(Errc::SystemError, what + ": out of memory");
+  if (fill(msg.get()) < 0) return makeError(Errc::SystemError, what + ": message too large");
+  if (int e = nl_send_auto(sk.get(), msg.get()); e < 0) return makeError(Errc::SystemError, what + ": send: " + nl_geterror(e));
+  int e = nl_wait_for_ack(sk.get());
+  if (e >= 0) return {};
+  std::string reason = nl_geterror(e);
+  if (e == -NLE_BUSY || e == -NLE_OPNOTSUPP)
+    return makeError(Errc::Unsupported, what + ": the radio refused (" + reason +
+                                            "): its interface combinations do not allow it (iw phy shows them)");
+  if (e == -NLE_EXIST) return makeError(Errc::AlreadyExists, what + ": " + reason);
+  return makeError(Errc::SystemError, what + ": " + reason);
+}
+
+bool parseMac(const std::string& s, unsigned char out[6]) {
+  unsigned v[6];
+  char tail;
+  if (s.size() != 17 || std::sscanf(s.c_str(), "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &tail) != 6)
+    return false;
+  for (int i = 0; i < 6; ++i) out[i] = static_cast<unsigned char>(v[i]);
+  return true;
+}
+
+}  // namespace
+
+Result<int> wiphyOf(const std::string& ifname) {
+  if (!validIfname(ifname)) return makeError(Errc::InvalidArgument, "'" + ifname + "' is not an interface name");
+  auto text = readFile("/sys/class/net/" + ifname + "/phy80211/index", 32);
+  if (!text) return makeError(Errc::NotFound, ifname + " is not a Wi-Fi interface (no phy80211)");
+  int index = -1;
+  auto [p, ec] = std::from_chars(text->data(), text->data() + text->size(), index);
+  if (ec != std::errc() || index < 0) return makeError(Errc::SystemError, ifname + ": unreadable phy80211/index");
+  return index;
+}
+
+Status createApInterface(const std::string& stationIf, const std::string& apIf, const std::string& mac) {
+  const std::string what = "create " + apIf + " (AP) on " + stationIf + "'s radio";
+  auto phy = wiphyOf(stationIf);
+  if (!phy) return makeError(phy.error().code, what + ": " + phy.error().message);
+  if (!plainIfname(apIf)) return makeError(Errc::InvalidArgument, what + ": not a plain interface name");
+  unsigned char addr[6];
+  if (!parseMac(mac, addr)) return makeError(Errc::InvalidArgument, what + ": '" + mac + "' is not a MAC address");
+  return nlRequest(NL80211_CMD_NEW_INTERFACE, what, [&](nl_msg* m) {
+    int e = nla_put_u32(m, NL80211_ATTR_WIPHY, static_cast<uint32_t>(*phy));
+    if (e >= 0) e = nla_put_string(m, NL80211_ATTR_IFNAME, apIf.c_str());
+    if (e >= 0) e = nla_put_u32(m, NL80211_ATTR_IFTYPE, NL80211_IFTYPE_AP);
+    if (e >= 0) e = nla_put(m, NL80211_ATTR_MAC, 6, addr);
+    return e;
+  });
+}
+
+Status deleteWifiInterface(const std::string& ifname) {
+  if (!validIfname(ifname)) return makeError(Errc::InvalidArgument, "'" + ifname + "' is not an interface name");
+  unsigned index = if_nametoindex(ifname.c_str());
+  if (index == 0) return {};
+  return nlRequest(NL80211_CMD_DEL_INTERFACE, "delete " + ifname, [&](nl_msg* m) { return nla_put_u32(m, NL80211_ATTR_IFINDEX, index); });
+}
+
+}  // namespace tetherd
