@@ -25,6 +25,7 @@
 #include "tether/system/nl_monitor.h"
 #include "tether/system/nl_netlink.h"
 #include "tether/system/nl_routing.h"
+#include "tether/system/nl_shaper.h"
 #include "tether/system/net_probe.h"
 #include "tether/system/process.h"
 #include "tether/system/sd_daemon.h"
@@ -143,7 +144,7 @@ struct Daemon::Impl {
     if (auto st = ensureDirs(); !st) return st;
     dhcp = std::make_unique<DnsmasqService>(io, processes, config);
     dhcp->cleanupStale();
-    manager = std::make_unique<TetherManager>(ManagerDeps{io, netlink, firewall, sysctl, kernel, &routing, &prober}, *dhcp, config,
+    manager = std::make_unique<TetherManager>(ManagerDeps{io, netlink, firewall, sysctl, kernel, &routing, &prober, &shaper}, *dhcp, config,
                                               [this](const Event& e) { event(e); });
     registerTetherCommands(commands, *manager);
     softap = std::make_unique<softap::SoftApService>(
@@ -307,6 +308,7 @@ struct Daemon::Impl {
   KernelView kernel;  // the one picture of the kernel: NetlinkMonitor writes, everyone reads
   IptcFirewall firewall;
   NlRouting routing;
+  NlShaper shaper;  // rate limits (issue 14)
   AsioNetProber prober{io};
   ProcSysctl sysctl;
   PosixProcessRunner processes{io};
