@@ -5,7 +5,7 @@
 #include "config/rate_values.h"
 #include "tether/core/rate_limits.h"
 #include "tether/core/shaping_applier.h"
-#include "tether/system/shaping.h"
+#include "tether/core/tc_plan.h"
 
 using namespace tetherd;
 
@@ -34,7 +34,7 @@ Lease lease(const std::string& mac, const std::string& ip, long long expiry = 0)
 
 std::vector<std::string> strs(const std::vector<TcOp>& ops) {
   std::vector<std::string> out;
-  for (const auto& o : ops) out.push_back(o.str());
+  for (const auto& o : ops) out.push_back(tcText(o));
   return out;
 }
 
@@ -196,15 +196,20 @@ TEST(TcPlan, IfbNamesFitIfnamsiz) {
 namespace {
 
 struct FakeShaper : TrafficShaper {
-  std::vector<std::string> calls;
+  std::vector<std::string> calls;  // "clear <if>", and "install <dev> <steps>" per run of steps
   bool failInstall = false;
   bool fqCodel() override { return false; }
-  Status install(const std::vector<TcOp>& ops) override {
-    calls.push_back("install " + ops.front().dev + " " + std::to_string(ops.size()));
-    if (failInstall) return makeError(Errc::IfaceCfgError, "no");
+  Status add(const TcOp& op) override {
+    const std::string& dev = op.dev;
+    if (calls.empty() || calls.back().rfind("install " + dev + " ", 0) != 0) calls.push_back("install " + dev + " 0");
+    auto& last = calls.back();
+    const auto space = last.rfind(' ');
+    last = last.substr(0, space + 1) + std::to_string(std::stoi(last.substr(space + 1)) + 1);
+    if (failInstall && op.kind == TcOp::Kind::Class) return makeError(Errc::IfaceCfgError, "Object exists");
     return {};
   }
-  Status clear(const std::string& ifname) override {
+  Status clear(const std::string& ifname, const std::string& ifb) override {
+    EXPECT_EQ(ifb, ifbName(ifname));
     calls.push_back("clear " + ifname);
     return {};
   }
@@ -228,13 +233,17 @@ TEST(ShapingApplier, OnlyTheDifferenceAndOnlyWhatSucceeded) {
   // A second client: the link is cleared and installed anew.
   want["usb0"].clients.push_back({kB, *Ipv4Address::parse("192.168.42.20"), 1'000'000, 0});
   port.failInstall = true;
-  EXPECT_FALSE(a.apply(want));
+  auto failed = a.apply(want);
+  ASSERT_FALSE(failed);
+  // The step is named, then the kernel's reason.
+  EXPECT_EQ(failed.error().message,
+            "class add dev usb0 parent 7e: classid 7e:1 htb rate 10000000000bit ceil 10000000000bit quantum 60000: Object exists");
   EXPECT_TRUE(a.applied().empty());  // the failed one is not recorded (and cleared again)
   port.failInstall = false;
   ASSERT_TRUE(a.apply(want));
   EXPECT_EQ(a.applied(), want);
   ASSERT_TRUE(a.apply({}));
-  EXPECT_EQ(port.calls, (std::vector<std::string>{"install usb0 7", "clear usb0", "install usb0 10", "clear usb0",
+  EXPECT_EQ(port.calls, (std::vector<std::string>{"install usb0 7", "clear usb0", "install usb0 2", "clear usb0",
                                                   "install usb0 10", "clear usb0"}));
   a.reset();
   EXPECT_EQ(port.calls.back(), "removeIfbs");

@@ -33,7 +33,7 @@ Status ShapingApplier::apply(const ShapingState& want) {
       ++it;
       continue;
     }
-    if (auto st = port_->clear(it->first); !st) {
+    if (auto st = port_->clear(it->first, ifbName(it->first)); !st) {
       log::warning("rate limits on ", it->first, ": ", st.error().message);
       if (first) first = st;
     }
@@ -41,9 +41,17 @@ Status ShapingApplier::apply(const ShapingState& want) {
   }
   for (const auto& [ifname, s] : want) {
     if (have_.count(ifname)) continue;
-    if (auto st = port_->install(tcPlan(ifname, s)); !st) {
+    Status st;
+    for (const auto& op : tcPlan(ifname, s)) {
+      st = port_->add(op);
+      if (!st) {
+        st = makeError(st.error().code, tcText(op) + ": " + st.error().message);
+        break;
+      }
+    }
+    if (!st) {
       log::warning("rate limits on ", ifname, ": ", st.error().message);
-      (void)port_->clear(ifname);
+      (void)port_->clear(ifname, ifbName(ifname));
       if (first) first = st;
       continue;
     }
@@ -62,7 +70,7 @@ void ShapingApplier::reset() {
       std::istringstream in(*text);
       for (std::string name; std::getline(in, name);)
         if (!name.empty()) {
-          if (auto st = port_->clear(name); !st) log::warning("a previous run's rate limits on ", name, ": ", st.error().message);
+          if (auto st = port_->clear(name, ifbName(name)); !st) log::warning("a previous run's rate limits on ", name, ": ", st.error().message);
           else log::info("removed a previous run's rate limits on ", name);
         }
     }

@@ -8,7 +8,7 @@
 
 #include <string>
 
-#include "tether/system/shaping.h"
+#include "tether/core/tc_plan.h"
 
 namespace tetherd {
 

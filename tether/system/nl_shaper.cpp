@@ -45,6 +45,7 @@ bool notFound(int err) { return std::abs(err) == NLE_OBJ_NOTFOUND || std::abs(er
 Error fail(const std::string& what, int err) {
   return makeError(Errc::IfaceCfgError, what + ": " + nl_geterror(err));
 }
+Error kernel(int err) { return makeError(Errc::IfaceCfgError, nl_geterror(err)); }
 
 }  // namespace
 
@@ -74,9 +75,9 @@ struct NlShaper::Impl {
   Status addIfb(const std::string& name) {
     LinkPtr link(rtnl_link_alloc());
     rtnl_link_set_name(link.get(), name.c_str());
-    if (int err = rtnl_link_set_type(link.get(), "ifb"); err < 0) return fail("ifb " + name, err);
+    if (int err = rtnl_link_set_type(link.get(), "ifb"); err < 0) return kernel(err);
     rtnl_link_set_flags(link.get(), IFF_UP);
-    if (int err = rtnl_link_add(sock, link.get(), NLM_F_CREATE | NLM_F_EXCL); err < 0) return fail("link add " + name + " type ifb", err);
+    if (int err = rtnl_link_add(sock, link.get(), NLM_F_CREATE | NLM_F_EXCL); err < 0) return kernel(err);
     return {};
   }
   Status deleteLink(const std::string& name) {
@@ -107,7 +108,7 @@ struct NlShaper::Impl {
         rtnl_tc_set_handle(tc, op.handle);
         if (!op.fqCodel) rtnl_qdisc_fifo_set_limit(q.get(), static_cast<int>(kLeafPfifoLimit));
     }
-    if (int err = rtnl_qdisc_add(sock, q.get(), NLM_F_CREATE | NLM_F_EXCL); err < 0) return fail(op.str(), err);
+    if (int err = rtnl_qdisc_add(sock, q.get(), NLM_F_CREATE | NLM_F_EXCL); err < 0) return kernel(err);
     return {};
   }
   Status addClass(const TcOp& op, int ifindex) {
@@ -116,11 +117,11 @@ struct NlShaper::Impl {
     rtnl_tc_set_ifindex(tc, ifindex);
     rtnl_tc_set_parent(tc, op.parent);
     rtnl_tc_set_handle(tc, op.handle);
-    if (int err = rtnl_tc_set_kind(tc, "htb"); err < 0) return fail(op.str(), err);
+    if (int err = rtnl_tc_set_kind(tc, "htb"); err < 0) return kernel(err);
     rtnl_htb_set_rate64(c.get(), op.rate / 8);
     rtnl_htb_set_ceil64(c.get(), op.ceil / 8);
     rtnl_htb_set_quantum(c.get(), op.quantum);
-    if (int err = rtnl_class_add(sock, c.get(), NLM_F_CREATE | NLM_F_EXCL); err < 0) return fail(op.str(), err);
+    if (int err = rtnl_class_add(sock, c.get(), NLM_F_CREATE | NLM_F_EXCL); err < 0) return kernel(err);
     return {};
   }
   Status addFilter(const TcOp& op, int ifindex) {
@@ -128,7 +129,7 @@ struct NlShaper::Impl {
     auto* tc = TC_CAST(cls.get());
     rtnl_tc_set_ifindex(tc, ifindex);
     rtnl_tc_set_parent(tc, op.parent);
-    if (int err = rtnl_tc_set_kind(tc, "u32"); err < 0) return fail(op.str(), err);
+    if (int err = rtnl_tc_set_kind(tc, "u32"); err < 0) return kernel(err);
     rtnl_cls_set_prio(cls.get(), 1);
     if (op.kind == TcOp::Kind::Redirect) {
       rtnl_cls_set_protocol(cls.get(), ETH_P_ALL);
@@ -136,14 +137,14 @@ struct NlShaper::Impl {
       if (!target) return target.error();
       rtnl_u32_add_key_uint32(cls.get(), 0, 0, 0, 0);
       rtnl_act* act = rtnl_act_alloc();
-      if (!act) return makeError(Errc::IfaceCfgError, op.str() + ": out of memory");
+      if (!act) return makeError(Errc::IfaceCfgError, "out of memory");
       rtnl_tc_set_kind(TC_CAST(act), "mirred");
       rtnl_mirred_set_action(act, TCA_EGRESS_REDIR);
       rtnl_mirred_set_policy(act, TC_ACT_STOLEN);
       rtnl_mirred_set_ifindex(act, static_cast<uint32_t>(*target));
       const int err = rtnl_u32_add_action(cls.get(), act);
       rtnl_act_put(act);  // the classifier holds its own reference
-      if (err < 0) return fail(op.str(), err);
+      if (err < 0) return kernel(err);
     } else {
       rtnl_cls_set_protocol(cls.get(), ETH_P_IP);
       // IPv4 header: source at byte 12, destination at 16 (host order: libnl converts).
@@ -151,7 +152,7 @@ struct NlShaper::Impl {
       rtnl_u32_set_classid(cls.get(), op.flowid);
       rtnl_u32_set_cls_terminal(cls.get());
     }
-    if (int err = rtnl_cls_add(sock, cls.get(), NLM_F_CREATE | NLM_F_EXCL); err < 0) return fail(op.str(), err);
+    if (int err = rtnl_cls_add(sock, cls.get(), NLM_F_CREATE | NLM_F_EXCL); err < 0) return kernel(err);
     return {};
   }
   // The qdisc at `parent` on ifindex, deleted when `handle` is 0 or matches.
@@ -174,7 +175,7 @@ NlShaper::~NlShaper() = default;
 bool NlShaper::fqCodel() {
   if (fqCodel_) return *fqCodel_;
   // Asked on an ifb of its own: fq_codel as its root qdisc either works or is unknown.
-  const std::string probe = "tifb-probe";
+  const std::string probe = std::string(kIfbPrefix) + "probe";
   bool ok = false;
   if (impl_->open() && impl_->deleteLink(probe) && impl_->addIfb(probe)) {
     if (auto i = impl_->index(probe)) {
@@ -191,35 +192,27 @@ bool NlShaper::fqCodel() {
   return ok;
 }
 
-Status NlShaper::install(const std::vector<TcOp>& ops) {
+Status NlShaper::add(const TcOp& op) {
   if (auto st = impl_->open(); !st) return st;
-  for (const auto& op : ops) {
-    if (op.kind == TcOp::Kind::Ifb) {
-      if (auto st = impl_->addIfb(op.dev); !st) return st;
-      continue;
-    }
-    auto i = impl_->index(op.dev);
-    if (!i) return makeError(i.error().code, op.str() + ": " + i.error().message);
-    Status st;
-    switch (op.kind) {
-      case TcOp::Kind::Class: st = impl_->addClass(op, *i); break;
-      case TcOp::Kind::Filter:
-      case TcOp::Kind::Redirect: st = impl_->addFilter(op, *i); break;
-      default: st = impl_->addQdisc(op, *i);
-    }
-    if (!st) return st;
+  if (op.kind == TcOp::Kind::Ifb) return impl_->addIfb(op.dev);
+  auto i = impl_->index(op.dev);
+  if (!i) return makeError(Errc::NotFound, "no such interface");
+  switch (op.kind) {
+    case TcOp::Kind::Class: return impl_->addClass(op, *i);
+    case TcOp::Kind::Filter:
+    case TcOp::Kind::Redirect: return impl_->addFilter(op, *i);
+    default: return impl_->addQdisc(op, *i);
   }
-  return {};
 }
 
-Status NlShaper::clear(const std::string& ifname) {
+Status NlShaper::clear(const std::string& ifname, const std::string& ifb) {
   if (auto st = impl_->open(); !st) return st;
   Status first;
   if (auto i = impl_->index(ifname)) {
     if (auto st = impl_->deleteQdisc(ifname, *i, TC_H_INGRESS, 0); !st) first = st;
     if (auto st = impl_->deleteQdisc(ifname, *i, TC_H_ROOT, kShapingMajor << 16); !st && first) first = st;
   }
-  if (auto st = impl_->deleteLink(ifbName(ifname)); !st && first) first = st;
+  if (auto st = impl_->deleteLink(ifb); !st && first) first = st;
   return first;
 }
 
@@ -233,7 +226,7 @@ Result<int> NlShaper::removeIfbs() {
     auto* link = reinterpret_cast<rtnl_link*>(o);
     const char* name = rtnl_link_get_name(link);
     const char* type = rtnl_link_get_type(link);
-    if (name && type && std::string(type) == "ifb" && isIfbName(name)) names.emplace_back(name);
+    if (name && type && std::string(type) == "ifb" && std::string(name).rfind(kIfbPrefix, 0) == 0) names.emplace_back(name);
   }
   int n = 0;
   for (const auto& name : names)

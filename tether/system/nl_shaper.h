@@ -18,8 +18,8 @@ class NlShaper : public TrafficShaper {
   NlShaper& operator=(const NlShaper&) = delete;
 
   bool fqCodel() override;
-  Status install(const std::vector<TcOp>& ops) override;
-  Status clear(const std::string& ifname) override;
+  Status add(const TcOp& op) override;
+  Status clear(const std::string& ifname, const std::string& ifb) override;
   Result<int> removeIfbs() override;
 
  private:

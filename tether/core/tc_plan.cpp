@@ -1,4 +1,4 @@
-#include "tether/system/shaping.h"
+#include "tether/core/tc_plan.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -68,40 +68,6 @@ bool LinkShaping::upload() const {
   return up != 0 || std::any_of(clients.begin(), clients.end(), [](const auto& c) { return c.up != 0; });
 }
 
-std::string ifbName(const std::string& ifname) {
-  if (ifname.size() <= 10) return "tifb-" + ifname;
-  uint32_t h = 2166136261u;  // FNV-1a
-  for (unsigned char c : ifname) h = (h ^ c) * 16777619u;
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "%04x", h & 0xffff);
-  return "tifb-" + ifname.substr(0, 6) + buf;
-}
-
-bool isIfbName(const std::string& name) { return name.rfind("tifb-", 0) == 0; }
-
-std::string TcOp::str() const {
-  switch (kind) {
-    case Kind::Ifb:
-      return "link add " + dev + " type ifb";
-    case Kind::Ingress:
-      return "qdisc add dev " + dev + " handle ffff: ingress";
-    case Kind::Redirect:
-      return "filter add dev " + dev + " parent ffff: protocol all prio 1 u32 match u32 0 0 action mirred egress redirect dev " + target;
-    case Kind::Htb:
-      return "qdisc add dev " + dev + " root handle " + handleStr(handle) + " htb default " + std::to_string(defaultMinor);
-    case Kind::Leaf:
-      return "qdisc add dev " + dev + " parent " + handleStr(parent) + " handle " + handleStr(handle) +
-             (fqCodel ? " fq_codel" : " pfifo limit " + std::to_string(kLeafPfifoLimit));
-    case Kind::Class:
-      return "class add dev " + dev + " parent " + handleStr(parent) + " classid " + handleStr(handle) + " htb rate " +
-             std::to_string(rate) + "bit ceil " + std::to_string(ceil) + "bit quantum " + std::to_string(quantum);
-    case Kind::Filter:
-      return "filter add dev " + dev + " parent " + handleStr(parent) + " protocol ip prio 1 u32 match ip " +
-             (matchSource ? "src " : "dst ") + ip.str() + "/32 flowid " + handleStr(flowid);
-  }
-  return "";
-}
-
 std::vector<TcOp> tcPlan(const std::string& ifname, const LinkShaping& s) {
   std::vector<TcOp> ops;
   if (s.download()) htbTree(ops, ifname, s.down, s.clients, false, s.fqCodel);
@@ -113,6 +79,41 @@ std::vector<TcOp> tcPlan(const std::string& ifname, const LinkShaping& s) {
     ops.push_back({.kind = TcOp::Kind::Redirect, .dev = ifname, .parent = 0xffff0000u, .target = ifb});
   }
   return ops;
+}
+
+std::string ifbName(const std::string& ifname) {
+  if (ifname.size() <= 10) return kIfbPrefix + ifname;
+  uint32_t h = 2166136261u;  // FNV-1a
+  for (unsigned char c : ifname) h = (h ^ c) * 16777619u;
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%04x", h & 0xffff);
+  return kIfbPrefix + ifname.substr(0, 6) + buf;
+}
+
+bool isIfbName(const std::string& name) { return name.rfind(kIfbPrefix, 0) == 0; }
+
+std::string tcText(const TcOp& op) {
+  const std::string dev = " dev " + op.dev;
+  switch (op.kind) {
+    case TcOp::Kind::Ifb:
+      return "link add " + op.dev + " type ifb";
+    case TcOp::Kind::Ingress:
+      return "qdisc add" + dev + " handle ffff: ingress";
+    case TcOp::Kind::Redirect:
+      return "filter add" + dev + " parent ffff: protocol all prio 1 u32 match u32 0 0 action mirred egress redirect dev " + op.target;
+    case TcOp::Kind::Htb:
+      return "qdisc add" + dev + " root handle " + handleStr(op.handle) + " htb default " + std::to_string(op.defaultMinor);
+    case TcOp::Kind::Leaf:
+      return "qdisc add" + dev + " parent " + handleStr(op.parent) + " handle " + handleStr(op.handle) +
+             (op.fqCodel ? " fq_codel" : " pfifo limit " + std::to_string(kLeafPfifoLimit));
+    case TcOp::Kind::Class:
+      return "class add" + dev + " parent " + handleStr(op.parent) + " classid " + handleStr(op.handle) + " htb rate " +
+             std::to_string(op.rate) + "bit ceil " + std::to_string(op.ceil) + "bit quantum " + std::to_string(op.quantum);
+    case TcOp::Kind::Filter:
+      return "filter add" + dev + " parent " + handleStr(op.parent) + " protocol ip prio 1 u32 match ip " +
+             (op.matchSource ? "src " : "dst ") + op.ip.str() + "/32 flowid " + handleStr(op.flowid);
+  }
+  return "";
 }
 
 }  // namespace tetherd
