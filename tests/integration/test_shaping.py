@@ -136,7 +136,8 @@ class ShapingTest(unittest.TestCase):
         self.assert_shaped(ip_slow)
         limits = os.path.join(LAB.state_dir, "client-limits")
         self.assertEqual(stat.S_IMODE(os.stat(limits).st_mode), 0o600)
-        self.assertIn(slow.mac.lower() + " 5Mbit 3Mbit", open(limits).read())
+        with open(limits) as f:
+            self.assertIn(slow.mac.lower() + " 5Mbit 3Mbit", f.read())
         status = LAB.tetherctl("tether", "status").stdout
         self.assertRegex(status, r"shaping=(fq_codel|pfifo)")
         rc, out = self.ctl("client", "limits")
@@ -152,6 +153,7 @@ class ShapingTest(unittest.TestCase):
         up_slow = rate_of(iperf(slow, 5201, False))
         print("upload: limited %.3f Mbit/s" % (up_slow / 1e6))
         self.assertLess(abs(up_slow - LIMIT_UP) / LIMIT_UP, 0.10, up_slow)
+        self.assertRegex(tc("-s", "class", "show", "dev", "tifb-usb0"), r"class htb 7e:10 [^\n]*\n Sent [1-9]")
         # The counters moved in the limited client's class.
         self.assertRegex(tc("-s", "class", "show", "dev", "usb0"), r"class htb 7e:10 [^\n]*\n Sent [1-9]")
 

@@ -150,8 +150,9 @@ struct NlShaper::Impl {
       // IPv4 header: source at byte 12, destination at 16 (host order: libnl converts).
       rtnl_u32_add_key_uint32(cls.get(), op.ip.value, 0xffffffffu, op.matchSource ? 12 : 16, 0);
       rtnl_u32_set_classid(cls.get(), op.flowid);
-      rtnl_u32_set_cls_terminal(cls.get());
     }
+    // A match ends the search (tc sets it for a flowid or an action): else u32 looks for a link.
+    rtnl_u32_set_cls_terminal(cls.get());
     if (int err = rtnl_cls_add(sock, cls.get(), NLM_F_CREATE | NLM_F_EXCL); err < 0) return kernel(err);
     return {};
   }
