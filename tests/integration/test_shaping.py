@@ -6,7 +6,8 @@ checked by observing it (tc -s class show, ip link: the tc program only reads): 
 usb0 with class 7e:10 at 5Mbit and a filter on the client's address, the ifb tifb-usb0 with
 7e:10 at 3Mbit, the ingress qdisc on usb0. `client limit <mac> off` and tetherd's stop take all
 of it away (usb0's qdisc back to the default, the ifb gone); after kill -9 the next start
-removes the leftovers and applies the persisted limit again."""
+removes the leftovers and applies the persisted limit again. A per-kind limit from the config
+([tethering] usb_download_limit / usb_upload_limit) shapes the whole downstream the same way."""
 import json
 import os
 import signal
@@ -192,6 +193,23 @@ class ShapingTest(unittest.TestCase):
         L.wait_for(lambda: "7e:10" in tc("class", "show", "dev", "usb0"), timeout=5, what="shaped after the lease")
         print("shaped %.1f s after the lease" % (time.monotonic() - t0))
         self.assert_shaped(ip)
+
+    def test_a_downstream_limit_from_the_config_holds_for_all_its_clients(self):
+        self.assertEqual(LAB.stop_tetherd(signal.SIGTERM), 0)
+        LAB.start_tetherd(LAB.default_config() + "\n[tethering]\nusb_download_limit = 5Mbit\nusb_upload_limit = 3Mbit\n")
+        c = LAB.add_downstream("usb0", client="phone")
+        self.clients = [c]
+        L.wait_for(lambda: downstream_tethered("usb0"), timeout=10, what="usb0 tethered")
+        c.dhcp("udhcpc", timeout=10)
+        L.wait_for(lambda: "7e:1 " in tc("class", "show", "dev", "usb0"), timeout=5, what="usb0 shaped")
+        self.assertRegex(tc("class", "show", "dev", "usb0"), r"class htb 7e:1 root .*rate 5Mbit ceil 5Mbit")
+        self.assertRegex(tc("class", "show", "dev", "tifb-usb0"), r"class htb 7e:1 root .*rate 3Mbit ceil 3Mbit")
+        self.assertNotIn("7e:10", tc("class", "show", "dev", "usb0"))  # no client of its own
+        down = rate_of(iperf(c, 5201, True))
+        print("downstream limit: download %.3f Mbit/s" % (down / 1e6))
+        self.assertLess(abs(down - LIMIT_DOWN) / LIMIT_DOWN, 0.10, down)
+        self.assertEqual(LAB.stop_tetherd(signal.SIGTERM), 0, LAB.tetherd_log()[-3000:])
+        self.assert_unshaped()
 
 
 if __name__ == "__main__":
