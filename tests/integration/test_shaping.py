@@ -6,7 +6,8 @@ checked by observing it (tc -s class show, ip link: the tc program only reads): 
 usb0 with class 7e:10 at 5Mbit and a filter on the client's address, the ifb tifb-usb0 with
 7e:10 at 3Mbit, the ingress qdisc on usb0. `client limit <mac> off` and tetherd's stop take all
 of it away (usb0's qdisc back to the default, the ifb gone); after kill -9 the next start
-removes the leftovers and applies the persisted limit again. A per-kind limit from the config
+removes the leftovers and applies the persisted limit again; a new lease of a limited MAC is
+shaped within seconds, and unplugging the downstream takes its ifb. A per-kind limit from the config
 ([tethering] usb_download_limit / usb_upload_limit) shapes the whole downstream the same way."""
 import json
 import os
@@ -181,7 +182,7 @@ class ShapingTest(unittest.TestCase):
         self.assertEqual(LAB.stop_tetherd(signal.SIGTERM), 0, LAB.tetherd_log()[-3000:])
         self.assert_unshaped()
 
-    def test_a_new_lease_of_a_limited_client_is_shaped_within_seconds(self):
+    def test_a_new_lease_of_a_limited_client_is_shaped_within_seconds_and_unplug_takes_the_ifb(self):
         c = LAB.add_downstream("usb0", client="phone")
         self.clients = [c]
         L.wait_for(lambda: downstream_tethered("usb0"), timeout=10, what="usb0 tethered")
@@ -193,6 +194,9 @@ class ShapingTest(unittest.TestCase):
         L.wait_for(lambda: "7e:10" in tc("class", "show", "dev", "usb0"), timeout=5, what="shaped after the lease")
         print("shaped %.1f s after the lease" % (time.monotonic() - t0))
         self.assert_shaped(ip)
+        # The downstream goes (a USB unplug): its ifb goes with it.
+        LAB.remove_downstream("usb0")
+        L.wait_for(lambda: not LAB.app.has_link("tifb-usb0"), timeout=5, what="tifb-usb0 removed with usb0")
 
     def test_a_downstream_limit_from_the_config_holds_for_all_its_clients(self):
         self.assertEqual(LAB.stop_tetherd(signal.SIGTERM), 0)
