@@ -3,6 +3,7 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <regex>
@@ -34,6 +35,8 @@ struct KindSettings {
   std::regex regex;     // compiled from pattern
   Ipv4Prefix subnet;    // preferred subnet; the downstream gets host .1
   bool autoTether = false;
+  // Rate limits of each downstream of this kind (issue 14), bits per second; 0: none.
+  uint64_t downloadLimit = 0, uploadLimit = 0;
 };
 
 struct Config {

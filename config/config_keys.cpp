@@ -8,6 +8,7 @@
 #include <set>
 #include <string_view>
 
+#include "config/rate_values.h"
 #include "tether/base/http_url.h"
 
 namespace tetherd::config_keys {
@@ -119,6 +120,15 @@ std::string setAddressList(std::vector<Ipv4Address>& field, const std::string& v
   return "";
 }
 
+// A rate limit (config/rate_values.h), or "off".
+std::string setRate(uint64_t& field, const std::string& v) {
+  if (v == "off") {
+    field = 0;
+    return "";
+  }
+  return parseRate(v, field);
+}
+
 std::map<std::string, Setter> kindSetters(IfaceKind kind) {
   const auto idx = static_cast<size_t>(kind);
   const std::string name = ifaceKindName(kind);
@@ -141,6 +151,8 @@ std::map<std::string, Setter> kindSetters(IfaceKind kind) {
     c.kinds[idx].subnet = *p;
     return "";
   };
+  m[name + "_download_limit"] = [idx](Config& c, const std::string& v) { return setRate(c.kinds[idx].downloadLimit, v); };
+  m[name + "_upload_limit"] = [idx](Config& c, const std::string& v) { return setRate(c.kinds[idx].uploadLimit, v); };
   return m;
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "config/rate_values.h"
 #include "softap/hostapd/softap_settings.h"
 
 namespace tetherd::web {
@@ -250,6 +251,14 @@ json opt(const std::optional<T>& v) {
   return v ? json(*v) : json(nullptr);
 }
 
+// A client's rate limit (issue 14): {"download": "5Mbit", "upload": "off"}, or null.
+json limitJson(const ClientLimits& limits, const std::string& mac) {
+  auto it = limits.find(mac);
+  if (it == limits.end()) return nullptr;
+  auto rate = [](uint64_t b) { return b ? formatRate(b) : std::string("off"); };
+  return json{{"download", rate(it->second.down)}, {"upload", rate(it->second.up)}};
+}
+
 }  // namespace
 
 json clientsImpl(const ClientsView& v) {
@@ -269,6 +278,7 @@ json clientsImpl(const ClientsView& v) {
                     {"leaseExpires", opt(r.leaseExpires)},
                     {"blocked", blocked.count(r.mac) > 0},
                     {"pinned", v.pinned.count(r.mac) ? json(v.pinned.at(r.mac)) : json(nullptr)},
+                    {"limit", limitJson(v.limits, r.mac)},
                     // A kick disconnects Wi-Fi (deauth), USB (replug) and Bluetooth clients; a
                     // wired client can only be blocked (ClientActions). Both need the client's
                     // MAC, which a lease without a 6-byte hardware address does not give.

@@ -74,6 +74,7 @@ struct ClientsView {
   std::vector<softap::StationView> stations;
   std::vector<std::string> blocked;
   std::map<std::string, std::string> pinned{};  // static leases: MAC -> pinned address
+  ClientLimits limits{};  // rate limits by MAC (issue 14)
   long long nowEpochSec = 0;  // leases that expired before are left out
 };
 json clientsImpl(const ClientsView& v);

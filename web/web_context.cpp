@@ -49,6 +49,7 @@ ClientsView WebContext::leasesView() {
   if (deps.softap) v.wifiInterface = deps.softap->interface();
   v.blocked = clients().blocked();
   for (const auto& p : clients().pinned()) v.pinned[p.mac] = p.ip.str();
+  v.limits = clients().limits();
   for (auto& d : clients().clients(v.nowEpochSec)) v.downstreams.push_back({d.ifname, d.kind, std::move(d.leases)});
   return v;
 }

@@ -235,7 +235,7 @@ TEST_F(WebAppTest, EveryStateChangingRouteRefusesACookieWithoutItsCsrfToken) {
       EXPECT_NE(got->body.find("\"csrf\""), std::string::npos) << got->body;
     }
   }
-  EXPECT_EQ(checked, 11);  // issue 14 added /api/clients/{mac}/pin and /unpin
+  EXPECT_EQ(checked, 12);  // issue 14 added /api/clients/{mac}/pin, /unpin and /limit
   EXPECT_EQ(softap->blocked().size(), 0u) << "nothing was done";
 }
 
@@ -693,6 +693,15 @@ TEST_F(WebAppTest, ClientsWithAnyHardwareTypeAreListed) {
   EXPECT_EQ(call("POST", "/api/clients/02:de:ad:be:ef:01/unpin").status(), 200);
   EXPECT_TRUE(call("GET", "/api/clients").j["clients"][0]["pinned"].is_null());
   EXPECT_EQ(call("POST", "/api/clients/02:de:ad:be:ef:01/unpin").status(), 404);
+  // Issue 14: rate limits, the field named when refused; both off removes the limit.
+  EXPECT_TRUE(call("GET", "/api/clients").j["clients"][0]["limit"].is_null());
+  auto bad = call("POST", "/api/clients/02:de:ad:be:ef:01/limit", R"({"download":"5"})");
+  EXPECT_EQ(bad.status(), 400);
+  EXPECT_NE(bad.r.body.find("download: '5' has no unit"), std::string::npos) << bad.r.body;
+  EXPECT_EQ(call("POST", "/api/clients/02:de:ad:be:ef:01/limit", R"({"download":"5Mbit","upload":"2MB/s"})").status(), 200);
+  EXPECT_EQ(call("GET", "/api/clients").j["clients"][0]["limit"], (nlohmann::json{{"download", "5Mbit"}, {"upload", "16Mbit"}}));
+  EXPECT_EQ(call("POST", "/api/clients/02:de:ad:be:ef:01/limit", R"({"download":"off","upload":"off"})").status(), 200);
+  EXPECT_TRUE(call("GET", "/api/clients").j["clients"][0]["limit"].is_null());
 }
 
 TEST_F(WebAppTest, BlockAndUnblockUseTheFirewallAndTheSoftApDenyList) {
@@ -1043,6 +1052,7 @@ TEST(WebApiImpl, ClientsJoinStationsWithLeases) {
                                               {"leaseExpires", 2000},
                                               {"blocked", false},
                                               {"pinned", nullptr},
+                                              {"limit", nullptr},
                                               {"canKick", true},
                                               {"canBlock", true}}));
   EXPECT_EQ(clientCounts(v), (std::map<std::string, int>{{"wlan0", 1}}));

@@ -27,6 +27,7 @@
 #include "tether/system/nl_monitor.h"
 #include "tether/system/nl_netlink.h"
 #include "tether/system/nl_routing.h"
+#include "tether/system/nl_shaper.h"
 #include "tether/system/net_probe.h"
 #include "tether/system/process.h"
 #include "tether/system/sd_daemon.h"
@@ -150,7 +151,7 @@ struct Daemon::Impl {
         [] { return std::chrono::steady_clock::now(); },
         [this](const std::string& ifname) { return manager->removeInterface(ifname); }, [this](const Event& e) { event(e); });
     manager = std::make_unique<TetherManager>(
-        ManagerDeps{io, netlink, firewall, sysctl, kernel, &routing, &prober, netnsInode(),
+        ManagerDeps{io, netlink, firewall, sysctl, kernel, &routing, &prober, &shaper, netnsInode(),
                     [this](const std::map<std::string, IdleTimer>& t) { if (idle) idle->sync(t); }},
         *dhcp, config, [this](const Event& e) { event(e); });
     registerTetherCommands(commands, *manager);
@@ -320,6 +321,7 @@ struct Daemon::Impl {
   KernelView kernel;  // the one picture of the kernel: NetlinkMonitor writes, everyone reads
   IptcFirewall firewall;
   NlRouting routing;
+  NlShaper shaper;  // rate limits (issue 14)
   AsioNetProber prober{io};
   ProcSysctl sysctl;
   PosixProcessRunner processes{io};

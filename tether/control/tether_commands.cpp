@@ -97,7 +97,8 @@ void registerTetherCommands(CommandTable& table, TetherManager& m) {
               if (sub == "status" && a.size() == 1) {
                 std::string msg = std::string("Tethering ") + (m.tetheringStarted() ? "started" : "stopped") +
                                   " master=" + TetherMasterMachine::stateName(m.masterState()) +
-                                  " upstream=" + m.upstream().value_or("none") + " dns=" + joinAddrs(m.dnsForwarders());
+                                  " upstream=" + m.upstream().value_or("none") + " dns=" + joinAddrs(m.dnsForwarders()) +
+                                  " shaping=" + m.shapingQueue();
                 if (m.masterError().code != Errc::Ok)
                   msg += std::string(" error=") + errcName(m.masterError().code) + " cause=\"" + m.masterError().message + "\"";
                 return r.finish(code::TetherStatus, msg);
@@ -217,7 +218,7 @@ void registerTetherCommands(CommandTable& table, TetherManager& m) {
 void registerClientCommands(CommandTable& table, ClientActions& clients) {
   const std::string help =
       "client list | client kick|block|unblock <mac> | client blocked | client pin <mac> [<ip> [<hostname>]] | "
-      "client unpin <mac> | client pinned";
+      "client unpin <mac> | client pinned | client limit <mac> <down> <up>|off | client limits";
   table.add("client", help, [&clients, help](const Request& req, const Responder& r) {
     const auto& a = req.args;
     const std::string sub = a.empty() ? "" : a[0];
@@ -228,6 +229,14 @@ void registerClientCommands(CommandTable& table, ClientActions& clients) {
     if (sub == "pinned" && a.size() == 1) {
       for (const auto& p : clients.pinned()) r.line(code::StationList, describePin(p));
       return r.finish(code::CommandOkay, "pinned clients listed");
+    }
+    if (sub == "limits" && a.size() == 1) {
+      for (const auto& [mac, l] : clients.limits()) r.line(code::StationList, describeClientLimit(mac, l));
+      return r.finish(code::CommandOkay, "limited clients listed");
+    }
+    if (sub == "limit" && (a.size() == 3 || a.size() == 4)) {
+      if (a.size() == 3 && a[2] != "off") return usage(r, help);
+      return finishStatus(r, clients.limit(a[1], a[2], a.size() == 4 ? a[3] : "off"), a[1] + " limit set");
     }
     if (sub == "pin" && a.size() >= 2 && a.size() <= 4) {
       std::optional<std::string> ip;

@@ -10,7 +10,8 @@
 
 namespace tetherd {
 
-Applier::Applier(ApplierPorts ports, std::string addressRecord) : ports_(ports), record_(std::move(addressRecord)), routing_(ports.routing) {}
+Applier::Applier(ApplierPorts ports, std::string addressRecord) : ports_(ports), record_(std::move(addressRecord)), routing_(ports.routing),
+      shaping_(ports.shaper, record_.empty() ? "" : record_.substr(0, record_.rfind('/') + 1) + "shaped-links") {}
 
 Applier::Outcome Applier::apply(const Desired& want, const KernelView& kernel) {
   Outcome out;
@@ -87,6 +88,9 @@ Applier::Outcome Applier::apply(const Desired& want, const KernelView& kernel) {
     }
     out.configured[name] = bringUp(name, want.configured.at(name), downstreams_[name]);
   }
+
+  // Rate limits on the downstreams that are in place (gone ones' first).
+  out.shaping = shaping_.apply(want.shaping);
 
   // DNS forwarders: all instances at once (one servers file, SIGHUP).
   if (!want.dns) {

@@ -13,6 +13,7 @@
 
 #include "tether/core/planner.h"
 #include "tether/core/ports.h"
+#include "tether/core/shaping_applier.h"
 #include "tether/core/upstream_routing.h"
 #include "tether/system/firewall.h"
 #include "tether/system/netlink.h"
@@ -29,6 +30,7 @@ struct ApplierPorts {
   AccessPoint* ap = nullptr;
   SysctlOverrides* sysctls = nullptr;  // Desired::sysctls; none: not applied
   PolicyRouting* routing = nullptr;  // none: no policy routing at all
+  TrafficShaper* shaper = nullptr;   // rate limits; none: not applied
 };
 
 class Applier {
@@ -45,6 +47,7 @@ class Applier {
     Status routing;
     std::map<std::string, Status> ipfwd;  // per requester enabled or disabled in this apply
     Status sysctls;                       // the first failure setting or restoring one
+    Status shaping;                       // rate limits: the first link that failed
   };
   Outcome apply(const Desired& desired, const KernelView& kernel);
 
@@ -55,6 +58,8 @@ class Applier {
   void removeLeftovers();
   Status resetRouting(const RoutingRange& range) { return routing_.reset(range); }
   const RoutingState& routing() const { return routing_.applied(); }
+  void resetShaping() { shaping_.reset(); }  // at start: a crash's qdiscs and ifbs
+  const ShapingState& shaping() const { return shaping_.applied(); }
   // The link is gone, and its address with it.
   void forgetDownstream(const std::string& ifname);
 
@@ -89,6 +94,7 @@ class Applier {
   std::vector<Ipv6Address> dns6_;
   Status dnsStatus_;
   RoutingApplier routing_;
+  ShapingApplier shaping_;
 };
 
 }  // namespace tetherd

@@ -138,6 +138,20 @@ std::vector<StaticLease> ClientActions::pinned() const {
   return out;
 }
 
+Status ClientActions::limit(const std::string& mac, const std::string& down, const std::string& up) {
+  auto l = checkClientLimit(mac, down, up);
+  if (!l) return l.error();
+  auto next = manager_.clientLimits();
+  if (l->second.down == 0 && l->second.up == 0) {
+    if (next.erase(l->first) == 0) return makeError(Errc::NotFound, "mac: " + l->first + " has no rate limit");
+  } else {
+    next[l->first] = l->second;
+  }
+  if (auto st = manager_.setClientLimits(std::move(next)); !st) return st;
+  log::notice("client ", describeClientLimit(l->first, l->second));
+  return {};
+}
+
 std::vector<std::string> ClientActions::blocked() const {
   std::set<std::string> all;
   for (auto& m : manager_.blockedClients()) all.insert(m);

@@ -67,6 +67,10 @@ class ClientActions {
              long long nowEpochSec);
   Status unpin(const std::string& mac);
   std::vector<StaticLease> pinned() const;  // by MAC
+  // Rate limits (issue 14): `down` and `up` are rates ("5Mbit", "2MB/s") or "off"; both off
+  // removes the client's limit (NotFound when it had none).
+  Status limit(const std::string& mac, const std::string& down, const std::string& up);
+  ClientLimits limits() const { return manager_.clientLimits(); }
 
   // The configured downstream whose leases hold `mac` (normalised), if any.
   std::optional<TetherManager::DownstreamStatus> downstreamOf(const std::string& mac) const;

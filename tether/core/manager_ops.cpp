@@ -93,9 +93,12 @@ Status TetherManager::start() {
   m.applier.removeLeftovers();
   if (auto st = m.applier.resetRouting(routingRange(m.intent.config)); !st)
     log::warning("removing a previous run's policy rules and routes: ", st.error().message);
+  m.applier.resetShaping();
   m.loadBlocked();
   m.loadPins();
+  m.loadLimits();
   m.reconcile();
+  m.watchLeases();
   return {};
 }
 
@@ -107,6 +110,7 @@ void TetherManager::stop(std::function<void()> done) {
   m.intent.manualNat.clear();
   m.firewallRetry.cancel();
   m.masterTimer.cancel();
+  if (m.leaseWatch) m.leaseWatch->cancel();
   m.reconcile();  // nothing is wanted: downstreams taken down, rules removed, forwarding restored
   if (auto st = m.applier.resetRouting(routingRange(m.intent.config)); !st)
     log::warning("policy rules and routes at stop: ", st.error().message);
@@ -142,6 +146,7 @@ void TetherManager::reconfigure(const Config& config) {
   m.intent.config = config;
   m.intent.priority = config.upstreamPriority;
   m.reconcile();
+  m.watchLeases();
 }
 
 void TetherManager::setAccessPoint(AccessPoint* ap) {

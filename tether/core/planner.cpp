@@ -216,6 +216,14 @@ Desired plan(const Facts& facts, const Intent& intent) {
     d.sysctls["net/ipv6/conf/all/forwarding"] = "1";
     if (d.upstream) d.sysctls["net/ipv6/conf/" + *d.upstream + "/accept_ra"] = "2";
   }
+  if (anyLimits(intent.config, intent.clientLimits)) {
+    std::map<std::string, ShapingSite> sites;
+    for (const auto& [name, p] : d.configured) {
+      auto it = facts.clientLeases.find(name);
+      sites[name] = {p.kind, it != facts.clientLeases.end() ? it->second : std::vector<Lease>{}};
+    }
+    d.shaping = planShaping(intent.config, intent.clientLimits, sites, facts.fqCodel);
+  }
   return d;
 }
 

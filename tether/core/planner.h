@@ -16,6 +16,7 @@
 #include "tether/base/ip.h"
 #include "tether/base/ip6.h"
 #include "tether/core/pd_subnets.h"
+#include "tether/core/rate_limits.h"
 #include "tether/core/upstream.h"
 #include "tether/system/dhcpcd.h"
 #include "tether/system/firewall.h"
@@ -37,6 +38,7 @@ struct Intent {
   std::set<uint16_t> adminPorts;      // the web page's port(s): refused from the upstreams
   std::set<std::string> blocked;      // blocked client MACs (normalised)
   std::set<std::string> ipfwdRequesters;  // `ipfwd enable <requester>`
+  ClientLimits clientLimits{};         // `client limit`: rate limits by MAC (issue 14)
 };
 
 // How far a downstream's machine has come: it decides, the plan follows.
@@ -64,6 +66,10 @@ struct Facts {
   PdSubnets pdSubnets{};
   // The network namespace's inode: makes the idle timers' labels unique (they are global).
   uint64_t netns = 0;
+  // Rate limits: each configured downstream's leases (read only while a limit is set) and
+  // whether the kernel has fq_codel for the leaves.
+  std::map<std::string, std::vector<Lease>> clientLeases{};
+  bool fqCodel = false;
 };
 
 // One downstream that gets its address, DHCP/DNS server and (the soft AP) hostapd.
@@ -100,6 +106,7 @@ struct Desired {
   // downstreams the delegation had no /64 left for (they use nat66: log them).
   PdSubnets pdSubnets{};
   std::vector<std::string> pdLeft{};
+  ShapingState shaping{};  // rate limits (rate_limits.h), by configured downstream
   bool operator==(const Desired&) const = default;
 };
 

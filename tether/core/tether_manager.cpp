@@ -21,7 +21,7 @@ using MState = TetherMasterMachine::State;
 
 TetherManager::Impl::Impl(ManagerDeps d, DhcpService& dh, const Config& c, EventSink ev)
     : deps(d), dhcp(dh), events(std::move(ev)), ipfwd(d.sysctl, c.runDir + "/ip_forward.orig"),
-      sysctls(d.sysctl, c.runDir + "/sysctl.orig"), ports{d.netlink, d.firewall, dh, ipfwd, nullptr, &sysctls, d.routing}, applier(ports, c.runDir + "/downstream-addresses"),
+      sysctls(d.sysctl, c.runDir + "/sysctl.orig"), ports{d.netlink, d.firewall, dh, ipfwd, nullptr, &sysctls, d.routing, d.shaper}, applier(ports, c.runDir + "/downstream-addresses"),
       masterTimer(d.io), firewallRetry(d.io), master(*this, c.startTimeoutMs) {
   intent.config = c;
   intent.priority = c.upstreamPriority;
@@ -89,6 +89,7 @@ Facts TetherManager::Impl::facts() const {
   f.chains = chains;
   f.dns = dnsWanted;
   f.ipForwarding = ipForwarding;
+  shapingFacts(f);
   return f;
 }
 

@@ -20,6 +20,7 @@
 #include "statemachines/tether_interface_sm.h"
 #include "statemachines/tether_master_sm.h"
 #include "tether/core/ports.h"
+#include "tether/core/rate_limits.h"
 #include "tether/system/firewall.h"
 #include "tether/system/kernel_view.h"
 #include "tether/system/netlink.h"
@@ -39,6 +40,7 @@ struct ManagerDeps {
   const KernelView& kernel;  // kept current by NetlinkMonitor (the daemon's); read only here
   PolicyRouting* routing = nullptr;  // per-upstream tables and rules; none: not done
   NetProber* prober = nullptr;       // upstream health probes; none: every candidate validated
+  TrafficShaper* shaper = nullptr;   // rate limits (issue 14); none: not applied
   uint64_t netns = 0;                // the network namespace's inode (idle timers' labels)
   // Told the idle timers the firewall holds after every reconcile (tether/core/idle.h).
   std::function<void(const std::map<std::string, IdleTimer>&)> idleTimers{};
@@ -94,6 +96,13 @@ class TetherManager {
   static constexpr size_t kMaxPins = 256;
   Status setPinnedClients(std::map<std::string, StaticLease> next);
   const std::map<std::string, StaticLease>& pinnedClients() const;  // by MAC
+  // Rate limits (issue 14): the per-client limits become `next` (checked by the caller:
+  // checkClientLimit), saved in state_dir/client-limits (0600, atomic) before they are applied.
+  Status setClientLimits(ClientLimits next);
+  const ClientLimits& clientLimits() const;
+  // The leaves' queue while any limit is applied ("fq_codel" or "pfifo"), else "none".
+  std::string shapingQueue() const;
+  const ShapingState& shaping() const;  // what is applied, by downstream
 
   // Views.
   struct DownstreamStatus {

@@ -1,6 +1,6 @@
 // The clients resource: every downstream's clients from the DHCP leases joined with the soft
 // AP's stations (api.h: clientsImpl), and kick / block / unblock / pin / unpin through the daemon's
-// ClientActions (the same as `client kick|block|unblock`). The device the page is used from is
+// ClientActions (the same as `client kick|block|unblock`); limit sets a client's rate limits. The device the page is used from is
 // never kicked or blocked from it.
 #include "web/responses.h"
 #include "web/routes/routes.h"
@@ -33,6 +33,23 @@ void postClientAction(WebContext& c, const Request& req, const Params& params, R
   reply(st ? ok() : errorResponse(st.error()));
 }
 
+// {"download": "5Mbit", "upload": "off"}: a field left out is "off"; both off removes the limit.
+void postClientLimit(WebContext& c, const Request& req, const Params& params, Reply reply) {
+  auto body = jsonBody(req, reply);
+  if (!body) return;
+  auto field = [&](const char* name) -> std::optional<std::string> {
+    if (!body->is_object() || !body->contains(name)) return "off";
+    if (!(*body)[name].is_string()) return std::nullopt;
+    return (*body)[name].get<std::string>();
+  };
+  auto down = field("download"), up = field("upload");
+  if (!down || !up) return reply(errorResponse(400, "bad-request", "download and upload are strings like \"5Mbit\" or \"off\""));
+  Status st = c.clients().limit(params.at("mac"), *down, *up);
+  if (!st && st.error().code == Errc::NotFound && *down == "off" && *up == "off") st = {};  // already without
+  if (st) c.pushStatusSoon();
+  reply(st ? ok() : errorResponse(st.error()));
+}
+
 Handler action(WebContext& c, const char* name) {
   return [&c, name](const Request& q, const Params& p, Session*, Reply r) { postClientAction(c, q, p, std::move(r), name); };
 }
@@ -53,6 +70,8 @@ void addClientRoutes(RouteTable& routes, WebContext& c) {
   routes.push_back({"POST", "/api/clients/{mac}/pin", A::Session,
                     "static lease: pin a client to its current address (dnsmasq hosts file, no restart)", action(c, "pin")});
   routes.push_back({"POST", "/api/clients/{mac}/unpin", A::Session, "remove a client's static lease", action(c, "unpin")});
+  routes.push_back({"POST", "/api/clients/{mac}/limit", A::Session, "rate-limit a client: {download, upload} (\"5Mbit\", \"off\")",
+                    [&c](const Request& q, const Params& p, Session*, Reply r) { postClientLimit(c, q, p, std::move(r)); }});
 }
 
 }  // namespace tetherd::web

@@ -300,6 +300,19 @@ async function clientAction(mac, action) {
   loadClients();
 }
 
+// Rate limits (issue 14): asked one after the other; "off" (or empty) for none.
+async function clientLimit(c) {
+  const cur = c.limit || { download: "off", upload: "off" };
+  const down = prompt("Download limit for " + c.mac + " (5Mbit, 500kbit, 2MB/s or off)", cur.download);
+  if (down === null) return;
+  const up = prompt("Upload limit for " + c.mac + " (5Mbit, 500kbit, 2MB/s or off)", cur.upload);
+  if (up === null) return;
+  const body = { download: down.trim() || "off", upload: up.trim() || "off" };
+  const r = await api("POST", "/api/clients/" + encodeURIComponent(c.mac) + "/limit", body);
+  toast(r.ok ? c.mac + ": limit ↓ " + body.download + " ↑ " + body.upload : c.mac + ": " + errorText(r));
+  loadClients();
+}
+
 function renderClients(d) {
   const head = el("div", { class: "tr th", role: "row" },
                   ...["Name", "MAC", "IP", "Interface", "Connected", "Signal", "Traffic", ""].map((h) => el("div", { role: "columnheader", text: h })));
@@ -318,6 +331,8 @@ function renderClients(d) {
        c.canBlock && c.ip ? el("button", { class: "small quiet", type: "button", text: c.pinned ? "Unpin" : "Pin",
                                            title: c.pinned ? "pinned to " + c.pinned : "always give this client " + c.ip,
                                            onclick: () => clientAction(c.mac, c.pinned ? "unpin" : "pin") }) : null,
+       c.canBlock && c.ip ? el("button", { class: "small quiet", type: "button", text: c.limit ? "Limit ↓" + c.limit.download + " ↑" + c.limit.upload : "Limit",
+                                           title: "rate-limit this client", onclick: () => clientLimit(c) }) : null,
        c.canBlock && !c.blocked ? el("button", { class: "small danger", type: "button", text: "Block", onclick: () => clientAction(c.mac, "block") }) : null)));
   $("clients-table").replaceChildren(...(rows.length ? [head, ...rows] : []));
   $("clients-empty").hidden = rows.length > 0;
