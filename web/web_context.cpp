@@ -50,6 +50,11 @@ ClientsView WebContext::leasesView() {
   v.blocked = clients().blocked();
   for (const auto& p : clients().pinned()) v.pinned[p.mac] = p.ip.str();
   for (auto& d : clients().clients(v.nowEpochSec)) v.downstreams.push_back({d.ifname, d.kind, std::move(d.leases)});
+  if (deps.usage != nullptr) {
+    deps.usage->sample();
+    v.usageKnown = true;
+    v.usageToday = deps.usage->todayTotals();
+  }
   return v;
 }
 

@@ -62,6 +62,9 @@ struct Facts {
   // per-downstream /64 numbers kept in state_dir.
   std::optional<DelegatedPrefix> delegated{};
   PdSubnets pdSubnets{};
+  // Per downstream, its clients' addresses from the unexpired DHCP leases (issue 14: counted
+  // per client in the firewall while the downstream forwards).
+  std::map<std::string, std::set<std::string>> clientAddresses{};
 };
 
 // One downstream that gets its address, DHCP/DNS server and (the soft AP) hostapd.
