@@ -8,7 +8,6 @@
 #include <algorithm>
 
 #include "tether/base/files.h"
-#include "tether/core/planner.h"
 #include "tether/core/usage_history.h"
 #include "tether/system/firewall.h"
 
@@ -68,25 +67,6 @@ TEST(ClientCounterRules, BadAddressesAreRefusedNamingThem) {
   EXPECT_EQ(st.error().message, "client address '192.168.42.300' on usb0 is not an IP address");
   s.clients = {{"usb0", {"192.168.042.1"}}};  // not canonical: its rule text would differ
   EXPECT_FALSE(fw::validate(s).ok());
-}
-
-TEST(ClientCounterRules, PlannerCountsTheLeasesOfForwardingDownstreamsOnly) {
-  Intent intent;
-  intent.tethering = true;
-  Facts facts;
-  facts.stages = {{"usb0", Stage::Forwarding}, {"wlan0", Stage::Configured}};
-  facts.clientAddresses = {{"usb0", {"192.168.42.10"}}, {"wlan0", {"192.168.43.10"}}};
-  facts.chains = true;
-  // The planner's own address plan decides what is configured: only a forwarding, configured
-  // downstream gets counters, so check the mapping on whatever it configured.
-  auto d = plan(facts, intent);
-  if (d.firewall) {
-    for (const auto& [name, addrs] : d.firewall->clients) {
-      EXPECT_TRUE(d.firewall->downstreams.count(name)) << name;
-      EXPECT_EQ(addrs, facts.clientAddresses[name]);
-    }
-    EXPECT_EQ(d.firewall->clients.count("wlan0"), 0u);
-  }
 }
 
 TEST(UsageHistory, DaysRoundTrip) {
