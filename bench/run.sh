@@ -18,5 +18,5 @@ fi
 bash scripts/install-deps.sh
 export CCACHE_NOHASHDIR=1
 cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTETHERD_BENCH=ON >/dev/null
-ninja -C build-bench -j "${JOBS:-$(nproc)}" tetherd tetherctl bench_rule_churn bench_http_floor
+ninja -C build-bench -j "${JOBS:-$(nproc)}" tetherd tetherctl bench_rule_churn bench_http_floor bench_client_rules
 BENCH_ARGS_SHOWN="$*" exec python3 -u bench/run.py --build-dir build-bench "$@"

@@ -265,6 +265,13 @@ json clientsImpl(const ClientsView& v) {
   std::set<std::string> blocked(v.blocked.begin(), v.blocked.end());
   json list = json::array();
   for (const auto& r : clientRows(v)) {
+    // Bytes: the soft AP's station counters for Wi-Fi, else today's per-client counters.
+    auto today = v.usageToday.find(r.mac);
+    const bool counted = v.usageKnown && !r.mac.empty();
+    const UsageBytes t = today != v.usageToday.end() ? today->second : UsageBytes{};
+    auto down = r.down, up = r.up;
+    if (!down && counted) down = t.rx;
+    if (!up && counted) up = t.tx;
     list.push_back({{"mac", r.mac},
                     {"ip", r.ip.empty() ? json(nullptr) : json(r.ip)},
                     {"hostname", r.hostname.empty() ? json(nullptr) : json(r.hostname)},
@@ -273,8 +280,9 @@ json clientsImpl(const ClientsView& v) {
                     {"wifi", r.wifi},
                     {"connectedSec", opt(r.connectedSec)},
                     {"signalDbm", opt(r.signal)},
-                    {"downloadBytes", opt(r.down)},
-                    {"uploadBytes", opt(r.up)},
+                    {"downloadBytes", opt(down)},
+                    {"uploadBytes", opt(up)},
+
                     {"leaseExpires", opt(r.leaseExpires)},
                     {"blocked", blocked.count(r.mac) > 0},
                     {"pinned", v.pinned.count(r.mac) ? json(v.pinned.at(r.mac)) : json(nullptr)},
@@ -284,6 +292,10 @@ json clientsImpl(const ClientsView& v) {
                     // MAC, which a lease without a 6-byte hardware address does not give.
                     {"canKick", !r.mac.empty() && (r.wifi || r.kind == IfaceKind::Usb || r.kind == IfaceKind::Bluetooth)},
                     {"canBlock", !r.mac.empty()}});
+    if (counted) {
+      list.back()["todayDownloadBytes"] = t.rx;
+      list.back()["todayUploadBytes"] = t.tx;
+    }
   }
   return json{{"clients", list}, {"blocked", v.blocked}, {"pinned", v.pinned}, {"wifiInterface", v.wifiInterface}};
 }

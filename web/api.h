@@ -18,6 +18,7 @@
 #include "tether/system/dnsmasq.h"
 #include "tether/system/firewall.h"
 #include "tether/core/tether_manager.h"
+#include "tether/core/usage_history.h"
 
 namespace tetherd::web {
 
@@ -76,6 +77,8 @@ struct ClientsView {
   std::map<std::string, std::string> pinned{};  // static leases: MAC -> pinned address
   ClientLimits limits{};  // rate limits by MAC (issue 14)
   long long nowEpochSec = 0;  // leases that expired before are left out
+  bool usageKnown = false;                         // per-client counting is on (issue 14)
+  std::map<std::string, UsageBytes> usageToday{};  // per MAC, today's bytes
 };
 json clientsImpl(const ClientsView& v);
 // Clients per downstream as the status shows them (the same rules as clientsImpl).

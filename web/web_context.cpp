@@ -51,6 +51,11 @@ ClientsView WebContext::leasesView() {
   for (const auto& p : clients().pinned()) v.pinned[p.mac] = p.ip.str();
   v.limits = clients().limits();
   for (auto& d : clients().clients(v.nowEpochSec)) v.downstreams.push_back({d.ifname, d.kind, std::move(d.leases)});
+  if (deps.usage != nullptr) {
+    deps.usage->sample();
+    v.usageKnown = true;
+    v.usageToday = deps.usage->todayTotals();
+  }
   return v;
 }
 

@@ -18,6 +18,7 @@
 #include "config/config.h"
 #include "softap/service/softap_service.h"
 #include "tether/core/client_actions.h"
+#include "tether/core/client_usage.h"
 #include "tether/core/tether_manager.h"
 #include "web/api.h"
 #include "web/auth.h"
@@ -46,6 +47,8 @@ struct WebDeps {
   ClientActions* clients = nullptr;
   // The DHCP service, for its restart counts (/metrics); none: not reported.
   const DhcpService* dhcp = nullptr;
+  // Per-client usage (issue 14): today's bytes in /api/clients, /api/clients/usage; none: not shown.
+  ClientUsage* usage = nullptr;
 };
 
 // How often the live views get status and traffic while someone watches.

@@ -139,7 +139,7 @@ class HardwareType6ClientTest(unittest.TestCase):
         now = int(time.time())
         text = self.lab.tetherctl("client", "list", check=True).stdout
         m = re.search(r"(?m)^mac=%s ip=%s hostname=tokenring downstream=bt-pan kind=bluetooth expires=(\d+) "
-                      r"hwtype=6 client_id=none blocked=no$" % (re.escape(tr.mac), re.escape(ip)), text)
+                      r"hwtype=6 client_id=none blocked=no rx_bytes=(\d+) tx_bytes=(\d+)$" % (re.escape(tr.mac), re.escape(ip)), text)
         self.assertTrue(m, text)
         expires = int(m.group(1))
         self.assertTrue(now + 3600 - 60 <= expires <= now + 3600 + 5, (now, expires))
@@ -149,7 +149,7 @@ class HardwareType6ClientTest(unittest.TestCase):
         self.assertIn({"code": 120, "message": m.group(0),
                        "fields": {"mac": tr.mac, "ip": ip, "hostname": "tokenring", "downstream": "bt-pan",
                                   "kind": "bluetooth", "expires": str(expires), "hwtype": "6", "client_id": "none",
-                                  "blocked": "no"}}, j["lines"])
+                                  "blocked": "no", "rx_bytes": m.group(2), "tx_bytes": m.group(3)}}, j["lines"])
 
         # The page lists it the same.
         self.login()

@@ -60,12 +60,13 @@ def read_env():
 
 def own_rules(forwarding_only=False):
     """tetherd's lines of `iptables-legacy -S` in filter, nat and mangle (forwarding_only:
-    without the web admin's tetherd_INPUT, which is not what these faults are about)."""
+    without the web admin's tetherd_INPUT and the per-client counters' tetherd_acct_<if> chains
+    and jumps, which are not what these faults are about)."""
     out = []
     for table in ("filter", "nat", "mangle"):
         r = LAB.app.run("iptables-legacy", "-t", table, "-S", env=read_env())
         out += ["%s %s" % (table, line) for line in r.stdout.splitlines()
-                if "tetherd_" in line and not (forwarding_only and "tetherd_INPUT" in line)]
+                if "tetherd_" in line and not (forwarding_only and ("tetherd_INPUT" in line or "tetherd_acct_" in line))]
     return out
 
 

@@ -121,6 +121,10 @@ class TetheringTest(unittest.TestCase):
         self.clients[client_name] = c
         wait_state(ifname, "tethered")
         addr = c.dhcp(kind, timeout=10)
+        # Its per-client counter rules follow the lease file (issue 14): in place before any
+        # test compares rules.
+        L.wait_for(lambda: any("-d %s/32 -j RETURN" % addr in r for r in rules()), timeout=5,
+                   what="counter rules for %s" % addr)
         return c, addr
 
     def test_usb_client_gets_lease_dns_and_internet_through_nat(self):

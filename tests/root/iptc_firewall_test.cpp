@@ -740,3 +740,26 @@ TEST_F(IptcFirewallTrafficTest, BlockedClientMacCannotForwardNorReachTheApplianc
 }
 
 }  // namespace
+
+// Per-client accounting (issue 14): the chains, jumps and host rules are byte for byte what
+// iptables-legacy lists for the rendered text; a downstream that stops forwarding loses its
+// chain; clientCounters() names every address, in chain order.
+TEST_F(IptcFirewallTest, PerClientChainsAreInstalledPrunedAndRead) {
+  IptcFirewall fw;
+  FirewallState s = twoPairs();
+  s.clients = {{"usb0", {"192.168.42.10", "192.168.42.11"}}, {"wlan0", {"192.168.43.20"}}};
+  ASSERT_TRUE(fw.apply(s).ok());
+  expectInstalled(s);
+  auto counters = fw.clientCounters();
+  ASSERT_TRUE(counters.ok()) << counters.error().message;
+  EXPECT_EQ(*counters, (std::vector<ClientCounter>{{"usb0", "192.168.42.10"}, {"usb0", "192.168.42.11"}, {"wlan0", "192.168.43.20"}}));
+
+  s.clients.erase("wlan0");
+  s.clients["usb0"].erase("192.168.42.11");
+  ASSERT_TRUE(fw.apply(s).ok());
+  expectInstalled(s);
+  EXPECT_EQ(chainRules("filter", "tetherd_acct_wlan0"), Lines{});
+  counters = fw.clientCounters();
+  ASSERT_TRUE(counters.ok());
+  EXPECT_EQ(*counters, (std::vector<ClientCounter>{{"usb0", "192.168.42.10"}}));
+}

@@ -552,4 +552,16 @@ TEST(PlannerDiff, NamesTheLinesThatDiffer) {
             "\n  + upstream wwan0\n  + firewall present");
 }
 
+// Issue 14: the leases' addresses are counted per client on forwarding downstreams only.
+TEST(Planner, ClientAddressesAreCountedOnForwardingDownstreamsOnly) {
+  Facts f = usb0Tethered();
+  f.clientAddresses = {{"usb0", {"192.168.42.10", "192.168.42.11"}}, {"wlan0", {"192.168.43.10"}}};
+  auto d = plan(f, tethering());
+  ASSERT_TRUE(d.firewall);
+  EXPECT_EQ(d.firewall->clients, (std::map<std::string, std::set<std::string>>{{"usb0", {"192.168.42.10", "192.168.42.11"}}}));
+  f.stages["usb0"] = Stage::Configured;  // no longer forwarding: nothing counted
+  d = plan(f, tethering());
+  EXPECT_TRUE(!d.firewall || d.firewall->clients.empty());
+}
+
 }  // namespace

@@ -20,7 +20,9 @@
 #include "tether/control/command_table.h"
 #include "tether/control/control_server.h"
 #include "tether/control/event_text.h"
+#include "tether/core/client_usage.h"
 #include "tether/core/dhcp_service.h"
+#include "tether/core/lease_watch.h"
 #include "tether/system/iptc_firewall.h"
 #include "tether/base/files.h"
 #include "tether/base/log.h"
@@ -124,6 +126,8 @@ struct Daemon::Impl {
       waitSignals();  // a second signal during the orderly stop is absorbed
       monitor.reset();
       if (web) web->stop();
+      leaseWatch.reset();
+      if (usage) usage->stop();  // the last counts, before the rules go
       if (!manager) return shutdown();
       manager->stop([this] {
         // hostapd too is let go of only once it has exited (never SIGKILLed at stop).
@@ -205,7 +209,16 @@ struct Daemon::Impl {
     };
     hooks.neighbours6 = [this](const std::string& ifname) { return netlink.neighbours6(ifname); };
     clients = std::make_unique<ClientActions>(*manager, *dhcp, std::move(hooks));
-    registerClientCommands(commands, *clients);
+    // Per-client usage (issue 14): counted by the firewall, kept in state_dir; the counter
+    // rules follow the lease files (read first: the last bytes of a lease that goes count).
+    usage = std::make_unique<ClientUsage>(io, firewall, *dhcp, config.stateDir + "/client-usage");
+    usage->start();
+    leaseWatch = std::make_unique<LeaseWatch>(io, config.stateDir, [this] {
+      usage->sample();
+      manager->leasesChanged();
+    });
+    if (auto st = leaseWatch->start(); !st) log::error("lease files not watched: ", st.error().message);
+    registerClientCommands(commands, *clients, usage.get());
   }
 
   // After the manager has untethered everything: NAP unregistered, bridge and gadget removed.
@@ -232,7 +245,7 @@ struct Daemon::Impl {
         io, *manager, softap.get(), [this]() -> const Config& { return config; },
         [this](const Config& c) { running.applyConfig(c); },  // the page's Settings: SIGHUP's path
         [] { return std::chrono::steady_clock::now(); }, {}, web::defaultHashParams(), {}, clients.get(),
-        dhcp.get()});
+        dhcp.get(), usage.get()});
     if (config.webEnabled) {
       std::set<uint16_t> ports{static_cast<uint16_t>(config.webPort)};
       if (config.webHttps) ports.insert(static_cast<uint16_t>(config.webHttpsPort));
@@ -335,6 +348,8 @@ struct Daemon::Impl {
   std::unique_ptr<UsbGadgetService> usb;
   std::unique_ptr<BluetoothPan> bluetooth;
   std::unique_ptr<ClientActions> clients;
+  std::unique_ptr<ClientUsage> usage;
+  std::unique_ptr<LeaseWatch> leaseWatch;
   std::unique_ptr<web::WebServer> web;  // last: goes first, before what it calls
 };
 

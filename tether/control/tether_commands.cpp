@@ -6,6 +6,7 @@
 #include <set>
 #include <tuple>
 
+#include "tether/control/usage_commands.h"
 #include "tether/core/doctor.h"
 
 namespace tetherd {
@@ -215,13 +216,14 @@ void registerTetherCommands(CommandTable& table, TetherManager& m) {
   });
 }
 
-void registerClientCommands(CommandTable& table, ClientActions& clients) {
+void registerClientCommands(CommandTable& table, ClientActions& clients, ClientUsage* counted) {
   const std::string help =
       "client list | client kick|block|unblock <mac> | client blocked | client pin <mac> [<ip> [<hostname>]] | "
-      "client unpin <mac> | client pinned | client limit <mac> <down> <up>|off | client limits";
-  table.add("client", help, [&clients, help](const Request& req, const Responder& r) {
+      "client unpin <mac> | client pinned | client limit <mac> <down> <up>|off | client limits | client usage [<mac>]";
+  table.add("client", help, [&clients, counted, help](const Request& req, const Responder& r) {
     const auto& a = req.args;
     const std::string sub = a.empty() ? "" : a[0];
+    if (sub == "usage" && counted != nullptr) return clientUsageCommand({a.begin() + 1, a.end()}, *counted, r);
     if (sub == "blocked" && a.size() == 1) {
       for (const auto& m : clients.blocked()) r.line(code::StationList, m);
       return r.finish(code::CommandOkay, "blocked clients listed");
@@ -257,8 +259,11 @@ void registerClientCommands(CommandTable& table, ClientActions& clients) {
       const std::set<std::string> blocked(blockedList.begin(), blockedList.end());
       std::map<std::string, std::string> pinned;
       for (const auto& p : clients.pinned()) pinned[p.mac] = p.ip.str();
+      if (counted != nullptr) counted->sample();
+      const auto today = counted != nullptr ? counted->todayTotals() : std::map<std::string, UsageBytes>{};
       for (const auto& [d, l] : rows) {
         auto line = describeClient(*d, *l, blocked.count(l->mac) > 0);
+        if (counted != nullptr) line += usageFields(today, l->mac);
         if (auto it = pinned.find(l->mac); it != pinned.end()) line += " pinned=" + it->second;
         r.line(code::ClientList, line);
       }

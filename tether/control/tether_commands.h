@@ -3,6 +3,7 @@
 #pragma once
 
 #include "tether/core/client_actions.h"
+#include "tether/core/client_usage.h"
 #include "tether/control/command_table.h"
 #include "tether/core/tether_manager.h"
 
@@ -10,7 +11,8 @@ namespace tetherd {
 
 void registerTetherCommands(CommandTable& table, TetherManager& manager);
 // `client kick|block|unblock <mac>`, `client blocked`, `client list`: any downstream's clients.
-void registerClientCommands(CommandTable& table, ClientActions& clients);
+// With `usage`: `client usage [<mac>]`, and `client list` shows today's rx_bytes= tx_bytes=.
+void registerClientCommands(CommandTable& table, ClientActions& clients, ClientUsage* usage = nullptr);
 
 // One-line descriptions shared by the control socket and the web API.
 std::string describeDownstream(const TetherManager::DownstreamStatus& d);

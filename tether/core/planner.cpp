@@ -181,6 +181,9 @@ Desired plan(const Facts& facts, const Intent& intent) {
     else if (d.upstream) fw.pairs.insert(NatPair{name, *d.upstream});
   }
   for (const auto& p : intent.manualNat) fw.pairs.insert(p);
+  for (const auto& name : fw.downstreams)
+    if (auto it = facts.clientAddresses.find(name); it != facts.clientAddresses.end() && !it->second.empty())
+      fw.clients[name] = it->second;
   if (v6 == Ipv6Mode::Nat66 || anyNat66)
     for (const auto& p : fw.pairs) fw.nat66.insert(p.upstream);
   const bool blocking = !intent.blocked.empty() && !d.configured.empty();

@@ -70,6 +70,9 @@ struct Facts {
   // whether the kernel has fq_codel for the leaves.
   std::map<std::string, std::vector<Lease>> clientLeases{};
   bool fqCodel = false;
+  // Per downstream, its clients' addresses from the unexpired DHCP leases (issue 14: counted
+  // per client in the firewall while the downstream forwards).
+  std::map<std::string, std::set<std::string>> clientAddresses{};
 };
 
 // One downstream that gets its address, DHCP/DNS server and (the soft AP) hostapd.

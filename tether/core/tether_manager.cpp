@@ -6,6 +6,7 @@
 #include <pwd.h>
 
 #include <boost/asio/post.hpp>
+#include <chrono>
 #include <sstream>
 
 #include "tether/base/files.h"
@@ -78,6 +79,12 @@ Facts TetherManager::Impl::facts() const {
     if (!resolv6.empty()) f.upstreamDns6[name] = resolv6;
   }
   f.stages = stages;
+  const long long now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  for (const auto& [name, stage] : stages) {
+    if (stage != Stage::Forwarding) continue;
+    for (const auto& l : dhcp.leases(name))
+      if (l.expiry == 0 || l.expiry > now) f.clientAddresses[name].insert(l.ip.str());
+  }
   f.assigned = applier.addresses();
   f.ula48 = ulaPrefix();
   f.netns = deps.netns;
@@ -459,5 +466,7 @@ void TetherManager::onNetEvent(const NetEvent& e) {
   }
   m.reconcile();
 }
+
+void TetherManager::leasesChanged() { impl_->reconcile(); }
 
 }  // namespace tetherd

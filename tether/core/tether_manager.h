@@ -61,6 +61,8 @@ class TetherManager {
   void reconfigure(const Config& config);
   // The kernel view changed (it already shows the event).
   void onNetEvent(const NetEvent& event);
+  // A DHCP lease file changed (LeaseWatch): the per-client counter rules follow the leases.
+  void leasesChanged();
   // The soft AP: set before start(); its interface then waits for apReady() in Starting.
   void setAccessPoint(AccessPoint* ap);
   void apReady(const std::string& ifname);

@@ -3,7 +3,7 @@
 // root) and the libiptc adapter (which installs exactly those rules).
 //
 // tetherd owns its chains and hooks each into a built-in chain with one jump:
-//   filter: FORWARD -> tetherd_FORWARD (-> goto tetherd_counters)
+//   filter: FORWARD -> tetherd_FORWARD (-> goto tetherd_counters -> tetherd_acct_<downstream>)
 //   nat:    POSTROUTING -> tetherd_nat_POSTROUTING
 //   mangle: FORWARD -> tetherd_mangle_FORWARD
 //   mangle: PREROUTING -> tetherd_mangle_PREROUTING (only while an idle timer is set: one
@@ -63,6 +63,12 @@ struct FirewallState {
   // Idle timers, per downstream: every IPv4 packet a client sends restarts it (mangle
   // PREROUTING -i <downstream> -j IDLETIMER); IPv4 only.
   std::map<std::string, IdleTimer> idleTimers{};
+  // Per-client accounting (issue 14): per forwarding downstream (one of `downstreams`), its
+  // clients' host addresses ("192.168.42.10"; IPv6 ones go to the IPv6 tables). Each such
+  // downstream with an address of the family has a chain tetherd_acct_<downstream>, jumped to
+  // from the top of tetherd_counters (-i and -o), with one counting rule per address and
+  // direction (-s: upload, -d: download; -j RETURN). No address: no chain, no jump.
+  std::map<std::string, std::set<std::string>> clients{};
   bool operator==(const FirewallState&) const = default;
 };
 
@@ -70,6 +76,13 @@ struct FirewallState {
 struct TrafficCounter {
   std::string downstream, upstream;
   uint64_t txBytes = 0, txPackets = 0, rxBytes = 0, rxPackets = 0;
+};
+
+// Per client address (FirewallState::clients); tx = from the client, rx = to it.
+struct ClientCounter {
+  std::string downstream, address;
+  uint64_t txBytes = 0, txPackets = 0, rxBytes = 0, rxPackets = 0;
+  bool operator==(const ClientCounter&) const = default;
 };
 
 class Firewall {
@@ -87,6 +100,9 @@ class Firewall {
   // Byte/packet counts per pair of the last applied state (empty after reset()).
   // Errc::NotFound when a counter rule was removed behind tetherd's back (apply() repairs it).
   virtual Result<std::vector<TrafficCounter>> counters() = 0;
+  // The IPv4 per-client counters of the last applied state (FirewallState::clients), in
+  // chain order; empty without any.
+  virtual Result<std::vector<ClientCounter>> clientCounters() { return std::vector<ClientCounter>{}; }
 };
 
 // Pure: the exact rules, table ("filter", "nat", "mangle") -> lines, in the exact format
@@ -107,6 +123,8 @@ inline constexpr std::string_view kNatChain = "tetherd_nat_POSTROUTING";
 inline constexpr std::string_view kMangleChain = "tetherd_mangle_FORWARD";
 inline constexpr std::string_view kInputChain = "tetherd_INPUT";
 inline constexpr std::string_view kIdleChain = "tetherd_mangle_PREROUTING";  // only while idle timers are set
+inline constexpr std::string_view kClientChainPrefix = "tetherd_acct_";  // + downstream (<= 28)
+inline std::string clientChain(std::string_view downstream) { return std::string(kClientChainPrefix) + std::string(downstream); }
 
 inline bool isOwnChain(std::string_view name) { return name.starts_with(kChainPrefix); }
 
@@ -122,13 +140,15 @@ enum CtState : uint16_t {
 // tcp match ("-p tcp -m tcp [--dport N] [--tcp-flags SYN,RST SYN]"), an optional source MAC
 // match ("-m mac --mac-source aa:bb:cc:dd:ee:ff"), and one target.
 struct Rule {
-  enum class Target { Accept, Drop, Jump, Goto, Masquerade, ClampMssToPmtu, IdleTimer };
+  enum class Target { Accept, Drop, Jump, Goto, Masquerade, ClampMssToPmtu, IdleTimer, Return };
 
   std::string chain;        // the chain the rule is in ("-A <chain>")
   std::string in, out;      // "-i" / "-o"; empty = any
   // IPv6 only: -s fc00::/7, unique local sources (nat66 masquerades only its own ULA /64s:
   // downstreams with a delegated prefix are routed, not translated).
   bool ulaSource = false;
+  // -s <src>/32|128 and -d <dst>/32|128: one host (plain address text); empty = any.
+  std::string src, dst;
   bool tcpSyn = false;      // -p tcp -m tcp --tcp-flags SYN,RST SYN
   uint16_t dport = 0;       // -p tcp -m tcp --dport <dport>; 0 = no port match
   uint16_t ctstate = 0;     // CtState bits for -m conntrack --ctstate; 0 = no such match

@@ -6,6 +6,7 @@
 
 #include "tether/system/firewall.h"
 #include "tether/base/ip.h"
+#include "tether/base/ip6.h"
 
 namespace tetherd {
 namespace fw {
@@ -57,6 +58,9 @@ std::string Rule::toString() const {
   // The ipt_ip part first, then the matches in entry order (conntrack, tcp), then the target:
   // the order iptables prints them in.
   if (ulaSource) s += " -s fc00::/7";
+  auto host = [](const std::string& a) { return a + (a.find(':') != std::string::npos ? "/128" : "/32"); };
+  if (!src.empty()) s += " -s " + host(src);
+  if (!dst.empty()) s += " -d " + host(dst);
   if (!in.empty()) s += " -i " + in;
   if (!out.empty()) s += " -o " + out;
   const bool tcp = tcpSyn || dport != 0;
@@ -79,6 +83,7 @@ std::string Rule::toString() const {
     case Target::Masquerade: s += " -j MASQUERADE"; break;
     case Target::ClampMssToPmtu: s += " -j TCPMSS --clamp-mss-to-pmtu"; break;
     case Target::IdleTimer: s += " -j IDLETIMER --timeout " + std::to_string(idle.timeoutSec) + " --label " + idle.label; break;
+    case Target::Return: s += " -j RETURN"; break;
   }
   return s;
 }
@@ -137,6 +142,29 @@ std::vector<Table> buildFamily(const FirewallState& s, int family) {
     counters.rules.push_back(rule(kCountersChain, u, d, 0, T::Accept));
   }
   for (const auto& d : s.downstreams) forward.rules.push_back(rule(kForwardChain, d, "", 0, T::Drop));
+  // Per-client accounting: each forwarding downstream's packets (both directions) pass its
+  // own chain first, one rule per client address and direction (RETURN: the first match ends
+  // the walk; an address of the other family is not in this family's chain).
+  std::vector<Chain> accounting;
+  std::vector<Rule> accountingJumps;
+  for (const auto& [d, addresses] : s.clients) {
+    if (s.downstreams.count(d) == 0) continue;
+    Chain acct{clientChain(d), "", {}};
+    for (const auto& a : addresses) {
+      if ((a.find(':') != std::string::npos) != v6) continue;
+      Rule up = rule(acct.name, "", "", 0, T::Return);
+      up.src = a;
+      Rule down = rule(acct.name, "", "", 0, T::Return);
+      down.dst = a;
+      acct.rules.push_back(std::move(up));
+      acct.rules.push_back(std::move(down));
+    }
+    if (acct.rules.empty()) continue;  // no client of this family: no chain, no jumps
+    accountingJumps.push_back(rule(kCountersChain, d, "", 0, T::Jump, acct.name));
+    accountingJumps.push_back(rule(kCountersChain, "", d, 0, T::Jump, acct.name));
+    accounting.push_back(std::move(acct));
+  }
+  counters.rules.insert(counters.rules.begin(), accountingJumps.begin(), accountingJumps.end());
   // IPv6 has no NAT in the way of new inbound flows (a router's default: refuse them).
   if (v6) {
     for (const auto& d : s.downstreams) forward.rules.push_back(rule(kForwardChain, "", d, 0, T::Drop));
@@ -162,6 +190,7 @@ std::vector<Table> buildFamily(const FirewallState& s, int family) {
 
   std::vector<Table> tables;
   tables.push_back(Table{"filter", {std::move(forward), std::move(counters)}});
+  for (auto& c : accounting) tables.back().chains.push_back(std::move(c));
   // filter INPUT: the admin page never answers on an upstream, whatever address is asked
   // for (Linux accepts a downstream's address on any interface).
   // A blocked client gets nothing from the appliance itself either (DHCP, DNS, the page).
@@ -263,6 +292,14 @@ Status validate(const FirewallState& s) {
   }
   for (const auto& u : s.nat66) {
     if (auto st = checkIfname(u, "nat66 upstream"); !st) return st;
+  }
+  for (const auto& [d, addresses] : s.clients) {
+    if (auto st = checkIfname(d, "downstream"); !st) return st;
+    for (const auto& a : addresses) {
+      auto v6 = a.find(':') != std::string::npos ? Ipv6Address::parse(a) : std::nullopt;
+      auto v4 = v6 ? std::nullopt : Ipv4Address::parse(a);
+      if ((v6 ? v6->str() : v4 ? v4->str() : "") != a) return makeError(Errc::InvalidArgument, "client address '" + a + "' on " + d + " is not an IP address");
+    }
   }
   if (s.adminPorts.count(0) != 0) return makeError(Errc::InvalidArgument, "admin port 0 is not a port");
   for (const auto& d : s.blockOn) {

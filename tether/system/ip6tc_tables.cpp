@@ -1,5 +1,6 @@
 // The IPv6 family of iptc_tables_impl.h: libip6tc and ip6t_entry. libip6tc.h has no
 // extern "C" of its own (ipv6-facts.md, section 6).
+#include <arpa/inet.h>
 #include <netinet/in.h>
 
 #include <climits>  // libip6tc.h includes it under __cplusplus: not inside extern "C"
@@ -41,6 +42,12 @@ struct V6 {
   static void setUlaSource(ip6t_ip6& ip) {
     ip.src.s6_addr[0] = 0xfc;
     ip.smsk.s6_addr[0] = 0xfe;
+  }
+  static void setHost(ip6t_ip6& ip, const std::string& address, bool source) {
+    in6_addr a{};
+    (void)inet_pton(AF_INET6, address.c_str(), &a);  // validate() let only addresses through
+    (source ? ip.src : ip.dst) = a;
+    std::memset(&(source ? ip.smsk : ip.dmsk), 0xff, sizeof(in6_addr));
   }
   static Error error(int err, const std::string& table, const char* what, const std::string& chain = {}) {
     return ip6tcError(err, table, what, chain);

@@ -3,6 +3,7 @@
 // iptc_tables.cpp; here are the xtables lock, the transaction per table and the counters.
 #include "tether/system/iptc_firewall.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <algorithm>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -156,7 +158,7 @@ Status IptcFirewall::reset() {
       ++tally.commits;
       log::debug("firewall: removed tetherd chains from table ", table);
     }
-    if (std::string_view(table) == "filter") countedPairs_.clear();
+    if (std::string_view(table) == "filter") countedPairs_.clear(), countedClients_.clear();
   }
   // IPv6: only the tables the kernel has (/proc/net/ip6_tables_names lists a table once
   // anything used it): reading one would create it, and load its module, for nothing.
@@ -192,11 +194,15 @@ Status IptcFirewall::apply(const FirewallState& s) {
       tables.push_back(std::move(t));
     }
   }
+  std::set<std::string> clientChains;
+  for (const auto& [d, a] : s.clients)
+    if (s.downstreams.count(d) != 0 && std::any_of(a.begin(), a.end(), [](const auto& x) { return x.find(':') == std::string::npos; }))
+      clientChains.insert(d);
   for (auto& table : tables) {
     const bool filter = table.name == "filter" && table.family == 4;
     const std::string key = tableKey(table);
     if (auto it = applied_.find(key); it != applied_.end() && it->second == table) {
-      if (filter) countedPairs_ = s.pairs;
+      if (filter) countedPairs_ = s.pairs, countedClients_ = clientChains;
       continue;
     }
     Tally& tally = tally_[key];
@@ -210,7 +216,7 @@ Status IptcFirewall::apply(const FirewallState& s) {
       ++tally.commits;
       log::debug("firewall: committed table ", table.name);
     }
-    if (filter) countedPairs_ = s.pairs;
+    if (filter) countedPairs_ = s.pairs, countedClients_ = clientChains;
     if (table.chains.empty() && table.family == 6 && !s.ipv6) applied_.erase(key);  // all gone
     else applied_.insert_or_assign(key, std::move(table));
   }
@@ -258,6 +264,44 @@ Result<std::vector<TrafficCounter>> IptcFirewall::counters() {
     if (!changed || *changed) {
       log::notice("firewall: tetherd's rules in table filter were changed outside tetherd; the next apply restores them");
       applied_.erase(it);
+    }
+  }
+  return out;
+}
+
+}  // namespace tetherd
+
+namespace tetherd {
+
+Result<std::vector<ClientCounter>> IptcFirewall::clientCounters() {
+  std::vector<ClientCounter> out;
+  if (countedClients_.empty()) return out;
+  ++tally_["filter"].reads;
+  Handle h(iptc_init("filter"));
+  if (!h) {
+    const int err = errno;
+    applied_.erase("filter");
+    return iptcError(err, "filter", "iptc_init");
+  }
+  auto text = [](const in_addr& a) {
+    char buf[INET_ADDRSTRLEN] = {};
+    return std::string(inet_ntop(AF_INET, &a, buf, sizeof(buf)) != nullptr ? buf : "");
+  };
+  for (const auto& d : countedClients_) {
+    const std::string chain = fw::clientChain(d);
+    if (!iptc_is_chain(chain.c_str(), h.get())) {
+      applied_.erase("filter");
+      return makeError(Errc::NotFound, "chain " + chain + " is missing (removed outside tetherd?)");
+    }
+    // Rules come in pairs per address: "-s a -j RETURN" (upload), then "-d a -j RETURN".
+    for (const ipt_entry* e = iptc_first_rule(chain.c_str(), h.get()); e != nullptr; e = iptc_next_rule(e, h.get())) {
+      const bool up = e->ip.smsk.s_addr == 0xffffffffu;
+      if (!up && e->ip.dmsk.s_addr != 0xffffffffu) continue;
+      const std::string address = text(up ? e->ip.src : e->ip.dst);
+      if (out.empty() || out.back().downstream != d || out.back().address != address) out.push_back({d, address});
+      auto& c = out.back();
+      (up ? c.txBytes : c.rxBytes) += e->counters.bcnt;
+      (up ? c.txPackets : c.rxPackets) += e->counters.pcnt;
     }
   }
   return out;

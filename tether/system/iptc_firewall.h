@@ -39,6 +39,8 @@ class IptcFirewall : public Firewall {
   // Reads the filter table without the lock: a read is one atomic snapshot from the kernel.
   // Also checks tetherd's part of filter against the last apply() (see the file comment).
   Result<std::vector<TrafficCounter>> counters() override;
+  // Reads filter (no lock) and the tetherd_acct_<downstream> chains of the last applied state.
+  Result<std::vector<ClientCounter>> clientCounters() override;
 
   // For tests and the benchmark: successful iptc_commit calls (one per changed table) and
   // table reads (iptc_init, by apply(), reset() and counters()) so far, in all tables or in
@@ -60,6 +62,7 @@ class IptcFirewall : public Firewall {
   // The pairs whose counter rules are installed: set as soon as the filter table is synced
   // (also when a later table then fails), read by counters().
   std::set<NatPair> countedPairs_;
+  std::set<std::string> countedClients_;  // the downstreams with a per-client chain (the same)
   // Per table, what the kernel held after the last successful sync of it (trusted since).
   std::map<std::string, fw::Table, std::less<>> applied_;
   std::map<std::string, Tally, std::less<>> tally_;

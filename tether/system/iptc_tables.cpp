@@ -1,5 +1,6 @@
 // The IPv4 family of iptc_tables_impl.h: libip4tc and ipt_entry.
 // libiptc.h pulls in the glibc network headers; the linux/ headers must come after them.
+#include <arpa/inet.h>
 #include <libiptc/libiptc.h>
 #include <linux/netfilter/nf_nat.h>
 
@@ -26,6 +27,12 @@ struct V4 {
   static const ipt_ip& ipPart(const ipt_entry* e) { return e->ip; }
   static void setProto(ipt_ip& ip, uint16_t proto) { ip.proto = proto; }
   static void setUlaSource(ipt_ip&) {}  // IPv6 only (buildTables never sets it)
+  static void setHost(ipt_ip& ip, const std::string& address, bool source) {
+    in_addr a{};
+    (void)inet_pton(AF_INET, address.c_str(), &a);  // validate() let only addresses through
+    (source ? ip.src : ip.dst) = a;
+    (source ? ip.smsk : ip.dmsk).s_addr = 0xffffffffu;
+  }
   static Error error(int err, const std::string& table, const char* what, const std::string& chain = {}) {
     return iptcError(err, table, what, chain);
   }

@@ -81,7 +81,7 @@ class Entry {
 
 static bool isStandard(Rule::Target t) {
   return t == Rule::Target::Accept || t == Rule::Target::Drop || t == Rule::Target::Jump ||
-         t == Rule::Target::Goto;
+         t == Rule::Target::Goto || t == Rule::Target::Return;
 }
 
 // The target's name in the entry; for standard targets, also what F::get_target() returns.
@@ -94,6 +94,7 @@ static std::string targetLabel(const Rule& r) {
     case Rule::Target::Masquerade: return "MASQUERADE";
     case Rule::Target::ClampMssToPmtu: return "TCPMSS";
     case Rule::Target::IdleTimer: return "IDLETIMER";
+    case Rule::Target::Return: return "RETURN";  // IPTC_LABEL_RETURN, IP6TC_LABEL_RETURN
   }
   return {};
 }
@@ -139,6 +140,8 @@ static Entry buildEntry(const Rule& r) {
   setIface(r.in, ip.iniface, ip.iniface_mask);
   setIface(r.out, ip.outiface, ip.outiface_mask);
   if (r.ulaSource) F::setUlaSource(ip);
+  if (!r.src.empty()) F::setHost(ip, r.src, true);
+  if (!r.dst.empty()) F::setHost(ip, r.dst, false);
   if (tcpMatch) F::setProto(ip, IPPROTO_TCP);
   if (icmp6Match) F::setProto(ip, IPPROTO_ICMPV6);
   if (r.target == Rule::Target::Goto) ip.flags |= F::kGoto;
@@ -359,7 +362,14 @@ static Result<bool> removeChain(xtc_handle* h, const std::string& table, const s
 
 static Result<bool> syncTable(xtc_handle* h, const fw::Table& table) {
   bool changed = false;
-  for (const auto& name : table.absent) {
+  std::vector<std::string> absent = table.absent;
+  // Per-client chains of downstreams no longer forwarding: not in the state, so gone.
+  for (const char* c = F::first_chain(h); c != nullptr; c = F::next_chain(h)) {
+    if (!std::string_view(c).starts_with(fw::kClientChainPrefix)) continue;
+    if (std::none_of(table.chains.begin(), table.chains.end(), [c](const fw::Chain& k) { return k.name == c; }))
+      absent.emplace_back(c);
+  }
+  for (const auto& name : absent) {
     auto r = removeChain(h, table.name, name);
     if (!r) return r.error();
     changed = changed || *r;

@@ -54,6 +54,28 @@ Handler action(WebContext& c, const char* name) {
   return [&c, name](const Request& q, const Params& p, Session*, Reply r) { postClientAction(c, q, p, std::move(r), name); };
 }
 
+// Per-client usage (issue 14): per MAC, today's and the last 30 days' bytes and the days.
+nlohmann::json usageJson(ClientUsage& usage) {
+  usage.sample();
+  const int today = usage.today();
+  std::map<std::string, nlohmann::json> byMac;
+  for (const auto& [k, v] : usage.history().records()) {
+    if (k.day <= today - 30 || k.day > today) continue;
+    auto& c = byMac[k.mac];
+    if (c.is_null()) c = {{"mac", k.mac}, {"today", {{"rx", 0}, {"tx", 0}}}, {"last30", {{"rx", 0}, {"tx", 0}}}, {"days", nlohmann::json::array()}};
+    c["last30"]["rx"] = c["last30"]["rx"].get<uint64_t>() + v.rx;
+    c["last30"]["tx"] = c["last30"]["tx"].get<uint64_t>() + v.tx;
+    if (k.day == today) {
+      c["today"]["rx"] = c["today"]["rx"].get<uint64_t>() + v.rx;
+      c["today"]["tx"] = c["today"]["tx"].get<uint64_t>() + v.tx;
+    }
+    c["days"].push_back({{"day", dayText(k.day)}, {"downstream", k.downstream}, {"rx", v.rx}, {"tx", v.tx}});
+  }
+  nlohmann::json list = nlohmann::json::array();
+  for (auto& [mac, c] : byMac) list.push_back(std::move(c));
+  return {{"today", dayText(today)}, {"clients", std::move(list)}};
+}
+
 }  // namespace
 
 void addClientRoutes(RouteTable& routes, WebContext& c) {
@@ -61,6 +83,12 @@ void addClientRoutes(RouteTable& routes, WebContext& c) {
   routes.push_back({"GET", "/api/clients", A::Session, "clients from DHCP leases and soft AP stations",
                     [&c](const Request&, const Params&, Session*, Reply reply) {
                       c.gatherClients([reply](ClientsView v) { reply(jsonResponse(200, clientsImpl(v))); });
+                    }});
+  routes.push_back({"GET", "/api/clients/usage", A::Session, "per-client bytes: today and the last 30 days, per day",
+                    [&c](const Request&, const Params&, Session*, Reply reply) {
+                      if (c.deps.usage == nullptr)  // not counted (no daemon behind): nothing to show
+                        return reply(jsonResponse(200, nlohmann::json{{"today", nullptr}, {"clients", nlohmann::json::array()}}));
+                      reply(jsonResponse(200, usageJson(*c.deps.usage)));
                     }});
   routes.push_back({"POST", "/api/clients/{mac}/kick", A::Session,
                     "disconnect a client (Wi-Fi deauth, USB replug, Bluetooth disconnect)", action(c, "kick")});

@@ -287,6 +287,22 @@ async function loadClients() {
   if (!r.ok) return;
   state.clients = r.data;
   renderClients(r.data);
+  const u = await api("GET", "/api/clients/usage");
+  if (u.ok) renderUsage(u.data, r.data.clients);
+}
+
+// Per-client usage: today's and the last 30 days' bytes (kept by tetherd in state_dir).
+function renderUsage(u, clients) {
+  const names = Object.fromEntries(clients.map((c) => [c.mac, c.hostname]));
+  const head = el("div", { class: "tr th", role: "row" },
+                  ...["Client", "Today", "Last 30 days", "Days"].map((h) => el("div", { role: "columnheader", text: h })));
+  const rows = u.clients.map((c) => el("div", { class: "tr", role: "row", "data-mac": c.mac },
+    cell("Client", el("span", { class: "mono", text: (names[c.mac] ? names[c.mac] + " " : "") + c.mac }), "wide"),
+    cell("Today", "↓ " + bytes(c.today.rx) + " ↑ " + bytes(c.today.tx)),
+    cell("Last 30 days", "↓ " + bytes(c.last30.rx) + " ↑ " + bytes(c.last30.tx)),
+    cell("Days", String(new Set(c.days.map((d) => d.day)).size))));
+  $("usage-table").replaceChildren(...(rows.length ? [head, ...rows] : []));
+  $("usage-empty").hidden = rows.length > 0;
 }
 
 function cell(label, content, cls) {
