@@ -555,7 +555,13 @@ TEST(PlannerDiff, NamesTheLinesThatDiffer) {
 // Issue 14: the leases' addresses are counted per client on forwarding downstreams only.
 TEST(Planner, ClientAddressesAreCountedOnForwardingDownstreamsOnly) {
   Facts f = usb0Tethered();
-  f.clientAddresses = {{"usb0", {"192.168.42.10", "192.168.42.11"}}, {"wlan0", {"192.168.43.10"}}};
+  auto lease = [](const char* ip) {
+    Lease l;
+    l.mac = "02:00:00:00:00:01";
+    l.ip = *Ipv4Address::parse(ip);
+    return l;
+  };
+  f.clientLeases = {{"usb0", {lease("192.168.42.10"), lease("192.168.42.11")}}, {"wlan0", {lease("192.168.43.10")}}};
   auto d = plan(f, tethering());
   ASSERT_TRUE(d.firewall);
   EXPECT_EQ(d.firewall->clients, (std::map<std::string, std::set<std::string>>{{"usb0", {"192.168.42.10", "192.168.42.11"}}}));

@@ -95,13 +95,9 @@ struct TetherManager::Impl : MasterActions, InterfaceActions {
   Status changeBlocked(std::set<std::string> next, const std::string& mac, bool blocking);
   Status lastFirewallError() const;  // a hard failure of the latest apply (Busy is not one)
   void resetAtStop(std::chrono::steady_clock::time_point deadline, std::function<void()> finish);
-  // ---- rate limits (manager_shaping.cpp): leases polled every 2 s while a limit is set
-  std::unique_ptr<boost::asio::steady_timer> leaseWatch;
-  mutable std::string leaseKey;  // the leases the latest plan saw
+  // ---- rate limits (manager_shaping.cpp)
   std::string limitsFile() const { return intent.config.stateDir + "/client-limits"; }
   void loadLimits();
-  void shapingFacts(Facts& f) const;
-  void watchLeases();
 
   // ---- MasterActions (commands: queued)
   void enableIpForwarding() override { queue.push_back({Command::Kind::IpForwardingOn}); }

@@ -98,7 +98,6 @@ Status TetherManager::start() {
   m.loadPins();
   m.loadLimits();
   m.reconcile();
-  m.watchLeases();
   return {};
 }
 
@@ -110,7 +109,6 @@ void TetherManager::stop(std::function<void()> done) {
   m.intent.manualNat.clear();
   m.firewallRetry.cancel();
   m.masterTimer.cancel();
-  if (m.leaseWatch) m.leaseWatch->cancel();
   m.reconcile();  // nothing is wanted: downstreams taken down, rules removed, forwarding restored
   if (auto st = m.applier.resetRouting(routingRange(m.intent.config)); !st)
     log::warning("policy rules and routes at stop: ", st.error().message);
@@ -146,7 +144,6 @@ void TetherManager::reconfigure(const Config& config) {
   m.intent.config = config;
   m.intent.priority = config.upstreamPriority;
   m.reconcile();
-  m.watchLeases();
 }
 
 void TetherManager::setAccessPoint(AccessPoint* ap) {

@@ -1,8 +1,6 @@
-// TetherManager's rate limits (issue 14 point 4): the per-client limits file, the leases the
-// plan needs, and the slow poll that notices a new or gone lease while a limit is set.
-#include <chrono>
-#include <ctime>
-
+// TetherManager's rate limits (issue 14 point 4): the per-client limits file and the leaf
+// queue the kernel offers. The leases are facts (TetherManager::Impl::facts); LeaseWatch
+// reconciles when a lease file changes.
 #include "tether/base/files.h"
 #include "tether/base/log.h"
 #include "tether/core/manager_impl.h"
@@ -22,42 +20,6 @@ void TetherManager::Impl::loadLimits() {
   if (!intent.clientLimits.empty()) log::info(intent.clientLimits.size(), " rate-limited client(s) from ", limitsFile());
 }
 
-// The leases of the configured downstreams, only while some limit is set (else nothing is
-// read and nothing is shaped).
-void TetherManager::Impl::shapingFacts(Facts& f) const {
-  if (!anyLimits(intent.config, intent.clientLimits)) {
-    leaseKey.clear();
-    return;
-  }
-  const long long now = static_cast<long long>(std::time(nullptr));
-  std::string key;
-  for (const auto& [name, prefix] : f.assigned) {
-    auto& out = f.clientLeases[name];
-    for (auto& l : dhcp.leases(name)) {
-      if (l.expiry != 0 && l.expiry < now) continue;
-      key += name + " " + l.mac + " " + l.ip.str() + "\n";
-      out.push_back(std::move(l));
-    }
-  }
-  leaseKey = key;
-  f.fqCodel = deps.shaper && deps.shaper->fqCodel();
-}
-
-void TetherManager::Impl::watchLeases() {
-  if (!anyLimits(intent.config, intent.clientLimits) || intent.stopping || !deps.shaper) return;
-  if (!leaseWatch) leaseWatch = std::make_unique<boost::asio::steady_timer>(deps.io);
-  leaseWatch->expires_after(std::chrono::seconds(2));
-  leaseWatch->async_wait([this](boost::system::error_code ec) {
-    if (ec) return;
-    const std::string before = leaseKey;
-    Facts f;
-    f.assigned = applier.addresses();
-    shapingFacts(f);
-    if (leaseKey != before) reconcile();
-    watchLeases();
-  });
-}
-
 Status TetherManager::setClientLimits(ClientLimits next) {
   Impl& m = *impl_;
   if (next.size() > kMaxClientLimits)
@@ -65,7 +27,6 @@ Status TetherManager::setClientLimits(ClientLimits next) {
   if (auto st = writeFileAtomic(m.limitsFile(), formatClientLimits(next), 0600); !st) return st;
   m.intent.clientLimits = std::move(next);
   m.reconcile();
-  m.watchLeases();
   if (!m.last.shaping)
     return makeError(m.last.shaping.error().code, "saved, but not applied yet: " + m.last.shaping.error().message);
   return {};

@@ -182,8 +182,8 @@ Desired plan(const Facts& facts, const Intent& intent) {
   }
   for (const auto& p : intent.manualNat) fw.pairs.insert(p);
   for (const auto& name : fw.downstreams)
-    if (auto it = facts.clientAddresses.find(name); it != facts.clientAddresses.end() && !it->second.empty())
-      fw.clients[name] = it->second;
+    if (auto it = facts.clientLeases.find(name); it != facts.clientLeases.end())
+      for (const auto& l : it->second) fw.clients[name].insert(l.ip.str());
   if (v6 == Ipv6Mode::Nat66 || anyNat66)
     for (const auto& p : fw.pairs) fw.nat66.insert(p.upstream);
   const bool blocking = !intent.blocked.empty() && !d.configured.empty();

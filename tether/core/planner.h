@@ -66,13 +66,11 @@ struct Facts {
   PdSubnets pdSubnets{};
   // The network namespace's inode: makes the idle timers' labels unique (they are global).
   uint64_t netns = 0;
-  // Rate limits: each configured downstream's leases (read only while a limit is set) and
-  // whether the kernel has fq_codel for the leaves.
+  // Per downstream with an address, its unexpired DHCP leases (issue 14: each client's
+  // addresses are counted in the firewall while the downstream forwards, and shaped when
+  // limited), and whether the kernel has fq_codel for the shaping's leaves.
   std::map<std::string, std::vector<Lease>> clientLeases{};
   bool fqCodel = false;
-  // Per downstream, its clients' addresses from the unexpired DHCP leases (issue 14: counted
-  // per client in the firewall while the downstream forwards).
-  std::map<std::string, std::set<std::string>> clientAddresses{};
 };
 
 // One downstream that gets its address, DHCP/DNS server and (the soft AP) hostapd.

@@ -79,13 +79,15 @@ Facts TetherManager::Impl::facts() const {
     if (!resolv6.empty()) f.upstreamDns6[name] = resolv6;
   }
   f.stages = stages;
-  const long long now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  for (const auto& [name, stage] : stages) {
-    if (stage != Stage::Forwarding) continue;
-    for (const auto& l : dhcp.leases(name))
-      if (l.expiry == 0 || l.expiry > now) f.clientAddresses[name].insert(l.ip.str());
-  }
   f.assigned = applier.addresses();
+  // The unexpired leases of every downstream with an address: counted per client (issue 14),
+  // shaped when limited. LeaseWatch reconciles when a lease file changes.
+  const long long now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  for (const auto& [name, prefix] : f.assigned) {
+    auto& out = f.clientLeases[name];
+    for (auto& l : dhcp.leases(name))
+      if (l.expiry == 0 || l.expiry > now) out.push_back(std::move(l));
+  }
   f.ula48 = ulaPrefix();
   f.netns = deps.netns;
   f.dnsmasqUid = dnsmasqUid();
@@ -96,7 +98,7 @@ Facts TetherManager::Impl::facts() const {
   f.chains = chains;
   f.dns = dnsWanted;
   f.ipForwarding = ipForwarding;
-  shapingFacts(f);
+  f.fqCodel = deps.shaper && deps.shaper->fqCodel();
   return f;
 }
 
