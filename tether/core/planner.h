@@ -60,7 +60,7 @@ struct Facts {
   std::optional<Ipv6Prefix> ula48{};
   // IPv6: the prefix the selected upstream delegates (dhcpcd's hook; nullopt: none), and the
   // per-downstream /64 numbers kept in state_dir.
-  std::optional<DelegatedPrefix> delegated{};
+  std::optional<PdLease> delegated{};
   PdSubnets pdSubnets{};
 };
 
@@ -74,6 +74,7 @@ struct DownstreamPlan {
   // (the ULA /48 for nat66, the delegated prefix for pd) fills the same two fields.
   Ipv6Mode ipv6 = Ipv6Mode::Off;
   std::optional<Ipv6Prefix> address6{};
+  std::optional<PdLease> lease6{};  // pd: the delegation, whose lifetimes address6 takes
   Ipv4Prefix subnet() const { return Ipv4Prefix{address.network(), address.length}; }
   bool operator==(const DownstreamPlan&) const = default;
 };

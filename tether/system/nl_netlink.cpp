@@ -447,6 +447,22 @@ Status NlNetlink::addAddress6(const std::string& ifname, const Ipv6Prefix& p) {
   return {};
 }
 
+Status NlNetlink::setAddress6Lifetimes(const std::string& ifname, const Ipv6Prefix& p, uint32_t preferredSec,
+                                       uint32_t validSec) {
+  const std::string operation = "set address " + p.str() + " lifetimes " + std::to_string(preferredSec) + "/" +
+                                std::to_string(validSec);
+  auto index = impl_->ifindex(ifname, operation);
+  if (!index) return index.error();
+  RtAddrPtr addr = addr6Object(*index, p);
+  if (!addr) return cfgError(operation, ifname, -NLE_NOMEM);
+  rtnl_addr_set_flags(addr.get(), IFA_F_NODAD);
+  rtnl_addr_set_valid_lifetime(addr.get(), validSec);
+  rtnl_addr_set_preferred_lifetime(addr.get(), std::min(preferredSec, validSec));
+  int err = impl_->noteResult(rtnl_addr_add(impl_->sk, addr.get(), NLM_F_REPLACE));
+  if (err < 0) return isNoDevice(err) ? unknownIface(ifname) : cfgError(operation, ifname, err);
+  return {};
+}
+
 Status NlNetlink::removeAddress6(const std::string& ifname, const Ipv6Prefix& p) {
   const std::string operation = "remove address " + p.str();
   auto index = impl_->ifindex(ifname, operation);
