@@ -62,6 +62,7 @@ struct Daemon::Impl {
   void followConfig() {
     running.follow([this](const Config& c) { if (dhcp) dhcp->reconfigure(c); });
     running.follow([this](const Config& c) { if (softap) softap->reconfigure(c); });
+    running.follow([this](const Config& c) { if (pd) pd->reconfigure(c); });
     running.follow([this](const Config& c) { if (manager) manager->reconfigure(c); });
     running.follow([this](const Config& c) { if (usb) usb->reconfigure(c); });
     running.follow([this](const Config& c) { if (bluetooth) bluetooth->reconfigure(c); });
@@ -143,7 +144,10 @@ struct Daemon::Impl {
     if (auto st = ensureDirs(); !st) return st;
     dhcp = std::make_unique<DnsmasqService>(io, processes, config);
     dhcp->cleanupStale();
-    manager = std::make_unique<TetherManager>(ManagerDeps{io, netlink, firewall, sysctl, kernel, &routing, &prober}, *dhcp, config,
+    pd = std::make_unique<DhcpcdPdClient>(io, processes, config);
+    pd->cleanupStale();
+    if (auto st = pd->watch(); !st) log::error("prefix delegation unavailable: ", st.error().message);
+    manager = std::make_unique<TetherManager>(ManagerDeps{io, netlink, firewall, sysctl, kernel, &routing, &prober, pd.get()}, *dhcp, config,
                                               [this](const Event& e) { event(e); });
     registerTetherCommands(commands, *manager);
     softap = std::make_unique<softap::SoftApService>(
@@ -311,6 +315,7 @@ struct Daemon::Impl {
   ProcSysctl sysctl;
   PosixProcessRunner processes{io};
   std::unique_ptr<DnsmasqService> dhcp;
+  std::unique_ptr<DhcpcdPdClient> pd;  // before the manager, which holds it
   std::unique_ptr<TetherManager> manager;
   std::unique_ptr<softap::SoftApService> softap;
   std::unique_ptr<NetlinkMonitor> monitor;

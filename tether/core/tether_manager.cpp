@@ -31,6 +31,7 @@ TetherManager::Impl::Impl(ManagerDeps d, DhcpService& dh, const Config& c, Event
       emit(Event{events::UpstreamValidation{n, validationName(v), last ? last->portalUrl : "", last ? last->detail : ""}});
       reconcile();
     });
+  if (d.pd) d.pd->onChange([this] { reconcile(); });
 }
 
 void TetherManager::Impl::emit(const Event& e) {
@@ -80,6 +81,15 @@ Facts TetherManager::Impl::facts() const {
   f.stages = stages;
   f.assigned = applier.addresses();
   f.ula48 = ulaPrefix();
+  if (deps.pd && (intent.config.ipv6 == Ipv6Mode::Pd || intent.config.ipv6 == Ipv6Mode::Auto)) {
+    f.delegated = deps.pd->lease();
+    if (!pdSubnets) {
+      auto loaded = loadPdSubnets(pdSubnetsFile());
+      if (!loaded) log::error(loaded.error().message, " (starting from an empty assignment)");
+      pdSubnets = loaded ? *loaded : PdSubnets{};
+    }
+    f.pdSubnets = *pdSubnets;
+  }
   f.dnsmasqUid = dnsmasqUid();
   if (ap)
     for (const auto& [n, d] : downstreams)
@@ -121,6 +131,7 @@ void TetherManager::Impl::reconcile(bool retryFailed) {
     retryFailed = retryFailedAgain = false;
     if (!queue.empty()) continue;  // the machines decided something: take it in first
     last = applier.apply(d, deps.kernel);
+    syncPd(d);
     onFirewallOutcome();
     answer(d);
     if (queue.empty() && !again) break;

@@ -19,6 +19,7 @@
 #include "tether/base/ip6.h"
 #include "statemachines/tether_interface_sm.h"
 #include "statemachines/tether_master_sm.h"
+#include "tether/core/pd_client.h"
 #include "tether/core/ports.h"
 #include "tether/system/firewall.h"
 #include "tether/system/kernel_view.h"
@@ -39,6 +40,7 @@ struct ManagerDeps {
   const KernelView& kernel;  // kept current by NetlinkMonitor (the daemon's); read only here
   PolicyRouting* routing = nullptr;  // per-upstream tables and rules; none: not done
   NetProber* prober = nullptr;       // upstream health probes; none: every candidate validated
+  PrefixDelegation* pd = nullptr;    // IPv6 prefix delegation (ipv6 = pd or auto); none: never pd
 };
 
 class TetherManager {

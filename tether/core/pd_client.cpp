@@ -1,0 +1,167 @@
+#include "tether/core/pd_client.h"
+
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <boost/asio/post.hpp>
+#include <cerrno>
+
+#include "tether/base/files.h"
+#include "tether/base/log.h"
+#include "tether/system/dhcpcd.h"
+#include "tether/system/process_record.h"
+
+namespace tetherd {
+
+namespace asio = boost::asio;
+
+DhcpcdPdClient::DhcpcdPdClient(asio::io_context& io, ProcessRunner& runner, const Config& config)
+    : io_(io), runner_(runner), config_(config), inotify_(io), expiry_(io) {}
+
+DhcpcdPdClient::~DhcpcdPdClient() = default;
+
+std::string DhcpcdPdClient::recordPath() const { return config_.runDir + "/dhcpcd-pd.pid"; }
+
+void DhcpcdPdClient::cleanupStale() {
+  if (auto st = killRecordedChild(recordPath(), config_.dhcpcdPath); !st) log::warning("stale dhcpcd: ", st.error().message);
+  ::unlink(dhcpcdEnvPath(config_.runDir).c_str());
+}
+
+Status DhcpcdPdClient::watch() {
+  int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (fd < 0) return systemError("inotify for " + dhcpcdEnvPath(config_.runDir), errno);
+  if (::inotify_add_watch(fd, config_.runDir.c_str(), IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
+    int e = errno;
+    ::close(fd);
+    return systemError("inotify watch of " + config_.runDir, e);
+  }
+  inotify_.assign(fd);
+  readEvents();
+  return {};
+}
+
+void DhcpcdPdClient::readEvents() {
+  std::weak_ptr<char> alive = alive_;
+  inotify_.async_read_some(asio::buffer(buffer_), [this, alive](boost::system::error_code ec, size_t n) {
+    if (ec || alive.expired()) return;
+    bool ours = false;
+    for (size_t at = 0; at + sizeof(inotify_event) <= n;) {
+      const auto* e = reinterpret_cast<const inotify_event*>(buffer_ + at);
+      if (e->len > 0 && std::string_view(e->name) == "dhcpcd-pd.env") ours = true;
+      at += sizeof(inotify_event) + e->len;
+    }
+    if (ours) readEnvFile();
+    readEvents();
+  });
+}
+
+void DhcpcdPdClient::readEnvFile() {
+  const std::string path = dhcpcdEnvPath(config_.runDir);
+  auto text = readFile(path, 64 * 1024 + 1);
+  if (!text) {
+    if (text.error().code != Errc::NotFound) log::error(path, ": ", text.error().message);
+    return;
+  }
+  if (auto st = take(*text, PdLease::Clock::now()); !st)
+    log::error(path, ": ", st.error().message, lease_ ? " (keeping the delegation " + lease_->prefix.str() + ")" : "");
+}
+
+Status DhcpcdPdClient::take(const std::string& text, PdLease::Clock::time_point now) {
+  if (!upstream_) return {};  // a stopping dhcpcd's last word
+  auto update = parseDhcpcdHookEnv(text, *upstream_);
+  if (!update) return update.error();
+  for (const auto& why : update->ignored) log::warning("dhcpcd ", *upstream_, " (", update->reason, "): ignored ", why);
+  if (update->kind == PdUpdate::Kind::Lost) {
+    setLease(std::nullopt);
+    return {};
+  }
+  // On a prefix change the reply may still carry the old one (lifetimes 0, left out by the
+  // parser); of several usable ones, the one valid longest.
+  const DelegatedPrefix* best = nullptr;
+  for (const auto& p : update->prefixes)
+    if (!best || p.validSec > best->validSec) best = &p;
+  if (!best) log::warning("dhcpcd ", *upstream_, " (", update->reason, "): no usable delegated prefix");
+  setLease(best ? std::optional<PdLease>(pdLease(*best, now)) : std::nullopt);
+  return {};
+}
+
+void DhcpcdPdClient::setLease(std::optional<PdLease> lease) {
+  if (lease == lease_) return;
+  const bool samePrefix = lease && lease_ && lease->prefix == lease_->prefix;
+  if (!samePrefix) log::notice("delegated prefix: ", lease_ ? lease_->prefix.str() : "none", " -> ", lease ? lease->prefix.str() : "none");
+  lease_ = std::move(lease);
+  expiry_.cancel();
+  if (lease_ && lease_->validUntil != PdLease::Clock::time_point::max()) {
+    expiry_.expires_at(lease_->validUntil);
+    std::weak_ptr<char> alive = alive_;
+    expiry_.async_wait([this, alive](boost::system::error_code ec) {
+      if (ec || alive.expired()) return;
+      log::warning("delegated prefix ", lease_ ? lease_->prefix.str() : "", ": valid lifetime over without a renewal");
+      setLease(std::nullopt);
+    });
+  }
+  std::weak_ptr<char> alive = alive_;
+  asio::post(io_, [this, alive] {
+    if (!alive.expired() && changed_) changed_();
+  });
+}
+
+Status DhcpcdPdClient::startFor(const std::string& upstream) {
+  DhcpcdSettings settings{upstream, config_.pdPrefixHint};
+  auto conf = dhcpcdConf(settings, config_.runDir);
+  if (!conf) return conf.error();
+  auto hook = dhcpcdHookScript(config_.runDir);
+  if (!hook) return hook.error();
+  auto argv = dhcpcdArgv(config_.dhcpcdPath, settings, config_.runDir);
+  if (!argv) return argv.error();
+  if (auto st = writeFileAtomic(dhcpcdConfPath(config_.runDir), *conf, 0644); !st) return st;
+  if (auto st = writeFileAtomic(dhcpcdHookPath(config_.runDir), *hook, 0755); !st) return st;
+  dhcpcd_ = std::make_unique<Supervisor>(runner_, io_, ProcessSpec{"dhcpcd-" + upstream, std::move(*argv), {}});
+  dhcpcd_->onStarted([this](pid_t pid) {
+    if (auto st = recordChild(recordPath(), pid); !st) log::warning("dhcpcd: ", st.error().message);
+  });
+  return dhcpcd_->start();
+}
+
+void DhcpcdPdClient::setUpstream(const std::optional<std::string>& upstream) {
+  if (upstream == upstream_) return;
+  log::notice("prefix delegation: ", upstream ? "asking on " + *upstream : "off", upstream_ ? " (was " + *upstream_ + ")" : "");
+  stop({});
+  upstream_ = upstream;
+  if (!upstream_) return;
+  if (auto st = startFor(*upstream_); !st) log::error("dhcpcd on ", *upstream_, ": ", st.error().message);
+}
+
+void DhcpcdPdClient::reconfigure(const Config& config) {
+  const bool restart = config.pdPrefixHint != config_.pdPrefixHint || config.dhcpcdPath != config_.dhcpcdPath;
+  config_ = config;
+  if (!restart || !upstream_) return;
+  const std::string upstream = *upstream_;
+  setUpstream(std::nullopt);
+  setUpstream(upstream);
+}
+
+void DhcpcdPdClient::stop(std::function<void()> done) {
+  upstream_.reset();
+  setLease(std::nullopt);
+  ::unlink(dhcpcdEnvPath(config_.runDir).c_str());
+  if (!dhcpcd_) {
+    if (done) asio::post(io_, std::move(done));
+    return;
+  }
+  // The supervisor lives until its child is reaped (then it is let go of on the loop).
+  std::shared_ptr<Supervisor> old(std::move(dhcpcd_));
+  const std::string record = recordPath();
+  std::weak_ptr<char> alive = alive_;
+  old->stop([this, alive, old, record, done = std::move(done)]() mutable {
+    if (!alive.expired() && !dhcpcd_) {  // none started since: nothing of dhcpcd's left in run_dir
+      for (const auto& f : {record, dhcpcdConfPath(config_.runDir), dhcpcdHookPath(config_.runDir),
+                            dhcpcdEnvPath(config_.runDir)})
+        ::unlink(f.c_str());
+    }
+    asio::post(io_, [old = std::move(old)] {});
+    if (done) done();
+  });
+}
+
+}  // namespace tetherd
