@@ -5,6 +5,7 @@
 
 #include <boost/asio/post.hpp>
 #include <cerrno>
+#include <utility>
 
 #include "tether/base/files.h"
 #include "tether/base/log.h"
@@ -145,23 +146,34 @@ void DhcpcdPdClient::stop(std::function<void()> done) {
   upstream_.reset();
   setLease(std::nullopt);
   ::unlink(dhcpcdEnvPath(config_.runDir).c_str());
-  if (!dhcpcd_) {
-    if (done) asio::post(io_, std::move(done));
-    return;
+  if (done) waiters_.push_back(std::move(done));
+  if (dhcpcd_) {
+    // The supervisor lives until its child is reaped (then it is let go of on the loop).
+    std::shared_ptr<Supervisor> old(std::move(dhcpcd_));
+    stopping_.push_back(old);
+    std::weak_ptr<char> alive = alive_;
+    old->stop([this, alive, raw = old.get()] {
+      if (alive.expired()) return;
+      for (auto it = stopping_.begin(); it != stopping_.end(); ++it)
+        if (it->get() == raw) {
+          asio::post(io_, [keep = std::move(*it)] {});
+          stopping_.erase(it);
+          break;
+        }
+      stopped();
+    });
   }
-  // The supervisor lives until its child is reaped (then it is let go of on the loop).
-  std::shared_ptr<Supervisor> old(std::move(dhcpcd_));
-  const std::string record = recordPath();
-  std::weak_ptr<char> alive = alive_;
-  old->stop([this, alive, old, record, done = std::move(done)]() mutable {
-    if (!alive.expired() && !dhcpcd_) {  // none started since: nothing of dhcpcd's left in run_dir
-      for (const auto& f : {record, dhcpcdConfPath(config_.runDir), dhcpcdHookPath(config_.runDir),
-                            dhcpcdEnvPath(config_.runDir)})
-        ::unlink(f.c_str());
-    }
-    asio::post(io_, [old = std::move(old)] {});
-    if (done) done();
-  });
+  if (stopping_.empty()) stopped();
+}
+
+// Every dhcpcd has exited: nothing of its is left in run_dir unless a new one runs; waiters go.
+void DhcpcdPdClient::stopped() {
+  if (!stopping_.empty()) return;
+  if (!dhcpcd_)
+    for (const auto& f : {recordPath(), dhcpcdConfPath(config_.runDir), dhcpcdHookPath(config_.runDir),
+                          dhcpcdEnvPath(config_.runDir)})
+      ::unlink(f.c_str());
+  for (auto& w : std::exchange(waiters_, {})) asio::post(io_, std::move(w));
 }
 
 }  // namespace tetherd

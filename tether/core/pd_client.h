@@ -18,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "config/config.h"
 #include "tether/core/pd_subnets.h"
@@ -64,12 +65,15 @@ class DhcpcdPdClient : public PrefixDelegation {
   void readEvents();
   void readEnvFile();
   void setLease(std::optional<PdLease> lease);
+  void stopped();
 
   boost::asio::io_context& io_;
   ProcessRunner& runner_;
   Config config_;
   std::optional<std::string> upstream_;
   std::unique_ptr<Supervisor> dhcpcd_;
+  std::vector<std::shared_ptr<Supervisor>> stopping_;  // SIGTERMed, not yet reaped
+  std::vector<std::function<void()>> waiters_;        // stop()'s done, called once none is left
   std::optional<PdLease> lease_;
   std::function<void()> changed_;
   boost::asio::posix::stream_descriptor inotify_;
