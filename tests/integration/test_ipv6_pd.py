@@ -128,15 +128,58 @@ def config():
             "\n[tethering]\nipv6 = pd\npd_prefix_length = 56\n")
 
 
+CLIENT = None
+
+
+def usb0_client():
+    global CLIENT
+    if CLIENT is None:
+        CLIENT = LAB.add_downstream("usb0")
+    return CLIENT
+
+
 def http6_log():
     with open(os.path.join(LAB.dir, "inet-http6.log"), errors="replace") as f:
         return f.read()
 
 
+class Ipv6AutoFallsBackToNat66(unittest.TestCase):
+    """ipv6 = auto: pd while kea delegates; kea gone, dhcpcd's EXPIRE6 (about T2 + 10 s after the
+    last reply) turns usb0 to nat66 in place: the client gets a ULA, the old prefix deprecated."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.client = usb0_client()
+        LAB.start_tetherd(config().replace("ipv6 = pd", "ipv6 = auto"))
+
+    @classmethod
+    def tearDownClass(cls):
+        LAB.stop_tetherd()
+        cls.client.ip("-6", "addr", "flush", "dev", "eth0", "scope", "global")
+        start_kea(POOL1 + ":")  # for the next class
+
+    def test_auto_is_pd_while_delegated_then_nat66(self):
+        L.wait_for(lambda: global6(self.client, "eth0", POOL1), timeout=40, what="the client's delegated address")
+        old = global6(self.client, "eth0", POOL1)[0]
+        self.assertIn("ipv6=pd", LAB.tetherctl("tether", "interface", "list", check=True).stdout)
+        KEA.terminate()
+        KEA.wait(10)
+        L.wait_for(lambda: global6(LAB.app, "usb0", "fd"), timeout=60, what="usb0's ULA after EXPIRE6")
+        self.assertIn("ipv6=nat66", LAB.tetherctl("tether", "interface", "list", check=True).stdout)
+        L.wait_for(lambda: global6(self.client, "eth0", "fd"), timeout=30, what="the client's ULA")
+        L.wait_for(lambda: re.search(r"inet6 %s/64 [^\n]*deprecated" % re.escape(old),
+                                     addr_lines(self.client, "eth0")),
+                   timeout=30, what="the client's delegated address deprecated")
+        wan = global6(LAB.app, "eth0", WAN_PREFIX)
+        L.wait_for(lambda: self.client.curl("http://[%s]/" % WWW6, check=False, timeout=2, args=["-g"])
+                   == "hello over IPv6\n" and re.findall(r"^(\S+) - - ", http6_log(), re.M)[-1] in wan,
+                   timeout=20, what="a fetch through nat66 (the server sees the appliance)")
+
+
 class Ipv6PrefixDelegation(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.client = LAB.add_downstream("usb0")
+        cls.client = usb0_client()
         LAB.start_tetherd(config())
 
     @classmethod
@@ -155,7 +198,7 @@ class Ipv6PrefixDelegation(unittest.TestCase):
     def test_1_client_gets_a_delegated_slash64_by_slaac_and_fetches_without_nat(self):
         L.wait_for(lambda: global6(LAB.app, "usb0", POOL1), timeout=40, what="usb0's /64 of the delegation")
         router = global6(LAB.app, "usb0", POOL1)[0]
-        self.assertEqual(router, "2001:db8:100::1", "subnet 0 of the /56")
+        self.assertRegex(router, r"^2001:db8:100:([0-9a-f]{1,2}00:)?:1$", "subnet 0 of the /56")
         L.wait_for(lambda: global6(self.client, "eth0", POOL1), timeout=30, what="the client's SLAAC address")
         addr = global6(self.client, "eth0", POOL1)[0]
         L.wait_for(lambda: self.client.routes("default", family=6), timeout=10, what="the client's default route")
@@ -163,11 +206,11 @@ class Ipv6PrefixDelegation(unittest.TestCase):
         self.assertNotIn("MASQUERADE", LAB.app.run("ip6tables-legacy-save", "-t", "nat", check=False).stdout)
         text = LAB.tetherctl("tether", "interface", "list", check=True).stdout
         self.assertIn("ipv6=pd", text)
-        self.assertIn("ipv6_prefix=2001:db8:100::/64", text)
+        self.assertIn("ipv6_prefix=%s/64" % router[:-1], text)
         with open(os.path.join(LAB.state_dir, "pd-subnets")) as f:
             self.assertEqual(f.read(), "usb0 0\n")
         # The router address carries the delegation's lifetimes (kea: preferred 120 s, valid 180 s).
-        line = re.search(r"inet6 2001:db8:100::1/64 .*\n\s+valid_lft (\d+)sec preferred_lft (\d+)sec",
+        line = re.search(r"inet6 %s/64 .*\n\s+valid_lft (\d+)sec preferred_lft (\d+)sec" % re.escape(router),
                          addr_lines(LAB.app, "usb0"))
         self.assertTrue(line, addr_lines(LAB.app, "usb0"))
         self.assertLessEqual(int(line.group(1)), 180)
@@ -180,7 +223,7 @@ class Ipv6PrefixDelegation(unittest.TestCase):
         L.wait_for(lambda: global6(LAB.app, "usb0", POOL2), timeout=30, what="usb0's /64 of the new delegation")
         # The appliance keeps the old router address, deprecated (preferred_lft 0).
         self.assertRegex(addr_lines(LAB.app, "usb0"),
-                         r"inet6 2001:db8:100::1/64 [^\n]*deprecated[^\n]*\n\s+valid_lft \d+sec preferred_lft 0sec")
+                         r"inet6 2001:db8:100:[0-9a-f:]*:1/64 [^\n]*deprecated[^\n]*\n\s+valid_lft \d+sec preferred_lft 0sec")
         L.wait_for(lambda: global6(self.client, "eth0", POOL2), timeout=30, what="the client's new address")
         new = global6(self.client, "eth0", POOL2)[0]
         # The client: the old address deprecated by the RA (still valid for what uses it).
@@ -189,7 +232,7 @@ class Ipv6PrefixDelegation(unittest.TestCase):
                    timeout=30, what="the client's old address deprecated:\n" + addr_lines(self.client, "eth0"))
         self.fetched_from(new)
         text = LAB.tetherctl("tether", "interface", "list", check=True).stdout
-        self.assertIn("ipv6_prefix=2001:db8:200::/64", text)
+        self.assertRegex(text, r"ipv6_prefix=2001:db8:200:[0-9a-f]*:/64")
         with open(os.path.join(LAB.state_dir, "pd-subnets")) as f:
             self.assertEqual(f.read(), "usb0 0\n", "the same subnet number in the new prefix")
 
@@ -214,9 +257,13 @@ class Ipv6PrefixDelegation(unittest.TestCase):
 
     def test_4_stop_leaves_nothing_of_dhcpcd_or_the_delegation(self):
         L.wait_for(lambda: global6(LAB.app, "usb0", "2001:db8:"), timeout=40, what="a delegation")
-        LAB.stop_tetherd()
+        status = LAB.stop_tetherd()
+        left = [L._proc_desc(p) for p in self.dhcpcd_pids()]
+        with open(LAB.tetherd_log_path, errors="replace") as f:
+            log = "".join(l for l in f.readlines()[-400:] if "dhcpcd" in l)
+        self.assertEqual(status, 0)
+        self.assertFalse(left, "no dhcpcd left:\n%s\n%s" % ("\n".join(left), log))
         self.assertEqual(global6(LAB.app, "usb0"), [])
-        self.assertFalse(self.dhcpcd_pids(), "no dhcpcd left")
         self.assertEqual(LAB.app.run("ip", "-6", "route", "show", "proto", "dhcp").stdout.strip(), "",
                          "dhcpcd removed its unreachable route at SIGTERM")
         self.assertEqual([f for f in os.listdir(LAB.run_dir) if not f.endswith(".sock")], [])

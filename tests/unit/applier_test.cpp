@@ -465,12 +465,16 @@ TEST_F(ApplierIpv6Test, PdNewPrefixIsAnnouncedAtOnceAndTheOldDeprecatedUntilItsV
   EXPECT_TRUE(nl.onLink6.empty());
 }
 
-TEST_F(ApplierIpv6Test, PdLostFallsBackToNat66WithARestartedDhcp) {
+TEST_F(ApplierIpv6Test, PdLostFallsBackToNat66InPlaceWithTheOldPrefixDeprecated) {
   applier6.apply(usb0Pd("2001:db8:100:3::1/64", "2001:db8:100::/60", 40, 60), nl.view);
-  const size_t ops = nl.ops.size();
-  Desired d = usb0Nat66();
-  d.firewall->nat66 = {"eth0"};
-  applier6.apply(d, nl.view);
-  EXPECT_EQ(after(nl.ops, ops), (Lines{"del6 usb0 2001:db8:100:3::1/64", "add6 usb0 fd12:3456:789a:e0f5::1/64", "up usb0"}));
-  EXPECT_EQ(dhcp.ops.back(), "start usb0 192.168.42.0/24 192.168.42.1 fd12:3456:789a:e0f5::1/64");
+  const size_t ops = nl.ops.size(), dhcpOps = dhcp.ops.size();
+  applier6.apply(usb0Nat66(), nl.view);
+  EXPECT_EQ(after(nl.ops, ops), (Lines{"add6 usb0 fd12:3456:789a:e0f5::1/64", "life6 usb0 2001:db8:100:3::1/64 0/60"}));
+  EXPECT_EQ(dhcp.ops.size(), dhcpOps) << "dnsmasq keeps running: its argv does not name the prefix";
+  EXPECT_TRUE(fw.state == *usb0Nat66().firewall) << "the masquerade for the ULA";
+  const size_t before = nl.ops.size();
+  applier6.apply(usb0Pd("2001:db8:100:3::1/64", "2001:db8:100::/60", 40, 60), nl.view);  // delegated again
+  EXPECT_EQ(after(nl.ops, before), (Lines{"del6 usb0 2001:db8:100:3::1/64", "del6 usb0 fd12:3456:789a:e0f5::1/64",
+                                          "life6 usb0 2001:db8:100:3::1/64 40/60", "up usb0"}))
+      << "from nat66 to pd: the ULA goes and dnsmasq restarts";
 }

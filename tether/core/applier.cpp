@@ -28,8 +28,9 @@ Applier::Outcome Applier::apply(const Desired& want, const KernelView& kernel) {
       recordChanged |= it->second.address.has_value() || it->second.address6.has_value();
       takeDown(it->first, it->second, kernel);
     } else if (it->second.address6 != p->second.address6 && it->second.complete && it->second.lease6 &&
-               p->second.lease6) {
-      // A new delegated prefix: dnsmasq keeps running and announces both (RFC 9096).
+               p->second.address6) {
+      // A delegated prefix replaced (a new one, or nat66's ULA when it is lost): dnsmasq keeps
+      // running and announces both, the old one deprecated (RFC 9096).
       recordChanged = true;
       if (auto st = renumber6(it->first, it->second, p->second); !st) log::warning(st.error().message);
     } else if (it->second.address6 == p->second.address6 && it->second.complete && p->second.lease6 &&
@@ -190,7 +191,9 @@ Status Applier::setLease6(const std::string& ifname, const Ipv6Prefix& address, 
 // announces it with preferred lifetime 0 and the clients stop choosing it (RFC 9096). The
 // kernel removes it when its valid lifetime ends.
 Status Applier::renumber6(const std::string& ifname, Downstream& d, const DownstreamPlan& plan) {
-  if (auto st = setLease6(ifname, *plan.address6, *plan.lease6); !st) return st;
+  auto added = plan.lease6 ? setLease6(ifname, *plan.address6, *plan.lease6)
+                           : ports_.netlink.addAddress6(ifname, *plan.address6);  // nat66's ULA
+  if (!added) return added;  // naming the address and the interface
   const auto now = PdLease::Clock::now();
   std::erase_if(d.deprecated6, [&](const auto& e) { return e.first == *plan.address6 || e.second <= now; });
   const uint32_t left = pdSecondsLeft(d.lease6->validUntil, now);
@@ -198,7 +201,7 @@ Status Applier::renumber6(const std::string& ifname, Downstream& d, const Downst
                        : ports_.netlink.removeAddress6(ifname, *d.address6);
   if (!st) log::warning(ifname, ": deprecate ", d.address6->str(), ": ", st.error().message);
   else if (left > 0) d.deprecated6.emplace_back(*d.address6, std::min(d.lease6->validUntil, now + std::chrono::hours(24 * 365)));
-  log::notice(ifname, ": delegated prefix now ", plan.address6->str(), "; ", d.address6->str(),
+  log::notice(ifname, ": IPv6 now ", plan.address6->str(), "; ", d.address6->str(),
               left > 0 ? " deprecated until its valid lifetime ends (" + std::to_string(left) + " s)" : " removed");
   d.address6 = plan.address6;
   d.lease6 = plan.lease6;
