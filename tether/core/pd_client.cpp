@@ -5,6 +5,7 @@
 
 #include <boost/asio/post.hpp>
 #include <cerrno>
+#include <csignal>
 #include <utility>
 
 #include "tether/base/files.h"
@@ -24,7 +25,8 @@ DhcpcdPdClient::~DhcpcdPdClient() = default;
 std::string DhcpcdPdClient::recordPath() const { return config_.runDir + "/dhcpcd-pd.pid"; }
 
 void DhcpcdPdClient::cleanupStale() {
-  if (auto st = killRecordedChild(recordPath(), config_.dhcpcdPath); !st) log::warning("stale dhcpcd: ", st.error().message);
+  // A clean stop (its route removed, its helpers and files gone) before a new one starts.
+  if (auto st = killRecordedChild(recordPath(), config_.dhcpcdPath, 6000); !st) log::warning("stale dhcpcd: ", st.error().message);
   ::unlink(dhcpcdEnvPath(config_.runDir).c_str());
 }
 
@@ -117,9 +119,23 @@ Status DhcpcdPdClient::startFor(const std::string& upstream) {
   if (!argv) return argv.error();
   if (auto st = writeFileAtomic(dhcpcdConfPath(config_.runDir), *conf, 0644); !st) return st;
   if (auto st = writeFileAtomic(dhcpcdHookPath(config_.runDir), *hook, 0755); !st) return st;
-  dhcpcd_ = std::make_unique<Supervisor>(runner_, io_, ProcessSpec{"dhcpcd-" + upstream, std::move(*argv), {}});
-  dhcpcd_->onStarted([this](pid_t pid) {
+  // dhcpcd gives its privilege-separation helpers up to 5 s to stop (PS_PROCESS_TIMEOUT) before
+  // it removes its route and exits: SIGKILL only after that.
+  Supervisor::Options options;
+  options.stopTimeout = std::chrono::milliseconds(7000);
+  dhcpcd_ = std::make_unique<Supervisor>(runner_, io_, ProcessSpec{"dhcpcd-" + upstream, std::move(*argv), {}}, options);
+  auto group = std::make_shared<pid_t>(0);
+  dhcpcd_->onStarted([this, group](pid_t pid) {
+    *group = pid;
     if (auto st = recordChild(recordPath(), pid); !st) log::warning("dhcpcd: ", st.error().message);
+  });
+  // Its privilege-separation helpers share its process group (the runner gives each child its
+  // own session): when the main process was SIGKILLed (deaf to SIGTERM for 3 s, seen) they
+  // outlive it, so the group goes too. No new process can take that group id while a helper
+  // still holds it.
+  dhcpcd_->onExited([group](int, bool) {
+    if (*group > 1) ::kill(-*group, SIGKILL);
+    *group = 0;
   });
   return dhcpcd_->start();
 }

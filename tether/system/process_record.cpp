@@ -52,7 +52,7 @@ Status recordChild(const std::string& path, pid_t pid) {
   return writeFileAtomic(path, std::to_string(pid) + " " + std::to_string(*start) + "\n", 0644);
 }
 
-Status killRecordedChild(const std::string& path, const std::string& exe) {
+Status killRecordedChild(const std::string& path, const std::string& exe, int termWaitMs) {
   auto text = readFile(path, 256);
   if (!text) return text.error().code == Errc::NotFound ? Status{} : Status{text.error()};
   ::unlink(path.c_str());
@@ -76,13 +76,14 @@ Status killRecordedChild(const std::string& path, const std::string& exe) {
   bool done = gone(pidfd, 0);
   if (!done) {
     pidfdSignal(pidfd, SIGTERM);
-    done = gone(pidfd, 700);
+    done = gone(pidfd, termWaitMs);
   }
   if (!done) {
     pidfdSignal(pidfd, SIGKILL);
     done = gone(pidfd, 300);
   }
   ::close(pidfd);
+  if (done) ::kill(-pid, SIGKILL);  // helpers in its process group (dhcpcd's privilege separation)
   if (!done) return makeError(Errc::Timeout, "stale " + exe + " (pid " + std::to_string(pid) + ") did not exit after SIGKILL");
   return {};
 }

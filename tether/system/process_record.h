@@ -24,8 +24,10 @@ std::optional<uint64_t> procStatStartTime(std::string_view statText);
 Status recordChild(const std::string& path, pid_t pid);
 
 // At start-up: stops the recorded process (SIGTERM, then SIGKILL; blocks at most ~1 s) when it
-// still runs with the recorded start time and its exe is `exe` (symlinks resolved), and
+// still runs with the recorded start time and its exe is `exe` (symlinks resolved), then
+// SIGKILLs what is left of its process group (helpers it forked, when it led its group), and
 // removes the record in every case. A missing record is success.
-Status killRecordedChild(const std::string& path, const std::string& exe);
+// termWaitMs: how long it may take to exit after SIGTERM (dhcpcd gives its helpers up to 5 s).
+Status killRecordedChild(const std::string& path, const std::string& exe, int termWaitMs = 700);
 
 }  // namespace tetherd
