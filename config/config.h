@@ -25,8 +25,7 @@ bool parseIfaceKind(std::string_view text, IfaceKind& out);
 
 // How the downstreams get IPv6. Auto: the best available (pd when the upstream delegates a
 // prefix, else nat66; relay comes later). Nat66: a stable ULA /64 per downstream, masqueraded
-// to the upstream. Pd: a /64 of the prefix the upstream delegates, routed (the planner's mode
-// for a downstream; the config key does not offer it yet).
+// to the upstream. Pd: a /64 of the prefix the upstream delegates (DHCPv6-PD), routed.
 enum class Ipv6Mode { Off, Auto, Nat66, Pd };
 const char* ipv6ModeName(Ipv6Mode mode);
 
@@ -85,6 +84,7 @@ struct Config {
   // Local-only downstreams (Android's LocalOnlyHotspot): DHCP and local DNS, never forwarded.
   std::array<bool, kIfaceKindCount> localOnlyKinds{};
   std::vector<std::string> localOnlyNames;
+  int pdPrefixHint = 60;          // pd_prefix_length: the delegation asked for (a hint), 48..64
 
   // [softap]
   std::string softapInterface = "wlan0";  // the interface hostapd runs the soft AP on
@@ -95,6 +95,7 @@ struct Config {
 
   // [dhcp]
   std::string dnsmasqPath = "/usr/sbin/dnsmasq";
+  std::string dhcpcdPath = "/usr/sbin/dhcpcd";  // the DHCPv6-PD client (ipv6 = pd or auto)
   int leaseTimeSec = 3600;
   int rangeFirstHost = 10;
   int rangeLastHost = 250;

@@ -218,11 +218,13 @@ const SectionTable& sectionTable() {
       if (v == "off") c.ipv6 = Ipv6Mode::Off;
       else if (v == "auto") c.ipv6 = Ipv6Mode::Auto;
       else if (v == "nat66") c.ipv6 = Ipv6Mode::Nat66;
-      else if (v == "pd" || v == "relay")
-        return "'" + v + "' is not available yet in this version of tetherd (use auto, nat66 or off)";
-      else return "'" + v + "' is not one of auto, nat66, off";
+      else if (v == "pd") c.ipv6 = Ipv6Mode::Pd;
+      else if (v == "relay")
+        return "'" + v + "' is not available yet in this version of tetherd (use auto, pd, nat66 or off)";
+      else return "'" + v + "' is not one of auto, pd, nat66, off";
       return "";
     };
+    teth["pd_prefix_length"] = [](Config& c, const std::string& v) { return setInt(c.pdPrefixHint, v, 48, 64); };
 
     auto& ap = t["softap"];
     ap["interface"] = [](Config& c, const std::string& v) -> std::string {
@@ -246,6 +248,7 @@ const SectionTable& sectionTable() {
 
     auto& dhcp = t["dhcp"];
     dhcp["dnsmasq"] = [](Config& c, const std::string& v) { return setPath(c.dnsmasqPath, v); };
+    dhcp["dhcpcd"] = [](Config& c, const std::string& v) { return setPath(c.dhcpcdPath, v); };
     dhcp["lease_time"] = [](Config& c, const std::string& v) -> std::string {
       int ms = 0;
       auto err = setDuration(ms, v, 120'000, 7LL * 24 * 3'600'000);

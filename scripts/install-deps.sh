@@ -22,6 +22,9 @@ PACKAGES=(
   python3 procps psmisc iperf3
   # tests/integration/test_ipv6.py: the upstream router's router advertisements
   radvd
+  # prefix delegation: dhcpcd is tetherd's DHCPv6-PD client; kea-dhcp6-server is the
+  # upstream's delegating server in tests/integration/test_ipv6_pd.py (its own instance)
+  dhcpcd-base kea-dhcp6-server
   # tests/integration/test_web_https.py: a user-given certificate made with the openssl CLI
   openssl
   # the Bluetooth NAP's tests: a private D-Bus with BlueZ's API played by python3-dbusmock
@@ -79,10 +82,15 @@ fi
 
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# Masked before it is installed, so its package never starts a system kea-dhcp6.
+systemctl mask kea-dhcp6-server.service >/dev/null 2>&1 || true
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
 # hostapd's own system service must never compete with tetherd for the interface.
 systemctl mask hostapd.service >/dev/null 2>&1 || true
+# kea-dhcp6 is only the PD lab's server, run by the test itself with its own config.
+systemctl disable --now kea-dhcp6-server.service >/dev/null 2>&1 || true
+systemctl mask kea-dhcp6-server.service >/dev/null 2>&1 || true
 # Only promtool is wanted from the prometheus package: not a server on :9090.
 systemctl disable --now prometheus.service >/dev/null 2>&1 || true
 systemctl mask prometheus.service >/dev/null 2>&1 || true

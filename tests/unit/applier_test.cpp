@@ -421,3 +421,60 @@ TEST_F(ApplierIpv6Test, Ipv6TurnedOnForATetheredDownstreamRestartsItsDhcpWithRa)
   EXPECT_EQ(after(nl.ops, ops), (Lines{"add6 usb0 fd12:3456:789a:e0f5::1/64", "up usb0"})) << "IPv4 untouched";
   EXPECT_EQ(dhcp.ops.back(), "start usb0 192.168.42.0/24 192.168.42.1 fd12:3456:789a:e0f5::1/64");
 }
+
+// ---------------------------------------------------------------------------- prefix delegation
+
+namespace {
+
+Desired usb0Pd(const char* router, const char* delegated, int preferred, int valid) {
+  const auto now = PdLease::Clock::now();
+  Desired d = usb0Nat66();
+  d.configured["usb0"].ipv6 = Ipv6Mode::Pd;
+  d.configured["usb0"].address6 = Ipv6Prefix::parse(router);
+  d.configured["usb0"].lease6 =
+      PdLease{*Ipv6Prefix::parse(delegated), now + std::chrono::seconds(preferred), now + std::chrono::seconds(valid)};
+  d.firewall->nat66.clear();
+  return d;
+}
+
+}  // namespace
+
+TEST_F(ApplierIpv6Test, PdRouterAddressTakesTheLeaseLifetimesAndARenewalRefreshesThemOnly) {
+  applier6.apply(usb0Pd("2001:db8:100:3::1/64", "2001:db8:100::/60", 40, 60), nl.view);
+  EXPECT_EQ(nl.ops, (Lines{"add usb0 192.168.42.1/24", "life6 usb0 2001:db8:100:3::1/64 40/60", "up usb0"}));
+  const size_t ops = nl.ops.size(), dhcpOps = dhcp.ops.size();
+  applier6.apply(usb0Pd("2001:db8:100:3::1/64", "2001:db8:100::/60", 50, 90), nl.view);
+  EXPECT_EQ(after(nl.ops, ops), (Lines{"life6 usb0 2001:db8:100:3::1/64 50/90"}));
+  EXPECT_EQ(dhcp.ops.size(), dhcpOps) << "dnsmasq keeps running: it reads the lifetimes off the address";
+}
+
+TEST_F(ApplierIpv6Test, PdNewPrefixIsAnnouncedAtOnceAndTheOldDeprecatedUntilItsValidLifetimeEnds) {
+  applier6.apply(usb0Pd("2001:db8:100:3::1/64", "2001:db8:100::/60", 40, 60), nl.view);
+  const size_t ops = nl.ops.size(), dhcpOps = dhcp.ops.size();
+  applier6.apply(usb0Pd("2001:db8:200:3::1/64", "2001:db8:200::/60", 40, 90), nl.view);
+  EXPECT_EQ(after(nl.ops, ops),
+            (Lines{"life6 usb0 2001:db8:200:3::1/64 40/90", "life6 usb0 2001:db8:100:3::1/64 0/60"}));
+  EXPECT_EQ(dhcp.ops.size(), dhcpOps) << "no dnsmasq restart: a restarted one forgets the old prefix";
+  EXPECT_EQ(record(), "usb0 192.168.42.1/24\nusb0 2001:db8:200:3::1/64\nusb0 2001:db8:100:3::1/64\n");
+  EXPECT_EQ(applier6.addresses6().at("usb0").str(), "2001:db8:200:3::1/64");
+
+  const size_t before = nl.ops.size();
+  applier6.apply(Desired{}, nl.view);  // stop: both go
+  EXPECT_EQ(after(nl.ops, before), (Lines{"del6 usb0 2001:db8:100:3::1/64", "del6 usb0 2001:db8:200:3::1/64",
+                                          "del usb0 192.168.42.1/24"}));
+  EXPECT_TRUE(nl.onLink6.empty());
+}
+
+TEST_F(ApplierIpv6Test, PdLostFallsBackToNat66InPlaceWithTheOldPrefixDeprecated) {
+  applier6.apply(usb0Pd("2001:db8:100:3::1/64", "2001:db8:100::/60", 40, 60), nl.view);
+  const size_t ops = nl.ops.size(), dhcpOps = dhcp.ops.size();
+  applier6.apply(usb0Nat66(), nl.view);
+  EXPECT_EQ(after(nl.ops, ops), (Lines{"add6 usb0 fd12:3456:789a:e0f5::1/64", "life6 usb0 2001:db8:100:3::1/64 0/60"}));
+  EXPECT_EQ(dhcp.ops.size(), dhcpOps) << "dnsmasq keeps running: its argv does not name the prefix";
+  EXPECT_TRUE(fw.state == *usb0Nat66().firewall) << "the masquerade for the ULA";
+  const size_t before = nl.ops.size();
+  applier6.apply(usb0Pd("2001:db8:100:3::1/64", "2001:db8:100::/60", 40, 60), nl.view);  // delegated again
+  EXPECT_EQ(after(nl.ops, before), (Lines{"del6 usb0 2001:db8:100:3::1/64", "del6 usb0 fd12:3456:789a:e0f5::1/64",
+                                          "life6 usb0 2001:db8:100:3::1/64 40/60", "up usb0"}))
+      << "from nat66 to pd: the ULA goes and dnsmasq restarts";
+}

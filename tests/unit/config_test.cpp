@@ -140,14 +140,26 @@ TEST(Config, Durations) {
 
 TEST(Config, Ipv6Modes) {
   EXPECT_EQ(Config{}.ipv6, Ipv6Mode::Off);
-  for (auto [text, mode] : {std::pair{"off", Ipv6Mode::Off}, {"auto", Ipv6Mode::Auto}, {"nat66", Ipv6Mode::Nat66}}) {
+  for (auto [text, mode] : {std::pair{"off", Ipv6Mode::Off}, {"auto", Ipv6Mode::Auto}, {"nat66", Ipv6Mode::Nat66},
+                                    {"pd", Ipv6Mode::Pd}}) {
     auto c = parseConfig(std::string("[tethering]\nipv6 = ") + text + "\n", "t.conf");
     ASSERT_TRUE(c) << c.error().message;
     EXPECT_EQ(c->ipv6, mode);
     EXPECT_STREQ(ipv6ModeName(mode), text);
   }
-  EXPECT_EQ(errorOf("[tethering]\n\nipv6 = pd\n"),
-            "t.conf:3: key 'ipv6' in [tethering]: 'pd' is not available yet in this version of tetherd (use auto, nat66 or off)");
+  EXPECT_EQ(errorOf("[tethering]\n\nipv6 = relay\n"),
+            "t.conf:3: key 'ipv6' in [tethering]: 'relay' is not available yet in this version of tetherd (use auto, pd, nat66 or off)");
   EXPECT_EQ(errorOf("[tethering]\nipv6 = yes\n"),
-            "t.conf:2: key 'ipv6' in [tethering]: 'yes' is not one of auto, nat66, off");
+            "t.conf:2: key 'ipv6' in [tethering]: 'yes' is not one of auto, pd, nat66, off");
+}
+
+TEST(Config, PdPrefixLengthAndDhcpcd) {
+  EXPECT_EQ(Config{}.pdPrefixHint, 60);
+  EXPECT_EQ(Config{}.dhcpcdPath, "/usr/sbin/dhcpcd");
+  auto c = parseConfig("[tethering]\npd_prefix_length = 56\n[dhcp]\ndhcpcd = /opt/dhcpcd\n", "t.conf");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->pdPrefixHint, 56);
+  EXPECT_EQ(c->dhcpcdPath, "/opt/dhcpcd");
+  EXPECT_NE(errorOf("[tethering]\npd_prefix_length = 65\n").find("t.conf:2: key 'pd_prefix_length' in [tethering]"), std::string::npos);
+  EXPECT_NE(errorOf("[tethering]\npd_prefix_length = 47\n").find("t.conf:2: key 'pd_prefix_length'"), std::string::npos);
 }

@@ -96,6 +96,13 @@ class FakeNetlink : public Netlink {
     onLink6[ifname].insert(p);
     return {};
   }
+  Status setAddress6Lifetimes(const std::string& ifname, const Ipv6Prefix& p, uint32_t preferredSec,
+                              uint32_t validSec) override {
+    if (!indexOf(ifname)) return makeError(Errc::UnknownIface, ifname);
+    ops.push_back("life6 " + ifname + " " + p.str() + " " + std::to_string(preferredSec) + "/" + std::to_string(validSec));
+    onLink6[ifname].insert(p);
+    return {};
+  }
   Status removeAddress6(const std::string& ifname, const Ipv6Prefix& p) override {
     ops.push_back("del6 " + ifname + " " + p.str());
     if (auto it = onLink6.find(ifname); it != onLink6.end() && it->second.erase(p) && it->second.empty()) onLink6.erase(it);

@@ -472,12 +472,13 @@ std::vector<Scenario> ipv6() {
   // Prefix delegation: auto with a delegated prefix routes a /64 of it to usb0, no nat66.
   Facts pd = usb0Tethered();
   pd.ula48 = Ipv6Prefix::parse(kUla48);
-  pd.delegated = DelegatedPrefix{*Ipv6Prefix::parse("2001:db8:100::/60"), 40, 60};
+  pd.delegated = pdLease(DelegatedPrefix{*Ipv6Prefix::parse("2001:db8:100::/60"), 40, 60}, PdLease::Clock::time_point{});
   pd.pdSubnets = {{"usb0", 3}, {"wlan0", 0}};
   i.config.ipv6 = Ipv6Mode::Auto;
   Desired routed = want;
   routed.configured["usb0"].ipv6 = Ipv6Mode::Pd;
   routed.configured["usb0"].address6 = Ipv6Prefix::parse("2001:db8:100:3::1/64");
+  routed.configured["usb0"].lease6 = pd.delegated;
   routed.firewall->nat66.clear();
   routed.pdSubnets = pd.pdSubnets;
   rows.push_back({"Ipv6_AutoWithADelegation_Usb0GetsItsKeptSubnet_NoNat66", pd, i, routed});
@@ -485,10 +486,11 @@ std::vector<Scenario> ipv6() {
   // A /64 delegation whose only /64 was kept for wlan0 (not tethered now): the reservation
   // gives way to the tethered usb0.
   Facts tooSmall = pd;
-  tooSmall.delegated = DelegatedPrefix{*Ipv6Prefix::parse("2001:db8:100:7::/64"), 40, 60};
+  tooSmall.delegated = pdLease(DelegatedPrefix{*Ipv6Prefix::parse("2001:db8:100:7::/64"), 40, 60}, PdLease::Clock::time_point{});
   tooSmall.pdSubnets = {{"wlan0", 0}};
   Desired fallback = routed;
   fallback.configured["usb0"].address6 = Ipv6Prefix::parse("2001:db8:100:7::1/64");
+  fallback.configured["usb0"].lease6 = tooSmall.delegated;
   fallback.pdSubnets = {{"usb0", 0}};
   rows.push_back({"Ipv6_ASingleSlashSixtyFourGoesToTheTetheredDownstream", tooSmall, i, fallback});
 
@@ -497,13 +499,14 @@ std::vector<Scenario> ipv6() {
   Facts two = pd;
   addLink(two, kWlan0, "wlan0");
   served(two, kWlan0, "wlan0", Stage::Forwarding, "192.168.43.1/24");
-  two.delegated = DelegatedPrefix{*Ipv6Prefix::parse("2001:db8:100:7::/64"), 40, 60};
+  two.delegated = pdLease(DelegatedPrefix{*Ipv6Prefix::parse("2001:db8:100:7::/64"), 40, 60}, PdLease::Clock::time_point{});
   two.pdSubnets = {};
   Desired both{.upstream = "eth0",
                .tracked = {{"usb0", IfaceKind::Usb}, {"wlan0", IfaceKind::Wifi}},
                .wanted = {"usb0", "wlan0"},
                .configured = {{"usb0", {.kind = IfaceKind::Usb, .address = P("192.168.42.1/24"), .ipv6 = Ipv6Mode::Pd,
-                                        .address6 = Ipv6Prefix::parse("2001:db8:100:7::1/64")}},
+                                        .address6 = Ipv6Prefix::parse("2001:db8:100:7::1/64"),
+                                        .lease6 = two.delegated}},
                               {"wlan0", {.kind = IfaceKind::Wifi, .address = P("192.168.43.1/24"), .ipv6 = Ipv6Mode::Nat66,
                                          .address6 = subnet64Router(*pd.ula48, subnetIdFor("wlan0"))}}},
                .firewall = FirewallState{.downstreams = {"usb0", "wlan0"},
@@ -516,6 +519,15 @@ std::vector<Scenario> ipv6() {
                .pdSubnets = {{"usb0", 0}},
                .pdLeft = {"wlan0"}};
   rows.push_back({"Ipv6_TooSmallADelegation_TheSecondDownstreamUsesNat66", two, i, both});
+
+  // pd by config: the same routed /64 with a delegation; without one (none yet, or expired)
+  // no IPv6 at all (auto would fall back to nat66).
+  Intent byPd = i;
+  byPd.config.ipv6 = Ipv6Mode::Pd;
+  rows.push_back({"Ipv6_PdByConfig_RoutesTheDelegation", pd, byPd, routed});
+  Facts lost = pd;
+  lost.delegated.reset();
+  rows.push_back({"Ipv6_PdByConfigWithoutADelegation_NothingOfIpv6", lost, byPd, usb0Through("eth0", {A("10.0.1.1")})});
 
   // nat66 by config ignores a delegation.
   i.config.ipv6 = Ipv6Mode::Nat66;

@@ -67,6 +67,7 @@ struct Daemon::Impl {
   void followConfig() {
     running.follow([this](const Config& c) { if (dhcp) dhcp->reconfigure(c); });
     running.follow([this](const Config& c) { if (softap) softap->reconfigure(c); });
+    running.follow([this](const Config& c) { if (pd) pd->reconfigure(c); });
     running.follow([this](const Config& c) { if (manager) manager->reconfigure(c); });
     running.follow([this](const Config& c) { if (usb) usb->reconfigure(c); });
     running.follow([this](const Config& c) { if (bluetooth) bluetooth->reconfigure(c); });
@@ -150,13 +151,17 @@ struct Daemon::Impl {
     if (auto st = ensureDirs(); !st) return st;
     dhcp = std::make_unique<DnsmasqService>(io, processes, config);
     dhcp->cleanupStale();
+    pd = std::make_unique<DhcpcdPdClient>(io, processes, config);
+    pd->cleanupStale();
+    if (auto st = pd->watch(); !st) log::error("prefix delegation unavailable: ", st.error().message);
     idle = std::make_unique<IdleMonitor>(
         io, [this](const std::string& label) { return openIdleTimerWatch(io, label); },
         [] { return std::chrono::steady_clock::now(); },
         [this](const std::string& ifname) { return manager->removeInterface(ifname); }, [this](const Event& e) { event(e); });
     manager = std::make_unique<TetherManager>(
         ManagerDeps{io, netlink, firewall, sysctl, kernel, &routing, &prober, &shaper, netnsInode(),
-                    [this](const std::map<std::string, IdleTimer>& t) { if (idle) idle->sync(t); }},
+                    [this](const std::map<std::string, IdleTimer>& t) { if (idle) idle->sync(t); },
+                    pd.get()},
         *dhcp, config, [this](const Event& e) { event(e); });
     registerTetherCommands(commands, *manager);
     softap = std::make_unique<softap::SoftApService>(
@@ -339,6 +344,7 @@ struct Daemon::Impl {
   ProcSysctl sysctl;
   PosixProcessRunner processes{io};
   std::unique_ptr<DnsmasqService> dhcp;
+  std::unique_ptr<DhcpcdPdClient> pd;  // before the manager, which holds it
   std::unique_ptr<IdleMonitor> idle;
   std::unique_ptr<TetherManager> manager;
   std::unique_ptr<softap::SoftApService> softap;

@@ -28,6 +28,17 @@ Applier::Outcome Applier::apply(const Desired& want, const KernelView& kernel) {
     if (p == want.configured.end() || it->second.address != p->second.address) {
       recordChanged |= it->second.address.has_value() || it->second.address6.has_value();
       takeDown(it->first, it->second, kernel);
+    } else if (it->second.address6 != p->second.address6 && it->second.complete && it->second.lease6 &&
+               p->second.address6) {
+      // A delegated prefix replaced (a new one, or nat66's ULA when it is lost): dnsmasq keeps
+      // running and announces both, the old one deprecated (RFC 9096).
+      recordChanged = true;
+      if (auto st = renumber6(it->first, it->second, p->second); !st) log::warning(st.error().message);
+    } else if (it->second.address6 == p->second.address6 && it->second.complete && p->second.lease6 &&
+               it->second.lease6 != p->second.lease6) {
+      // The same prefix renewed: its lifetimes, which the next router advertisement carries.
+      if (auto st = setLease6(it->first, *p->second.address6, *p->second.lease6); !st) log::warning(st.error().message);
+      else it->second.lease6 = p->second.lease6;
     } else if (it->second.address6 != p->second.address6 && (it->second.address6 || it->second.complete)) {
       // Only IPv6 changes: the IPv4 address stays, dnsmasq restarts with the new /64.
       recordChanged |= it->second.address6.has_value();
@@ -60,12 +71,13 @@ Applier::Outcome Applier::apply(const Desired& want, const KernelView& kernel) {
       recordChanged = true;
     }
     if (p.address6 && !d.address6) {
-      if (auto st = ports_.netlink.addAddress6(name, *p.address6); !st) {
+      if (auto st = p.lease6 ? setLease6(name, *p.address6, *p.lease6) : ports_.netlink.addAddress6(name, *p.address6); !st) {
         out.configured[name] =
             makeError(Errc::IfaceCfgError, name + ": set address " + p.address6->str() + ": " + st.error().message);
         continue;
       }
       d.address6 = p.address6;
+      d.lease6 = p.lease6;
       recordChanged = true;
     }
     fresh.push_back(name);
@@ -148,6 +160,10 @@ void Applier::takeDown(const std::string& ifname, Downstream& d, const KernelVie
   if (d.dhcp) ports_.dhcp.stop(ifname);
   d.dhcp = false;
   d.complete = false;
+  for (const auto& [old, validUntil] : d.deprecated6)
+    if (kernel.exists(ifname)) (void)ports_.netlink.removeAddress6(ifname, old);
+  d.deprecated6.clear();
+  d.lease6.reset();
   if (d.address6 && kernel.exists(ifname)) {
     auto st = ports_.netlink.removeAddress6(ifname, *d.address6);
     if (!st && st.error().code != Errc::UnknownIface) log::warning(ifname, ": remove address: ", st.error().message);
@@ -164,6 +180,36 @@ void Applier::takeDown(const std::string& ifname, Downstream& d, const KernelVie
     }
   }
   d.address.reset();
+}
+
+Status Applier::setLease6(const std::string& ifname, const Ipv6Prefix& address, const PdLease& lease) {
+  const auto now = PdLease::Clock::now();
+  auto st = ports_.netlink.setAddress6Lifetimes(ifname, address, pdSecondsLeft(lease.preferredUntil, now),
+                                                pdSecondsLeft(lease.validUntil, now));
+  if (!st) return makeError(Errc::IfaceCfgError, ifname + ": set address " + address.str() + ": " + st.error().message);
+  return {};
+}
+
+// The new prefix's router address first (dnsmasq sees it and announces it at once), then the
+// old one deprecated: preferred 0, valid what is left of the old delegation, so that dnsmasq
+// announces it with preferred lifetime 0 and the clients stop choosing it (RFC 9096). The
+// kernel removes it when its valid lifetime ends.
+Status Applier::renumber6(const std::string& ifname, Downstream& d, const DownstreamPlan& plan) {
+  auto added = plan.lease6 ? setLease6(ifname, *plan.address6, *plan.lease6)
+                           : ports_.netlink.addAddress6(ifname, *plan.address6);  // nat66's ULA
+  if (!added) return added;  // naming the address and the interface
+  const auto now = PdLease::Clock::now();
+  std::erase_if(d.deprecated6, [&](const auto& e) { return e.first == *plan.address6 || e.second <= now; });
+  const uint32_t left = pdSecondsLeft(d.lease6->validUntil, now);
+  Status st = left > 0 ? ports_.netlink.setAddress6Lifetimes(ifname, *d.address6, 0, std::min(left, 0xfffffffeU))
+                       : ports_.netlink.removeAddress6(ifname, *d.address6);
+  if (!st) log::warning(ifname, ": deprecate ", d.address6->str(), ": ", st.error().message);
+  else if (left > 0) d.deprecated6.emplace_back(*d.address6, std::min(d.lease6->validUntil, now + std::chrono::hours(24 * 365)));
+  log::notice(ifname, ": IPv6 now ", plan.address6->str(), "; ", d.address6->str(),
+              left > 0 ? " deprecated until its valid lifetime ends (" + std::to_string(left) + " s)" : " removed");
+  d.address6 = plan.address6;
+  d.lease6 = plan.lease6;
+  return {};
 }
 
 Status Applier::bringUp(const std::string& ifname, const DownstreamPlan& plan, Downstream& d) {
@@ -209,8 +255,10 @@ void Applier::saveRecord() {
   std::string text;
   for (const auto& [n, d] : downstreams_)
     if (d.address) text += n + " " + d.address->str() + "\n";
-  for (const auto& [n, d] : downstreams_)
+  for (const auto& [n, d] : downstreams_) {
     if (d.address6) text += n + " " + d.address6->str() + "\n";
+    for (const auto& [old, validUntil] : d.deprecated6) text += n + " " + old.str() + "\n";
+  }
   if (text.empty()) {  // nothing to undo after a crash: no record left in run_dir
     ::unlink(record_.c_str());
     return;

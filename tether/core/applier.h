@@ -75,11 +75,16 @@ class Applier {
   struct Downstream {
     std::optional<Ipv4Prefix> address;
     std::optional<Ipv6Prefix> address6;
+    std::optional<PdLease> lease6;  // pd: the lifetimes address6 was given
+    // pd: old routers' addresses left deprecated (preferred 0) until their valid end
+    std::vector<std::pair<Ipv6Prefix, PdLease::Clock::time_point>> deprecated6;
     bool dhcp = false;
     bool ap = false;
     bool complete = false;  // every step done: link up, DHCP, AP
   };
   void takeDown(const std::string& ifname, Downstream& d, const KernelView& kernel, bool keepIpv4 = false);
+  Status setLease6(const std::string& ifname, const Ipv6Prefix& address, const PdLease& lease);
+  Status renumber6(const std::string& ifname, Downstream& d, const DownstreamPlan& plan);
   Status bringUp(const std::string& ifname, const DownstreamPlan& plan, Downstream& d);
   Status applyFirewall(const std::optional<FirewallState>& want);
   void saveRecord();

@@ -88,6 +88,12 @@ struct TetherManager::Impl : MasterActions, InterfaceActions {
   // IPv6: the ULA /48 from state_dir/ula-prefix, made on first use (while IPv6 is not off).
   mutable std::optional<Ipv6Prefix> ula48;
   std::optional<Ipv6Prefix> ulaPrefix() const;
+  // IPv6 prefix delegation: dhcpcd on the selected upstream while tethering in pd or auto,
+  // and the per-downstream /64 numbers kept in state_dir/pd-subnets.
+  mutable std::optional<PdSubnets> pdSubnets;  // loaded at the first facts()
+  std::string pdSubnetsFile() const { return intent.config.stateDir + "/pd-subnets"; }
+  std::vector<std::string> pdLeft;
+  void syncPd(const Desired& d);
   void loadBlocked();
   std::map<std::string, StaticLease> pins;  // static leases, by MAC
   std::string pinnedFile() const { return intent.config.stateDir + "/pinned-clients"; }

@@ -110,6 +110,8 @@ void TetherManager::stop(std::function<void()> done) {
   m.firewallRetry.cancel();
   m.masterTimer.cancel();
   m.reconcile();  // nothing is wanted: downstreams taken down, rules removed, forwarding restored
+  if (m.deps.pd)  // dhcpcd too has exited when done() is called
+    done = [pd = m.deps.pd, done = std::move(done)]() mutable { pd->stop(std::move(done)); };
   if (auto st = m.applier.resetRouting(routingRange(m.intent.config)); !st)
     log::warning("policy rules and routes at stop: ", st.error().message);
   if (!m.applier.firewallInstalled()) {

@@ -117,4 +117,19 @@ Status savePdSubnets(const std::string& path, const PdSubnets& subnets) {
   return writeFileAtomic(path, formatPdSubnets(subnets), 0644);
 }
 
+PdLease pdLease(const DelegatedPrefix& d, PdLease::Clock::time_point now) {
+  auto at = [now](uint32_t sec) {
+    return sec == 0xffffffffU ? PdLease::Clock::time_point::max() : now + std::chrono::seconds(sec);
+  };
+  return PdLease{d.prefix, at(d.preferredSec), at(d.validSec)};
+}
+
+uint32_t pdSecondsLeft(PdLease::Clock::time_point until, PdLease::Clock::time_point now) {
+  if (until == PdLease::Clock::time_point::max()) return 0xffffffffU;
+  if (until <= now) return 0;
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(until - now).count();
+  long long sec = (ms + 999) / 1000;
+  return sec >= 0xffffffffLL ? 0xfffffffeU : static_cast<uint32_t>(sec);
+}
+
 }  // namespace tetherd

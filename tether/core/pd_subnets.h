@@ -4,6 +4,7 @@
 // keeps the numbers too (the clients move from <old>:N::/64 to <new>:N::/64).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <set>
@@ -12,10 +13,25 @@
 
 #include "tether/base/ip6.h"
 #include "tether/base/result.h"
+#include "tether/system/dhcpcd.h"
 
 namespace tetherd {
 
 using PdSubnets = std::map<std::string, uint32_t>;  // downstream -> subnet number
+
+// A delegation as a fact: the prefix and when its lifetimes end, as absolute times (the
+// planner has no clock; the applier turns them back into the seconds left, which the routers'
+// addresses take and dnsmasq's router advertisements announce). time_point::max(): infinite.
+struct PdLease {
+  using Clock = std::chrono::steady_clock;
+  Ipv6Prefix prefix;
+  Clock::time_point preferredUntil{}, validUntil{};
+  bool operator==(const PdLease&) const = default;
+};
+// dhcpcd's relative lifetimes (seconds from `now`; 4294967295 = infinite) made absolute.
+PdLease pdLease(const DelegatedPrefix& d, PdLease::Clock::time_point now);
+// The seconds left until `until` (0 when past; 4294967295 for time_point::max()), rounded up.
+uint32_t pdSecondsLeft(PdLease::Clock::time_point until, PdLease::Clock::time_point now);
 
 struct PdCarve {
   std::map<std::string, Ipv6Prefix> routers;  // downstream -> its own address <pfx>:<n>::1/64

@@ -83,6 +83,7 @@ std::map<std::string, UpstreamView> upstreamViews(const Facts& facts, const Inte
 
 Ipv6Mode ipv6Mode(const Facts& facts, const Intent& intent) {
   if (intent.config.ipv6 == Ipv6Mode::Off) return Ipv6Mode::Off;
+  if (intent.config.ipv6 == Ipv6Mode::Pd) return facts.delegated ? Ipv6Mode::Pd : Ipv6Mode::Off;
   if (intent.config.ipv6 == Ipv6Mode::Auto && facts.delegated) return Ipv6Mode::Pd;
   if (!facts.ula48) return Ipv6Mode::Off;
   return Ipv6Mode::Nat66;  // no relay yet
@@ -159,6 +160,7 @@ Desired plan(const Facts& facts, const Intent& intent) {
     for (const auto& [name, router] : carve.routers) {
       d.configured[name].ipv6 = Ipv6Mode::Pd;
       d.configured[name].address6 = router;
+      d.configured[name].lease6 = facts.delegated;
     }
     d.pdSubnets = std::move(carve.subnets);
     d.pdLeft = std::move(carve.left);

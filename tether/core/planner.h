@@ -62,7 +62,7 @@ struct Facts {
   std::optional<Ipv6Prefix> ula48{};
   // IPv6: the prefix the selected upstream delegates (dhcpcd's hook; nullopt: none), and the
   // per-downstream /64 numbers kept in state_dir.
-  std::optional<DelegatedPrefix> delegated{};
+  std::optional<PdLease> delegated{};
   PdSubnets pdSubnets{};
   // The network namespace's inode: makes the idle timers' labels unique (they are global).
   uint64_t netns = 0;
@@ -84,6 +84,7 @@ struct DownstreamPlan {
   Ipv6Mode ipv6 = Ipv6Mode::Off;
   std::optional<Ipv6Prefix> address6{};
   bool localOnly = false;  // [tethering] local_only: DHCP and local DNS only, never forwarded
+  std::optional<PdLease> lease6{};  // pd: the delegation, whose lifetimes address6 takes
   Ipv4Prefix subnet() const { return Ipv4Prefix{address.network(), address.length}; }
   bool operator==(const DownstreamPlan&) const = default;
 };

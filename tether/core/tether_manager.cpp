@@ -32,6 +32,7 @@ TetherManager::Impl::Impl(ManagerDeps d, DhcpService& dh, const Config& c, Event
       emit(Event{events::UpstreamValidation{n, validationName(v), last ? last->portalUrl : "", last ? last->detail : ""}});
       reconcile();
     });
+  if (d.pd) d.pd->onChange([this] { reconcile(); });
 }
 
 void TetherManager::Impl::emit(const Event& e) {
@@ -90,6 +91,15 @@ Facts TetherManager::Impl::facts() const {
   }
   f.ula48 = ulaPrefix();
   f.netns = deps.netns;
+  if (deps.pd && (intent.config.ipv6 == Ipv6Mode::Pd || intent.config.ipv6 == Ipv6Mode::Auto)) {
+    f.delegated = deps.pd->lease();
+    if (!pdSubnets) {
+      auto loaded = loadPdSubnets(pdSubnetsFile());
+      if (!loaded) log::error(loaded.error().message, " (starting from an empty assignment)");
+      pdSubnets = loaded ? *loaded : PdSubnets{};
+    }
+    f.pdSubnets = *pdSubnets;
+  }
   f.dnsmasqUid = dnsmasqUid();
   if (ap)
     for (const auto& [n, d] : downstreams)
@@ -132,6 +142,7 @@ void TetherManager::Impl::reconcile(bool retryFailed) {
     retryFailed = retryFailedAgain = false;
     if (!queue.empty()) continue;  // the machines decided something: take it in first
     last = applier.apply(d, deps.kernel);
+    syncPd(d);
     onFirewallOutcome();
     answer(d);
     if (queue.empty() && !again) break;

@@ -19,6 +19,7 @@
 #include "tether/base/ip6.h"
 #include "statemachines/tether_interface_sm.h"
 #include "statemachines/tether_master_sm.h"
+#include "tether/core/pd_client.h"
 #include "tether/core/ports.h"
 #include "tether/core/rate_limits.h"
 #include "tether/system/firewall.h"
@@ -44,6 +45,7 @@ struct ManagerDeps {
   uint64_t netns = 0;                // the network namespace's inode (idle timers' labels)
   // Told the idle timers the firewall holds after every reconcile (tether/core/idle.h).
   std::function<void(const std::map<std::string, IdleTimer>&)> idleTimers{};
+  PrefixDelegation* pd = nullptr;    // IPv6 prefix delegation (ipv6 = pd or auto); none: never pd
 };
 
 class TetherManager {

@@ -108,6 +108,11 @@ class Netlink {
   // alone serves) so that it is usable at once; idempotent as above.
   virtual Status addAddress6(const std::string& ifname, const Ipv6Prefix& p) = 0;
   virtual Status removeAddress6(const std::string& ifname, const Ipv6Prefix& p) = 0;
+  // Adds the address (as addAddress6) or, when it is there, replaces its lifetimes: seconds,
+  // 4294967295 = forever; preferred 0 deprecates it (RFC 9096), and the kernel removes it when
+  // valid runs out. A delegated prefix's router address carries the delegation's lifetimes.
+  virtual Status setAddress6Lifetimes(const std::string& ifname, const Ipv6Prefix& p, uint32_t preferredSec,
+                                      uint32_t validSec) = 0;
   // A new bridge (admin down, no ports), e.g. the Bluetooth PAN bridge. Idempotent: a bridge
   // of that name already there is success; another kind of link of that name is
   // Errc::AlreadyExists.

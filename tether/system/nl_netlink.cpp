@@ -120,6 +120,20 @@ int onDumpMessage(nl_msg* msg, void* arg) {
   return NL_OK;
 }
 
+// An IPv6 address object for rtnl_addr_add/delete (no broadcast in IPv6).
+RtAddrPtr addr6Object(int index, const Ipv6Prefix& p) {
+  RtAddrPtr addr(rtnl_addr_alloc());
+  if (!addr) return nullptr;
+  rtnl_addr_set_ifindex(addr.get(), index);
+  rtnl_addr_set_family(addr.get(), AF_INET6);
+  NlAddrPtr local(nl_addr_build(AF_INET6, p.address.bytes.data(), p.address.bytes.size()));
+  if (!local) return nullptr;
+  nl_addr_set_prefixlen(local.get(), p.length);
+  if (rtnl_addr_set_local(addr.get(), local.get()) < 0) return nullptr;
+  rtnl_addr_set_prefixlen(addr.get(), p.length);
+  return addr;
+}
+
 }  // namespace
 
 // =========================================================================================
@@ -362,24 +376,6 @@ Status NlNetlink::removeAddress(const std::string& ifname, const Ipv4Prefix& p) 
   return {};
 }
 
-namespace {
-
-// An IPv6 address object for rtnl_addr_add/delete (no broadcast in IPv6).
-RtAddrPtr addr6Object(int index, const Ipv6Prefix& p) {
-  RtAddrPtr addr(rtnl_addr_alloc());
-  if (!addr) return nullptr;
-  rtnl_addr_set_ifindex(addr.get(), index);
-  rtnl_addr_set_family(addr.get(), AF_INET6);
-  NlAddrPtr local(nl_addr_build(AF_INET6, p.address.bytes.data(), p.address.bytes.size()));
-  if (!local) return nullptr;
-  nl_addr_set_prefixlen(local.get(), p.length);
-  if (rtnl_addr_set_local(addr.get(), local.get()) < 0) return nullptr;
-  rtnl_addr_set_prefixlen(addr.get(), p.length);
-  return addr;
-}
-
-}  // namespace
-
 Status NlNetlink::readIpv6(std::vector<Addr6Info>& addrs, std::vector<DefaultRoute6>& routes) {
   std::vector<LinkInfo> links;
   if (int err = impl_->dumpLinks(links); err < 0) return cfgError("netlink: list links", "", err);
@@ -434,16 +430,20 @@ Result<std::vector<Neighbour6>> NlNetlink::neighbours6(const std::string& ifname
   return out;
 }
 
-Status NlNetlink::addAddress6(const std::string& ifname, const Ipv6Prefix& p) {
-  const std::string operation = "add address " + p.str();
+Status NlNetlink::addAddress6(const std::string& ifname, const Ipv6Prefix& p) { return setAddress6Lifetimes(ifname, p, ~0U, ~0U); }
+
+Status NlNetlink::setAddress6Lifetimes(const std::string& ifname, const Ipv6Prefix& p, uint32_t preferredSec, uint32_t validSec) {
+  const bool forever = preferredSec == 0xffffffffU && validSec == 0xffffffffU;  // addAddress6: idempotent
+  const std::string operation = (forever ? "add address " : "set lifetimes of ") + p.str();
   auto index = impl_->ifindex(ifname, operation);
   if (!index) return index.error();
   RtAddrPtr addr = addr6Object(*index, p);
   if (!addr) return cfgError(operation, ifname, -NLE_NOMEM);
   rtnl_addr_set_flags(addr.get(), IFA_F_NODAD);
-  int err = impl_->noteResult(rtnl_addr_add(impl_->sk, addr.get(), 0));
-  if (err == -NLE_EXIST) return {};
-  if (err < 0) return isNoDevice(err) ? unknownIface(ifname) : cfgError(operation, ifname, err);
+  if (!forever) rtnl_addr_set_valid_lifetime(addr.get(), validSec);
+  if (!forever) rtnl_addr_set_preferred_lifetime(addr.get(), std::min(preferredSec, validSec));
+  int err = impl_->noteResult(rtnl_addr_add(impl_->sk, addr.get(), forever ? 0 : NLM_F_REPLACE));
+  if (err < 0 && !(err == -NLE_EXIST && forever)) return isNoDevice(err) ? unknownIface(ifname) : cfgError(operation, ifname, err);
   return {};
 }
 

@@ -27,6 +27,9 @@ class NlNetlink : public Netlink {
   Status addAddress(const std::string& ifname, const Ipv4Prefix& p) override;
   Status removeAddress(const std::string& ifname, const Ipv4Prefix& p) override;
   Status addAddress6(const std::string& ifname, const Ipv6Prefix& p) override;
+  // addAddress6 is setAddress6Lifetimes with both forever.
+  Status setAddress6Lifetimes(const std::string& ifname, const Ipv6Prefix& p, uint32_t preferredSec,
+                              uint32_t validSec) override;
   // The IPv6 facts of the kernel view (global addresses, default routes), for its seeding.
   Status readIpv6(std::vector<Addr6Info>& addrs, std::vector<DefaultRoute6>& routes);
   // The IPv6 neighbours (clients' addresses with their MACs) on one link.

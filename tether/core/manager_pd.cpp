@@ -1,0 +1,28 @@
+// The manager's part of IPv6 prefix delegation (pd_client.h): which upstream dhcpcd asks on,
+// and the per-downstream /64 numbers kept in state_dir.
+#include "tether/base/log.h"
+#include "tether/core/manager_impl.h"
+
+namespace tetherd {
+
+// dhcpcd follows the selected upstream while tethering wants pd; the /64 numbers the plan
+// gave out are kept (atomically) for the next run; the downstreams left without one are named.
+void TetherManager::Impl::syncPd(const Desired& d) {
+  if (!deps.pd) return;
+  const bool want = intent.tethering && !intent.stopping &&
+                    (intent.config.ipv6 == Ipv6Mode::Pd || intent.config.ipv6 == Ipv6Mode::Auto);
+  deps.pd->setUpstream(want ? d.upstream : std::nullopt);
+  if (pdSubnets && !d.pdSubnets.empty() && d.pdSubnets != *pdSubnets) {
+    if (auto st = savePdSubnets(pdSubnetsFile(), d.pdSubnets); !st) log::error(st.error().message);
+    pdSubnets = d.pdSubnets;
+    again = true;  // the facts hold the numbers now
+  }
+  if (d.pdLeft != pdLeft && !d.pdLeft.empty()) {
+    std::string names;
+    for (const auto& n : d.pdLeft) names += (names.empty() ? "" : " ") + n;
+    log::warning("delegated prefix too small: ", names, " use nat66");
+  }
+  pdLeft = d.pdLeft;
+}
+
+}  // namespace tetherd
