@@ -26,6 +26,7 @@
 #include "tether/base/log.h"
 #include "tether/system/nl_monitor.h"
 #include "tether/system/nl_netlink.h"
+#include "tether/system/nl_conntrack.h"
 #include "tether/system/nl_routing.h"
 #include "tether/system/nl_shaper.h"
 #include "tether/system/net_probe.h"
@@ -152,7 +153,7 @@ struct Daemon::Impl {
         [this](const std::string& ifname) { return manager->removeInterface(ifname); }, [this](const Event& e) { event(e); });
     manager = std::make_unique<TetherManager>(
         ManagerDeps{io, netlink, firewall, sysctl, kernel, &routing, &prober, &shaper, netnsInode(),
-                    [this](const std::map<std::string, IdleTimer>& t) { if (idle) idle->sync(t); }},
+                    [this](const std::map<std::string, IdleTimer>& t) { if (idle) idle->sync(t); }, &conntrack, true},
         *dhcp, config, [this](const Event& e) { event(e); });
     registerTetherCommands(commands, *manager);
     softap = std::make_unique<softap::SoftApService>(
@@ -323,6 +324,7 @@ struct Daemon::Impl {
   NlRouting routing;
   NlShaper shaper;  // rate limits (issue 14)
   AsioNetProber prober{io};
+  NlConntrack conntrack;
   ProcSysctl sysctl;
   PosixProcessRunner processes{io};
   std::unique_ptr<DnsmasqService> dhcp;
