@@ -1,6 +1,7 @@
 // Each upstream's DNS servers (issue 13 point 3): where they come from (pure), and the inotify
 // watcher on a real temporary directory (writers that rename, write in place, re-point a link).
 #include "tether/core/upstream_dns.h"
+#include "tether/core/rp_filter.h"
 #include "tether/system/nl_conntrack.h"
 
 #include <gtest/gtest.h>
@@ -58,6 +59,24 @@ TEST(UpstreamSwitch, RemovesOnlyFlowsSourceNatedToTheOldAddress) {
   EXPECT_FALSE(natedTo(own, old));      // the appliance's own flow from that address
   EXPECT_FALSE(natedTo(other, old));    // NATed to the new upstream's address
   EXPECT_FALSE(natedTo(inbound, old));  // to the appliance itself
+}
+
+// The kernel uses the larger of conf/all and conf/<if>: 1 (strict) is the one that drops probe replies.
+TEST(UpstreamRpFilter, TheLargerOfAllAndTheInterface) {
+  struct FakeSysctl : Sysctl {
+    std::map<std::string, std::string> values;
+    Result<std::string> read(const std::string& key) override {
+      auto it = values.find(key);
+      if (it == values.end()) return makeError(Errc::SystemError, key + ": no such file");
+      return it->second;
+    }
+    Status write(const std::string&, const std::string&) override { return {}; }
+  } s;
+  s.values = {{"net/ipv4/conf/all/rp_filter", "0\n"}, {"net/ipv4/conf/wwan0/rp_filter", "1\n"}};
+  EXPECT_EQ(effectiveRpFilter(s, "wwan0"), 1);
+  s.values["net/ipv4/conf/all/rp_filter"] = "2\n";  // loose wins over the interface's strict
+  EXPECT_EQ(effectiveRpFilter(s, "wwan0"), 2);
+  EXPECT_EQ(effectiveRpFilter(s, "eth9"), std::nullopt);  // no such interface
 }
 
 class FileWatchTest : public ::testing::Test {

@@ -207,8 +207,12 @@ void TetherManager::Impl::execute(const Command& c) {
 }
 
 // After a switch is applied (the new upstream's rules and NAT in place), the flows still NATed
-// to the previous upstream's address are removed, so their next packet is NATed afresh
-// (nl_conntrack.h). The address is the last one the previous upstream was seen with.
+// to the previous upstream's address are removed (nl_conntrack.h), so their next packet is
+// NATed afresh: else they leave by the new upstream with the old source address and hang until
+// their entry times out (a UDP stream refreshes it forever). The kernel does it only when the
+// old interface goes down or loses the address (nf_nat_masquerade's notifiers), not after a
+// failed validation, a better candidate's return or a new priority list. The address is the
+// last one the previous upstream was seen with.
 void TetherManager::Impl::flushOldNat(const std::optional<std::string>& chosen) {
   std::vector<Ipv4Address> now;
   if (chosen)

@@ -25,10 +25,7 @@ std::pair<std::string, std::string> split(const std::string& path) {
 
 std::string join(const std::string& dir, const std::string& name) { return (dir == "/" ? "" : dir) + "/" + name; }
 
-bool isSymlink(const std::string& path) {
-  struct stat st {};
-  return ::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode);
-}
+bool isSymlink(const std::string& path) { struct stat st {}; return ::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode); }
 
 }  // namespace
 
@@ -110,10 +107,7 @@ void FileWatch::onReadable() {
     for (ssize_t off = 0; off < n;) {
       const auto* ev = reinterpret_cast<const inotify_event*>(buf + off);
       off += static_cast<ssize_t>(sizeof(inotify_event) + ev->len);
-      if (ev->mask & IN_Q_OVERFLOW) {
-        changed = true;
-        continue;
-      }
+      changed = changed || (ev->mask & IN_Q_OVERFLOW);
       auto dir = dirs_.find(ev->wd);
       if (dir == dirs_.end()) continue;
       if (ev->mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF)) {

@@ -1,17 +1,11 @@
-// Watching a few small files (resolv.conf and its kin) with inotify on the Asio loop: no
-// polling, no thread. Each file is watched through its directory, so the writers that replace
-// a file by rename (resolvconf, dhclient-script, systemd-resolved, NetworkManager, editors) are
-// seen as well as those that write it in place; a symlink (/etc/resolv.conf ->
-// /run/systemd/resolve/stub-resolv.conf) is followed to its target, whose directory is watched
-// too, and followed again after every change (the link may be re-pointed).
-//
-// Events that count: IN_CLOSE_WRITE (in place, once the writer is done, never a half-written
-// file), IN_MOVED_TO / IN_MOVED_FROM / IN_DELETE (replaced, renamed away, removed), IN_CREATE
-// of a symlink, and a queue overflow. IN_MODIFY does not count (a truncating writer would show
-// an empty file first). All the events one read returns make one call of onChange.
-// Limits: a directory that does not exist when watch() is called is not watched until the next
-// watch() (the caller re-calls watch() with the same paths to retry); intermediate links of a
-// symlink chain are not watched, only the link itself and its final target.
+// A few small files (resolv.conf and its kin) watched with inotify on the Asio loop: no polling,
+// no thread. Each through its directory, so writers that rename a new file into place
+// (resolvconf, dhclient-script, systemd-resolved) count as well as in-place ones (at
+// IN_CLOSE_WRITE, never half-written; IN_MODIFY does not count); also removal, a created
+// symlink, a queue overflow. A symlink is followed to its target, whose directory is watched
+// too, and re-followed after every change. One read's events make one onChange call.
+// Limits: a directory missing at watch() is skipped until the next watch(); only a chain's
+// link and final target are watched.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -37,9 +31,7 @@ class FileWatch {
   // Watch exactly these files (absolute paths), replacing the previous set. Fails only when
   // inotify itself cannot be had; a missing directory is skipped (see the header).
   Status watch(const std::vector<std::string>& paths);
-  const std::vector<std::string>& paths() const { return paths_; }
-  // The directories watched now (for the tests and doctor).
-  std::set<std::string> directories() const;
+  std::set<std::string> directories() const;  // watched now
 
  private:
   void rewatch();

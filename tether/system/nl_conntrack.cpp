@@ -17,9 +17,7 @@
 
 namespace tetherd {
 
-bool natedTo(const CtEntry& e, Ipv4Address address) {
-  return e.reply.dst == address && e.original.src != address;
-}
+bool natedTo(const CtEntry& e, Ipv4Address address) { return e.reply.dst == address && e.original.src != address; }
 
 namespace {
 
@@ -58,10 +56,7 @@ std::optional<CtTuple> parseTuple(nlattr* attr) {
 struct NlConntrack::Impl {
   nl_sock* sock = nullptr;
   ~Impl() { close(); }
-  void close() {
-    if (sock) nl_socket_free(sock);
-    sock = nullptr;
-  }
+  void close() { nl_socket_free(sock), sock = nullptr; }
   Status open() {
     if (sock) return {};
     sock = nl_socket_alloc();
