@@ -21,7 +21,7 @@
 #include "config/config.h"
 #include "tether/base/ip.h"
 #include "tether/base/ip6.h"
-#include "tether/system/file_watch.h"
+#include "tether/base/file_watch.h"
 
 namespace tetherd {
 

@@ -1,4 +1,4 @@
-#include "tether/system/file_watch.h"
+#include "tether/base/file_watch.h"
 
 #include <limits.h>
 #include <sys/inotify.h>
