@@ -19,6 +19,8 @@ Sections (--only picks some; the others keep their text in the report as "not ru
   web        /api/status of the web admin under wrk load over loopback, p50/p99 and requests/s,
              versus a minimal keep-alive server sending the same bytes (bench_http_floor);
              reported as pending while tetherd has no web server
+  failover   the primary upstream blackholed: time until tetherd switches and until a client is
+             online through the secondary, median of 9, next to the probes' hysteresis floor
   soak       10 000 tether/untether cycles, 100 000 control and 10 000 page requests (logins,
              event streams), tetherd's RSS and descriptors sampled throughout (bench/soak.py);
              about 20 minutes, so only with --only soak
@@ -52,13 +54,15 @@ sys.path.insert(0, os.path.join(SRC, "tests", "lab"))
 import lab as L  # noqa: E402
 import report_merge  # noqa: E402
 import soak  # noqa: E402
+import failover  # noqa: E402
 
 PROBE = os.path.join(HERE, "ns_probe.py")
 log = logging.getLogger("bench")
-SECTIONS = ("online", "churn", "forwarding", "footprint", "scale", "web", "soak")
+SECTIONS = ("online", "churn", "forwarding", "footprint", "scale", "web", "failover", "soak")
 DEFAULT_SECTIONS = SECTIONS[:-1]  # the soak takes 20 minutes: --only soak
 HEADINGS = {"online": "## Time to online", "churn": "## Rule churn", "forwarding": "## Forwarding",
-            "footprint": "## Footprint", "scale": "## Scale", "web": "## Web (`/api/status`)", "soak": "## Soak"}
+            "footprint": "## Footprint", "scale": "## Scale", "web": "## Web (`/api/status`)", "soak": "## Soak",
+            "failover": "## Upstream failover"}
 RSS_BUDGET_KB = 5 * 1024          # < 5 MiB resident
 WAKEUP_BUDGET_PER_S = 1.0         # no periodic wake-up faster than once a second
 USB_ADDR = "192.168.42.1/24"
@@ -936,6 +940,7 @@ def render(res, cmdline_used):
     footprint_md(res, w)
     scale_md(res, w)
     web_md(res, w)
+    failover.failover_md(res, w, f_ms)
     soak.soak_md(res, w)
     probs = res.get("tetherd_log_problems") or {}
     if probs:
@@ -1040,6 +1045,7 @@ def summary_rows(res, w):
         if t and f:
             w("| web: `/api/status` requests/s, 16 connections | %.0f | %.0f | %s |" % (
                 t["rps"], f["rps"], f_ratio(ratio(t["rps"], f["rps"]))))
+    failover.summary_rows(res, w, f_ms)
     soak.summary_rows(res, w)
 
 
@@ -1412,6 +1418,7 @@ def main():
     p.add_argument("--scale-reps", type=int, default=3)
     p.add_argument("--web-seconds", type=int, default=5)
     p.add_argument("--web-reps", type=int, default=3)
+    p.add_argument("--failover-reps", type=int, default=9)
     p.add_argument("--soak-rounds", type=int, default=10)
     p.add_argument("--soak-cycles", type=int, default=10000)
     p.add_argument("--soak-requests", type=int, default=100000)
@@ -1449,6 +1456,9 @@ def main():
     t_start = time.monotonic()
     funcs = {"online": section_online, "churn": section_churn, "forwarding": section_forwarding,
              "footprint": section_footprint, "scale": section_scale, "web": section_web,
+             "failover": lambda b, res: failover.section_failover(b, res, L, {
+                 "tetherd_config": tetherd_config, "lock_env": lock_env, "wait_tethered": wait_tethered,
+                 "stop_tetherd": stop_tetherd, "log_problems": log_problems}),
              "soak": section_soak}
     for name in SECTIONS:
         if name not in only:

@@ -13,6 +13,7 @@
 
 #include "config/wifi_upstream.h"
 #include "tether/base/ip.h"
+#include "tether/base/ip6.h"
 #include "tether/base/log.h"
 #include "tether/base/result.h"
 
@@ -66,7 +67,11 @@ struct Config {
   int probeIntervalMs = 30'000, probeRetryMinMs = 1'000, probeRetryMaxMs = 60'000, probeTimeoutMs = 3'000;
   int probeFailures = 3, probeSuccesses = 2;
   // [upstream.<ifname>]
-  std::map<std::string, std::vector<Ipv4Address>> upstreamDns;
+  std::map<std::string, std::vector<Ipv4Address>> upstreamDns;   // dns: its IPv4 servers
+  std::map<std::string, std::vector<Ipv6Address>> upstreamDns6;  // dns: its IPv6 servers
+  // resolv_file: a resolv.conf-format file of this upstream's own (what its DHCP client
+  // writes), instead of [upstream] resolv_file (tether/core/upstream_dns.h).
+  std::map<std::string, std::string> upstreamResolvFile;
   // [upstream.<ifname>] ssid = ...: a Wi-Fi network tetherd joins on that station interface
   // (config/wifi_upstream.h; softap/service/wifi_upstream_service.h). At most one.
   std::map<std::string, WifiUpstream> wifiUpstreams;

@@ -108,15 +108,21 @@ std::string setIfnameList(std::vector<std::string>& field, const std::string& v)
   return "";
 }
 
-std::string setAddressList(std::vector<Ipv4Address>& field, const std::string& v) {
-  std::vector<Ipv4Address> out;
+// IPv4 and IPv6 DNS servers, at most 8 in all.
+std::string setServerList(std::vector<Ipv4Address>& v4, std::vector<Ipv6Address>& v6, const std::string& v) {
+  std::vector<Ipv4Address> out4;
+  std::vector<Ipv6Address> out6;
   for (const auto& w : splitWords(v)) {
-    auto a = Ipv4Address::parse(w);
-    if (!a) return "'" + w + "' is not an IPv4 address";
-    out.push_back(*a);
+    if (auto a = Ipv4Address::parse(w)) out4.push_back(*a);
+    else if (auto a6 = Ipv6Address::parse(w)) {
+      if (a6->isLinkLocal()) return "'" + w + "' is a link-local address (dnsmasq needs a global one)";
+      out6.push_back(*a6);
+    }
+    else return "'" + w + "' is not an IPv4 address (nor an IPv6 one)";
   }
-  if (out.size() > 8) return "at most 8 servers";
-  field = std::move(out);
+  if (out4.size() + out6.size() > 8) return "at most 8 servers";
+  v4 = std::move(out4);
+  v6 = std::move(out6);
   return "";
 }
 
@@ -333,7 +339,8 @@ const SectionTable& sectionTable() {
 std::string setUpstreamKey(Config& c, const std::string& ifname, const std::string& key, const std::string& v,
                            bool& known) {
   known = true;
-  if (key == "dns") return setAddressList(c.upstreamDns[ifname], v);
+  if (key == "dns") return setServerList(c.upstreamDns[ifname], c.upstreamDns6[ifname], v);
+  if (key == "resolv_file") return setPath(c.upstreamResolvFile[ifname], v);
   if (auto err = setWifiUpstreamKey(c.wifiUpstreams, ifname, key, v, known); known) return err;
   return "";
 }

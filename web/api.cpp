@@ -123,7 +123,7 @@ json statusImpl(const StatusView& v) {
   json out;
   out["tethering"] = {{"started", v.tetheringStarted}, {"state", v.masterState}, {"error", errorOrNull(v.masterError)}};
 
-  json up = {{"name", nullptr}, {"address", nullptr}, {"state", "none"}, {"dns", addresses(v.dns)}};
+  json up = {{"name", nullptr}, {"address", nullptr}, {"state", "none"}, {"dns", addresses(v.dns)}, {"validation", nullptr}};
   json ups = json::array();
   int rank = 1;
   for (const auto& u : v.upstreams) {
@@ -131,12 +131,16 @@ json statusImpl(const StatusView& v) {
     auto addr = v.upstreamAddresses.find(u.ifname);
     json a = addr == v.upstreamAddresses.end() ? json(nullptr) : json(addr->second);
     const char* state = !u.exists ? "absent" : !u.up ? "down" : !u.defaultRoute ? "no-route" : u.dns.empty() ? "no-dns" : "ready";
+    // The health probes' verdict (null while validation is off) and a captive portal's URL.
+    json validation = u.lastProbeAgoMs ? json(validationName(u.validation)) : json(nullptr);
+    json portal = u.portalUrl.empty() ? json(nullptr) : json(u.portalUrl);
     ups.push_back({{"name", u.ifname}, {"priority", rank++}, {"state", state}, {"address", a}, {"selected", selected},
-                   {"dns", addresses(u.dns)}});
+                   {"dns", addresses(u.dns)}, {"validation", validation}, {"portalUrl", portal}});
     if (selected) {
       up["name"] = u.ifname;
       up["address"] = a;
       up["state"] = state;
+      up["validation"] = validation;
     }
   }
   if (v.upstream && up["name"].is_null()) {  // chosen but not in the list (cannot happen today)

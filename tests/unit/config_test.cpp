@@ -112,7 +112,7 @@ TEST(Config, BadValuesNameTheReason) {
   EXPECT_NE(errorOf("[dhcp]\nlease_time = 30s\n").find("must be between"), std::string::npos);
   EXPECT_NE(errorOf("[dhcp]\nrange_first_host = ten\n").find("is not a whole number"), std::string::npos);
   EXPECT_NE(errorOf("[upstream]\npriority = eth0 eth0\n").find("listed twice"), std::string::npos);
-  EXPECT_NE(errorOf("[upstream.eth0]\ndns = 10.0.0.256\n").find("is not an IPv4 address"), std::string::npos);
+  EXPECT_NE(errorOf("[upstream.eth0]\ndns = 10.0.0.256\n").find("is not an IPv4 address (nor an IPv6 one)"), std::string::npos);
   EXPECT_NE(errorOf("[dhcp]\nrange_first_host = 200\nrange_last_host = 100\n").find("greater than"), std::string::npos);
 }
 

@@ -328,6 +328,15 @@ TEST(Doctor, ForwardingUpstreamAndDnsmasq) {
   EXPECT_EQ(diagnose(f), Lines{});
 }
 
+TEST(Doctor, StrictRpFilterOnACandidateIsSaid) {
+  Facts f = tetheringFine();
+  f.strictRpFilter = {"wwan0"};
+  EXPECT_EQ(diagnose(f), (Lines{"problem upstream wwan0 has strict reverse-path filtering (rp_filter=1): replies to its "
+                                "health probes, and to tethered traffic while it is not the main table's default route, "
+                                "are dropped; use loose mode: sysctl net.ipv4.conf.all.rp_filter=2 "
+                                "net.ipv4.conf.wwan0.rp_filter=2"}));
+}
+
 TEST(Doctor, WhatCouldNotBeReadIsSaid) {
   Facts f = tetheringFine();
   f.nftRuleset = makeError(Errc::SystemError, "list ruleset: Operation not permitted");

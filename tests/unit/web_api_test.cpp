@@ -607,7 +607,7 @@ TEST_F(WebAppTest, StatusShowsUpstreamDownstreamsAndTotals) {
                       "1600000000 02:00:00:00:00:bb 192.168.42.11 gone *\n");
   auto r = call("GET", "/api/status");
   ASSERT_EQ(r.status(), 200);
-  EXPECT_EQ(r.j["upstream"], (nlohmann::json{{"name", "eth0"}, {"address", "10.0.1.2/24"}, {"state", "ready"}, {"dns", {"10.0.1.1"}}}));
+  EXPECT_EQ(r.j["upstream"], (nlohmann::json{{"name", "eth0"}, {"address", "10.0.1.2/24"}, {"state", "ready"}, {"dns", {"10.0.1.1"}}, {"validation", nullptr}}));
   EXPECT_EQ(r.j["tethering"]["started"], true);
   EXPECT_EQ(r.j["tethering"]["state"], "TetherModeAlive");
   ASSERT_EQ(r.j["downstreams"].size(), 1u);
@@ -1126,6 +1126,25 @@ TEST(WebApiImpl, StatusOfAnUnknownUpstream) {
   EXPECT_EQ(j["upstream"]["state"], "none");
   EXPECT_EQ(j["upstreams"][0]["state"], "down");
   EXPECT_EQ(j["totals"]["downstreams"], 0);
+}
+
+TEST(WebApiImpl, StatusShowsEachUpstreamsValidation) {
+  StatusView v;
+  v.masterState = "TetherModeAlive";
+  v.upstream = "wwan0";
+  UpstreamView eth0{"eth0", true, true, true, {*Ipv4Address::parse("10.0.1.1")}, Validation::CaptivePortal};
+  eth0.lastProbeAgoMs = 1200;
+  eth0.portalUrl = "http://portal.example/login";
+  UpstreamView wwan0{"wwan0", true, true, true, {*Ipv4Address::parse("10.0.2.1")}, Validation::Validated};
+  wwan0.lastProbeAgoMs = 300;
+  v.upstreams = {eth0, wwan0};
+  auto j = statusImpl(v);
+  EXPECT_EQ(j["upstream"]["validation"], "validated");
+  EXPECT_EQ(j["upstreams"][0]["validation"], "captive-portal");
+  EXPECT_EQ(j["upstreams"][0]["portalUrl"], "http://portal.example/login");
+  EXPECT_TRUE(j["upstreams"][1]["portalUrl"].is_null());
+  v.upstreams[0].lastProbeAgoMs.reset();  // probes off: no verdict shown
+  EXPECT_TRUE(statusImpl(v)["upstreams"][0]["validation"].is_null());
 }
 
 TEST(WebQr, SvgOfAPayload) {

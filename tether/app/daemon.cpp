@@ -28,6 +28,7 @@
 #include "tether/base/log.h"
 #include "tether/system/nl_monitor.h"
 #include "tether/system/nl_netlink.h"
+#include "tether/system/nl_conntrack.h"
 #include "tether/system/nl_routing.h"
 #include "tether/system/nl_shaper.h"
 #include "tether/system/net_probe.h"
@@ -161,7 +162,7 @@ struct Daemon::Impl {
     manager = std::make_unique<TetherManager>(
         ManagerDeps{io, netlink, firewall, sysctl, kernel, &routing, &prober, &shaper, netnsInode(),
                     [this](const std::map<std::string, IdleTimer>& t) { if (idle) idle->sync(t); },
-                    pd.get()},
+                    pd.get(), &conntrack, true},
         *dhcp, config, [this](const Event& e) { event(e); });
     registerTetherCommands(commands, *manager);
     softap = std::make_unique<softap::SoftApService>(
@@ -341,6 +342,7 @@ struct Daemon::Impl {
   NlRouting routing;
   NlShaper shaper;  // rate limits (issue 14)
   AsioNetProber prober{io};
+  NlConntrack conntrack;
   ProcSysctl sysctl;
   PosixProcessRunner processes{io};
   std::unique_ptr<DnsmasqService> dhcp;

@@ -1,6 +1,7 @@
 #include "tether/core/doctor.h"
 
 #include "tether/core/doctor_walk.h"
+#include "tether/core/rp_filter.h"
 #include "tether/system/firewall.h"
 
 namespace tetherd::doctor {
@@ -190,6 +191,7 @@ std::vector<std::string> diagnose(const Facts& f) {
                                          : std::string("no global IPv6 address")) +
                   "): clients get IPv6 addresses (" + f.ipv6Mode + ") but reach no IPv6 destination; they use IPv4");
   }
+  for (const auto& n : f.strictRpFilter) out.push_back(strictRpFilterProblem(n));
   for (const auto& d : f.dnsmasqStopped)
     out.push_back("problem dnsmasq is not running for tethered downstream " + d + ": its clients get no address and no DNS");
   out.insert(out.end(), unchecked.begin(), unchecked.end());

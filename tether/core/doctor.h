@@ -66,6 +66,7 @@ struct Facts {
   std::string ipv6Mode = "off";
   bool upstreamIpv6Address = false, upstreamIpv6Route = false;
   Result<bool> ipForward = false;                        // net.ipv4.ip_forward
+  std::vector<std::string> strictRpFilter;               // candidates with rp_filter 1 (rp_filter.h)
   Result<LegacyFilter> legacyFilter = LegacyFilter{{"FORWARD", LegacyChain{"ACCEPT", {}}}};
   Result<std::string> nftRuleset = std::string{};        // `nft -j list ruleset` (JSON)
   std::string nftText;                                   // `nft -a list ruleset` (text; "" if unread)

@@ -24,6 +24,7 @@
 #include "tether/core/doctor.h"
 #include "tether/system/firewall.h"
 #include "tether/base/lazy_library.h"
+#include "tether/core/rp_filter.h"
 #include "tether/core/tether_manager.h"
 
 namespace tetherd::doctor {
@@ -173,6 +174,9 @@ Facts gatherFacts(TetherManager& m) {
   f.upstreamIpv6Address = v6.address;
   f.upstreamIpv6Route = v6.route;
   f.ipForward = m.ipfwdKernelOn();
+  ProcSysctl sysctl;
+  for (const auto& n : f.upstreamPriority)
+    if (effectiveRpFilter(sysctl, n) == 1) f.strictRpFilter.push_back(n);
   f.legacyFilter = readLegacyFilter();
   f.nftRuleset = readNftRuleset(true);
   if (auto text = readNftRuleset(false)) f.nftText = std::move(*text);  // only to name the rules

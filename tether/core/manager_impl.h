@@ -13,6 +13,7 @@
 #include "tether/core/applier.h"
 #include "tether/core/planner.h"
 #include "tether/core/tether_manager.h"
+#include "tether/core/upstream_dns.h"
 #include "tether/core/upstream_validator.h"
 
 namespace tetherd {
@@ -58,6 +59,12 @@ struct TetherManager::Impl : MasterActions, InterfaceActions {
   std::optional<std::string> upstream;
   AccessPoint* ap = nullptr;
   std::unique_ptr<UpstreamValidator> validator;  // with a prober
+  std::optional<std::string> natUpstream;  // the upstream whose address flows were NATed to
+  std::vector<Ipv4Address> natAddresses;   // its addresses, as last seen
+  void flushOldNat(const std::optional<std::string>& chosen);
+  std::set<std::string> rpChecked;  // candidates whose rp_filter was checked since they appeared
+  void checkRpFilter();
+  UpstreamDnsSources dnsSources;  // the candidates' DNS servers: watched files, read on change
 
   // ---- commands and their answers
   std::deque<Command> queue;

@@ -5,6 +5,7 @@
 // facts whatever happened before, and does nothing when nothing changed.
 #include <pwd.h>
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <chrono>
 #include <sstream>
@@ -12,6 +13,7 @@
 #include "tether/base/files.h"
 #include "tether/base/log.h"
 #include "tether/core/manager_impl.h"
+#include "tether/core/rp_filter.h"
 #include "tether/core/ula_store.h"
 
 namespace tetherd {
@@ -23,7 +25,7 @@ using MState = TetherMasterMachine::State;
 TetherManager::Impl::Impl(ManagerDeps d, DhcpService& dh, const Config& c, EventSink ev)
     : deps(d), dhcp(dh), events(std::move(ev)), ipfwd(d.sysctl, c.runDir + "/ip_forward.orig"),
       sysctls(d.sysctl, c.runDir + "/sysctl.orig"), ports{d.netlink, d.firewall, dh, ipfwd, nullptr, &sysctls, d.routing, d.shaper}, applier(ports, c.runDir + "/downstream-addresses"),
-      masterTimer(d.io), firewallRetry(d.io), master(*this, c.startTimeoutMs) {
+      masterTimer(d.io), firewallRetry(d.io), master(*this, c.startTimeoutMs), dnsSources(d.io, [this] { reconcile(); }, d.watchFiles) {
   intent.config = c;
   intent.priority = c.upstreamPriority;
   if (d.prober)
@@ -66,18 +68,9 @@ std::optional<Ipv6Prefix> TetherManager::Impl::ulaPrefix() const {
 Facts TetherManager::Impl::facts() const {
   Facts f;
   f.kernel = deps.kernel;
-  std::optional<std::vector<Ipv4Address>> resolv;
-  std::vector<Ipv6Address> resolv6;
-  for (const auto& name : intent.priority) {
-    auto configured = intent.config.upstreamDns.find(name);
-    if (configured != intent.config.upstreamDns.end() && !configured->second.empty()) continue;
-    if (!resolv) {
-      auto text = readFile(intent.config.resolvFile, 64 * 1024);
-      resolv = text ? parseResolvConf(*text) : std::vector<Ipv4Address>{};
-      if (text && intent.config.ipv6 != Ipv6Mode::Off) resolv6 = parseResolvConf6(*text);
-    }
-    f.upstreamDns[name] = *resolv;
-    if (!resolv6.empty()) f.upstreamDns6[name] = resolv6;
+  for (auto& [name, servers] : upstreamDnsServers(intent.config, intent.priority, dnsSources.files())) {
+    f.upstreamDns[name] = std::move(servers.v4);
+    if (!servers.v6.empty()) f.upstreamDns6[name] = std::move(servers.v6);
   }
   f.stages = stages;
   f.assigned = applier.addresses();
@@ -133,6 +126,8 @@ void TetherManager::Impl::reconcile(bool retryFailed) {
   for (int round = 0; round < 200; ++round) {
     again = false;
     runQueue();
+    dnsSources.sync(intent.config);
+    checkRpFilter();
     Facts f = facts();
     syncValidator(f);
     if (validator && validator->enabled()) f.validation = validator->states();
@@ -143,6 +138,7 @@ void TetherManager::Impl::reconcile(bool retryFailed) {
     if (!queue.empty()) continue;  // the machines decided something: take it in first
     last = applier.apply(d, deps.kernel);
     syncPd(d);
+    flushOldNat(d.upstream);
     onFirewallOutcome();
     answer(d);
     if (queue.empty() && !again) break;
@@ -227,6 +223,41 @@ void TetherManager::Impl::execute(const Command& c) {
     case K::MasterError:
       for (auto& [n, d] : downstreams) d->machine->masterError(c.cause);
       return;
+  }
+}
+
+// After a switch is applied (the new upstream's rules and NAT in place), the flows still NATed
+// to the previous upstream's address are removed (nl_conntrack.h), so their next packet is
+// NATed afresh: else they leave by the new upstream with the old source address and hang until
+// their entry times out (a UDP stream refreshes it forever). The kernel does it only when the
+// old interface goes down or loses the address (nf_nat_masquerade's notifiers), not after a
+// failed validation, a better candidate's return or a new priority list. The address is the
+// last one the previous upstream was seen with.
+void TetherManager::Impl::flushOldNat(const std::optional<std::string>& chosen) {
+  std::vector<Ipv4Address> now;
+  if (chosen)
+    for (const auto& a : deps.kernel.addressesOf(*chosen)) now.push_back(a.prefix.address);
+  if (chosen == natUpstream) {
+    if (!now.empty()) natAddresses = now;
+    return;
+  }
+  for (const auto& a : natAddresses) {
+    if (!deps.conntrack || std::find(now.begin(), now.end(), a) != now.end()) continue;
+    auto n = deps.conntrack->removeNatedTo(a);
+    if (!n) log::warning("upstream switch: cannot remove the flows NATed to ", a.str(), ": ", n.error().message);
+    else log::info("upstream switch: removed ", *n, " flow(s) NATed to ", a.str(), " (", natUpstream.value_or("?"), ")");
+  }
+  natUpstream = chosen;
+  natAddresses = std::move(now);
+}
+
+// Strict rp_filter on a candidate drops its probe replies (rp_filter.h): said once each time
+// it appears.
+void TetherManager::Impl::checkRpFilter() {
+  std::erase_if(rpChecked, [this](const std::string& n) { return !deps.kernel.exists(n); });
+  for (const auto& n : intent.priority) {
+    if (!deps.kernel.exists(n) || !rpChecked.insert(n).second) continue;
+    if (effectiveRpFilter(deps.sysctl, n) == 1) log::warning(strictRpFilterProblem(n));
   }
 }
 

@@ -25,6 +25,7 @@
 #include "tether/system/firewall.h"
 #include "tether/system/kernel_view.h"
 #include "tether/system/netlink.h"
+#include "tether/system/nl_conntrack.h"
 #include "tether/system/net_probe.h"
 #include "tether/system/policy_routing.h"
 #include "tether/system/sysctl.h"
@@ -46,6 +47,10 @@ struct ManagerDeps {
   // Told the idle timers the firewall holds after every reconcile (tether/core/idle.h).
   std::function<void(const std::map<std::string, IdleTimer>&)> idleTimers{};
   PrefixDelegation* pd = nullptr;    // IPv6 prefix delegation (ipv6 = pd or auto); none: never pd
+  Conntrack* conntrack = nullptr;    // flows NATed to a previous upstream removed at a switch; none: not done
+  // The DNS servers' files (upstream_dns.h) watched with inotify (the daemon); else read again
+  // at every reconcile (the tests: a pending watch would keep their io.run() from returning).
+  bool watchFiles = false;
 };
 
 class TetherManager {

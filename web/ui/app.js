@@ -252,7 +252,9 @@ function renderStatus(s) {
        el("h3", {}, el("span", { id: "upstream-name", text: up.name || "none" }), badge(up.state)),
        kv([["Address", up.address || "–"], ["DNS", up.dns.join(", ") || "–"],
            ["Tethering", (s.tethering.started ? "started" : "stopped") + " (" + s.tethering.state + ")"],
-           ["Candidates", s.upstreams.map((u) => u.name + " " + u.state).join(", ") || "none configured"]]),
+           ["Validation", up.validation || "off"],
+           ["Candidates", s.upstreams.map((u) => u.name + " " + u.state + (u.validation ? " " + u.validation : "") +
+                                                (u.portalUrl ? " (portal " + u.portalUrl + ")" : "")).join(", ") || "none configured"]]),
        s.tethering.error ? el("p", { class: "error" }, s.tethering.error.message + " ", el("code", { text: s.tethering.error.code })) : null));
   const list = $("downstreams");
   if (!s.downstreams.length) {

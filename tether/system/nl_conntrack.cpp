@@ -1,0 +1,119 @@
+#include "tether/system/nl_conntrack.h"
+
+#include <arpa/inet.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
+#include <netlink/attr.h>
+#include <netlink/errno.h>
+#include <netlink/handlers.h>
+#include <netlink/msg.h>
+#include <netlink/netlink.h>
+#include <netlink/socket.h>
+#include <sys/socket.h>
+
+#include <cstdlib>
+#include <optional>
+#include <vector>
+
+namespace tetherd {
+
+bool natedTo(const CtEntry& e, Ipv4Address address) { return e.reply.dst == address && e.original.src != address; }
+
+namespace {
+
+using Raw = std::vector<char>;
+constexpr int kCtType(int msg) { return (NFNL_SUBSYS_CTNETLINK << 8) | msg; }
+
+int collect(nl_msg* msg, void* arg) {
+  auto* out = static_cast<std::vector<Raw>*>(arg);
+  nlmsghdr* h = nlmsg_hdr(msg);
+  const char* p = reinterpret_cast<const char*>(h);
+  out->emplace_back(p, p + h->nlmsg_len);
+  return NL_OK;
+}
+
+std::optional<CtTuple> parseTuple(nlattr* attr) {
+  nlattr* tb[CTA_TUPLE_MAX + 1] = {};
+  if (!attr || nla_parse_nested(tb, CTA_TUPLE_MAX, attr, nullptr) < 0 || !tb[CTA_TUPLE_IP]) return std::nullopt;
+  nlattr* ip[CTA_IP_MAX + 1] = {};
+  if (nla_parse_nested(ip, CTA_IP_MAX, tb[CTA_TUPLE_IP], nullptr) < 0 || !ip[CTA_IP_V4_SRC] || !ip[CTA_IP_V4_DST] ||
+      nla_len(ip[CTA_IP_V4_SRC]) != 4 || nla_len(ip[CTA_IP_V4_DST]) != 4)
+    return std::nullopt;
+  CtTuple t;
+  t.src = Ipv4Address{ntohl(nla_get_u32(ip[CTA_IP_V4_SRC]))};
+  t.dst = Ipv4Address{ntohl(nla_get_u32(ip[CTA_IP_V4_DST]))};
+  nlattr* proto[CTA_PROTO_MAX + 1] = {};
+  if (tb[CTA_TUPLE_PROTO] && nla_parse_nested(proto, CTA_PROTO_MAX, tb[CTA_TUPLE_PROTO], nullptr) >= 0) {
+    if (proto[CTA_PROTO_NUM]) t.proto = nla_get_u8(proto[CTA_PROTO_NUM]);
+    if (proto[CTA_PROTO_SRC_PORT]) t.srcPort = ntohs(nla_get_u16(proto[CTA_PROTO_SRC_PORT]));
+    if (proto[CTA_PROTO_DST_PORT]) t.dstPort = ntohs(nla_get_u16(proto[CTA_PROTO_DST_PORT]));
+  }
+  return t;
+}
+
+}  // namespace
+
+struct NlConntrack::Impl {
+  nl_sock* sock = nullptr;
+  ~Impl() { close(); }
+  void close() { nl_socket_free(sock), sock = nullptr; }
+  Status open() {
+    if (sock) return {};
+    sock = nl_socket_alloc();
+    if (!sock) return makeError(Errc::IfaceCfgError, "ctnetlink socket: out of memory");
+    if (int err = nl_connect(sock, NETLINK_NETFILTER); err < 0) {
+      close();
+      return makeError(Errc::IfaceCfgError, std::string("ctnetlink socket: ") + nl_geterror(err));
+    }
+    return {};
+  }
+};
+
+NlConntrack::NlConntrack() : impl_(std::make_unique<Impl>()) {}
+NlConntrack::~NlConntrack() = default;
+
+Result<int> NlConntrack::removeNatedTo(Ipv4Address address) {
+  if (auto st = impl_->open(); !st) return st.error();
+  nl_sock* sock = impl_->sock;
+  std::vector<Raw> entries;
+  nl_socket_modify_cb(sock, NL_CB_VALID, NL_CB_CUSTOM, collect, &entries);
+  nfgenmsg hdr{};
+  hdr.nfgen_family = AF_INET;
+  hdr.version = NFNETLINK_V0;
+  int err = nl_send_simple(sock, kCtType(IPCTNL_MSG_CT_GET), NLM_F_DUMP, &hdr, sizeof hdr);
+  if (err >= 0) err = nl_recvmsgs_default(sock);
+  nl_socket_modify_cb(sock, NL_CB_VALID, NL_CB_DEFAULT, nullptr, nullptr);
+  if (err < 0) {
+    impl_->close();
+    return makeError(Errc::IfaceCfgError, std::string("conntrack dump: ") + nl_geterror(err));
+  }
+  int removed = 0;
+  for (auto& raw : entries) {
+    auto* h = reinterpret_cast<nlmsghdr*>(raw.data());
+    if (!nlmsg_valid_hdr(h, sizeof(nfgenmsg))) continue;
+    nlattr* tb[CTA_MAX + 1] = {};
+    if (nlmsg_parse(h, sizeof(nfgenmsg), tb, CTA_MAX, nullptr) < 0) continue;
+    auto orig = parseTuple(tb[CTA_TUPLE_ORIG]);
+    auto reply = parseTuple(tb[CTA_TUPLE_REPLY]);
+    if (!orig || !reply || !natedTo(CtEntry{*orig, *reply}, address)) continue;
+    nl_msg* m = nlmsg_alloc_simple(kCtType(IPCTNL_MSG_CT_DELETE), NLM_F_ACK);
+    if (!m) return makeError(Errc::IfaceCfgError, "conntrack delete: out of memory");
+    bool ok = nlmsg_append(m, &hdr, sizeof hdr, NLMSG_ALIGNTO) >= 0 &&
+              nla_put(m, CTA_TUPLE_ORIG | NLA_F_NESTED, nla_len(tb[CTA_TUPLE_ORIG]), nla_data(tb[CTA_TUPLE_ORIG])) >= 0 &&
+              (!tb[CTA_ZONE] || nla_put(m, CTA_ZONE, nla_len(tb[CTA_ZONE]), nla_data(tb[CTA_ZONE])) >= 0);
+    if (ok) {
+      err = nl_send_auto(sock, m);
+      if (err >= 0) err = nl_wait_for_ack(sock);
+    }
+    nlmsg_free(m);
+    if (!ok) return makeError(Errc::IfaceCfgError, "conntrack delete: out of memory");
+    if (err >= 0) ++removed;
+    else if (std::abs(err) != NLE_OBJ_NOTFOUND) {  // gone meanwhile: fine
+      impl_->close();
+      return makeError(Errc::IfaceCfgError, std::string("conntrack delete: ") + nl_geterror(err));
+    }
+  }
+  return removed;
+}
+
+}  // namespace tetherd
