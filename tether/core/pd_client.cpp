@@ -1,6 +1,5 @@
 #include "tether/core/pd_client.h"
 
-#include <sys/inotify.h>
 #include <unistd.h>
 
 #include <boost/asio/post.hpp>
@@ -8,6 +7,7 @@
 #include <csignal>
 #include <utility>
 
+#include "tether/base/file_watch.h"
 #include "tether/base/files.h"
 #include "tether/base/log.h"
 #include "tether/system/dhcpcd.h"
@@ -18,7 +18,7 @@ namespace tetherd {
 namespace asio = boost::asio;
 
 DhcpcdPdClient::DhcpcdPdClient(asio::io_context& io, ProcessRunner& runner, const Config& config)
-    : io_(io), runner_(runner), config_(config), inotify_(io), expiry_(io) {}
+    : io_(io), runner_(runner), config_(config), expiry_(io) {}
 
 DhcpcdPdClient::~DhcpcdPdClient() = default;
 
@@ -31,31 +31,8 @@ void DhcpcdPdClient::cleanupStale() {
 }
 
 Status DhcpcdPdClient::watch() {
-  int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-  if (fd < 0) return systemError("inotify for " + dhcpcdEnvPath(config_.runDir), errno);
-  if (::inotify_add_watch(fd, config_.runDir.c_str(), IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
-    int e = errno;
-    ::close(fd);
-    return systemError("inotify watch of " + config_.runDir, e);
-  }
-  inotify_.assign(fd);
-  readEvents();
-  return {};
-}
-
-void DhcpcdPdClient::readEvents() {
-  std::weak_ptr<char> alive = alive_;
-  inotify_.async_read_some(asio::buffer(buffer_), [this, alive](boost::system::error_code ec, size_t n) {
-    if (ec || alive.expired()) return;
-    bool ours = false;
-    for (size_t at = 0; at + sizeof(inotify_event) <= n;) {
-      const auto* e = reinterpret_cast<const inotify_event*>(buffer_ + at);
-      if (e->len > 0 && std::string_view(e->name) == "dhcpcd-pd.env") ours = true;
-      at += sizeof(inotify_event) + e->len;
-    }
-    if (ours) readEnvFile();
-    readEvents();
-  });
+  watch_ = std::make_unique<FileWatch>(io_, [this] { readEnvFile(); });
+  return watch_->watch({dhcpcdEnvPath(config_.runDir)});
 }
 
 void DhcpcdPdClient::readEnvFile() {

@@ -1,8 +1,8 @@
 // Prefix delegation at run time: dhcpcd (PD only, tether/system/dhcpcd.h) supervised on the
 // selected upstream, and what its hook hands back turned into the fact the planner uses.
 //
-// The hook writes <run_dir>/dhcpcd-pd.env atomically (a rename); an inotify watch on run_dir,
-// read on the Asio loop, sees the rename (no polling). The file is parsed with
+// The hook writes <run_dir>/dhcpcd-pd.env atomically (a rename); FileWatch (inotify on run_dir,
+// read on the Asio loop) sees the rename: no polling. The file is parsed with
 // parseDhcpcdHookEnv: a file that does not parse is logged (naming the field) and the last good
 // delegation is kept; EXPIRE6/STOP6/STOPPED drop it. The lifetimes become absolute expiry
 // times (PdLease), and a timer drops the delegation when its valid lifetime ends without news.
@@ -12,7 +12,6 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <functional>
 #include <memory>
@@ -27,6 +26,8 @@
 namespace tetherd {
 
 // The manager's port (a fake in unit tests).
+class FileWatch;
+
 class PrefixDelegation {
  public:
   virtual ~PrefixDelegation() = default;
@@ -62,7 +63,6 @@ class DhcpcdPdClient : public PrefixDelegation {
  private:
   std::string recordPath() const;
   Status startFor(const std::string& upstream);
-  void readEvents();
   void readEnvFile();
   void setLease(std::optional<PdLease> lease);
   void stopped();
@@ -76,9 +76,8 @@ class DhcpcdPdClient : public PrefixDelegation {
   std::vector<std::function<void()>> waiters_;        // stop()'s done, called once none is left
   std::optional<PdLease> lease_;
   std::function<void()> changed_;
-  boost::asio::posix::stream_descriptor inotify_;
+  std::unique_ptr<FileWatch> watch_;  // the hook's file (tether/base/file_watch.h)
   boost::asio::steady_timer expiry_;
-  char buffer_[4096];
   std::shared_ptr<char> alive_ = std::make_shared<char>();
 };
 
