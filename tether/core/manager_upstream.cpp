@@ -1,0 +1,46 @@
+// The manager's upstream housekeeping beside the plan: the flows NATed to a previous upstream
+// removed after a switch, and strict rp_filter on a candidate said.
+#include <algorithm>
+
+#include "tether/base/log.h"
+#include "tether/core/manager_impl.h"
+#include "tether/core/rp_filter.h"
+
+namespace tetherd {
+
+// After a switch is applied (the new upstream's rules and NAT in place), the flows still NATed
+// to the previous upstream's address are removed (nl_conntrack.h), so their next packet is
+// NATed afresh: else they leave by the new upstream with the old source address and hang until
+// their entry times out (a UDP stream refreshes it forever). The kernel does it only when the
+// old interface goes down or loses the address (nf_nat_masquerade's notifiers), not after a
+// failed validation, a better candidate's return or a new priority list. The address is the
+// last one the previous upstream was seen with.
+void TetherManager::Impl::flushOldNat(const std::optional<std::string>& chosen) {
+  std::vector<Ipv4Address> now;
+  if (chosen)
+    for (const auto& a : deps.kernel.addressesOf(*chosen)) now.push_back(a.prefix.address);
+  if (chosen == natUpstream) {
+    if (!now.empty()) natAddresses = now;
+    return;
+  }
+  for (const auto& a : natAddresses) {
+    if (!deps.conntrack || std::find(now.begin(), now.end(), a) != now.end()) continue;
+    auto n = deps.conntrack->removeNatedTo(a);
+    if (!n) log::warning("upstream switch: cannot remove the flows NATed to ", a.str(), ": ", n.error().message);
+    else log::info("upstream switch: removed ", *n, " flow(s) NATed to ", a.str(), " (", natUpstream.value_or("?"), ")");
+  }
+  natUpstream = chosen;
+  natAddresses = std::move(now);
+}
+
+// Strict rp_filter on a candidate drops its probe replies (rp_filter.h): said once each time
+// it appears.
+void TetherManager::Impl::checkRpFilter() {
+  std::erase_if(rpChecked, [this](const std::string& n) { return !deps.kernel.exists(n); });
+  for (const auto& n : intent.priority) {
+    if (!deps.kernel.exists(n) || !rpChecked.insert(n).second) continue;
+    if (effectiveRpFilter(deps.sysctl, n) == 1) log::warning(strictRpFilterProblem(n));
+  }
+}
+
+}  // namespace tetherd
