@@ -44,7 +44,7 @@ DnsmasqService::DnsmasqService(boost::asio::io_context& io, ProcessRunner& runne
 
 DnsmasqService::~DnsmasqService() = default;
 
-std::string DnsmasqService::serversFile() const { return config_.runDir + "/dnsmasq-servers.conf"; }
+std::string DnsmasqService::serversFile() const { return dnsmasqServersPath(config_.runDir); }
 
 void DnsmasqService::cleanupStale() {
   // dnsmasq's pid file is owned by the user it drops to ("nobody"), who could point it at

@@ -15,6 +15,8 @@
 #include <optional>
 #include <vector>
 
+#include "tether/system/nl_socket.h"
+
 namespace tetherd {
 
 bool natedTo(const CtEntry& e, Ipv4Address address) { return e.reply.dst == address && e.original.src != address; }
@@ -54,19 +56,9 @@ std::optional<CtTuple> parseTuple(nlattr* attr) {
 }  // namespace
 
 struct NlConntrack::Impl {
-  nl_sock* sock = nullptr;
-  ~Impl() { close(); }
-  void close() { nl_socket_free(sock), sock = nullptr; }
-  Status open() {
-    if (sock) return {};
-    sock = nl_socket_alloc();
-    if (!sock) return makeError(Errc::IfaceCfgError, "ctnetlink socket: out of memory");
-    if (int err = nl_connect(sock, NETLINK_NETFILTER); err < 0) {
-      close();
-      return makeError(Errc::IfaceCfgError, std::string("ctnetlink socket: ") + nl_geterror(err));
-    }
-    return {};
-  }
+  NlSocket socket{NETLINK_NETFILTER, "ctnetlink socket"};
+  void close() { socket.close(); }
+  Status open() { return socket.open(); }
 };
 
 NlConntrack::NlConntrack() : impl_(std::make_unique<Impl>()) {}
@@ -74,7 +66,7 @@ NlConntrack::~NlConntrack() = default;
 
 Result<int> NlConntrack::removeNatedTo(Ipv4Address address) {
   if (auto st = impl_->open(); !st) return st.error();
-  nl_sock* sock = impl_->sock;
+  nl_sock* sock = impl_->socket.get();
   std::vector<Raw> entries;
   nl_socket_modify_cb(sock, NL_CB_VALID, NL_CB_CUSTOM, collect, &entries);
   nfgenmsg hdr{};

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "tether/base/log.h"
+#include "tether/system/nl_socket.h"
 
 namespace tetherd {
 
@@ -47,28 +48,14 @@ int collect(nl_msg* msg, void* arg) {
 }  // namespace
 
 struct NlRouting::Impl {
-  nl_sock* sock = nullptr;
-
-  ~Impl() { close(); }
-  void close() {
-    if (sock) nl_socket_free(sock);
-    sock = nullptr;
-  }
-  Status open() {
-    if (sock) return {};
-    sock = nl_socket_alloc();
-    if (!sock) return makeError(Errc::IfaceCfgError, "netlink socket: out of memory");
-    if (int err = nl_connect(sock, NETLINK_ROUTE); err < 0) {
-      close();
-      return makeError(Errc::IfaceCfgError, std::string("netlink socket: ") + nl_geterror(err));
-    }
-    return {};
-  }
+  NlSocket socket{NETLINK_ROUTE, "netlink socket"};
+  void close() { socket.close(); }
+  Status open() { return socket.open(); }
   // Sends and waits for the kernel's answer: 0 or a (negative) libnl error.
   int request(nl_msg* m) {
     if (auto st = open(); !st) return -NLE_BAD_SOCK;
-    int err = nl_send_auto(sock, m);
-    if (err >= 0) err = nl_wait_for_ack(sock);
+    int err = nl_send_auto(socket.get(), m);
+    if (err >= 0) err = nl_wait_for_ack(socket.get());
     if (err < 0 && !notFound(err) && !exists(err) && std::abs(err) != NLE_INVAL && std::abs(err) != NLE_NODEV &&
         std::abs(err) != NLE_PERM)
       close();  // the socket may hold an unread answer: start again with a fresh one
@@ -78,12 +65,12 @@ struct NlRouting::Impl {
   Result<std::vector<Raw>> dump(int type) {
     if (auto st = open(); !st) return st.error();
     std::vector<Raw> out;
-    nl_socket_modify_cb(sock, NL_CB_VALID, NL_CB_CUSTOM, collect, &out);
+    nl_socket_modify_cb(socket.get(), NL_CB_VALID, NL_CB_CUSTOM, collect, &out);
     rtmsg hdr{};  // fib_rule_hdr has the same size and family at the same place
     hdr.rtm_family = AF_UNSPEC;
-    int err = nl_send_simple(sock, type, NLM_F_DUMP, &hdr, sizeof hdr);
-    if (err >= 0) err = nl_recvmsgs_default(sock);
-    nl_socket_modify_cb(sock, NL_CB_VALID, NL_CB_DEFAULT, nullptr, nullptr);
+    int err = nl_send_simple(socket.get(), type, NLM_F_DUMP, &hdr, sizeof hdr);
+    if (err >= 0) err = nl_recvmsgs_default(socket.get());
+    nl_socket_modify_cb(socket.get(), NL_CB_VALID, NL_CB_DEFAULT, nullptr, nullptr);
     if (err < 0) {
       close();
       return makeError(Errc::IfaceCfgError, std::string("netlink dump: ") + nl_geterror(err));

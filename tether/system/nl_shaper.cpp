@@ -25,6 +25,7 @@
 #include <cstdlib>
 
 #include "tether/base/log.h"
+#include "tether/system/nl_socket.h"
 
 namespace tetherd {
 
@@ -50,24 +51,11 @@ Error kernel(int err) { return makeError(Errc::IfaceCfgError, nl_geterror(err));
 }  // namespace
 
 struct NlShaper::Impl {
-  nl_sock* sock = nullptr;
-  ~Impl() {
-    if (sock) nl_socket_free(sock);
-  }
-  Status open() {
-    if (sock) return {};
-    sock = nl_socket_alloc();
-    if (!sock) return makeError(Errc::IfaceCfgError, "netlink socket: out of memory");
-    if (int err = nl_connect(sock, NETLINK_ROUTE); err < 0) {
-      nl_socket_free(sock);
-      sock = nullptr;
-      return fail("netlink socket", err);
-    }
-    return {};
-  }
+  NlSocket socket{NETLINK_ROUTE, "netlink socket"};
+  Status open() { return socket.open(); }
   Result<int> index(const std::string& dev) {
     rtnl_link* raw = nullptr;
-    if (int err = rtnl_link_get_kernel(sock, 0, dev.c_str(), &raw); err < 0 || !raw)
+    if (int err = rtnl_link_get_kernel(socket.get(), 0, dev.c_str(), &raw); err < 0 || !raw)
       return makeError(Errc::NotFound, dev + ": no such interface");
     LinkPtr link(raw);
     return rtnl_link_get_ifindex(link.get());
@@ -77,13 +65,13 @@ struct NlShaper::Impl {
     rtnl_link_set_name(link.get(), name.c_str());
     if (int err = rtnl_link_set_type(link.get(), "ifb"); err < 0) return kernel(err);
     rtnl_link_set_flags(link.get(), IFF_UP);
-    if (int err = rtnl_link_add(sock, link.get(), NLM_F_CREATE | NLM_F_EXCL); err < 0) return kernel(err);
+    if (int err = rtnl_link_add(socket.get(), link.get(), NLM_F_CREATE | NLM_F_EXCL); err < 0) return kernel(err);
     return {};
   }
   Status deleteLink(const std::string& name) {
     LinkPtr link(rtnl_link_alloc());
     rtnl_link_set_name(link.get(), name.c_str());
-    if (int err = rtnl_link_delete(sock, link.get()); err < 0 && !notFound(err)) return fail("link delete " + name, err);
+    if (int err = rtnl_link_delete(socket.get(), link.get()); err < 0 && !notFound(err)) return fail("link delete " + name, err);
     return {};
   }
   Status addQdisc(const TcOp& op, int ifindex) {
@@ -108,7 +96,7 @@ struct NlShaper::Impl {
         rtnl_tc_set_handle(tc, op.handle);
         if (!op.fqCodel) rtnl_qdisc_fifo_set_limit(q.get(), static_cast<int>(kLeafPfifoLimit));
     }
-    if (int err = rtnl_qdisc_add(sock, q.get(), NLM_F_CREATE | NLM_F_EXCL); err < 0) return kernel(err);
+    if (int err = rtnl_qdisc_add(socket.get(), q.get(), NLM_F_CREATE | NLM_F_EXCL); err < 0) return kernel(err);
     return {};
   }
   Status addClass(const TcOp& op, int ifindex) {
@@ -121,7 +109,7 @@ struct NlShaper::Impl {
     rtnl_htb_set_rate64(c.get(), op.rate / 8);
     rtnl_htb_set_ceil64(c.get(), op.ceil / 8);
     rtnl_htb_set_quantum(c.get(), op.quantum);
-    if (int err = rtnl_class_add(sock, c.get(), NLM_F_CREATE | NLM_F_EXCL); err < 0) return kernel(err);
+    if (int err = rtnl_class_add(socket.get(), c.get(), NLM_F_CREATE | NLM_F_EXCL); err < 0) return kernel(err);
     return {};
   }
   Status addFilter(const TcOp& op, int ifindex) {
@@ -153,18 +141,18 @@ struct NlShaper::Impl {
     }
     // A match ends the search (tc sets it for a flowid or an action): else u32 looks for a link.
     rtnl_u32_set_cls_terminal(cls.get());
-    if (int err = rtnl_cls_add(sock, cls.get(), NLM_F_CREATE | NLM_F_EXCL); err < 0) return kernel(err);
+    if (int err = rtnl_cls_add(socket.get(), cls.get(), NLM_F_CREATE | NLM_F_EXCL); err < 0) return kernel(err);
     return {};
   }
   // The qdisc at `parent` on ifindex, deleted when `handle` is 0 or matches.
   Status deleteQdisc(const std::string& dev, int ifindex, uint32_t parent, uint32_t handle) {
     nl_cache* raw = nullptr;
-    if (int err = rtnl_qdisc_alloc_cache(sock, &raw); err < 0) return fail("qdisc list", err);
+    if (int err = rtnl_qdisc_alloc_cache(socket.get(), &raw); err < 0) return fail("qdisc list", err);
     CachePtr cache(raw);
     QdiscPtr q(rtnl_qdisc_get_by_parent(cache.get(), ifindex, parent));
     if (!q) return {};
     if (handle != 0 && rtnl_tc_get_handle(TC_CAST(q.get())) != handle) return {};
-    if (int err = rtnl_qdisc_delete(sock, q.get()); err < 0 && !notFound(err))
+    if (int err = rtnl_qdisc_delete(socket.get(), q.get()); err < 0 && !notFound(err))
       return fail("qdisc delete dev " + dev + (parent == TC_H_INGRESS ? " ingress" : " root"), err);
     return {};
   }
@@ -184,7 +172,7 @@ bool NlShaper::fqCodel() {
       rtnl_tc_set_ifindex(TC_CAST(q.get()), *i);
       rtnl_tc_set_kind(TC_CAST(q.get()), "fq_codel");
       rtnl_tc_set_parent(TC_CAST(q.get()), TC_H_ROOT);
-      ok = rtnl_qdisc_add(impl_->sock, q.get(), NLM_F_CREATE | NLM_F_EXCL) >= 0;
+      ok = rtnl_qdisc_add(impl_->socket.get(), q.get(), NLM_F_CREATE | NLM_F_EXCL) >= 0;
     }
     (void)impl_->deleteLink(probe);
   }
@@ -220,7 +208,7 @@ Status NlShaper::clear(const std::string& ifname, const std::string& ifb) {
 Result<int> NlShaper::removeIfbs() {
   if (auto st = impl_->open(); !st) return st.error();
   nl_cache* raw = nullptr;
-  if (int err = rtnl_link_alloc_cache(impl_->sock, AF_UNSPEC, &raw); err < 0) return fail("link list", err);
+  if (int err = rtnl_link_alloc_cache(impl_->socket.get(), AF_UNSPEC, &raw); err < 0) return fail("link list", err);
   CachePtr cache(raw);
   std::vector<std::string> names;
   for (nl_object* o = nl_cache_get_first(cache.get()); o; o = nl_cache_get_next(o)) {
