@@ -180,6 +180,8 @@ Result<Config> parseConfigOnto(const Config& base, std::string_view text, const 
   lineNo = 0;
   if (auto err = checkWifiUpstreams(c.wifiUpstreams, c.upstreamPriority, c.softapInterface); !err.empty())
     return makeError(Errc::InvalidArgument, sourceName + ": " + err);
+  for (const auto& [ifname, wifi] : c.wifiUpstreams)  // its lease's DNS servers, unless told otherwise
+    c.upstreamResolvFile.try_emplace(ifname, wifiUpstreamResolvPath(c.runDir, ifname));
   if (c.softapDriver == "wired" && c.softapEapUserFile.empty())
     return makeError(Errc::InvalidArgument, sourceName + ": [softap] driver = wired needs eap_user_file");
   if (c.rangeFirstHost > c.rangeLastHost)

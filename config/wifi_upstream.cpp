@@ -62,7 +62,8 @@ std::string checkUnicastMac(std::string_view mac) {
 
 std::string setWifiUpstreamKey(std::map<std::string, WifiUpstream>& wifi, const std::string& ifname,
                                const std::string& key, const std::string& v, bool& known) {
-  known = key == "ssid" || key == "passphrase" || key == "ap_address" || key == "wpa_supplicant" || key == "udhcpc";
+  known = key == "ssid" || key == "passphrase" || key == "network_file" || key == "ap_address" || key == "wpa_supplicant" ||
+          key == "udhcpc";
   if (!known) return "";
   WifiUpstream& w = wifi[ifname];
   std::string err;
@@ -77,7 +78,7 @@ std::string setWifiUpstreamKey(std::map<std::string, WifiUpstream>& wifi, const 
                      [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     }
   } else {
-    std::string& path = key == "wpa_supplicant" ? w.wpaSupplicantPath : w.udhcpcPath;
+    std::string& path = key == "wpa_supplicant" ? w.wpaSupplicantPath : key == "udhcpc" ? w.udhcpcPath : w.networkFile;
     if (isAbsolutePath(v)) path = v;
     else err = "'" + v + "' is not an absolute path";
   }
@@ -88,7 +89,11 @@ std::string checkWifiUpstreams(const std::map<std::string, WifiUpstream>& wifi,
                                const std::vector<std::string>& priority, const std::string& softapInterface) {
   for (const auto& [ifname, w] : wifi) {
     const std::string where = "[upstream." + ifname + "] ";
-    if (w.ssid.empty()) return where + "has Wi-Fi keys but no ssid (the network to join)";
+    if (w.ssid.empty() && w.networkFile.empty())
+      return where + "has Wi-Fi keys but no ssid or network_file (the network to join)";
+    if (!w.ssid.empty() && !w.networkFile.empty())
+      return where + "network_file: set with ssid; the network is either ssid (and passphrase) or a network_file";
+    if (w.ssid.empty() && !w.passphrase.empty()) return where + "passphrase: set without ssid";
     if (std::find(priority.begin(), priority.end(), ifname) == priority.end())
       return where + "ssid: " + ifname + " is not in [upstream] priority (it would be tethered as a downstream)";
     if (ifname == softapInterface)
@@ -109,6 +114,10 @@ std::string wifiApAddressFor(std::string_view stationMac) {
   char out[18];
   std::snprintf(out, sizeof out, "%02x:%02x:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3], b[4], b[5]);
   return out;
+}
+
+std::string wifiUpstreamResolvPath(const std::string& runDir, const std::string& ifname) {
+  return runDir + "/udhcpc-" + ifname + ".resolv";
 }
 
 }  // namespace tetherd

@@ -46,12 +46,13 @@ Result<std::string> wpaSupplicantConf(const WifiUpstream& n, const WpaSupplicant
   if (!plainIfname(o.ifname)) return invalid("ifname: '" + o.ifname + "' is not a plain interface name");
   if (!cleanAbsolutePath(o.ctrlDir)) return invalid("ctrl_interface: '" + o.ctrlDir + "' is not a clean absolute path");
   if (o.ctrlDir.size() + 1 + o.ifname.size() >= 108) return invalid("ctrl_interface: too long for a unix socket path");
-  if (auto e = checkWifiSsid(n.ssid); !e.empty()) return invalid("ssid: " + e);
-  if (auto e = checkWifiPassphrase(n.passphrase); !e.empty()) return invalid("passphrase: " + e);
   std::string out = "# Written by tetherd: the Wi-Fi upstream on " + o.ifname + ".\n";
   out += "ctrl_interface=" + o.ctrlDir + "\n";
   out += "update_config=0\n";
   out += "p2p_disabled=1\n";
+  if (!n.networkFile.empty()) return out;  // the networks are in the owner's file (-I)
+  if (auto e = checkWifiSsid(n.ssid); !e.empty()) return invalid("ssid: " + e);
+  if (auto e = checkWifiPassphrase(n.passphrase); !e.empty()) return invalid("passphrase: " + e);
   out += "network={\n";
   out += "\tssid=" + hexOf(n.ssid) + "\n";
   out += "\tscan_ssid=1\n";
@@ -68,11 +69,15 @@ Result<std::string> wpaSupplicantConf(const WifiUpstream& n, const WpaSupplicant
 }
 
 Result<std::vector<std::string>> wpaSupplicantArgv(const std::string& binary, const std::string& ifname,
-                                                   const std::string& confPath) {
+                                                   const std::string& confPath, const std::string& networkFile) {
   if (!cleanAbsolutePath(binary)) return invalid("wpa_supplicant: '" + binary + "' is not a clean absolute path");
   if (!plainIfname(ifname)) return invalid("ifname: '" + ifname + "' is not a plain interface name");
   if (!cleanAbsolutePath(confPath)) return invalid("config: '" + confPath + "' is not a clean absolute path");
-  return std::vector<std::string>{binary, "-i", ifname, "-D", "nl80211", "-c", confPath};
+  std::vector<std::string> argv{binary, "-i", ifname, "-D", "nl80211", "-c", confPath};
+  if (networkFile.empty()) return argv;
+  if (!cleanAbsolutePath(networkFile)) return invalid("network_file: '" + networkFile + "' is not a clean absolute path");
+  argv.insert(argv.end(), {"-I", networkFile});
+  return argv;
 }
 
 Result<WpaStatus> parseWpaStatus(std::string_view reply) {

@@ -38,12 +38,14 @@ struct WpaSupplicantOptions {
 //   }
 // The SSID is written hex-encoded (every byte round-trips); a 64-hex-digit passphrase is a raw
 // psk (unquoted); no passphrase: key_mgmt=NONE. Re-validates everything (InvalidArgument, naming
-// the field); it contains the passphrase: write it 0600.
+// the field); it contains the passphrase: write it 0600. With a network_file, no network block:
+// the networks are the owner's file's (wpaSupplicantArgv's -I).
 Result<std::string> wpaSupplicantConf(const WifiUpstream& network, const WpaSupplicantOptions& o);
 
-// {binary, "-i", ifname, "-D", "nl80211", "-c", conf}: in the foreground (a Supervisor owns it).
+// {binary, "-i", ifname, "-D", "nl80211", "-c", conf} (+ {"-I", networkFile} when one is
+// given: wpa_supplicant's additional configuration file): in the foreground (a Supervisor owns it).
 Result<std::vector<std::string>> wpaSupplicantArgv(const std::string& binary, const std::string& ifname,
-                                                   const std::string& confPath);
+                                                   const std::string& confPath, const std::string& networkFile = "");
 
 // STATUS reply: key=value lines; wpa_state= is required. freq is 0 while not associated.
 struct WpaStatus {

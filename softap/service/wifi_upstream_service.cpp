@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <boost/asio/post.hpp>
+#include <cerrno>
 #include <filesystem>
 
 #include "tether/base/files.h"
@@ -50,6 +51,7 @@ Status WifiUpstreamService::start() {
   (void)killStaleWithArgument("udhcpc", script);
   (void)killStalePidFile(pidPath("wpa_supplicant"), "wpa_supplicant");
   (void)killStaleWithArgument("wpa_supplicant", confPath());
+  ::unlink(wifiUpstreamResolvPath(config_.runDir, ifname_).c_str());  // a previous lease's servers
   auto phy = wiphyOf(ifname_);
   if (!phy) return makeError(Errc::UnavailIface, "[upstream." + ifname_ + "]: " + phy.error().message);
   // An AP interface on this radio is a previous run's: the AP may start only on the station's
@@ -67,7 +69,9 @@ Status WifiUpstreamService::start() {
   auto text = wpaSupplicantConf(network_, o);
   if (!text) return makeError(Errc::InvalidArgument, "[upstream." + ifname_ + "] " + text.error().message);
   if (auto st = writeFileAtomic(confPath(), *text, 0600); !st) return st;  // holds the passphrase
-  auto argv = wpaSupplicantArgv(network_.wpaSupplicantPath, ifname_, confPath());
+  if (!network_.networkFile.empty() && ::access(network_.networkFile.c_str(), R_OK) != 0)
+    return systemError("[upstream." + ifname_ + "] network_file: " + network_.networkFile, errno);
+  auto argv = wpaSupplicantArgv(network_.wpaSupplicantPath, ifname_, confPath(), network_.networkFile);
   if (!argv) return argv.error();
   wpa_ = std::make_unique<Supervisor>(runner_, io_, ProcessSpec{"wpa_supplicant-" + ifname_, *argv, {}});
   wpa_->onStarted([this](pid_t pid) {
@@ -82,7 +86,7 @@ Status WifiUpstreamService::start() {
     view_.freq = 0;
     fail("wpa_supplicant " + describeExit(status) + (willRestart ? " (restarting)" : ""));
   });
-  log::info("Wi-Fi upstream: joining '", network_.ssid, "' on ", ifname_, " (soft AP ", apIfname_, " on the same radio)");
+  log::info("Wi-Fi upstream: joining ", network_.networkFile.empty() ? "'" + network_.ssid + "'" : "the networks of " + network_.networkFile, " on ", ifname_, " (soft AP ", apIfname_, " on the same radio)");
   return wpa_->start();
 }
 
@@ -201,7 +205,7 @@ void WifiUpstreamService::ensureApInterface(const std::string& stationMac) {
 void WifiUpstreamService::startDhcp() {
   if (dhcp_) return;
   const std::string script = udhcpcScriptPath(config_.runDir, ifname_);
-  auto text = udhcpcScript(ifname_);
+  auto text = udhcpcScript(ifname_, wifiUpstreamResolvPath(config_.runDir, ifname_));
   auto argv = udhcpcArgv(network_.udhcpcPath, ifname_, script);
   if (!text) return fail(text.error().message);
   if (!argv) return fail(argv.error().message);
@@ -228,6 +232,7 @@ void WifiUpstreamService::stop(std::function<void()> done) {
       for (const char* p : {"udhcpc", "wpa_supplicant"}) ::unlink(pidPath(p).c_str());
       ::unlink(confPath().c_str());
       ::unlink(udhcpcScriptPath(config_.runDir, ifname_).c_str());
+      ::unlink(wifiUpstreamResolvPath(config_.runDir, ifname_).c_str());
       if (done) done();
     });
   });

@@ -85,6 +85,44 @@ TEST(WifiUpstreamConfig, WholeFileChecks) {
   EXPECT_EQ(errorOf("[upstream]\npriority = eth0\n[upstream.eth0]\ndns = 192.0.2.53\n"), "");
 }
 
+TEST(WifiUpstreamConfig, NetworkFileInsteadOfSsidAndTheLeasesDnsByDefault) {
+  const std::string head = "[upstream]\npriority = wlan0\n[softap]\ninterface = ap0\n[upstream.wlan0]\n";
+  auto c = parseConfig(head + "network_file = /etc/tetherd/hotel-wpa.conf\n", "t.conf");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->wifiUpstreams.at("wlan0").networkFile, "/etc/tetherd/hotel-wpa.conf");
+  EXPECT_EQ(c->wifiUpstreams.at("wlan0").ssid, "");
+  // The station's DNS servers are its lease's (udhcpc's script writes them), unless configured.
+  EXPECT_EQ(c->upstreamResolvFile.at("wlan0"), "/run/tetherd/udhcpc-wlan0.resolv");
+  c = parseConfig(head + "ssid = x\nresolv_file = /run/mine.resolv\n", "t.conf");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->upstreamResolvFile.at("wlan0"), "/run/mine.resolv");
+  EXPECT_NE(errorOf(head + "ssid = x\nnetwork_file = /etc/w.conf\n")
+                .find("[upstream.wlan0] network_file: set with ssid; the network is either ssid (and passphrase) or a network_file"),
+            std::string::npos);
+  EXPECT_NE(errorOf(head + "network_file = /etc/w.conf\npassphrase = 12345678\n").find("[upstream.wlan0] passphrase: set without ssid"),
+            std::string::npos);
+  EXPECT_NE(errorOf(head + "network_file = w.conf\n").find("key 'network_file' in [upstream.wlan0]: 'w.conf' is not an absolute path"),
+            std::string::npos);
+}
+
+TEST(WpaSupplicant, NetworkFileGivesNoNetworkBlockAndIsPassedWithDashI) {
+  WifiUpstream w;
+  w.networkFile = "/etc/tetherd/hotel-wpa.conf";
+  auto conf = wpaSupplicantConf(w, {"wlan0", "/run/tetherd/wpa_supplicant"});
+  ASSERT_TRUE(conf) << conf.error().message;
+  EXPECT_EQ(*conf,
+            "# Written by tetherd: the Wi-Fi upstream on wlan0.\n"
+            "ctrl_interface=/run/tetherd/wpa_supplicant\n"
+            "update_config=0\n"
+            "p2p_disabled=1\n");
+  auto a = wpaSupplicantArgv("/usr/sbin/wpa_supplicant", "wlan0", "/run/c.conf", w.networkFile);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(*a, (std::vector<std::string>{"/usr/sbin/wpa_supplicant", "-i", "wlan0", "-D", "nl80211", "-c", "/run/c.conf",
+                                          "-I", "/etc/tetherd/hotel-wpa.conf"}));
+  EXPECT_EQ(wpaSupplicantArgv("/w", "wlan0", "/c", "/etc/a b.conf").error().message,
+            "network_file: '/etc/a b.conf' is not a clean absolute path");
+}
+
 TEST(WifiUpstreamConfig, ApAddressIsLocallyAdministeredUnicastAndDistinct) {
   EXPECT_EQ(wifiApAddressFor("02:00:00:00:00:00"), "02:00:00:00:00:01");
   EXPECT_EQ(wifiApAddressFor("00:1A:2B:3C:4D:5E"), "02:1a:2b:3c:4d:5f");
@@ -239,17 +277,19 @@ TEST(Udhcpc, ArgvAndScriptByExactText) {
   EXPECT_FALSE(udhcpcArgv("udhcpc", "wlan0", "/s"));
   EXPECT_FALSE(udhcpcArgv("/u", "wlan0;x", "/s"));
   EXPECT_FALSE(udhcpcArgv("/u", "wlan0", "/s'"));
-  auto s = udhcpcScript("wlan0");
+  auto s = udhcpcScript("wlan0", "/run/tetherd/udhcpc-wlan0.resolv");
   ASSERT_TRUE(s);
   EXPECT_EQ(*s,
             "#!/bin/sh\n"
             "# Written by tetherd: the IPv4 lease of the Wi-Fi upstream wlan0 (busybox udhcpc).\n"
             "PATH=/usr/sbin:/usr/bin:/sbin:/bin\n"
+            "set -f\n"
             "[ \"$interface\" = wlan0 ] || exit 1\n"
             "case \"$1\" in\n"
             "  deconfig)\n"
             "    ip -4 route flush dev wlan0 proto static\n"
             "    ip -4 addr flush dev wlan0\n"
+            "    rm -f \"/run/tetherd/udhcpc-wlan0.resolv\"\n"
             "    ;;\n"
             "  bound|renew)\n"
             "    case \"$ip\" in ''|*[!0-9.]*) echo \"udhcpc script: bad ip\" >&2; exit 1 ;; esac\n"
@@ -261,9 +301,16 @@ TEST(Udhcpc, ArgvAndScriptByExactText) {
             "      *) ip -4 addr flush dev wlan0; ip -4 addr add \"$ip/$mask\" dev wlan0 ;;\n"
             "    esac\n"
             "    [ -z \"$gw\" ] || ip -4 route replace default via \"$gw\" dev wlan0 metric 600 proto static\n"
-            "    echo \"udhcpc: $1 $ip/$mask router=$gw lease=${lease:-?}\"\n"
+            "    : >\"/run/tetherd/udhcpc-wlan0.resolv\".new\n"
+            "    for s in $dns; do\n"
+            "      case \"$s\" in ''|*[!0-9.]*) ;; *) echo \"nameserver $s\" >>\"/run/tetherd/udhcpc-wlan0.resolv\".new ;; esac\n"
+            "    done\n"
+            "    mv -f \"/run/tetherd/udhcpc-wlan0.resolv\".new \"/run/tetherd/udhcpc-wlan0.resolv\"\n"
+            "    echo \"udhcpc: $1 $ip/$mask router=$gw dns=$dns lease=${lease:-?}\"\n"
             "    ;;\n"
             "esac\n"
             "exit 0\n");
-  EXPECT_FALSE(udhcpcScript("wlan0 x"));
+  EXPECT_FALSE(udhcpcScript("wlan0 x", "/run/r"));
+  EXPECT_FALSE(udhcpcScript("wlan0", "/run/r x"));
+  EXPECT_FALSE(udhcpcScript("wlan0", "run/r"));
 }

@@ -28,17 +28,21 @@ Result<std::vector<std::string>> udhcpcArgv(const std::string& binary, const std
   return std::vector<std::string>{binary, "-f", "-R", "-i", ifname, "-s", script, "-t", "3", "-T", "2", "-A", "5"};
 }
 
-Result<std::string> udhcpcScript(const std::string& ifname) {
+Result<std::string> udhcpcScript(const std::string& ifname, const std::string& resolv) {
   if (!plainIfname(ifname)) return makeError(Errc::InvalidArgument, "ifname: '" + ifname + "' is not a plain interface name");
+  if (!cleanAbsolutePath(resolv)) return makeError(Errc::InvalidArgument, "resolv: '" + resolv + "' is not a clean absolute path");
   const std::string& i = ifname;  // plain: safe unquoted
+  const std::string r = "\"" + resolv + "\"";  // clean: no quote, no space
   return "#!/bin/sh\n"
          "# Written by tetherd: the IPv4 lease of the Wi-Fi upstream " + i + " (busybox udhcpc).\n"
          "PATH=/usr/sbin:/usr/bin:/sbin:/bin\n"
+         "set -f\n"
          "[ \"$interface\" = " + i + " ] || exit 1\n"
          "case \"$1\" in\n"
          "  deconfig)\n"
          "    ip -4 route flush dev " + i + " proto static\n"
          "    ip -4 addr flush dev " + i + "\n"
+         "    rm -f " + r + "\n"
          "    ;;\n"
          "  bound|renew)\n"
          "    case \"$ip\" in ''|*[!0-9.]*) echo \"udhcpc script: bad ip\" >&2; exit 1 ;; esac\n"
@@ -50,7 +54,12 @@ Result<std::string> udhcpcScript(const std::string& ifname) {
          "      *) ip -4 addr flush dev " + i + "; ip -4 addr add \"$ip/$mask\" dev " + i + " ;;\n"
          "    esac\n"
          "    [ -z \"$gw\" ] || ip -4 route replace default via \"$gw\" dev " + i + " metric 600 proto static\n"
-         "    echo \"udhcpc: $1 $ip/$mask router=$gw lease=${lease:-?}\"\n"
+         "    : >" + r + ".new\n"
+         "    for s in $dns; do\n"
+         "      case \"$s\" in ''|*[!0-9.]*) ;; *) echo \"nameserver $s\" >>" + r + ".new ;; esac\n"
+         "    done\n"
+         "    mv -f " + r + ".new " + r + "\n"
+         "    echo \"udhcpc: $1 $ip/$mask router=$gw dns=$dns lease=${lease:-?}\"\n"
          "    ;;\n"
          "esac\n"
          "exit 0\n";

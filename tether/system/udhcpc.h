@@ -26,7 +26,10 @@ std::string udhcpcScriptPath(const std::string& runDir, const std::string& ifnam
 Result<std::vector<std::string>> udhcpcArgv(const std::string& binary, const std::string& ifname,
                                             const std::string& script);
 
-// The script text for ifname (mode 0755); it acts only for that interface.
-Result<std::string> udhcpcScript(const std::string& ifname);
+// The script text for ifname (mode 0755); it acts only for that interface. At bound/renew it
+// writes the lease's DNS servers (only dotted-quad words of $dns) to `resolv` in resolv.conf
+// format, atomically (a temporary file renamed); at deconfig it removes it.
+// InvalidArgument for a non-plain ifname or a `resolv` that is not clean and absolute.
+Result<std::string> udhcpcScript(const std::string& ifname, const std::string& resolv);
 
 }  // namespace tetherd

@@ -49,7 +49,8 @@ spawn nsx upap /usr/sbin/hostapd /tmp/upap.conf >"$LOG/upstream-hostapd.log" 2>&
 wait_for 10 grep -q AP-ENABLED "$LOG/upstream-hostapd.log" || die "the upstream AP did not start: $(tail -3 "$LOG/upstream-hostapd.log")"
 nsx upap /usr/sbin/hostapd_cli -p /run/hostapd-upap -i wlan2 status >"$LOG/upstream-status.txt" 2>&1 || true
 spawn nsx upap /usr/sbin/dnsmasq -C /dev/null -k --no-resolv --no-hosts --user=root --port=0 --interface=wlan2 \
-  --bind-interfaces --dhcp-range=192.0.2.10,192.0.2.50,255.255.255.0,1h --dhcp-leasefile=/run/upap.leases
+  --bind-interfaces --dhcp-range=192.0.2.10,192.0.2.50,255.255.255.0,1h --dhcp-leasefile=/run/upap.leases \
+  --dhcp-option=option:dns-server,192.0.2.1
 mkdir -p /srv/upap
 echo "<html><body>$MARKER</body></html>" >/srv/upap/index.html
 spawn nsx upap /usr/libexec/bb/httpd -f -p 192.0.2.1:80 -h /srv/upap
@@ -76,7 +77,6 @@ priority = wlan0
 ssid = $UP_SSID
 passphrase = $UP_PASS
 udhcpc = /usr/libexec/bb/udhcpc
-dns = 192.0.2.1
 
 [tethering]
 auto_tether = wifi
@@ -96,6 +96,10 @@ step station-associated
 wait_for 30 station_on "SSID: $UP_SSID" || die "tetherd's station did not join $UP_SSID"
 step station-lease
 wait_for 20 station_addressed || die "no DHCP address on wlan0"
+# No dns key: the lease's DNS server (udhcpc's script writes it) reaches tetherd's dnsmasq.
+step station-dns
+wait_for 10 grep -qx "nameserver 192.0.2.1" /run/tetherd/udhcpc-wlan0.resolv \
+  || die "the lease's DNS server is not in udhcpc-wlan0.resolv: $(cat /run/tetherd/udhcpc-wlan0.resolv 2>&1)"
 
 step ap-same-radio
 wait_for 20 test -e /sys/class/net/ap0 || die "tetherd made no ap0"
@@ -103,6 +107,8 @@ wait_for 20 test -e /sys/class/net/ap0 || die "tetherd made no ap0"
 [ "$(cat /sys/class/net/ap0/address)" != "$(cat /sys/class/net/wlan0/address)" ] || die "ap0 has wlan0's MAC"
 wait_for 30 is_tethered ap0 || die "ap0 not tethered: $(iface_state ap0); $(tctl softap status 2>&1)"
 [ "$(chan ap0)" = 1 ] || die "the soft AP is on channel '$(chan ap0)', not the station's 1"
+wait_for 10 grep -q "192.0.2.1" /run/tetherd/dnsmasq-servers.conf \
+  || die "dnsmasq was not given the lease's DNS server: $(cat /run/tetherd/dnsmasq-servers.conf 2>&1)"
 
 step phone-joins
 cat >/tmp/phone.conf <<EOF2
