@@ -51,6 +51,7 @@ def setUpModule():
     support.require_lab()
     support.require_binaries()
     LAB = L.Lab().start()
+    LAB.private_dhcpcd_dirs()  # ipv6 = auto runs dhcpcd: never with the host's DUID and leases
     inet = LAB.inet
     inet.ip("-6", "addr", "add", "2001:db8:1::1/64", "dev", "to-app", "nodad")
     inet.ip("-6", "addr", "add", WWW6 + "/128", "dev", "lo")

@@ -104,15 +104,7 @@ def setUpModule():
     for pool in (POOL1, POOL2):  # kea does not route what it delegates
         inet.ip("-6", "route", "add", pool + ":/48", "via", wan, "dev", "to-app")
     start_kea(POOL1 + ":")
-    # tetherd in its own mount namespace: dhcpcd's compiled-in directories are the lab's.
-    binds = []
-    for d in ("/run/dhcpcd", "/var/lib/dhcpcd"):
-        mine = os.path.join(LAB.dir, "dhcpcd" + d.replace("/", "-"))
-        os.makedirs(mine, exist_ok=True)
-        binds.append("mount --bind %s %s" % (mine, d))
-    plain = LAB.tetherd_command
-    LAB.tetherd_command = lambda **kw: (["unshare", "-m", "--propagation", "private", "sh", "-c",
-                                         " && ".join(binds) + ' && exec "$@"', "sh"] + plain(**kw))
+    LAB.private_dhcpcd_dirs()
 
 
 def tearDownModule():

@@ -1270,6 +1270,20 @@ class Lab:
             cmd += ["--control-socket", self.socket_path]
         return cmd + list(extra_args)
 
+    def private_dhcpcd_dirs(self) -> None:
+        """From now on tetherd runs in a mount namespace of its own where dhcpcd's compiled-in
+        directories (/run/dhcpcd: pid file; /var/lib/dhcpcd: DUID, leases) are the lab's, so
+        the dhcpcd it supervises (ipv6 = auto or pd) never writes the host's."""
+        binds = []
+        for d in ("/run/dhcpcd", "/var/lib/dhcpcd"):
+            mine = os.path.join(self.dir, "dhcpcd" + d.replace("/", "-"))
+            os.makedirs(mine, exist_ok=True)
+            os.makedirs(d, exist_ok=True)
+            binds.append("mount --bind %s %s" % (mine, d))
+        plain = self.tetherd_command
+        self.tetherd_command = lambda **kw: (["unshare", "-m", "--propagation", "private", "sh", "-c",
+                                              " && ".join(binds) + ' && exec "$@"', "sh"] + plain(**kw))
+
     def start_tetherd(self, config_text: Optional[str] = None, extra_args: Iterable[str] = (),
                       timeout: float = 10.0, wait: bool = True, activation_socket: Optional[socket.socket] = None,
                       socket_arg: bool = True, env: Optional[dict] = None) -> subprocess.Popen:
