@@ -184,6 +184,17 @@ json statusImpl(const StatusView& v) {
   out["downstreams"] = downs;
   out["totals"] = {{"downstreams", v.downstreams.size()}, {"tethered", tethered}, {"clients", clients},
                    {"rxBytes", rxTotal}, {"txBytes", txTotal}};
+  // IPv6: the mode configured and the one in force, the delegated prefix with its lifetimes
+  // left (seconds; null: infinite), the downstreams it had no /64 for.
+  const auto& v6 = v.ipv6;
+  auto secs = [](uint32_t n) { return n == 4294967295u ? json(nullptr) : json(n); };
+  out["ipv6"] = {{"configured", ipv6ModeName(v6.configured)},
+                 {"mode", ipv6ModeName(v6.mode)},
+                 {"delegated", v6.delegated ? json{{"prefix", v6.delegated->str()},
+                                                   {"preferredSec", secs(v6.preferredSec)},
+                                                   {"validSec", secs(v6.validSec)}}
+                                            : json(nullptr)},
+                 {"left", v6.pdLeft}};
   return out;
 }
 
@@ -288,6 +299,7 @@ json clientsImpl(const ClientsView& v) {
                     {"uploadBytes", opt(up)},
 
                     {"leaseExpires", opt(r.leaseExpires)},
+                    {"ipv6", v.ipv6.count(r.mac) ? json(v.ipv6.at(r.mac)) : json::array()},
                     {"blocked", blocked.count(r.mac) > 0},
                     {"pinned", v.pinned.count(r.mac) ? json(v.pinned.at(r.mac)) : json(nullptr)},
                     {"limit", limitJson(v.limits, r.mac)},

@@ -58,6 +58,7 @@ struct StatusView {
   std::map<std::string, int> clientCounts;  // per downstream
   std::vector<TrafficCounter> counters;     // per pair; empty when unknown
   std::vector<Ipv4Address> dns;             // what the clients' DNS forwards to
+  TetherManager::Ipv6Upstream ipv6{};       // the IPv6 mode and delegation ("ipv6")
 };
 json statusImpl(const StatusView& v);
 
@@ -79,6 +80,7 @@ struct ClientsView {
   long long nowEpochSec = 0;  // leases that expired before are left out
   bool usageKnown = false;                         // per-client counting is on (issue 14)
   std::map<std::string, UsageBytes> usageToday{};  // per MAC, today's bytes
+  std::map<std::string, std::vector<std::string>> ipv6{};  // per MAC, its IPv6 addresses (sorted)
 };
 json clientsImpl(const ClientsView& v);
 // Clients per downstream as the status shows them (the same rules as clientsImpl).

@@ -1,5 +1,7 @@
 #include "web/web_context.h"
 
+#include <algorithm>
+
 #include <boost/asio/post.hpp>
 
 #include "tether/base/files.h"
@@ -50,7 +52,14 @@ ClientsView WebContext::leasesView() {
   v.blocked = clients().blocked();
   for (const auto& p : clients().pinned()) v.pinned[p.mac] = p.ip.str();
   v.limits = clients().limits();
-  for (auto& d : clients().clients(v.nowEpochSec)) v.downstreams.push_back({d.ifname, d.kind, std::move(d.leases)});
+  for (auto& d : clients().clients(v.nowEpochSec)) {
+    for (const auto& [mac, addrs] : d.ipv6) {  // the neighbour table's, by MAC
+      auto sorted = addrs;  // in the order `client list` shows them
+      std::sort(sorted.begin(), sorted.end());
+      for (const auto& a : sorted) v.ipv6[mac].push_back(a.str());
+    }
+    v.downstreams.push_back({d.ifname, d.kind, std::move(d.leases)});
+  }
   if (deps.usage != nullptr) {
     deps.usage->sample();
     v.usageKnown = true;
@@ -90,6 +99,7 @@ std::string WebContext::statusJson() {
   }
   v.downstreams = m.downstreams();
   v.dns = m.dnsForwarders();
+  v.ipv6 = m.ipv6Upstream();
   if (auto st = m.stats()) v.counters = *st;
   v.clientCounts = clientCounts(leasesView());
   return statusImpl(v).dump(-1, ' ', false, json::error_handler_t::replace);

@@ -155,6 +155,13 @@ class Ipv6Nat66(unittest.TestCase):
         text = LAB.tetherctl("tether", "interface", "list", check=True).stdout
         self.assertIn("ipv6=nat66", text)
         self.assertIn("ipv6_prefix=%s/64" % router[:-1], text)
+        # `tether status`: auto resolved to nat66 (no delegation), usb0's mode and /64, text and --json.
+        status = LAB.tetherctl("tether", "status", check=True).stdout
+        self.assertIn(" ipv6=auto ipv6_mode=nat66 delegated=none ipv6_left=none ipv6.usb0=nat66,%s/64" % router[:-1],
+                      status)
+        fields = LAB.tetherctl("tether", "status", json=True, check=True).json["fields"]
+        self.assertEqual((fields["ipv6"], fields["ipv6_mode"], fields["ipv6.usb0"]),
+                         ("auto", "nat66", "nat66,%s/64" % router[:-1]))
         # The client list shows the client's IPv6 address (from the neighbour table).
         self.client.dhcp("udhcpc", timeout=10)
         L.wait_for(lambda: re.search(r"(?m)^mac=%s .* ipv6=\S*%s" % (re.escape(self.client.mac), re.escape(addr)),

@@ -199,6 +199,18 @@ class Ipv6PrefixDelegation(unittest.TestCase):
         text = LAB.tetherctl("tether", "interface", "list", check=True).stdout
         self.assertIn("ipv6=pd", text)
         self.assertIn("ipv6_prefix=%s/64" % router[:-1], text)
+        # `tether status`: the delegated /56 with its lifetimes left (kea: 120 s / 180 s), usb0's /64.
+        status = LAB.tetherctl("tether", "status", check=True).stdout
+        m = re.search(r" ipv6=pd ipv6_mode=pd delegated=2001:db8:100:[0-9a-f:]*/56 preferred=(\d+)s valid=(\d+)s ipv6_left=none"
+                      r" ipv6\.usb0=pd,%s/64(?: |$)" % re.escape(router[:-1]), status, re.M)
+        self.assertTrue(m, status)
+        self.assertLessEqual(int(m.group(1)), 120)
+        self.assertLessEqual(int(m.group(2)), 180)
+        # The client's delegated address in `client list` (the neighbour table, by MAC).
+        self.client.dhcp("udhcpc", timeout=10)
+        L.wait_for(lambda: re.search(r"(?m)^mac=%s .* ipv6=\S*%s" % (re.escape(self.client.mac), re.escape(addr)),
+                                     LAB.tetherctl("client", "list").stdout),
+                   timeout=10, what="the client's delegated address in `client list`")
         with open(os.path.join(LAB.state_dir, "pd-subnets")) as f:
             self.assertEqual(f.read(), "usb0 0\n")
         # The router address carries the delegation's lifetimes (kea: preferred 120 s, valid 180 s).

@@ -361,14 +361,45 @@ TEST(Doctor, WhatCouldNotBeReadIsSaid) {
 
 TEST(Doctor, UpstreamWithoutIpv6IsSaidPlainly) {
   Facts f = tetheringFine();
+  f.ipv6Configured = "nat66";
   f.ipv6Mode = "nat66";
   EXPECT_EQ(diagnose(f), (Lines{"problem upstream eth0 has no IPv6 (no global IPv6 address): clients get IPv6 addresses "
                                 "(nat66) but reach no IPv6 destination; they use IPv4"}));
   f.upstreamIpv6Address = true;
-  EXPECT_EQ(diagnose(f), (Lines{"problem upstream eth0 has no IPv6 (no IPv6 default route: no router advertisement seen): "
+  EXPECT_EQ(diagnose(f), (Lines{"problem upstream eth0 sends no router advertisement (no IPv6 default route learnt): "
                                 "clients get IPv6 addresses (nat66) but reach no IPv6 destination; they use IPv4"}));
   f.upstreamIpv6Route = true;
   EXPECT_EQ(diagnose(f), Lines{});
   f = tetheringFine();  // IPv6 off: nothing to say about it
+  EXPECT_EQ(diagnose(f), Lines{});
+}
+
+TEST(Doctor, PrefixDelegationProblemsAreSaidPlainly) {
+  Facts f = tetheringFine();
+  f.upstreamIpv6Address = f.upstreamIpv6Route = true;
+  // auto: dhcpcd asks, nothing is delegated: nat66.
+  f.ipv6Configured = "auto";
+  f.ipv6Mode = "nat66";
+  f.pdAsked = true;
+  EXPECT_EQ(diagnose(f), (Lines{"problem upstream eth0 delegates no prefix: dhcpcd asks for one (ipv6 = auto) but none is "
+                                "held; clients get nat66 (unique local addresses translated to the upstream's)"}));
+  // pd: nothing delegated means no IPv6 at all; with no address either, both lines.
+  f.ipv6Configured = "pd";
+  f.ipv6Mode = "off";
+  f.upstreamIpv6Address = false;
+  EXPECT_EQ(diagnose(f), (Lines{"problem upstream eth0 has no IPv6 (no global IPv6 address): clients get no IPv6; they use IPv4",
+                                "problem upstream eth0 delegates no prefix: dhcpcd asks for one (ipv6 = pd) but none is "
+                                "held; clients get no IPv6"}));
+  // A delegation too small for every downstream names the ones left.
+  f.upstreamIpv6Address = true;
+  f.ipv6Mode = "pd";
+  f.delegated = "2001:db8:0:10::/64";
+  f.pdLeft = {"usb0", "wlan0"};
+  EXPECT_EQ(diagnose(f), (Lines{"problem delegated prefix 2001:db8:0:10::/64 has no /64 left for usb0 wlan0: they get nat66"}));
+  f.pdLeft.clear();
+  EXPECT_EQ(diagnose(f), Lines{});
+  // Not tethering: no IPv6 lines.
+  f.tethering = false;
+  f.upstreamIpv6Address = false;
   EXPECT_EQ(diagnose(f), Lines{});
 }

@@ -1050,6 +1050,7 @@ TEST(WebApiImpl, ClientsJoinStationsWithLeases) {
                                               {"downloadBytes", 5000},
                                               {"uploadBytes", 100},
                                               {"leaseExpires", 2000},
+                                              {"ipv6", nlohmann::json::array()},
                                               {"blocked", false},
                                               {"pinned", nullptr},
                                               {"limit", nullptr},
@@ -1145,6 +1146,49 @@ TEST(WebApiImpl, StatusShowsEachUpstreamsValidation) {
   EXPECT_TRUE(j["upstreams"][1]["portalUrl"].is_null());
   v.upstreams[0].lastProbeAgoMs.reset();  // probes off: no verdict shown
   EXPECT_TRUE(statusImpl(v)["upstreams"][0]["validation"].is_null());
+}
+
+TEST(WebApiImpl, StatusShowsIpv6ModeDelegationAndEachDownstreamsPrefix) {
+  StatusView v;
+  v.masterState = "TetherModeAlive";
+  EXPECT_EQ(statusImpl(v)["ipv6"], (nlohmann::json{{"configured", "off"}, {"mode", "off"}, {"delegated", nullptr},
+                                                   {"left", nlohmann::json::array()}}));
+  v.ipv6.configured = Ipv6Mode::Auto;
+  v.ipv6.mode = Ipv6Mode::Pd;
+  v.ipv6.delegated = *Ipv6Prefix::parse("2001:db8:0:10::/64");
+  v.ipv6.preferredSec = 1800;
+  v.ipv6.validSec = 4294967295u;  // infinite: null
+  v.ipv6.pdLeft = {"wlan0"};
+  TetherManager::DownstreamStatus usb0, wlan0;
+  usb0.ifname = "usb0";
+  usb0.ipv6 = Ipv6Mode::Pd;
+  usb0.ipv6Prefix = *Ipv6Prefix::parse("2001:db8:0:10::/64");
+  wlan0.ifname = "wlan0";
+  wlan0.ipv6 = Ipv6Mode::Nat66;
+  wlan0.ipv6Prefix = *Ipv6Prefix::parse("fd12:3456:789a:1::/64");
+  v.downstreams = {usb0, wlan0};
+  auto j = statusImpl(v);
+  EXPECT_EQ(j["ipv6"], (nlohmann::json{{"configured", "auto"},
+                                       {"mode", "pd"},
+                                       {"delegated", {{"prefix", "2001:db8:0:10::/64"}, {"preferredSec", 1800}, {"validSec", nullptr}}},
+                                       {"left", {"wlan0"}}}));
+  EXPECT_EQ(j["downstreams"][0]["ipv6"], "pd");
+  EXPECT_EQ(j["downstreams"][0]["ipv6Prefix"], "2001:db8:0:10::/64");
+  EXPECT_EQ(j["downstreams"][1]["ipv6"], "nat66");
+  EXPECT_EQ(j["downstreams"][1]["ipv6Prefix"], "fd12:3456:789a:1::/64");
+}
+
+TEST(WebApiImpl, ClientsShowEachClientsIpv6Addresses) {
+  ClientsView v;
+  v.nowEpochSec = 1000;
+  Lease l;
+  l.mac = "02:00:00:00:00:01";
+  l.ip = *Ipv4Address::parse("192.168.42.10");
+  v.downstreams.push_back({"usb0", IfaceKind::Usb, {l}});
+  v.ipv6["02:00:00:00:00:01"] = {"2001:db8:0:10::5", "fd12:3456:789a:1::5"};
+  auto j = clientsImpl(v);
+  ASSERT_EQ(j["clients"].size(), 1u);
+  EXPECT_EQ(j["clients"][0]["ipv6"], (nlohmann::json{"2001:db8:0:10::5", "fd12:3456:789a:1::5"}));
 }
 
 TEST(WebQr, SvgOfAPayload) {

@@ -57,6 +57,24 @@ std::string describeUpstream(const UpstreamView& v, int rank, bool selected) {
   return s;
 }
 
+std::string describeIpv6Status(const TetherManager::Ipv6Upstream& v6,
+                               const std::vector<TetherManager::DownstreamStatus>& downstreams) {
+  std::string s = std::string(" ipv6=") + ipv6ModeName(v6.configured);
+  if (v6.configured == Ipv6Mode::Off) return s;
+  auto secs = [](uint32_t n) { return n == 4294967295u ? std::string("infinite") : std::to_string(n) + "s"; };
+  s += std::string(" ipv6_mode=") + ipv6ModeName(v6.mode) + " delegated=" + (v6.delegated ? v6.delegated->str() : "none");
+  if (v6.delegated) s += " preferred=" + secs(v6.preferredSec) + " valid=" + secs(v6.validSec);
+  std::string left;
+  for (const auto& n : v6.pdLeft) left += (left.empty() ? "" : ",") + n;
+  s += " ipv6_left=" + (left.empty() ? std::string("none") : left);
+  for (const auto& d : downstreams) {
+    if (!d.address) continue;  // not configured
+    s += " ipv6." + d.ifname + "=" +
+         (d.ipv6Prefix ? std::string(ipv6ModeName(d.ipv6)) + "," + d.ipv6Prefix->str() : std::string("none"));
+  }
+  return s;
+}
+
 namespace {
 
 // " ipv6=<the client's IPv6 addresses, comma-separated, sorted>", or nothing when none is
@@ -100,6 +118,7 @@ void registerTetherCommands(CommandTable& table, TetherManager& m) {
                                   " master=" + TetherMasterMachine::stateName(m.masterState()) +
                                   " upstream=" + m.upstream().value_or("none") + " dns=" + joinAddrs(m.dnsForwarders()) +
                                   " shaping=" + m.shapingQueue();
+                msg += describeIpv6Status(m.ipv6Upstream(), m.downstreams());
                 if (m.masterError().code != Errc::Ok)
                   msg += std::string(" error=") + errcName(m.masterError().code) + " cause=\"" + m.masterError().message + "\"";
                 return r.finish(code::TetherStatus, msg);

@@ -17,6 +17,14 @@ void registerClientCommands(CommandTable& table, ClientActions& clients, ClientU
 // One-line descriptions shared by the control socket and the web API.
 std::string describeDownstream(const TetherManager::DownstreamStatus& d);
 std::string describeUpstream(const UpstreamView& v, int rank, bool selected);
+// The IPv6 part of `tether status`: " ipv6=off" while IPv6 is off, else
+// " ipv6=auto ipv6_mode=pd delegated=2001:db8:0:10::/60 preferred=1800s valid=3600s
+// ipv6_left=none ipv6.usb0=pd,2001:db8:0:11::/64 ipv6.wlan0=none" (ipv6_mode: what `auto` or
+// `pd` resolved to; preferred/valid: the lifetimes left, "infinite" for 4294967295;
+// ipv6_left: the downstreams the delegation had no /64 for; one ipv6.<if>= per configured
+// downstream: its mode and /64, or none).
+std::string describeIpv6Status(const TetherManager::Ipv6Upstream& v6,
+                               const std::vector<TetherManager::DownstreamStatus>& downstreams);
 // A `client list` line: "mac=02:de:ad:be:ef:01 ip=192.168.42.10 hostname=phone downstream=usb0
 // kind=usb expires=1700000600 hwtype=6 client_id=none blocked=no" (expires: seconds since the
 // epoch or "never"; mac=none when the lease has no 6-byte hardware address).

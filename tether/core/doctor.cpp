@@ -146,6 +146,32 @@ std::string lineOf(const Blocker& b) {
 
 }  // namespace
 
+namespace {
+
+// IPv6 is on and there is an upstream: what keeps clients from IPv6 destinations, one line each.
+void ipv6Problems(const Facts& f, std::vector<std::string>& out) {
+  const std::string& up = *f.upstream;
+  const std::string clients = f.ipv6Mode == "off" ? std::string("clients get no IPv6; they use IPv4")
+                                                  : "clients get IPv6 addresses (" + f.ipv6Mode +
+                                                        ") but reach no IPv6 destination; they use IPv4";
+  if (!f.upstreamIpv6Address)
+    out.push_back("problem upstream " + up + " has no IPv6 (no global IPv6 address): " + clients);
+  else if (!f.upstreamIpv6Route)
+    out.push_back("problem upstream " + up + " sends no router advertisement (no IPv6 default route learnt): " + clients);
+  if (f.pdAsked && f.delegated.empty())
+    out.push_back("problem upstream " + up + " delegates no prefix: dhcpcd asks for one (ipv6 = " + f.ipv6Configured +
+                  ") but none is held; " +
+                  (f.ipv6Mode == "nat66" ? std::string("clients get nat66 (unique local addresses translated to the upstream's)")
+                                         : std::string("clients get no IPv6")));
+  if (!f.pdLeft.empty()) {
+    std::string names;
+    for (const auto& n : f.pdLeft) names += (names.empty() ? "" : " ") + n;
+    out.push_back("problem delegated prefix " + f.delegated + " has no /64 left for " + names + ": they get nat66");
+  }
+}
+
+}  // namespace
+
 std::vector<std::string> diagnose(const Facts& f) {
   std::vector<std::string> out, unchecked;
   std::vector<Flow> flows;
@@ -185,12 +211,7 @@ std::vector<std::string> diagnose(const Facts& f) {
                                 : "problem no upstream: none of " + names +
                                       " is up with a default route and DNS servers; tethered clients have no internet");
   }
-  if (f.upstream && f.ipv6Mode != "off" && !(f.upstreamIpv6Address && f.upstreamIpv6Route)) {
-    out.push_back("problem upstream " + *f.upstream + " has no IPv6 (" +
-                  (f.upstreamIpv6Address ? std::string("no IPv6 default route: no router advertisement seen")
-                                         : std::string("no global IPv6 address")) +
-                  "): clients get IPv6 addresses (" + f.ipv6Mode + ") but reach no IPv6 destination; they use IPv4");
-  }
+  if (f.upstream && f.ipv6Configured != "off") ipv6Problems(f, out);
   for (const auto& n : f.strictRpFilter) out.push_back(strictRpFilterProblem(n));
   for (const auto& d : f.dnsmasqStopped)
     out.push_back("problem dnsmasq is not running for tethered downstream " + d + ": its clients get no address and no DNS");

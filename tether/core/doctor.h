@@ -62,9 +62,15 @@ struct Facts {
   std::vector<std::string> dnsmasqStopped;  // tethered downstreams whose dnsmasq is not running
   std::optional<std::string> upstream;
   std::vector<std::string> upstreamPriority;
-  // IPv6 (issue 12): the mode the downstreams get ("off", "nat66") and what the upstream has.
+  // IPv6 (issue 12): the mode configured ("off", "auto", "pd", "nat66"), the one the
+  // downstreams get ("off", "pd", "nat66") and what the upstream has; whether dhcpcd asks it for
+  // a prefix and the prefix held ("" none), and the downstreams that had no /64 of it.
+  std::string ipv6Configured = "off";
   std::string ipv6Mode = "off";
   bool upstreamIpv6Address = false, upstreamIpv6Route = false;
+  bool pdAsked = false;
+  std::string delegated;
+  std::vector<std::string> pdLeft;
   Result<bool> ipForward = false;                        // net.ipv4.ip_forward
   std::vector<std::string> strictRpFilter;               // candidates with rp_filter 1 (rp_filter.h)
   Result<LegacyFilter> legacyFilter = LegacyFilter{{"FORWARD", LegacyChain{"ACCEPT", {}}}};

@@ -170,7 +170,11 @@ Facts gatherFacts(TetherManager& m) {
   f.upstream = m.upstream();
   f.upstreamPriority = m.upstreamPriority();
   const auto v6 = m.ipv6Upstream();
+  f.ipv6Configured = ipv6ModeName(v6.configured);
   f.ipv6Mode = ipv6ModeName(v6.mode);
+  f.pdAsked = v6.pdAsked;
+  if (v6.delegated) f.delegated = v6.delegated->str();
+  f.pdLeft = v6.pdLeft;
   f.upstreamIpv6Address = v6.address;
   f.upstreamIpv6Route = v6.route;
   f.ipForward = m.ipfwdKernelOn();

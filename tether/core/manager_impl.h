@@ -100,6 +100,7 @@ struct TetherManager::Impl : MasterActions, InterfaceActions {
   mutable std::optional<PdSubnets> pdSubnets;  // loaded at the first facts()
   std::string pdSubnetsFile() const { return intent.config.stateDir + "/pd-subnets"; }
   std::vector<std::string> pdLeft;
+  bool pdAsked = false;  // dhcpcd asks the selected upstream for a prefix
   void syncPd(const Desired& d);
   void loadBlocked();
   std::map<std::string, StaticLease> pins;  // static leases, by MAC

@@ -401,19 +401,11 @@ std::vector<TetherManager::DownstreamStatus> TetherManager::downstreams() const 
     s.dhcpRunning = impl_->dhcp.running(n);
     if (auto a6 = impl_->applier.addresses6(); a6.count(n)) {
       s.ipv6 = ipv6Mode(impl_->facts(), impl_->intent);
+      // pd with too small a delegation: the downstreams left without a /64 use nat66
+      if (std::find(impl_->pdLeft.begin(), impl_->pdLeft.end(), n) != impl_->pdLeft.end()) s.ipv6 = Ipv6Mode::Nat66;
       s.ipv6Prefix = Ipv6Prefix{a6.at(n).network(), a6.at(n).length};
     }
     out.push_back(std::move(s));
-  }
-  return out;
-}
-
-TetherManager::Ipv6Upstream TetherManager::ipv6Upstream() const {
-  Ipv6Upstream out;
-  out.mode = ipv6Mode(impl_->facts(), impl_->intent);
-  if (impl_->upstream) {
-    out.address = !impl_->deps.kernel.addresses6Of(*impl_->upstream).empty();
-    out.route = impl_->deps.kernel.hasDefaultRoute6(*impl_->upstream);
   }
   return out;
 }

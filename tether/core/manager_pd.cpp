@@ -12,6 +12,7 @@ void TetherManager::Impl::syncPd(const Desired& d) {
   const bool want = intent.tethering && !intent.stopping &&
                     (intent.config.ipv6 == Ipv6Mode::Pd || intent.config.ipv6 == Ipv6Mode::Auto);
   deps.pd->setUpstream(want ? d.upstream : std::nullopt);
+  pdAsked = want && d.upstream.has_value();
   if (pdSubnets && !d.pdSubnets.empty() && d.pdSubnets != *pdSubnets) {
     if (auto st = savePdSubnets(pdSubnetsFile(), d.pdSubnets); !st) log::error(st.error().message);
     pdSubnets = d.pdSubnets;
@@ -23,6 +24,26 @@ void TetherManager::Impl::syncPd(const Desired& d) {
     log::warning("delegated prefix too small: ", names, " use nat66");
   }
   pdLeft = d.pdLeft;
+}
+
+TetherManager::Ipv6Upstream TetherManager::ipv6Upstream() const {
+  Ipv6Upstream out;
+  const auto facts = impl_->facts();
+  out.configured = impl_->intent.config.ipv6;
+  out.mode = ipv6Mode(facts, impl_->intent);
+  if (impl_->upstream) {
+    out.address = !impl_->deps.kernel.addresses6Of(*impl_->upstream).empty();
+    out.route = impl_->deps.kernel.hasDefaultRoute6(*impl_->upstream);
+  }
+  out.pdAsked = impl_->pdAsked;
+  if (facts.delegated) {
+    const auto now = PdLease::Clock::now();
+    out.delegated = facts.delegated->prefix;
+    out.preferredSec = pdSecondsLeft(facts.delegated->preferredUntil, now);
+    out.validSec = pdSecondsLeft(facts.delegated->validUntil, now);
+  }
+  out.pdLeft = impl_->pdLeft;
+  return out;
 }
 
 }  // namespace tetherd

@@ -131,9 +131,14 @@ class TetherManager {
   std::vector<DownstreamStatus> downstreams() const;
   // IPv6 as the downstreams get it and what the selected upstream has of it (doctor, status).
   struct Ipv6Upstream {
+    Ipv6Mode configured = Ipv6Mode::Off;  // [tethering] ipv6
     Ipv6Mode mode = Ipv6Mode::Off;  // never Auto
     bool address = false;           // the upstream has a global IPv6 address
     bool route = false;             // and an IPv6 default route
+    bool pdAsked = false;           // dhcpcd asks the upstream for a prefix (pd/auto, tethering)
+    std::optional<Ipv6Prefix> delegated;      // the prefix held, with its lifetimes left (s)
+    uint32_t preferredSec = 0, validSec = 0;  // 4294967295: infinite
+    std::vector<std::string> pdLeft;          // downstreams the delegation has no /64 for (nat66)
   };
   Ipv6Upstream ipv6Upstream() const;
   std::optional<std::string> upstream() const;

@@ -253,6 +253,8 @@ function renderStatus(s) {
        kv([["Address", up.address || "–"], ["DNS", up.dns.join(", ") || "–"],
            ["Tethering", (s.tethering.started ? "started" : "stopped") + " (" + s.tethering.state + ")"],
            ["Validation", up.validation || "off"],
+           ["IPv6", !s.ipv6 || s.ipv6.configured === "off" ? "off" : s.ipv6.configured + " → " + s.ipv6.mode +
+                    (s.ipv6.delegated ? ", delegated " + s.ipv6.delegated.prefix : "")],
            ["Candidates", s.upstreams.map((u) => u.name + " " + u.state + (u.validation ? " " + u.validation : "") +
                                                 (u.portalUrl ? " (portal " + u.portalUrl + ")" : "")).join(", ") || "none configured"]]),
        s.tethering.error ? el("p", { class: "error" }, s.tethering.error.message + " ", el("code", { text: s.tethering.error.code })) : null));
@@ -275,7 +277,8 @@ function renderStatus(s) {
                                   } });
     return el("div", { class: "card ds", id: "ds-" + d.name },
               el("h3", {}, el("span", { text: d.name }), badge(d.kind, "kind"), badge(d.state)),
-              kv([["Subnet", d.subnet || "–"], ["Clients", String(d.clients)], ["DHCP", d.dhcp ? "running" : "stopped"],
+              kv([["Subnet", d.subnet || "–"], ["IPv6", d.ipv6Prefix ? d.ipv6Prefix + " (" + d.ipv6 + ")" : "–"],
+                  ["Clients", String(d.clients)], ["DHCP", d.dhcp ? "running" : "stopped"],
                   ["Traffic", "↓ " + bytes(d.rxBytes) + "  ↑ " + bytes(d.txBytes)]]),
               d.error ? el("p", { class: "error" }, d.error.message + " ", el("code", { text: d.error.code })) : null,
               button);
@@ -337,7 +340,8 @@ function renderClients(d) {
   const rows = d.clients.map((c) => el("div", { class: "tr client", role: "row", "data-mac": c.mac },
     cell("Name", el("strong", { text: c.hostname || "(no name)" }), "wide"),
     cell("MAC", el("span", { class: "mono", text: c.mac })),
-    cell("IP", el("span", { class: "mono", text: c.ip || "–" })),
+    cell("IP", el("span", {}, el("span", { class: "mono", text: c.ip || "–" }),
+                  ...(c.ipv6 || []).map((a) => el("span", { class: "mono sub ipv6", text: a })))),
     cell("Interface", c.interface + " (" + c.kind + ")"),
     cell("Connected", c.connectedSec !== null ? duration(c.connectedSec)
                         : c.leaseExpires ? el("span", { class: "sub", text: "lease: " + duration(Math.max(0, c.leaseExpires - Math.floor(Date.now() / 1000))) + " left" })
