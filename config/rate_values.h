@@ -19,4 +19,11 @@ std::string parseRate(std::string_view text, uint64_t& bitsPerSecond);
 // The shortest exact form: 5000000 -> "5Mbit", 500000 -> "500kbit", 1234 -> "1234bit".
 std::string formatRate(uint64_t bitsPerSecond);
 
+// Sizes with units (issue 14's quotas): "5MB", "500kB", "2GB", "1TB", "800B" (bytes, decimal
+// prefixes) or "5MiB", "2GiB" (binary). A bare number is refused, as for rates.
+constexpr uint64_t kMaxSizeBytes = 1'000'000'000'000'000ULL;  // 1PB
+std::string parseSize(std::string_view text, uint64_t& bytes);
+// The shortest exact decimal form: 5000000 -> "5MB", 1234 -> "1234B".
+std::string formatSize(uint64_t bytes);
+
 }  // namespace tetherd

@@ -112,6 +112,9 @@ json eventJson(const Event& event) {
             return json{{"type", "upstreamValidation"}, {"ifname", e.ifname}, {"state", e.state}, {"portalUrl", e.portalUrl},
                         {"detail", e.detail}};
           },
+          [](const events::QuotaAlert& e) {
+            return json{{"type", "quotaAlert"}, {"mac", e.mac}, {"reached", e.level >= 2}, {"used", e.used}, {"quota", e.quota}};
+          },
           [](const events::IfaceClassActivity& e) {
             return json{{"type", "ifaceClass"}, {"ifname", e.ifname}, {"active", e.active}, {"action", e.action}};
           },

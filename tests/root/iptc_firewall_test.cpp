@@ -657,6 +657,43 @@ TEST_F(IptcFirewallTest, IdleTimerRulesMadeByIptablesAreRecognisedAsTheSame) {
   EXPECT_EQ(fw.commitCount(), 0u) << "the hand-built IDLETIMER entry must be the one iptables builds";
 }
 
+// Issue 14: a client's quota (its own chain with an xt_quota match, jumped to from its
+// counting rules), as iptables builds and prints it; a new remaining figure replaces the match;
+// the chain goes with the quota.
+FirewallState withQuota(FirewallState s, uint64_t left) {
+  s.clients = {{"usb0", {"192.168.42.10", "192.168.42.11"}}};
+  s.quotaOf = {{"192.168.42.10", "02:00:00:00:00:01"}};
+  s.quotaLeft = {{"02:00:00:00:00:01", left}};
+  return s;
+}
+
+TEST_F(IptcFirewallTest, QuotaRulesMadeByIptablesAreRecognisedAsTheSame) {
+  const FirewallState s = withQuota(twoPairs(), 5'000'000);
+  for (const auto& [table, lines] : renderFirewallRules(s)) {
+    for (const auto& line : lines) must("iptables-legacy -t " + table + " " + line);
+  }
+  IptcFirewall fw;
+  ASSERT_TRUE(fw.apply(s).ok());
+  EXPECT_EQ(fw.commitCount(), 0u) << "the hand-built quota entry must be the one iptables builds";
+  expectInstalled(s);
+}
+
+TEST_F(IptcFirewallTest, QuotaInstallsAsRenderedFollowsItsFigureAndGoes) {
+  IptcFirewall fw;
+  ASSERT_TRUE(fw.apply(withQuota(twoPairs(), 5'000'000)).ok());
+  expectInstalled(withQuota(twoPairs(), 5'000'000));
+  ASSERT_TRUE(fw.apply(withQuota(twoPairs(), 1'234)).ok());
+  expectInstalled(withQuota(twoPairs(), 1'234));
+  FirewallState none = withQuota(twoPairs(), 0);
+  none.quotaOf.clear();
+  none.quotaLeft.clear();
+  ASSERT_TRUE(fw.apply(none).ok());
+  expectInstalled(none);
+  auto counters = fw.clientCounters();
+  ASSERT_TRUE(counters);
+  EXPECT_EQ(counters->size(), 2u);
+}
+
 // A listener on the downstream's address, as the web server has: Linux would accept a
 // connection to it arriving on the upstream (weak host model); tetherd_INPUT drops it there,
 // while the downstream side still connects.

@@ -582,4 +582,28 @@ TEST(Planner, ClientAddressesAreCountedOnForwardingDownstreamsOnly) {
   EXPECT_TRUE(!d.firewall || d.firewall->clients.empty());
 }
 
+// Issue 14: a client with a quota gets today's remaining bytes in the plan (the kernel's
+// quota match is recreated with them at each commit); used up: 0 left.
+TEST(Planner, QuotaClientsCarryTodaysRemainingBytes) {
+  Facts f = usb0Tethered();
+  auto lease = [](const char* mac, const char* ip) {
+    Lease l;
+    l.mac = mac;
+    l.ip = *Ipv4Address::parse(ip);
+    return l;
+  };
+  f.clientLeases = {{"usb0", {lease("02:00:00:00:00:01", "192.168.42.10"), lease("02:00:00:00:00:02", "192.168.42.11")}}};
+  f.usedToday = {{"02:00:00:00:00:01", 1'500'000}, {"02:00:00:00:00:02", 9'000'000}};
+  Intent i = tethering();
+  i.clientQuotas = {{"02:00:00:00:00:01", 5'000'000}, {"02:00:00:00:00:03", 1'000}};
+  auto d = plan(f, i);
+  ASSERT_TRUE(d.firewall);
+  EXPECT_EQ(d.firewall->quotaOf, (std::map<std::string, std::string>{{"192.168.42.10", "02:00:00:00:00:01"}}));
+  EXPECT_EQ(d.firewall->quotaLeft, (std::map<std::string, uint64_t>{{"02:00:00:00:00:01", 3'500'000}}));
+  f.usedToday["02:00:00:00:00:01"] = 6'000'000;
+  d = plan(f, i);
+  ASSERT_TRUE(d.firewall);
+  EXPECT_EQ(d.firewall->quotaLeft, (std::map<std::string, uint64_t>{{"02:00:00:00:00:01", 0}}));
+}
+
 }  // namespace

@@ -219,6 +219,14 @@ struct Daemon::Impl {
     // rules follow the lease files (read first: the last bytes of a lease that goes count).
     usage = std::make_unique<ClientUsage>(io, firewall, *dhcp, config.stateDir + "/client-usage");
     usage->start();
+    // Quotas (issue 14): every plan reads the counters first (today's remaining bytes go to
+    // the kernel's quota match); the minute's read sends the alerts and notices midnight.
+    manager->setUsageSource([this] {
+      usage->sample();
+      return usage->todayBytes();
+    });
+    usage->onMinute([this] { manager->usageSampled(usage->today(), usage->todayBytes()); });
+    if (!manager->clientQuotas().empty()) manager->leasesChanged();  // planned before the source was there
     leaseWatch = std::make_unique<LeaseWatch>(io, config.stateDir, [this] {
       usage->sample();
       manager->leasesChanged();

@@ -39,6 +39,7 @@ constexpr int ServiceStopFailed = 403;
 constexpr int CommandSyntaxError = 500;
 constexpr int CommandParameterError = 501;
 constexpr int InterfaceChange = 600;
+constexpr int BandwidthControl = 601;  // netd's "limit alert"
 constexpr int TetherStateChange = 610;
 constexpr int UpstreamChange = 611;
 constexpr int StationChange = 612;

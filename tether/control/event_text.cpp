@@ -60,6 +60,10 @@ EventLine formatEvent(const Event& event) {
             if (!e.detail.empty()) text += " detail=" + quoteValue(e.detail);
             return EventLine{code::UpstreamChange, text};
           },
+          [](const events::QuotaAlert& e) {
+            return EventLine{code::BandwidthControl, "limit alert " + e.mac + (e.level >= 2 ? " reached" : " warning") +
+                                                         " used=" + std::to_string(e.used) + " quota=" + std::to_string(e.quota)};
+          },
           [](const events::IfaceClassActivity& e) {
             return EventLine{code::InterfaceClassActivity,
                              std::string("IfaceClass ") + (e.active ? "active " : "idle ") + e.ifname +

@@ -6,6 +6,7 @@
 //   611 Upstream <ifname>|none
 //   612 Station connected|disconnected <mac> <ifname>
 //   613 IfaceClass idle <ifname> off|failed      (no client for its idle timeout)
+//   601 limit alert <mac> warning|reached used=<bytes> quota=<bytes>   (80 % / all of the day's quota)
 //   610 Client blocked|unblocked <mac>            610 Config reloaded
 // A pure function: only here does an event become text.
 #pragma once

@@ -238,7 +238,7 @@ void registerTetherCommands(CommandTable& table, TetherManager& m) {
 void registerClientCommands(CommandTable& table, ClientActions& clients, ClientUsage* counted) {
   const std::string help =
       "client list | client kick|block|unblock <mac> | client blocked | client pin <mac> [<ip> [<hostname>]] | "
-      "client unpin <mac> | client pinned | client limit <mac> <down> <up>|off | client limits | client usage [<mac>]";
+      "client unpin <mac> | client pinned | client limit <mac> <down> <up>|off | client limits | client quota <mac> <size>|off | client quotas | client usage [<mac>]";
   table.add("client", help, [&clients, counted, help](const Request& req, const Responder& r) {
     const auto& a = req.args;
     const std::string sub = a.empty() ? "" : a[0];
@@ -258,6 +258,18 @@ void registerClientCommands(CommandTable& table, ClientActions& clients, ClientU
     if (sub == "limit" && (a.size() == 3 || a.size() == 4)) {
       if (a.size() == 3 && a[2] != "off") return usage(r, help);
       return finishStatus(r, clients.limit(a[1], a[2], a.size() == 4 ? a[3] : "off"), a[1] + " limit set");
+    }
+    if (sub == "quota" && a.size() == 3) return finishStatus(r, clients.quota(a[1], a[2]), a[1] + " quota set");
+    if (sub == "quotas" && a.size() == 1) {  // each quota with today's use and what is left
+      if (counted != nullptr) counted->sample();
+      const auto used = counted != nullptr ? counted->todayBytes() : std::map<std::string, uint64_t>{};
+      for (const auto& [mac, q] : clients.quotas()) {
+        auto it = used.find(mac);
+        const uint64_t u = it == used.end() ? 0 : it->second;
+        r.line(code::StationList, mac + " quota=" + std::to_string(q) + " used=" + std::to_string(u) +
+                                      " remaining=" + std::to_string(quotaRemaining(q, u)));
+      }
+      return r.finish(code::CommandOkay, "client quotas listed");
     }
     if (sub == "pin" && a.size() >= 2 && a.size() <= 4) {
       std::optional<std::string> ip;
@@ -280,9 +292,15 @@ void registerClientCommands(CommandTable& table, ClientActions& clients, ClientU
       for (const auto& p : clients.pinned()) pinned[p.mac] = p.ip.str();
       if (counted != nullptr) counted->sample();
       const auto today = counted != nullptr ? counted->todayTotals() : std::map<std::string, UsageBytes>{};
+      const auto quotas = clients.quotas();
       for (const auto& [d, l] : rows) {
         auto line = describeClient(*d, *l, blocked.count(l->mac) > 0);
         if (counted != nullptr) line += usageFields(today, l->mac);
+        if (auto q = quotas.find(l->mac); q != quotas.end()) {
+          auto t = today.find(l->mac);
+          const uint64_t used = t == today.end() ? 0 : t->second.rx + t->second.tx;
+          line += " quota=" + std::to_string(q->second) + " remaining=" + std::to_string(quotaRemaining(q->second, used));
+        }
         if (auto it = pinned.find(l->mac); it != pinned.end()) line += " pinned=" + it->second;
         r.line(code::ClientList, line);
       }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "config/rate_values.h"
 #include "tether/base/ip.h"
 #include "tether/base/log.h"
 #include "tether/core/pinned_clients.h"
@@ -149,6 +150,20 @@ Status ClientActions::limit(const std::string& mac, const std::string& down, con
   }
   if (auto st = manager_.setClientLimits(std::move(next)); !st) return st;
   log::notice("client ", describeClientLimit(l->first, l->second));
+  return {};
+}
+
+Status ClientActions::quota(const std::string& mac, const std::string& size) {
+  auto q = checkClientQuota(mac, size);
+  if (!q) return q.error();
+  auto next = manager_.clientQuotas();
+  if (q->second == 0) {
+    if (next.erase(q->first) == 0) return makeError(Errc::NotFound, "mac: " + q->first + " has no quota");
+  } else {
+    next[q->first] = q->second;
+  }
+  if (auto st = manager_.setClientQuotas(std::move(next)); !st) return st;
+  log::notice("client ", q->first, " quota ", q->second == 0 ? std::string("off") : formatSize(q->second), " a day");
   return {};
 }
 

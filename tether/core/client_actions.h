@@ -71,6 +71,9 @@ class ClientActions {
   // removes the client's limit (NotFound when it had none).
   Status limit(const std::string& mac, const std::string& down, const std::string& up);
   ClientLimits limits() const { return manager_.clientLimits(); }
+  // Quotas (issue 14): `size` a size ("5MB", "2GB") or "off" (NotFound when it had none).
+  Status quota(const std::string& mac, const std::string& size);
+  ClientQuotas quotas() const { return manager_.clientQuotas(); }
 
   // The configured downstream whose leases hold `mac` (normalised), if any.
   std::optional<TetherManager::DownstreamStatus> downstreamOf(const std::string& mac) const;

@@ -20,6 +20,12 @@ void ClientUsage::start() {
   stopped_ = false;
 }
 
+std::map<std::string, uint64_t> ClientUsage::todayBytes() const {
+  std::map<std::string, uint64_t> out;
+  for (const auto& [mac, b] : todayTotals()) out[mac] = b.rx + b.tx;
+  return out;
+}
+
 int ClientUsage::today() const { return localDay(now_()); }
 
 void ClientUsage::sample() {
@@ -67,6 +73,7 @@ void ClientUsage::arm() {
     armed_ = false;
     sample();  // re-arms while any client is counted
     if (auto st = flush(); !st) log::warning("usage: ", st.error().message);
+    if (onMinute_) onMinute_();
   });
 }
 

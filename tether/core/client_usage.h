@@ -42,6 +42,11 @@ class ClientUsage {
   // sample() and flush(), and the timer off: before the firewall's rules go (stop).
   void stop();
 
+  // Called after each minute's read (and flush): the quotas' alerts and new day hang on it.
+  void onMinute(std::function<void()> f) { onMinute_ = std::move(f); }
+  // Today's bytes per MAC, both directions added up (the quotas' measure).
+  std::map<std::string, uint64_t> todayBytes() const;
+
   int today() const;
   std::map<std::string, UsageBytes> todayTotals() const { return history_.dayTotals(today()); }  // by MAC
   const UsageHistory& history() const { return history_; }
@@ -63,6 +68,7 @@ class ClientUsage {
   UsageHistory history_;
   std::map<std::pair<std::string, std::string>, Seen> last_;  // (downstream, address) -> last read
   std::string setAside_;
+  std::function<void()> onMinute_;
   bool dirty_ = false;
   bool armed_ = false;
   bool stopped_ = false;

@@ -4,6 +4,7 @@
 // wire format is made here and nothing here knows the control protocol.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <variant>
@@ -76,6 +77,14 @@ struct IfaceClassActivity {
   bool active = false;
   std::string action;
 };
+// A client's daily quota (issue 14, netd's 601 "limit alert"): 80 % of it used (level 1) or
+// all of it (level 2: its forwarding is cut off until local midnight or `client quota off`).
+// Seen by the once-a-minute counter reads: up to a minute late; the cut-off itself is not.
+struct QuotaAlert {
+  std::string mac;
+  int level = 1;
+  uint64_t used = 0, quota = 0;
+};
 // A new configuration took effect (SIGHUP).
 struct ConfigReloaded {};
 
@@ -84,7 +93,7 @@ struct ConfigReloaded {};
 struct Event {
   std::variant<events::IfaceAdded, events::IfaceRemoved, events::IfaceLinkState, events::AddressChanged,
                events::TetherStateChanged, events::UpstreamChanged, events::ClientChanged, events::StationAuthFailed,
-               events::ConfigReloaded, events::UpstreamValidation, events::IfaceClassActivity>
+               events::ConfigReloaded, events::UpstreamValidation, events::IfaceClassActivity, events::QuotaAlert>
       what;
 };
 

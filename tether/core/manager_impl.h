@@ -112,6 +112,11 @@ struct TetherManager::Impl : MasterActions, InterfaceActions {
   // ---- rate limits (manager_shaping.cpp)
   std::string limitsFile() const { return intent.config.stateDir + "/client-limits"; }
   void loadLimits();
+  // ---- quotas (manager_quota.cpp)
+  std::string quotasFile() const { return intent.config.stateDir + "/client-quotas"; }
+  void loadQuotas();
+  std::function<std::map<std::string, uint64_t>()> usedToday;
+  QuotaAlertState quotaAlerts;
 
   // ---- MasterActions (commands: queued)
   void enableIpForwarding() override { queue.push_back({Command::Kind::IpForwardingOn}); }

@@ -97,6 +97,7 @@ Status TetherManager::start() {
   m.loadBlocked();
   m.loadPins();
   m.loadLimits();
+  m.loadQuotas();
   m.reconcile();
   return {};
 }

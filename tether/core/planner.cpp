@@ -185,7 +185,14 @@ Desired plan(const Facts& facts, const Intent& intent) {
   for (const auto& p : intent.manualNat) fw.pairs.insert(p);
   for (const auto& name : fw.downstreams)
     if (auto it = facts.clientLeases.find(name); it != facts.clientLeases.end())
-      for (const auto& l : it->second) fw.clients[name].insert(l.ip.str());
+      for (const auto& l : it->second) {
+        fw.clients[name].insert(l.ip.str());
+        auto q = intent.clientQuotas.find(l.mac);
+        if (q == intent.clientQuotas.end()) continue;
+        auto used = facts.usedToday.find(l.mac);
+        fw.quotaOf[l.ip.str()] = l.mac;
+        fw.quotaLeft[l.mac] = quotaRemaining(q->second, used == facts.usedToday.end() ? 0 : used->second);
+      }
   if (v6 == Ipv6Mode::Nat66 || anyNat66)
     for (const auto& p : fw.pairs) fw.nat66.insert(p.upstream);
   const bool blocking = !intent.blocked.empty() && !d.configured.empty();

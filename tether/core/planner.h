@@ -15,6 +15,7 @@
 #include "config/config.h"
 #include "tether/base/ip.h"
 #include "tether/base/ip6.h"
+#include "tether/core/client_quotas.h"
 #include "tether/core/pd_subnets.h"
 #include "tether/core/rate_limits.h"
 #include "tether/core/upstream.h"
@@ -39,6 +40,7 @@ struct Intent {
   std::set<std::string> blocked;      // blocked client MACs (normalised)
   std::set<std::string> ipfwdRequesters;  // `ipfwd enable <requester>`
   ClientLimits clientLimits{};         // `client limit`: rate limits by MAC (issue 14)
+  ClientQuotas clientQuotas{};         // `client quota`: bytes per day by MAC (issue 14)
 };
 
 // How far a downstream's machine has come: it decides, the plan follows.
@@ -71,6 +73,9 @@ struct Facts {
   // limited), and whether the kernel has fq_codel for the shaping's leaves.
   std::map<std::string, std::vector<Lease>> clientLeases{};
   bool fqCodel = false;
+  // Per MAC, the bytes it moved today (both directions, from the counters read just before;
+  // gathered only while any quota is set): the quotas' remaining bytes are figured from it.
+  std::map<std::string, uint64_t> usedToday{};
 };
 
 // One downstream that gets its address, DHCP/DNS server and (the soft AP) hostapd.

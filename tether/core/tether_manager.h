@@ -21,6 +21,7 @@
 #include "statemachines/tether_master_sm.h"
 #include "tether/core/pd_client.h"
 #include "tether/core/ports.h"
+#include "tether/core/client_quotas.h"
 #include "tether/core/rate_limits.h"
 #include "tether/system/firewall.h"
 #include "tether/system/kernel_view.h"
@@ -109,6 +110,16 @@ class TetherManager {
   // checkClientLimit), saved in state_dir/client-limits (0600, atomic) before they are applied.
   Status setClientLimits(ClientLimits next);
   const ClientLimits& clientLimits() const;
+  // Quotas (issue 14): the per-client daily quotas become `next` (checked by the caller:
+  // checkClientQuota), saved in state_dir/client-quotas (0600, atomic) before they are applied.
+  Status setClientQuotas(ClientQuotas next);
+  const ClientQuotas& clientQuotas() const;
+  // Where today's bytes per MAC come from (ClientUsage: reads the counters first); asked at
+  // every reconcile while any quota is set, so the kernel's quota match gets today's remaining.
+  void setUsageSource(std::function<std::map<std::string, uint64_t>()> usedToday);
+  // The counters were read (ClientUsage's minute): sends the quota alerts due, and on a new
+  // local day re-plans (the quotas are whole again).
+  void usageSampled(int day, const std::map<std::string, uint64_t>& usedToday);
   // The leaves' queue while any limit is applied ("fq_codel" or "pfifo"), else "none".
   std::string shapingQueue() const;
   const ShapingState& shaping() const;  // what is applied, by downstream

@@ -17,6 +17,7 @@
 #include <compare>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -69,6 +70,14 @@ struct FirewallState {
   // from the top of tetherd_counters (-i and -o), with one counting rule per address and
   // direction (-s: upload, -d: download; -j RETURN). No address: no chain, no jump.
   std::map<std::string, std::set<std::string>> clients{};
+  // Quotas (issue 14): a client address of `clients` with a quota names its client's MAC
+  // (quotaOf), and the MAC the bytes it may still forward today (quotaLeft). Such a MAC has a
+  // chain tetherd_quota_<mac without ':'>: "-m quota --quota <left> -j RETURN", then "-j DROP";
+  // its addresses' counting rules are preceded by a jump to it (-s and -d), so what the quota
+  // drops is not counted. A commit recreates the match with the figure given: the plan
+  // always carries today's remaining bytes.
+  std::map<std::string, std::string> quotaOf{};
+  std::map<std::string, uint64_t> quotaLeft{};
   bool operator==(const FirewallState&) const = default;
 };
 
@@ -126,6 +135,9 @@ inline constexpr std::string_view kIdleChain = "tetherd_mangle_PREROUTING";  // 
 inline constexpr std::string_view kClientChainPrefix = "tetherd_acct_";  // + downstream (<= 28)
 inline std::string clientChain(std::string_view downstream) { return std::string(kClientChainPrefix) + std::string(downstream); }
 
+inline constexpr std::string_view kQuotaChainPrefix = "tetherd_quota_";  // + MAC without ':' (26)
+std::string quotaChain(std::string_view mac);
+
 inline bool isOwnChain(std::string_view name) { return name.starts_with(kChainPrefix); }
 
 // conntrack --ctstate bits; the values are the kernel's XT_CONNTRACK_STATE_* bits.
@@ -159,6 +171,7 @@ struct Rule {
   Target target = Target::Accept;
   std::string targetChain;  // for Jump ("-j <chain>") and Goto ("-g <chain>")
   IdleTimer idle{};         // for IdleTimer ("-j IDLETIMER --timeout N --label L")
+  std::optional<uint64_t> quota{};  // -m quota --quota N (xt_quota: N bytes, then no match)
 
   // The rule in `iptables -S` syntax: "-A chain -i x -o y ... -j TARGET".
   std::string toString() const;

@@ -68,6 +68,7 @@ std::string Rule::toString() const {
   if (icmp6Type >= 0) s += " -p ipv6-icmp";
   if (!macSource.empty()) s += " -m mac --mac-source " + macSource;
   if (ctstate != 0) s += " -m conntrack --ctstate " + ctstateText(ctstate);
+  if (quota) s += " -m quota --quota " + std::to_string(*quota);
   if (icmp6Type >= 0) {
     s += " -m icmp6 --icmpv6-type " + std::to_string(icmp6Type);
     if (icmp6Code >= 0) s += "/" + std::to_string(icmp6Code);
@@ -86,6 +87,13 @@ std::string Rule::toString() const {
     case Target::Return: s += " -j RETURN"; break;
   }
   return s;
+}
+
+std::string quotaChain(std::string_view mac) {
+  std::string name(kQuotaChainPrefix);
+  for (char c : mac)
+    if (c != ':') name += c;
+  return name;
 }
 
 Rule hookJump(const Chain& chain) { return rule(chain.hook, "", "", 0, Rule::Target::Jump, chain.name); }
@@ -147,11 +155,21 @@ std::vector<Table> buildFamily(const FirewallState& s, int family) {
   // the walk; an address of the other family is not in this family's chain).
   std::vector<Chain> accounting;
   std::vector<Rule> accountingJumps;
+  std::set<std::string> quotaMacs;
   for (const auto& [d, addresses] : s.clients) {
     if (s.downstreams.count(d) == 0) continue;
     Chain acct{clientChain(d), "", {}};
     for (const auto& a : addresses) {
       if ((a.find(':') != std::string::npos) != v6) continue;
+      if (auto q = s.quotaOf.find(a); q != s.quotaOf.end() && s.quotaLeft.count(q->second)) {
+        quotaMacs.insert(q->second);
+        Rule up = rule(acct.name, "", "", 0, T::Jump, quotaChain(q->second));
+        up.src = a;
+        Rule down = rule(acct.name, "", "", 0, T::Jump, quotaChain(q->second));
+        down.dst = a;
+        acct.rules.push_back(std::move(up));
+        acct.rules.push_back(std::move(down));
+      }
       Rule up = rule(acct.name, "", "", 0, T::Return);
       up.src = a;
       Rule down = rule(acct.name, "", "", 0, T::Return);
@@ -165,6 +183,13 @@ std::vector<Table> buildFamily(const FirewallState& s, int family) {
     accounting.push_back(std::move(acct));
   }
   counters.rules.insert(counters.rules.begin(), accountingJumps.begin(), accountingJumps.end());
+  for (const auto& mac : quotaMacs) {
+    Chain quota{quotaChain(mac), "", {}};
+    quota.rules.push_back(rule(quota.name, "", "", 0, T::Return));
+    quota.rules.back().quota = s.quotaLeft.at(mac);
+    quota.rules.push_back(rule(quota.name, "", "", 0, T::Drop));
+    accounting.push_back(std::move(quota));
+  }
   // IPv6 has no NAT in the way of new inbound flows (a router's default: refuse them).
   if (v6) {
     for (const auto& d : s.downstreams) forward.rules.push_back(rule(kForwardChain, "", d, 0, T::Drop));
@@ -300,6 +325,14 @@ Status validate(const FirewallState& s) {
       auto v4 = v6 ? std::nullopt : Ipv4Address::parse(a);
       if ((v6 ? v6->str() : v4 ? v4->str() : "") != a) return makeError(Errc::InvalidArgument, "client address '" + a + "' on " + d + " is not an IP address");
     }
+  }
+  for (const auto& [a, mac] : s.quotaOf) {
+    auto n = normalizeMac(mac);
+    if (!n || *n != mac) return makeError(Errc::InvalidArgument, "quota client '" + mac + "' of " + a + " is not a MAC address (aa:bb:cc:dd:ee:ff)");
+  }
+  for (const auto& [mac, left] : s.quotaLeft) {
+    auto n = normalizeMac(mac);
+    if (!n || *n != mac) return makeError(Errc::InvalidArgument, "quota client '" + mac + "' is not a MAC address (aa:bb:cc:dd:ee:ff)");
   }
   if (s.adminPorts.count(0) != 0) return makeError(Errc::InvalidArgument, "admin port 0 is not a port");
   for (const auto& d : s.blockOn) {

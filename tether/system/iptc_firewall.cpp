@@ -293,8 +293,11 @@ Result<std::vector<ClientCounter>> IptcFirewall::clientCounters() {
       applied_.erase("filter");
       return makeError(Errc::NotFound, "chain " + chain + " is missing (removed outside tetherd?)");
     }
-    // Rules come in pairs per address: "-s a -j RETURN" (upload), then "-d a -j RETURN".
+    // Rules come in pairs per address: "-s a -j RETURN" (upload), then "-d a -j RETURN"
+    // (a client with a quota: after its two jumps to its quota chain).
     for (const ipt_entry* e = iptc_first_rule(chain.c_str(), h.get()); e != nullptr; e = iptc_next_rule(e, h.get())) {
+      const char* target = iptc_get_target(e, h.get());
+      if (target == nullptr || std::string_view(target) != "RETURN") continue;  // a quota's jump
       const bool up = e->ip.smsk.s_addr == 0xffffffffu;
       if (!up && e->ip.dmsk.s_addr != 0xffffffffu) continue;
       const std::string address = text(up ? e->ip.src : e->ip.dst);

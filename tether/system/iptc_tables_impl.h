@@ -23,6 +23,7 @@
 #include <linux/netfilter/xt_TCPMSS.h>
 #include <linux/netfilter/xt_conntrack.h>
 #include <linux/netfilter/xt_mac.h>
+#include <linux/netfilter/xt_quota.h>
 #include <linux/netfilter/xt_tcpudp.h>
 
 #include "tether/base/log.h"
@@ -126,10 +127,12 @@ static Entry buildEntry(const Rule& r) {
   constexpr size_t kTcpSize = XT_ALIGN(sizeof(xt_entry_match)) + XT_ALIGN(sizeof(xt_tcp));
   constexpr size_t kMacSize = XT_ALIGN(sizeof(xt_entry_match)) + XT_ALIGN(sizeof(xt_mac_info));
   constexpr size_t kIcmp6Size = XT_ALIGN(sizeof(xt_entry_match)) + XT_ALIGN(sizeof(Icmp6Info));
+  constexpr size_t kQuotaSize = XT_ALIGN(sizeof(xt_entry_match)) + XT_ALIGN(sizeof(xt_quota_info));
   const bool icmp6Match = r.icmp6Type >= 0;
   const bool tcpMatch = r.tcpSyn || r.dport != 0;
   const bool macMatch = !r.macSource.empty();
   const size_t targetOffset = sizeof(typename F::Raw) + (macMatch ? kMacSize : 0) + (r.ctstate != 0 ? kConntrackSize : 0) +
+                              (r.quota ? kQuotaSize : 0) +
                               (icmp6Match ? kIcmp6Size : 0) +
                               (tcpMatch ? kTcpSize : 0);
   const size_t targetSize = XT_ALIGN(sizeof(xt_entry_target)) + XT_ALIGN(targetDataSize(r.target));
@@ -169,6 +172,15 @@ static Entry buildEntry(const Rule& r) {
     info->match_flags = XT_CONNTRACK_STATE;
     info->state_mask = r.ctstate;
     offset += kConntrackSize;
+  }
+  if (r.quota) {
+    // As iptables 1.8.9 builds it: flags 0, the bytes; the kernel's pointer after them stays
+    // zero (the kernel gives back only what comes before it).
+    auto* m = entry.template at<xt_entry_match>(offset);
+    m->u.user.match_size = kQuotaSize;
+    setName(m->u.user.name, sizeof(m->u.user.name), "quota");
+    reinterpret_cast<xt_quota_info*>(m->data)->quota = *r.quota;
+    offset += kQuotaSize;
   }
   if (icmp6Match) {
     auto* m = entry.template at<xt_entry_match>(offset);
@@ -365,7 +377,7 @@ static Result<bool> syncTable(xtc_handle* h, const fw::Table& table) {
   std::vector<std::string> absent = table.absent;
   // Per-client chains of downstreams no longer forwarding: not in the state, so gone.
   for (const char* c = F::first_chain(h); c != nullptr; c = F::next_chain(h)) {
-    if (!std::string_view(c).starts_with(fw::kClientChainPrefix)) continue;
+    if (!std::string_view(c).starts_with(fw::kClientChainPrefix) && !std::string_view(c).starts_with(fw::kQuotaChainPrefix)) continue;
     if (std::none_of(table.chains.begin(), table.chains.end(), [c](const fw::Chain& k) { return k.name == c; }))
       absent.emplace_back(c);
   }
