@@ -74,7 +74,11 @@ TEST(ClientQuotas, LevelsAndRemaining) {
   EXPECT_EQ(quotaLevel(5'000'000, 0), 0);
   EXPECT_EQ(quotaLevel(5'000'000, 3'999'999), 0);
   EXPECT_EQ(quotaLevel(5'000'000, 4'000'000), 1);
-  EXPECT_EQ(quotaLevel(5'000'000, 4'999'999), 1);
+  EXPECT_EQ(quotaLevel(5'000'000, 4'934'464), 1);  // 65536 left: not yet
+  EXPECT_EQ(quotaLevel(5'000'000, 4'934'465), 2);  // less than one 64 KiB aggregate left: cut off
+  EXPECT_EQ(quotaLevel(5'000'000, 4'999'579), 2);  // where the lab's cut-off stopped counting
+  EXPECT_EQ(quotaLevel(100'000, 94'999), 1);       // a small quota: 5 % of it is the slack
+  EXPECT_EQ(quotaLevel(100'000, 95'001), 2);
   EXPECT_EQ(quotaLevel(5'000'000, 5'000'000), 2);
   EXPECT_EQ(quotaLevel(1'000'000'000'000'000ULL, 900'000'000'000'000ULL), 1);
   EXPECT_EQ(quotaRemaining(5'000'000, 1'000'000), 4'000'000u);

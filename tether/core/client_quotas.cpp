@@ -1,5 +1,6 @@
 #include "tether/core/client_quotas.h"
 
+#include <algorithm>
 #include <sstream>
 
 #include "config/rate_values.h"
@@ -59,7 +60,11 @@ std::string formatClientQuotas(const ClientQuotas& quotas) {
 
 int quotaLevel(uint64_t quota, uint64_t used) {
   if (quota == 0) return 0;
-  if (used >= quota) return 2;
+  // Reached also when less than one GSO aggregate (64 KiB, at most 5 % of the quota) is left:
+  // xt_quota charges whole skbs and drops the one that does not fit, so the bytes counted
+  // stop short of the quota by up to that much once the client is cut off.
+  const uint64_t slack = std::min<uint64_t>(64 * 1024, quota / 20);
+  if (used >= quota || quota - used < slack) return 2;
   // At least 80 % used: at most 20 % left (no overflow: quotas are at most 1PB).
   return (quota - used) * 100 <= quota * (100 - kQuotaWarnPercent) ? 1 : 0;
 }

@@ -45,7 +45,8 @@ Result<std::pair<std::string, uint64_t>> checkClientQuota(const std::string& mac
 // What is left of `quota` after `used` bytes (0 when used up).
 inline uint64_t quotaRemaining(uint64_t quota, uint64_t used) { return used >= quota ? 0 : quota - used; }
 
-// The alert level a client is at: 0 below 80 %, 1 from 80 %, 2 at or above its quota.
+// The alert level a client is at: 0 below 80 %, 1 from 80 %, 2 at its quota (less than one
+// GSO aggregate, 64 KiB or 5 % of the quota, left: xt_quota cuts that much short).
 int quotaLevel(uint64_t quota, uint64_t used);
 
 // The alerts to send: for each client with a quota whose level went up since `announced`
