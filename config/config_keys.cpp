@@ -20,8 +20,6 @@ std::string setBool(bool& field, const std::string& v) {
   return "";
 }
 
-namespace {
-
 std::vector<std::string> splitWords(std::string_view s) {
   std::vector<std::string> out;
   std::string cur;
@@ -35,6 +33,8 @@ std::vector<std::string> splitWords(std::string_view s) {
   if (!cur.empty()) out.push_back(std::move(cur));
   return out;
 }
+
+namespace {
 
 std::string setPath(std::string& field, const std::string& v) {
   if (v.empty() || v.front() != '/') return "must be an absolute path";

@@ -5,6 +5,8 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "config/config.h"
 
@@ -20,6 +22,8 @@ const SectionTable& sectionTable();
 std::string setUpstreamKey(Config& c, const std::string& ifname, const std::string& key, const std::string& v,
                            bool& known);
 
+// A value's words, separated by spaces, tabs or commas ("usb, wifi" -> {"usb", "wifi"}).
+std::vector<std::string> splitWords(std::string_view s);
 // yes/true/on or no/false/off.
 std::string setBool(bool& field, const std::string& v);
 // The [usb] and [bluetooth] sections (radio_keys.cpp).

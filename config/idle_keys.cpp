@@ -13,24 +13,6 @@ bool Config::localOnly(const std::string& ifname, IfaceKind k) const {
 
 namespace config_keys {
 
-namespace {
-
-std::vector<std::string> words(const std::string& v) {
-  std::vector<std::string> out;
-  std::string cur;
-  for (char c : v) {
-    if (c == ' ' || c == '\t' || c == ',') {
-      if (!cur.empty()) out.push_back(std::move(cur)), cur.clear();
-    } else {
-      cur += c;
-    }
-  }
-  if (!cur.empty()) out.push_back(std::move(cur));
-  return out;
-}
-
-}  // namespace
-
 std::string setIdleTimeout(int& fieldSec, const std::string& v) {
   if (v == "off" || v == "0") {
     fieldSec = 0;
@@ -52,7 +34,7 @@ void addIdleKeys(SectionTable& t) {
   teth["idle_timeout"] = [](Config& c, const std::string& v) { return setIdleTimeout(c.idleTimeoutSec, v); };
   teth["idle_untether"] = [](Config& c, const std::string& v) -> std::string {
     std::array<bool, kIfaceKindCount> on{};
-    for (const auto& w : words(v)) {
+    for (const auto& w : splitWords(v)) {
       IfaceKind k;
       if (w == "none") continue;
       if (w == "wifi") return "'wifi' is not untethered here: the soft AP has [softap] idle_timeout";
@@ -66,7 +48,7 @@ void addIdleKeys(SectionTable& t) {
     std::array<bool, kIfaceKindCount> kinds{};
     std::vector<std::string> names;
     std::set<std::string> seen;
-    for (const auto& w : words(v)) {
+    for (const auto& w : splitWords(v)) {
       if (!seen.insert(w).second) return "'" + w + "' is listed twice";
       if (w == "none") continue;
       IfaceKind k;
