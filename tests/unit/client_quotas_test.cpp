@@ -2,6 +2,7 @@
 // their once-per-day announcements, the quota rules' exact text, the 601 event line.
 #include <gtest/gtest.h>
 
+#include "config/config.h"
 #include "config/rate_values.h"
 #include "tether/control/event_text.h"
 #include "tether/core/client_quotas.h"
@@ -202,6 +203,19 @@ TEST(ClientQuotas, UseSumsThePeriodLessWhatTheResetDayHadMoved) {
   EXPECT_EQ(rows[0].key + " " + describeQuotaRow(rows[0]), a + " quota=1 period=month used=1000 remaining=0 resets=2027-01-01");
   EXPECT_EQ(describeQuotaRow(rows[3]), "quota=1 period=total used=50 remaining=0 resets=never");
   EXPECT_TRUE(rows[3].downstream);
+}
+
+TEST(ClientQuotas, MonthStartIsADayFrom1To28) {
+  EXPECT_EQ(defaultConfig().quotaMonthStart, 1);
+  auto c = parseConfig("[tethering]\nquota_month_start = 15\n", "t.conf");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->quotaMonthStart, 15);
+  for (const char* bad : {"29", "0", "x", "-1", "1st"}) {
+    c = parseConfig(std::string("[tethering]\nquota_month_start = ") + bad + "\n", "t.conf");
+    ASSERT_FALSE(c) << bad;
+    EXPECT_NE(c.error().message.find("quota_month_start"), std::string::npos) << c.error().message;
+    EXPECT_NE(c.error().message.find("is not a day of the month from 1 to 28"), std::string::npos) << c.error().message;
+  }
 }
 
 TEST(QuotaRules, ADownstreamQuotaChainFirstInTheCounters) {
