@@ -90,12 +90,12 @@ def tearDownModule():
         raise AssertionError("the lab left: %s" % left)
 
 
-def config():
+def config(tethering=""):
     # eth0's DNS servers from a resolv.conf naming one IPv4 and one IPv6 server (and a scoped
     # link-local one, left out).
     return ("[daemon]\nlog_level = debug\n\n[upstream]\npriority = eth0\nresolv_file = %s\n"
-            "\n[tethering]\nipv6 = auto\n\n[web]\nenabled = yes\nport = %d\n"
-            % (os.path.join(LAB.dir, "resolv6.conf"), WEB_PORT))
+            "\n[tethering]\nipv6 = auto\n%s\n[web]\nenabled = yes\nport = %d\n"
+            % (os.path.join(LAB.dir, "resolv6.conf"), tethering, WEB_PORT))
 
 
 def http6_log():
@@ -220,6 +220,44 @@ class Ipv6Nat66(unittest.TestCase):
         for k, v in self.before.items():
             self.assertEqual(LAB.app.sysctl(k), v, k)
         self.assertEqual([f for f in os.listdir(LAB.run_dir) if not f.endswith(".sock")], [])
+        LAB.start_tetherd(config())  # for tearDownClass
+
+    def dhclient6(self, *flags):
+        """A real DHCPv6 client (ISC dhclient -6, once), its script's environment as a dict."""
+        env = os.path.join(self.client.dir, "dhclient6.env")
+        script = os.path.join(self.client.dir, "dhclient6.sh")
+        with open(script, "w") as f:
+            f.write("#!/bin/sh\nenv > %s.$reason\n" % env)
+        os.chmod(script, 0o755)
+        self.client.run("dhclient", "-6", *flags, "-1", "-sf", script, "-lf", os.path.join(self.client.dir, "dhclient6.leases"),
+                        "-pf", os.path.join(self.client.dir, "dhclient6.pid"), "eth0", timeout=20)
+        got = {}
+        for name in os.listdir(self.client.dir):
+            if name.startswith("dhclient6.env."):
+                with open(os.path.join(self.client.dir, name)) as f:
+                    got.update(dict(l.split("=", 1) for l in f.read().splitlines() if "=" in l))
+        return got
+
+    def test_6_dhcpv6_gives_dns_and_the_local_domain_and_stateful_addresses(self):
+        # Stateless (the default): DHCPv6 answers an information request with tetherd's DNS
+        # server and the local domain (also sent as DNSSL in the RAs).
+        self.wait_client_address()
+        router = self.router6()
+        env = self.dhclient6("-S")
+        self.assertIn(router, env.get("new_dhcp6_name_servers", ""), env)
+        self.assertIn("lan", env.get("new_dhcp6_domain_search", ""), env)
+        # The client's DHCP host name answers in the local domain.
+        ip4 = self.client.dhcp("udhcpc", timeout=10, hostname="phone6")
+        self.assertEqual(self.client.dig("phone6.lan", server=router).strip(), ip4)
+        # Stateful: an address from DHCPv6 (::1000-::ffff of usb0's /64), SLAAC kept.
+        LAB.stop_tetherd()
+        LAB.start_tetherd(config("ipv6_dhcp = stateful\n"))
+        self.wait_client_address()
+        env = self.dhclient6()
+        addr = env.get("new_ip6_address", "")
+        self.assertTrue(addr.startswith(self.router6()[:-1]), env)
+        self.assertGreaterEqual(int(addr.rsplit(":", 1)[1], 16), 0x1000, addr)
+        LAB.stop_tetherd()
         LAB.start_tetherd(config())  # for tearDownClass
 
 

@@ -181,15 +181,17 @@ TEST(IdleDnsmasq, LocalOnlyAnswersLocalNamesAndForwardsNothing) {
                        "--dhcp-option=tag:wlan0,option:dns-server,192.168.43.1",
                        "--dhcp-authoritative",
                        "--dhcp-leasefile=/var/lib/tetherd/dnsmasq-wlan0.leases",
-                       "--local=/lan/",
                        "--dhcp-hostsfile=/run/tetherd/dnsmasq-hosts-wlan0.conf",
                        "--pid-file=/run/tetherd/dnsmasq-wlan0.pid",
                        "--log-facility=-",
                        "--log-dhcp",
                        "--no-ping",
+                       "--local=/lan/",
                        "--domain=lan",
                    }));
   EXPECT_TRUE(isOwnDnsmasq(*argv, "/usr/sbin/dnsmasq", "/run/tetherd", "/var/lib/tetherd", "wlan0"));
+  d.domain.clear();  // [tethering] domain = none: local-only still has its local names
+  EXPECT_EQ(dnsmasqArgv("/usr/sbin/dnsmasq", d, "/run/tetherd", "/var/lib/tetherd")->back(), "--domain=lan");
 }
 
 // ---------------------------------------------------------------------------- the decision
