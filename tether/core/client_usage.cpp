@@ -19,6 +19,7 @@ ClientUsage::ClientUsage(boost::asio::io_context& io, Firewall& firewall, const 
 void ClientUsage::start() {
   history_ = UsageHistory::load(path_, &setAside_);
   stopped_ = false;
+  arm();
 }
 
 std::map<std::string, uint64_t> ClientUsage::todayBytes() const {
