@@ -230,6 +230,7 @@ struct Daemon::Impl {
     leaseWatch = std::make_unique<LeaseWatch>(io, config.stateDir, [this] {
       usage->sample();
       manager->leasesChanged();
+      usage->leasesChanged();  // the first clients' rules are there now: read them a minute on
     });
     if (auto st = leaseWatch->start(); !st) log::error("lease files not watched: ", st.error().message);
     registerClientCommands(commands, *clients, usage.get());

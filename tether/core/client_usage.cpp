@@ -1,6 +1,7 @@
 // ClientUsage: counter deltas -> per-client per-day history, flushed once a minute at most.
 #include "tether/core/client_usage.h"
 
+#include "tether/base/heap.h"
 #include "tether/base/log.h"
 
 namespace tetherd {
@@ -18,6 +19,7 @@ ClientUsage::ClientUsage(boost::asio::io_context& io, Firewall& firewall, const 
 void ClientUsage::start() {
   history_ = UsageHistory::load(path_, &setAside_);
   stopped_ = false;
+  arm();
 }
 
 std::map<std::string, uint64_t> ClientUsage::todayBytes() const {
@@ -74,6 +76,7 @@ void ClientUsage::arm() {
     sample();  // re-arms while any client is counted
     if (auto st = flush(); !st) log::warning("usage: ", st.error().message);
     if (onMinute_) onMinute_();
+    trimHeap();  // the table read's copy (a hundred kB with 250 clients) is not kept resident
   });
 }
 

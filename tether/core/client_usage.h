@@ -7,7 +7,8 @@
 // (`client list`, `client usage`, the page), before the rules follow a lease change, once a
 // minute while any client is counted, and at stop. The file is written at most once a minute
 // (the same timer) and at stop: a kill -9 loses at most the last minute. With no client
-// counted the timer is not armed: no wake-up at all.
+// counted the timer is not re-armed: no wake-up at all (after one read a minute past start or
+// past the last lease change).
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -33,8 +34,16 @@ class ClientUsage {
   ClientUsage(boost::asio::io_context& io, Firewall& firewall, const DhcpService& dhcp, std::string path,
               EpochClock now = {});
 
-  // Loads the history (a corrupt file is set aside and reported: see UsageHistory::load).
+  // Loads the history (a corrupt file is set aside and reported: see UsageHistory::load) and
+  // arms the minute's read: rules for leases that were there before tetherd started come
+  // with the first plan, after this.
   void start();
+  // A lease file changed, and the rules follow it after the read that took the last bytes:
+  // arms the minute's read, which that read did not when it saw no client counted yet (the
+  // first clients' rules come after it). Without this, 20 clients leased at once were not
+  // read (nor their history written) until the next lease change or stop.
+  void leasesChanged() { arm(); }
+  bool armed() const { return armed_; }  // the minute's read is due
   // Reads the counters and adds what they moved since the last read to today's records.
   void sample();
   // Writes the file when anything was added since it was last written.

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "tether/base/files.h"
+#include "tether/base/heap.h"
 #include "tether/base/log.h"
 #include "tether/core/manager_impl.h"
 #include "tether/core/ula_store.h"
@@ -150,6 +151,7 @@ void TetherManager::Impl::reconcile(bool retryFailed) {
     const auto& fw = applier.firewall();
     deps.idleTimers(fw ? fw->idleTimers : std::map<std::string, IdleTimer>{});
   }
+  trimHeap();  // the plans' and tables' copies are gone: do not stay resident at the busiest size
 }
 
 // The candidates to probe follow the kernel and the config (none while stopping).
