@@ -42,6 +42,9 @@ class ClientUsage {
   // sample() and flush(), and the timer off: before the firewall's rules go (stop).
   void stop();
 
+  // Who owns an IPv6 address counted on a downstream (address text -> MAC; the neighbour
+  // table): its bytes are added to that MAC's, with its lease's.
+  void setOwners6(std::function<std::map<std::string, std::string>(const std::string& downstream)> f) { owners6_ = std::move(f); }
   // Called after each minute's read (and flush): the quotas' alerts and new day hang on it.
   void onMinute(std::function<void()> f) { onMinute_ = std::move(f); }
   // Today's bytes per MAC, both directions added up (the quotas' measure).
@@ -69,6 +72,7 @@ class ClientUsage {
   std::map<std::pair<std::string, std::string>, Seen> last_;  // (downstream, address) -> last read
   std::string setAside_;
   std::function<void()> onMinute_;
+  std::function<std::map<std::string, std::string>(const std::string&)> owners6_;
   bool dirty_ = false;
   bool armed_ = false;
   bool stopped_ = false;

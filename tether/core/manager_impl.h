@@ -116,6 +116,7 @@ struct TetherManager::Impl : MasterActions, InterfaceActions {
   std::string quotasFile() const { return intent.config.stateDir + "/client-quotas"; }
   void loadQuotas();
   std::function<std::map<std::string, uint64_t>()> usedToday;
+  std::function<std::map<std::string, std::vector<Ipv6Address>>(const std::string&)> neighbours6;  // by MAC
   QuotaAlertState quotaAlerts;
 
   // ---- MasterActions (commands: queued)
