@@ -253,6 +253,8 @@ Desired plan(const Facts& facts, const Intent& intent) {
     for (const auto& [name, p] : d.configured) {
       auto it = facts.clientLeases.find(name);
       sites[name] = {p.kind, it != facts.clientLeases.end() ? it->second : std::vector<Lease>{}};
+      if (auto a6 = facts.clientAddrs6.find(name); v6 != Ipv6Mode::Off && a6 != facts.clientAddrs6.end())
+        sites[name].addrs6 = a6->second;
     }
     d.shaping = planShaping(intent.config, intent.clientLimits, sites, facts.fqCodel);
   }
