@@ -47,7 +47,10 @@ void TetherManager::usageSampled(int day, const std::map<std::string, uint64_t>&
     m.emit(Event{events::QuotaAlert{a.mac, a.level, a.used, a.quota}});
   }
   // Midnight: today's usage starts from zero, so the kernel's remaining bytes must too.
-  if (newDay && !m.intent.clientQuotas.empty()) m.reconcile();
+  // With IPv6, every minute: each family's quota match starts from what both left, so what
+  // one family used is taken from the other's within a minute.
+  const bool v6 = m.intent.config.ipv6 != Ipv6Mode::Off;
+  if ((newDay || v6) && !m.intent.clientQuotas.empty()) m.reconcile();
 }
 
 }  // namespace tetherd
