@@ -1,7 +1,7 @@
 // ClientUsage (issue 14): per-client byte counts from the firewall's per-client counter rules
 // (FirewallState::clients, one pair of rules per leased address), attributed to the client's
-// MAC through the DHCP leases, added up per local day and downstream in a UsageHistory kept
-// in state_dir/client-usage.
+// MAC through the DHCP leases (IPv4) and the neighbour table (IPv6: setOwners6), added up per
+// local day and downstream in a UsageHistory kept in state_dir/client-usage.
 //
 // The counters are read (one read of the filter table, no lock, no process) when someone asks
 // (`client list`, `client usage`, the page), before the rules follow a lease change, once a

@@ -53,7 +53,10 @@ bool NeighbourBook::update(const Neighbour6& n, bool present) {
     it = it->second.empty() ? macs.erase(it) : std::next(it);
   }
   auto& list = macs[n.mac];
-  if (std::find(list.begin(), list.end(), n.address) != list.end()) return changed;
+  if (auto a = std::find(list.begin(), list.end(), n.address); a != list.end()) {
+    std::rotate(a, a + 1, list.end());  // seen again: the most recent (the set is the same)
+    return changed;
+  }
   list.push_back(n.address);
   if (list.size() > kMaxPerClient) list.erase(list.begin());
   return true;
@@ -61,7 +64,10 @@ bool NeighbourBook::update(const Neighbour6& n, bool present) {
 
 std::map<std::string, std::vector<Ipv6Address>> NeighbourBook::on(int index) const {
   auto it = links_.find(index);
-  return it == links_.end() ? std::map<std::string, std::vector<Ipv6Address>>{} : it->second;
+  if (it == links_.end()) return {};
+  auto out = it->second;
+  for (auto& [mac, list] : out) std::sort(list.begin(), list.end());  // a reordering is no change
+  return out;
 }
 
 std::map<std::string, std::string> NeighbourBook::owners(int index) const {

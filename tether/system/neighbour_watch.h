@@ -6,10 +6,11 @@
 // global and unique local addresses with a MAC are kept (link-local ones are never
 // forwarded). SLAAC privacy addresses come and go, and a stale entry lingers in the kernel's
 // table until its garbage collection: each MAC keeps its kMaxPerClient most recently seen
-// addresses (the oldest is forgotten first). A change to that book (an address appears,
-// fails or is deleted) calls `changed` once, kDelay after the first of a burst; the events
-// that change nothing (REACHABLE <-> STALE) wake the loop but cost one parse. Nothing runs
-// while the table is quiet.
+// addresses (any event about an address makes it the most recent; the least recent is
+// forgotten first). A change to that set (an address appears, fails or is deleted) calls
+// `changed` once, kDelay after the first of a burst; the events that change nothing
+// (REACHABLE <-> STALE) wake the loop but cost one parse. Nothing runs while the table is
+// quiet (no client traffic, no event).
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -30,15 +31,15 @@
 
 namespace tetherd {
 
-// Pure: the addresses per link index and MAC, most recent last.
+// Pure: the addresses per link index and MAC, kept in order of use (most recent last).
 class NeighbourBook {
  public:
   static constexpr size_t kMaxPerClient = 8;
   // An address seen (present) or gone (a FAILED entry or a deletion): returns whether the
-  // book changed. Link-local, multicast and unspecified addresses are ignored.
+  // set of addresses changed (not their order). Link-local, multicast and unspecified addresses are ignored.
   bool update(const Neighbour6& n, bool present);
   void clear() { links_.clear(); }
-  // MAC -> addresses (most recent last) on one link.
+  // MAC -> addresses (sorted) on one link.
   std::map<std::string, std::vector<Ipv6Address>> on(int index) const;
   // Address text -> MAC on one link (ClientUsage attributes counters with it).
   std::map<std::string, std::string> owners(int index) const;
