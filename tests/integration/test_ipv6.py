@@ -256,6 +256,8 @@ class Ipv6Nat66(unittest.TestCase):
         received = ip_rx() - ip0
         rx1, tx1 = counted()
         self.assertGreater(received, 3_000_000)
+        print("IPv6 download: counted %d, the interface received %d (%.2f %%)"
+              % (rx1 - rx0, received, 100.0 * ((rx1 - rx0) - received) / received), file=sys.stderr)
         self.assertLessEqual(abs((rx1 - rx0) - received), received * 0.02,
                              "counted %d, the interface received %d" % (rx1 - rx0, received))
 
@@ -268,6 +270,7 @@ class Ipv6Nat66(unittest.TestCase):
                             check=False, timeout=15)
         self.assertNotEqual(r.returncode, 0, "the IPv6 download past the quota must not complete")
         received = ip_rx() - ip0
+        print("IPv6 download past a quota with 1000000 left: received %d" % received, file=sys.stderr)
         self.assertLess(received, 1_300_000, "received %d past a quota with 1 MB left" % received)
         LAB.tetherctl("client", "quota", self.client.mac, "off", check=True)
         self.assertNotIn("-m quota", ip6tables_save())
@@ -296,6 +299,7 @@ class Ipv6Nat66(unittest.TestCase):
                                    args=["-g", "-o", "/dev/null", "-w", "%{speed_download}"])
             return float(out) * 8
         limited = speed()
+        print("IPv6 download under a 4 Mbit/s limit: %.0f bit/s (%.2f)" % (limited, limited / limit), file=sys.stderr)
         self.assertLessEqual(limited, limit * 1.1, "%d bit/s under a %d limit" % (limited, limit))
         self.assertGreaterEqual(limited, limit * 0.7, "%d bit/s under a %d limit" % (limited, limit))
         LAB.tetherctl("client", "limit", self.client.mac, "off", check=True)
