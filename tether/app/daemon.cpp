@@ -1,5 +1,6 @@
 #include "tether/app/daemon.h"
 
+#include <net/if.h>
 #include <sys/stat.h>
 
 #include <boost/asio/io_context.hpp>
@@ -24,6 +25,7 @@
 #include "tether/core/dhcp_service.h"
 #include "tether/core/lease_watch.h"
 #include "tether/system/iptc_firewall.h"
+#include "tether/system/neighbour_watch.h"
 #include "tether/base/files.h"
 #include "tether/base/log.h"
 #include "tether/system/nl_monitor.h"
@@ -130,6 +132,7 @@ struct Daemon::Impl {
       if (web) web->stop();
       leaseWatch.reset();
       if (usage) usage->stop();  // the last counts, before the rules go
+      neighbourWatch.reset();
       if (!manager) return shutdown();
       manager->stop([this] {
         // hostapd too is let go of only once it has exited (never SIGKILLed at stop).
@@ -233,6 +236,19 @@ struct Daemon::Impl {
       usage->leasesChanged();  // the first clients' rules are there now: read them a minute on
     });
     if (auto st = leaseWatch->start(); !st) log::error("lease files not watched: ", st.error().message);
+    // The clients' IPv6 addresses (neighbour table) are counted with their leases' too.
+    neighbourWatch = std::make_unique<NeighbourWatch>(io, [this] {
+      usage->sample();
+      manager->neighboursChanged();
+    });
+    auto index = [](const std::string& ifname) { return static_cast<int>(if_nametoindex(ifname.c_str())); };
+    manager->setNeighbourSource([this, index](const std::string& ifname) {
+      return neighbourWatch ? neighbourWatch->book().on(index(ifname)) : std::map<std::string, std::vector<Ipv6Address>>{};
+    });
+    usage->setOwners6([this, index](const std::string& ifname) {
+      return neighbourWatch ? neighbourWatch->book().owners(index(ifname)) : std::map<std::string, std::string>{};
+    });
+    if (auto st = neighbourWatch->start(); !st) log::error("IPv6 neighbours not watched: ", st.error().message);
     registerClientCommands(commands, *clients, usage.get());
   }
 
@@ -367,6 +383,7 @@ struct Daemon::Impl {
   std::unique_ptr<ClientActions> clients;
   std::unique_ptr<ClientUsage> usage;
   std::unique_ptr<LeaseWatch> leaseWatch;
+  std::unique_ptr<NeighbourWatch> neighbourWatch;
   std::unique_ptr<web::WebServer> web;  // last: goes first, before what it calls
 };
 

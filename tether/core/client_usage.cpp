@@ -42,7 +42,7 @@ void ClientUsage::sample() {
   for (const auto& c : *counters) {
     auto leases = macOf.find(c.downstream);
     if (leases == macOf.end()) {
-      leases = macOf.emplace(c.downstream, std::map<std::string, std::string>{}).first;
+      leases = macOf.emplace(c.downstream, owners6_ ? owners6_(c.downstream) : std::map<std::string, std::string>{}).first;
       for (const auto& l : dhcp_.leases(c.downstream))
         if (!l.mac.empty()) leases->second[l.ip.str()] = l.mac;
     }

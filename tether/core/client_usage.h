@@ -1,7 +1,7 @@
 // ClientUsage (issue 14): per-client byte counts from the firewall's per-client counter rules
 // (FirewallState::clients, one pair of rules per leased address), attributed to the client's
-// MAC through the DHCP leases, added up per local day and downstream in a UsageHistory kept
-// in state_dir/client-usage.
+// MAC through the DHCP leases (IPv4) and the neighbour table (IPv6: setOwners6), added up per
+// local day and downstream in a UsageHistory kept in state_dir/client-usage.
 //
 // The counters are read (one read of the filter table, no lock, no process) when someone asks
 // (`client list`, `client usage`, the page), before the rules follow a lease change, once a
@@ -51,6 +51,9 @@ class ClientUsage {
   // sample() and flush(), and the timer off: before the firewall's rules go (stop).
   void stop();
 
+  // Who owns an IPv6 address counted on a downstream (address text -> MAC; the neighbour
+  // table): its bytes are added to that MAC's, with its lease's.
+  void setOwners6(std::function<std::map<std::string, std::string>(const std::string& downstream)> f) { owners6_ = std::move(f); }
   // Called after each minute's read (and flush): the quotas' alerts and new day hang on it.
   void onMinute(std::function<void()> f) { onMinute_ = std::move(f); }
   // Today's bytes per MAC, both directions added up (the quotas' measure).
@@ -78,6 +81,7 @@ class ClientUsage {
   std::map<std::pair<std::string, std::string>, Seen> last_;  // (downstream, address) -> last read
   std::string setAside_;
   std::function<void()> onMinute_;
+  std::function<std::map<std::string, std::string>(const std::string&)> owners6_;
   bool dirty_ = false;
   bool armed_ = false;
   bool stopped_ = false;
