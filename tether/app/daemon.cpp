@@ -5,6 +5,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -27,6 +28,8 @@
 #include "tether/system/iptc_firewall.h"
 #include "tether/system/neighbour_watch.h"
 #include "tether/base/files.h"
+#include "tether/base/heap.h"
+#include "tether/base/working_set.h"
 #include "tether/base/log.h"
 #include "tether/system/nl_monitor.h"
 #include "tether/system/nl_netlink.h"
@@ -346,6 +349,14 @@ struct Daemon::Impl {
     started = std::chrono::steady_clock::now();
     systemd::notify("READY=1");
     log::notice("tetherd ", TETHERD_VERSION, " ready");
+    // Once start-up has settled, keep resident only what tetherd touches from then on (the
+    // minute's counter read trims again while clients are counted). One wake-up, not periodic.
+    settled.expires_after(std::chrono::seconds(10));
+    settled.async_wait([](boost::system::error_code ec) {
+      if (ec) return;
+      trimHeap();
+      log::debug("idle working set: ", trimWorkingSet() / 1024, " kB of clean file pages unmapped");
+    });
     io.run();
     log::notice("tetherd stopped");
     return 0;
@@ -360,6 +371,7 @@ struct Daemon::Impl {
   CommandTable commands;
   ControlServer control;
   std::chrono::steady_clock::time_point started;
+  asio::steady_timer settled{io};  // once, after start-up: the working set is trimmed
   bool shuttingDown = false;
   NlNetlink netlink;
   KernelView kernel;  // the one picture of the kernel: NetlinkMonitor writes, everyone reads

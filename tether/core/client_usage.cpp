@@ -2,6 +2,7 @@
 #include "tether/core/client_usage.h"
 
 #include "tether/base/heap.h"
+#include "tether/base/working_set.h"
 #include "tether/base/log.h"
 
 namespace tetherd {
@@ -77,6 +78,7 @@ void ClientUsage::arm() {
     if (auto st = flush(); !st) log::warning("usage: ", st.error().message);
     if (onMinute_) onMinute_();
     trimHeap();  // the table read's copy (a hundred kB with 250 clients) is not kept resident
+    trimWorkingSet();  // nor the pages mapped around the faults since (tether/base/working_set.h)
   });
 }
 
