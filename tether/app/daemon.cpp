@@ -78,6 +78,7 @@ struct Daemon::Impl {
     running.follow([this](const Config& c) { if (usb) usb->reconfigure(c); });
     running.follow([this](const Config& c) { if (bluetooth) bluetooth->reconfigure(c); });
     running.follow([this](const Config& c) { if (web) web->reconfigure(c); });
+    running.follow([this](const Config& c) { watchNeighbours(c); });  // IPv6 turned on by a reload
   }
 
   void registerCommands() {
@@ -251,8 +252,16 @@ struct Daemon::Impl {
     usage->setOwners6([this, index](const std::string& ifname) {
       return neighbourWatch ? neighbourWatch->book().owners(index(ifname)) : std::map<std::string, std::string>{};
     });
-    if (auto st = neighbourWatch->start(); !st) log::error("IPv6 neighbours not watched: ", st.error().message);
+    watchNeighbours(config);
     registerClientCommands(commands, *clients, usage.get());
+  }
+
+  // The neighbour table is watched only while IPv6 is on: its events (IPv4 ones too, there is
+  // no kernel-side filter) would otherwise wake tetherd for nothing while clients talk.
+  void watchNeighbours(const Config& c) {
+    if (!neighbourWatch || neighbourWatchOn || c.ipv6 == Ipv6Mode::Off) return;
+    if (auto st = neighbourWatch->start(); !st) log::error("IPv6 neighbours not watched: ", st.error().message);
+    else neighbourWatchOn = true;
   }
 
   // After the manager has untethered everything: NAP unregistered, bridge and gadget removed.
@@ -396,6 +405,7 @@ struct Daemon::Impl {
   std::unique_ptr<ClientUsage> usage;
   std::unique_ptr<LeaseWatch> leaseWatch;
   std::unique_ptr<NeighbourWatch> neighbourWatch;
+  bool neighbourWatchOn = false;
   std::unique_ptr<web::WebServer> web;  // last: goes first, before what it calls
 };
 
