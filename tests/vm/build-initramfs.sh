@@ -41,13 +41,14 @@ MODULES=(
   ip_tables iptable_nat iptable_filter iptable_mangle          # tetherd's firewall (libiptc)
   xt_conntrack xt_MASQUERADE xt_TCPMSS xt_tcpudp xt_tcpmss xt_mac nf_conntrack nf_nat
   xt_IDLETIMER                                                 # the soft AP's idle timeout (ap-idle)
+  sch_htb sch_fq_codel sch_ingress cls_u32 act_mirred ifb       # rate limits (ap-isolation: fq_codel leaves)
   9p 9pnet_virtio virtio_pci                                   # the results share (-virtfs)
   virtio_net                                                   # eth: two NICs on one QEMU hub
 )
 # Dynamic programs, by their path on this host (copied to the same path, with their libraries).
 HOST_PROGRAMS=(
   /usr/sbin/hostapd /usr/sbin/hostapd_cli /usr/sbin/wpa_supplicant /usr/sbin/wpa_cli
-  /usr/sbin/iw /usr/bin/ip /usr/sbin/dnsmasq /usr/bin/kmod
+  /usr/sbin/iw /usr/bin/ip /usr/sbin/tc /usr/sbin/dnsmasq /usr/bin/kmod
   /usr/bin/dbus-daemon /usr/bin/busctl /usr/bin/curl
 )
 # From the unpacked .debs (path inside the package).

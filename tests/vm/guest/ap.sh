@@ -9,7 +9,7 @@
 #   ap-hidden     hidden = yes: a station that has not seen the AP before (scan cache flushed)
 #                 joins with scan_ssid=1 (lease, page).
 #   ap-isolation  isolation = yes: two stations get leases, cannot reach each other, both reach
-#                 the upstream.
+#                 the upstream; a rate limit on one gets fq_codel leaves (AP and upload ifb).
 #   ap-maxsta     max-stations = 1: the first station joins, the second is refused.
 #   ap-block      `tetherctl client block <mac>`: the station is refused at association;
 #                 `client unblock <mac>`: it joins (lease, page).
@@ -180,6 +180,18 @@ channel=6"
   step upstream
   sta_upstream sta1
   sta_upstream sta2
+  # Rate limits on a kernel that has fq_codel (this one): the client's HTB classes get fq_codel
+  # leaves, on the AP (download) and on tetherd's ifb (upload); it still reaches the upstream.
+  step rate-limit-fq_codel
+  M1=$(nsx sta1 cat /sys/class/net/wlan1/address)
+  tctl client limit "$M1" 5Mbit 2Mbit >>"$LOG/tetherctl.log" 2>&1 || die "client limit refused: $(tail -1 "$LOG/tetherctl.log")"
+  wait_for 5 sh -c '/usr/sbin/tc qdisc show dev wlan0 | grep -q fq_codel' \
+    || die "no fq_codel leaf on wlan0: $(/usr/sbin/tc qdisc show dev wlan0 | tr '\n' ';')"
+  /usr/sbin/tc qdisc show dev tifb-wlan0 | grep -q fq_codel \
+    || die "no fq_codel leaf on tifb-wlan0: $(/usr/sbin/tc qdisc show dev tifb-wlan0 2>&1 | tr '\n' ';')"
+  /usr/sbin/tc qdisc show dev wlan0 >"$LOG/tc-ap-isolation.txt" 2>&1
+  sta_upstream sta1
+  tctl client limit "$M1" off >>"$LOG/tetherctl.log" 2>&1 || die "client limit off refused"
 }
 
 sub_maxsta() {
