@@ -306,6 +306,7 @@ json clientsImpl(const ClientsView& v) {
                     {"blocked", blocked.count(r.mac) > 0},
                     {"pinned", v.pinned.count(r.mac) ? json(v.pinned.at(r.mac)) : json(nullptr)},
                     {"limit", limitJson(v.limits, r.mac)},
+                    {"quota", v.quotas.count(r.mac) ? quotaJson(v.quotas.at(r.mac), v.nowEpochSec) : json(nullptr)},
                     // A kick disconnects Wi-Fi (deauth), USB (replug) and Bluetooth clients; a
                     // wired client can only be blocked (ClientActions). Both need the client's
                     // MAC, which a lease without a 6-byte hardware address does not give.

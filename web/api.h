@@ -64,6 +64,21 @@ json statusImpl(const StatusView& v);
 
 // ---- clients ------------------------------------------------------------------------------
 
+// A client's quota (issue 14) as the page shows it: its size, what counts against it so far in
+// its period ("day": the local calendar day; "month", "total"), and when it is whole again.
+struct QuotaView {
+  uint64_t bytes = 0;
+  uint64_t used = 0;
+  std::string period = "day";
+};
+// {"bytes", "size" ("5MB": as `client quota` takes it), "used", "period", "level" (quotaLevel: 0, 1 from 80 %, 2 reached: cut off),
+//  "resetsAt" (Unix time of the next local midnight / first of the month; null: never),
+//  "resetsInSec"}
+json quotaJson(const QuotaView& q, long long nowEpochSec);
+// When a quota of `period` is whole again after nowEpochSec: the next local midnight for "day",
+// the first of the next month (local) for "month"; nullopt for "total" (or anything else).
+std::optional<long long> quotaResetEpoch(const std::string& period, long long nowEpochSec);
+
 struct ClientsView {
   struct DownstreamLeases {
     std::string ifname;
@@ -81,8 +96,19 @@ struct ClientsView {
   bool usageKnown = false;                         // per-client counting is on (issue 14)
   std::map<std::string, UsageBytes> usageToday{};  // per MAC, today's bytes
   std::map<std::string, std::vector<std::string>> ipv6{};  // per MAC, its IPv6 addresses (sorted)
+  std::map<std::string, QuotaView> quotas{};  // per MAC with a quota (issue 14)
 };
 json clientsImpl(const ClientsView& v);
+// What /api/me tells a client about itself, and nothing about anyone else: its lease (MAC,
+// address), whether its forwarding is cut off and why (its quota reached, or blocked), its
+// quota. A peer without a lease here (this machine, another network) is {"known": false}.
+struct SelfView {
+  bool known = false;
+  std::string mac, ip, hostname;
+  bool blocked = false;
+  std::optional<QuotaView> quota;
+};
+json meImpl(const SelfView& v, long long nowEpochSec);
 // Clients per downstream as the status shows them (the same rules as clientsImpl).
 std::map<std::string, int> clientCounts(const ClientsView& v);
 

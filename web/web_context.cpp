@@ -65,6 +65,55 @@ ClientsView WebContext::leasesView() {
     v.usageKnown = true;
     v.usageToday = deps.usage->todayTotals();
   }
+  v.quotas = quotasView(v.usageToday);
+  return v;
+}
+
+std::map<std::string, QuotaView> WebContext::quotasView(const std::map<std::string, UsageBytes>& today) const {
+  std::map<std::string, QuotaView> out;
+  for (const auto& [mac, bytes] : deps.clients->quotas()) {
+    auto t = today.find(mac);
+    out[mac] = QuotaView{bytes, t == today.end() ? 0 : t->second.rx + t->second.tx, "day"};
+  }
+  return out;
+}
+
+SelfView WebContext::selfView(const std::string& peer) {
+  SelfView v;
+  auto ip = Ipv4Address::parse(peer);
+  if (!ip) return v;
+  const long long now = deps.epochMs() / 1000;
+  // The leases of the downstream whose subnet holds the peer: nothing of any other client's
+  // state leaves this function.
+  std::string downstream;
+  for (const auto& d : deps.manager.downstreams())
+    if (d.address && Ipv4Prefix{d.address->network(), d.address->length}.contains(*ip)) downstream = d.ifname;
+  if (downstream.empty()) return v;
+  for (const auto& dc : clients().clients(now)) {
+    if (dc.ifname != downstream) continue;
+    for (const auto& l : dc.leases) {
+      if (l.ip != *ip || l.mac.empty()) continue;
+      v.known = true;
+      v.mac = l.mac;
+      v.ip = l.ip.str();
+      v.hostname = l.hostname;
+    }
+  }
+  if (!v.known) return v;
+  const auto blocked = clients().blocked();
+  v.blocked = std::find(blocked.begin(), blocked.end(), v.mac) != blocked.end();
+  std::map<std::string, UsageBytes> today;
+  if (deps.usage != nullptr) {
+    // Bounded work for an unauthenticated route: the counters are read at most every few seconds.
+    if (now - lastSelfSampleSec >= kSelfSampleSec || now < lastSelfSampleSec) {
+      deps.usage->sample();
+      lastSelfSampleSec = now;
+    }
+    auto all = deps.usage->todayTotals();
+    if (auto t = all.find(v.mac); t != all.end()) today[v.mac] = t->second;
+  }
+  auto quotas = quotasView(today);
+  if (auto q = quotas.find(v.mac); q != quotas.end()) v.quota = q->second;
   return v;
 }
 

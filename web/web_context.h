@@ -89,6 +89,13 @@ struct WebContext {
 
   // ---- views for api.h
   ClientsView leasesView();  // the leases of the configured downstreams
+  // Each client's quota with what it used so far (today's bytes, both directions: the
+  // quotas' measure), from the usage `today` (by MAC).
+  std::map<std::string, QuotaView> quotasView(const std::map<std::string, UsageBytes>& today) const;
+  // /api/me: the client whose lease holds `peer` (an IPv4 address), about itself only.
+  SelfView selfView(const std::string& peer);
+  long long lastSelfSampleSec = 0;  // /api/me reads the counters at most every kSelfSampleSec
+  static constexpr long long kSelfSampleSec = 5;
   void gatherClients(std::function<void(ClientsView)> done);  // and the soft AP's stations
   std::string statusJson();
 
