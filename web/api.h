@@ -124,10 +124,11 @@ Result<std::vector<std::pair<std::string, std::string>>> wifiFieldsFrom(const js
 // ---- settings -----------------------------------------------------------------------------
 
 // {"upstreamPriority": [...], "autoTether": {"usb": true, ...}, "dhcp": {"rangeFirstHost",
-//  "rangeLastHost", "leaseTimeSec"}, "session": {"idleSec", "lifetimeSec"}}
+//  "rangeLastHost", "leaseTimeSec"}, "session": {"idleSec", "lifetimeSec"}, "idle":
+//  {"softapTimeoutSec", "tetheringTimeoutSec" (0: off), "untether": {"usb", "bluetooth", "ethernet"}}}
 json settingsImpl(const Config& c, const std::vector<std::string>& priority);
-// The body of PUT /api/settings (any subset of the GET shape's upstreamPriority, autoTether and
-// dhcp) merged into `current`; kinds autoTether does not mention keep their value in `effective`
+// The body of PUT /api/settings (any subset of the GET shape's upstreamPriority, autoTether,
+// dhcp and idle) merged into `current`; kinds autoTether does not mention keep their value in `effective`
 // (the running configuration). Errors: InvalidArgument "<json field>: reason".
 Result<RuntimeSettings> settingsFrom(const json& body, const RuntimeSettings& current, const Config& effective);
 // The JSON field names settingsFrom's errors use.

@@ -762,6 +762,39 @@ TEST_F(WebAppTest, MeTellsAClientOnlyAboutItself) {
     EXPECT_EQ(call("GET", "/api/me", "", {}, false, peer).j, (nlohmann::json{{"known", false}})) << peer;
 }
 
+// Issue 14 point 6 on the page: the idle timeouts through the settings' own path, refused
+// values naming their field.
+TEST_F(WebAppTest, IdleTimeoutsAreSettings) {
+  setup();
+  auto r = call("GET", "/api/settings");
+  EXPECT_EQ(r.j["idle"], (nlohmann::json{{"softapTimeoutSec", 0}, {"tetheringTimeoutSec", 0},
+                                         {"untether", {{"usb", false}, {"bluetooth", false}, {"ethernet", false}}}}));
+  r = call("PUT", "/api/settings", R"({"idle":{"softapTimeoutSec":600,"tetheringTimeoutSec":1800,"untether":{"usb":true}}})");
+  ASSERT_EQ(r.status(), 200) << r.r.body;
+  EXPECT_EQ(config.softapIdleTimeoutSec, 600);
+  EXPECT_EQ(config.idleTimeoutSec, 1800);
+  EXPECT_TRUE(config.idleUntether[static_cast<size_t>(IfaceKind::Usb)]);
+  EXPECT_FALSE(config.idleUntether[static_cast<size_t>(IfaceKind::Ethernet)]);
+  EXPECT_EQ(r.j["idle"]["untether"]["usb"], true);
+  auto text = readFile(runtimeSettingsPath(config.stateDir), 65536);
+  ASSERT_TRUE(text);
+  EXPECT_NE(text->find("[softap]\nidle_timeout = 600s\n[tethering]\nidle_timeout = 1800s\nidle_untether = usb\n"), std::string::npos)
+      << *text;
+  r = call("PUT", "/api/settings", R"({"idle":{"softapTimeoutSec":0}})");
+  ASSERT_EQ(r.status(), 200) << r.r.body;
+  EXPECT_EQ(config.softapIdleTimeoutSec, 0) << "0 is off";
+  r = call("PUT", "/api/settings", R"({"idle":{"tetheringTimeoutSec":90000}})");
+  EXPECT_EQ(r.status(), 400);
+  EXPECT_EQ(r.j["errors"]["idle.tetheringTimeoutSec"], "must be between 1s and 24h (or off)") << r.r.body;
+  r = call("PUT", "/api/settings", R"({"idle":{"softapTimeoutSec":90000}})");
+  EXPECT_EQ(r.j["errors"]["idle.softapTimeoutSec"], "must be between 1s and 24h (or off)") << r.r.body;
+  r = call("PUT", "/api/settings", R"({"idle":{"softapTimeoutSec":-1}})");
+  EXPECT_TRUE(r.j["errors"].contains("idle.softapTimeoutSec")) << r.r.body;
+  r = call("PUT", "/api/settings", R"({"idle":{"untether":{"wifi":true}}})");
+  EXPECT_TRUE(r.j["errors"].contains("idle.untether")) << r.r.body;
+  EXPECT_EQ(config.idleTimeoutSec, 1800) << "nothing applied from a refused change";
+}
+
 TEST_F(WebAppTest, BlockAndUnblockUseTheFirewallAndTheSoftApDenyList) {
   setup();
   EXPECT_EQ(call("POST", "/api/clients/02:00:00:00:00:AB/block").status(), 200);
