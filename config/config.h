@@ -85,6 +85,8 @@ struct Config {
   // Idle auto-off (issue 14; tether/core/idle.h): a downstream of a kind in idleUntether is
   // untethered after idleTimeoutSec without a packet from a client (0 = never).
   int idleTimeoutSec = 0;
+  // Monthly quotas (issue 14) start again on this day of the month (1-28), at local midnight.
+  int quotaMonthStart = 1;
   std::array<bool, kIfaceKindCount> idleUntether{};
   // Local-only downstreams (Android's LocalOnlyHotspot): DHCP and local DNS, never forwarded.
   std::array<bool, kIfaceKindCount> localOnlyKinds{};

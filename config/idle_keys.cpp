@@ -44,6 +44,13 @@ void addIdleKeys(SectionTable& t) {
     c.idleUntether = on;
     return "";
   };
+  teth["quota_month_start"] = [](Config& c, const std::string& v) -> std::string {
+    const bool digits = !v.empty() && v.size() <= 2 && v.find_first_not_of("0123456789") == std::string::npos;
+    const int day = digits ? std::stoi(v) : 0;
+    if (day < 1 || day > 28) return "'" + v.substr(0, 20) + "' is not a day of the month from 1 to 28";
+    c.quotaMonthStart = day;
+    return "";
+  };
   teth["local_only"] = [](Config& c, const std::string& v) -> std::string {
     std::array<bool, kIfaceKindCount> kinds{};
     std::vector<std::string> names;

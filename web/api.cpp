@@ -113,7 +113,10 @@ json eventJson(const Event& event) {
                         {"detail", e.detail}};
           },
           [](const events::QuotaAlert& e) {
-            return json{{"type", "quotaAlert"}, {"mac", e.mac}, {"reached", e.level >= 2}, {"used", e.used}, {"quota", e.quota}};
+            json j{{"type", "quotaAlert"}, {"reached", e.level >= 2}, {"used", e.used}, {"quota", e.quota}, {"period", e.period}};
+            if (e.mac.empty()) j["downstream"] = e.downstream;
+            else j["mac"] = e.mac;
+            return j;
           },
           [](const events::IfaceClassActivity& e) {
             return json{{"type", "ifaceClass"}, {"ifname", e.ifname}, {"active", e.active}, {"action", e.action}};

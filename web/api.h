@@ -64,20 +64,20 @@ json statusImpl(const StatusView& v);
 
 // ---- clients ------------------------------------------------------------------------------
 
-// A client's quota (issue 14) as the page shows it: its size, what counts against it so far in
-// its period ("day": the local calendar day; "month", "total"), and when it is whole again.
+// A client's quota (issue 14) as the page shows it: its size, what it used so far in its period
+// ("day", "month" or "total": the core's QuotaRow), and when it is whole again.
 struct QuotaView {
   uint64_t bytes = 0;
   uint64_t used = 0;
   std::string period = "day";
+  int resetsDay = 0;  // the local day (localDay) it is whole again; 0: never (total)
 };
-// {"bytes", "size" ("5MB": as `client quota` takes it), "used", "period", "level" (quotaLevel: 0, 1 from 80 %, 2 reached: cut off),
-//  "resetsAt" (Unix time of the next local midnight / first of the month; null: never),
-//  "resetsInSec"}
+// {"bytes", "size" ("5MB": as `client quota` takes it), "used", "period", "level" (quotaLevel:
+//  0, 1 from 80 %, 2 reached: cut off), "resetsOn" ("YYYY-MM-DD", tetherd's calendar; null:
+//  never), "resetsAt" (Unix time of the local midnight starting it), "resetsInSec"}
 json quotaJson(const QuotaView& q, long long nowEpochSec);
-// When a quota of `period` is whole again after nowEpochSec: the next local midnight for "day",
-// the first of the next month (local) for "month"; nullopt for "total" (or anything else).
-std::optional<long long> quotaResetEpoch(const std::string& period, long long nowEpochSec);
+// The Unix time of local midnight at the start of `day` (days since 1970-01-01, localDay's).
+long long localMidnight(int day);
 
 struct ClientsView {
   struct DownstreamLeases {

@@ -5,33 +5,31 @@
 
 #include "config/rate_values.h"
 #include "tether/core/client_quotas.h"
+#include "tether/core/usage_history.h"
 #include "web/api.h"
 
 namespace tetherd::web {
 
-std::optional<long long> quotaResetEpoch(const std::string& period, long long nowEpochSec) {
-  if (period != "day" && period != "month") return std::nullopt;
-  const time_t t = static_cast<time_t>(nowEpochSec);
+long long localMidnight(int day) {
+  // dayText is the civil date of the day; mktime finds its midnight in the local zone.
+  const std::string text = dayText(day);
   std::tm tm{};
-  localtime_r(&t, &tm);
-  tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
-  if (period == "day") {
-    tm.tm_mday += 1;
-  } else {
-    tm.tm_mday = 1;
-    tm.tm_mon += 1;
-  }
+  tm.tm_year = std::stoi(text.substr(0, 4)) - 1900;
+  tm.tm_mon = std::stoi(text.substr(5, 2)) - 1;
+  tm.tm_mday = std::stoi(text.substr(8, 2));
   tm.tm_isdst = -1;  // midnight in whatever offset holds then
   return static_cast<long long>(std::mktime(&tm));
 }
 
 json quotaJson(const QuotaView& q, long long nowEpochSec) {
-  auto reset = quotaResetEpoch(q.period, nowEpochSec);
+  std::optional<long long> reset;
+  if (q.resetsDay != 0) reset = localMidnight(q.resetsDay);
   return json{{"bytes", q.bytes},
               {"size", formatSize(q.bytes)},
               {"used", q.used},
               {"period", q.period},
               {"level", quotaLevel(q.bytes, q.used)},
+              {"resetsOn", q.resetsDay != 0 ? json(dayText(q.resetsDay)) : json(nullptr)},  // tetherd's calendar
               {"resetsAt", reset ? json(*reset) : json(nullptr)},
               {"resetsInSec", reset ? json(std::max(0LL, *reset - nowEpochSec)) : json(nullptr)}};
 }

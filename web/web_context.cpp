@@ -65,15 +65,22 @@ ClientsView WebContext::leasesView() {
     v.usageKnown = true;
     v.usageToday = deps.usage->todayTotals();
   }
-  v.quotas = quotasView(v.usageToday);
+  v.quotas = quotasView();
   return v;
 }
 
-std::map<std::string, QuotaView> WebContext::quotasView(const std::map<std::string, UsageBytes>& today) const {
+std::map<std::string, QuotaView> WebContext::quotasView() const {
+  // The core's pure functions over the usage history as it is (the caller read the counters,
+  // or chose not to): no counter read here.
   std::map<std::string, QuotaView> out;
-  for (const auto& [mac, bytes] : deps.clients->quotas()) {
-    auto t = today.find(mac);
-    out[mac] = QuotaView{bytes, t == today.end() ? 0 : t->second.rx + t->second.tx, "day"};
+  const Quotas& quotas = clients().quotas();
+  if (quotas.clients.empty()) return out;
+  const int monthStart = deps.config().quotaMonthStart;
+  const int today = deps.usage != nullptr ? deps.usage->today() : localDay(deps.epochMs() / 1000);
+  const QuotaUse use = deps.usage != nullptr ? quotaUse(quotas, deps.usage->history(), today, monthStart) : QuotaUse{};
+  for (const auto& row : quotaRows(quotas, use, today, monthStart)) {
+    if (row.downstream) continue;
+    out[row.key] = QuotaView{row.quota.bytes, row.used, std::string(periodName(row.quota.period)), row.resets};
   }
   return out;
 }
@@ -102,17 +109,12 @@ SelfView WebContext::selfView(const std::string& peer) {
   if (!v.known) return v;
   const auto blocked = clients().blocked();
   v.blocked = std::find(blocked.begin(), blocked.end(), v.mac) != blocked.end();
-  std::map<std::string, UsageBytes> today;
-  if (deps.usage != nullptr) {
-    // Bounded work for an unauthenticated route: the counters are read at most every few seconds.
-    if (now - lastSelfSampleSec >= kSelfSampleSec || now < lastSelfSampleSec) {
-      deps.usage->sample();
-      lastSelfSampleSec = now;
-    }
-    auto all = deps.usage->todayTotals();
-    if (auto t = all.find(v.mac); t != all.end()) today[v.mac] = t->second;
+  // Bounded work for an unauthenticated route: the counters are read at most every few seconds.
+  if (deps.usage != nullptr && (now - lastSelfSampleSec >= kSelfSampleSec || now < lastSelfSampleSec)) {
+    deps.usage->sample();
+    lastSelfSampleSec = now;
   }
-  auto quotas = quotasView(today);
+  auto quotas = quotasView();
   if (auto q = quotas.find(v.mac); q != quotas.end()) v.quota = q->second;
   return v;
 }

@@ -86,12 +86,13 @@ struct WebContext {
   LoginLimiter metricsLimiter;
 
   ClientActions& clients() { return *deps.clients; }
+  const ClientActions& clients() const { return *deps.clients; }
 
   // ---- views for api.h
   ClientsView leasesView();  // the leases of the configured downstreams
-  // Each client's quota with what it used so far (today's bytes, both directions: the
-  // quotas' measure), from the usage `today` (by MAC).
-  std::map<std::string, QuotaView> quotasView(const std::map<std::string, UsageBytes>& today) const;
+  // Each client's quota (by MAC) with what it used in its period, from the usage history as
+  // it is (no counter read: the caller decides when to read them).
+  std::map<std::string, QuotaView> quotasView() const;
   // /api/me: the client whose lease holds `peer` (an IPv4 address), about itself only.
   SelfView selfView(const std::string& peer);
   long long lastSelfSampleSec = 0;  // /api/me reads the counters at most every kSelfSampleSec

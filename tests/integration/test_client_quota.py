@@ -3,8 +3,10 @@ curl: a client behind usb0 gets `client quota <mac> 5MB`; its download of more i
 kernel (xt_quota with today's remaining bytes) at 5 MB +- 5 % (curl stalls; the counted bytes
 and the bytes its interface received stay within bounds); `601 limit alert <mac> warning` and
 then `... reached` arrive (from the minute's counter read: up to ~60 s late); a client behind
-wlan0 downloads meanwhile, unaffected; `client quota <mac> off` restores forwarding. Bounded:
-about 90 s."""
+wlan0 downloads meanwhile, unaffected; what was told is kept in state_dir/quota-alerts;
+`client quota <mac> reset` starts the day again (it downloads again), `off` removes the quota.
+Then `tether quota wlan0 3MB month`: the downstream as a whole is cut at 3 MB +- 5 %, usb0
+unaffected. Bounded: about 100 s."""
 import signal
 import time
 import unittest
@@ -136,12 +138,43 @@ class ClientQuotaTest(unittest.TestCase):
         r = phone.run("curl", "-sS", "--max-time", "4", "-o", "/dev/null", "%sbytes/%d" % (L.HTTP_URL, 200_000),
                       check=False, timeout=10)
         self.assertNotEqual(r.returncode, 0)
+        # What was told is kept, so a restart does not tell it again.
+        with open(LAB.state_dir + "/quota-alerts") as f:
+            self.assertIn("%s %s 2" % (phone.mac, time.strftime("%Y-%m-%d")), f.read())
+        # Reset: the day starts again for this client, so it downloads again, still limited.
+        r = LAB.tetherctl("client", "quota", phone.mac, "reset")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        row = fields(next(l for l in LAB.tetherctl("client", "quotas").stdout.splitlines() if phone.mac in l))
+        self.assertLess(int(row["used"]), 100_000, row)
+        self.assertEqual((row["period"], row["resets"]), ("day", time.strftime("%Y-%m-%d", time.localtime(time.time() + 86400))))
+        phone.curl("%sbytes/%d" % (L.HTTP_URL, 1_000_000), timeout=20, args=["-o", "/dev/null"])
+        self.assertIn("-m quota --quota", LAB.app.run("iptables-legacy", "-S").stdout)
         # Off: forwarding comes back (the rule goes).
         r = LAB.tetherctl("client", "quota", phone.mac, "off")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertNotIn("-m quota", LAB.app.run("iptables-legacy", "-S").stdout)
         phone.curl("%sbytes/%d" % (L.HTTP_URL, 1_000_000), timeout=20, args=["-o", "/dev/null"])
         self.assertEqual(LAB.tetherctl("client", "quotas").stdout.strip().count(phone.mac), 0)
+
+        # A downstream's quota: wlan0 as a whole, whoever its client, cut at 3 MB +- 5 %.
+        bad = LAB.tetherctl("tether", "quota", "wlan0", "3MB", "week")
+        self.assertIn("period: 'week' is not day, month or total", bad.stdout + bad.stderr)
+        r = LAB.tetherctl("tether", "quota", "wlan0", "3MB", "month")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        rows = LAB.tetherctl("tether", "quotas").stdout
+        self.assertIn("wlan0 quota=3000000 period=month used=", rows)
+        # The laptop already moved ~3 MB this month on wlan0: reset so the quota starts now.
+        self.assertEqual(LAB.tetherctl("tether", "quota", "wlan0", "reset").returncode, 0)
+        before = ip_rx_bytes(laptop)
+        r = laptop.run("curl", "-sS", "--max-time", "6", "-o", "/dev/null", "%sbytes/%d" % (L.HTTP_URL, 9_000_000),
+                       check=False, timeout=15)
+        self.assertNotEqual(r.returncode, 0, "the download past the downstream's quota must not complete")
+        received = ip_rx_bytes(laptop) - before
+        self.assertLessEqual(received, 3_000_000 * 1.05, "the laptop received %d" % received)
+        self.assertGreaterEqual(received, 3_000_000 * 0.90, "the laptop received %d" % received)
+        phone.curl("%sbytes/%d" % (L.HTTP_URL, 500_000), timeout=20, args=["-o", "/dev/null"])  # usb0 unaffected
+        self.assertEqual(LAB.tetherctl("tether", "quota", "wlan0", "off").returncode, 0)
+        laptop.curl("%sbytes/%d" % (L.HTTP_URL, 500_000), timeout=20, args=["-o", "/dev/null"])
 
 
 if __name__ == "__main__":

@@ -658,12 +658,14 @@ TEST_F(IptcFirewallTest, IdleTimerRulesMadeByIptablesAreRecognisedAsTheSame) {
 }
 
 // Issue 14: a client's quota (its own chain with an xt_quota match, jumped to from its
-// counting rules), as iptables builds and prints it; a new remaining figure replaces the match;
+// counting rules) and a downstream's (its chain first in tetherd_counters), as iptables builds
+// and prints them; a new remaining figure replaces the match;
 // the chain goes with the quota.
 FirewallState withQuota(FirewallState s, uint64_t left) {
   s.clients = {{"usb0", {"192.168.42.10", "192.168.42.11"}}};
   s.quotaOf = {{"192.168.42.10", "02:00:00:00:00:01"}};
   s.quotaLeft = {{"02:00:00:00:00:01", left}};
+  s.downstreamQuotaLeft = {{"usb0", left * 2}};
   return s;
 }
 
@@ -687,11 +689,14 @@ TEST_F(IptcFirewallTest, QuotaInstallsAsRenderedFollowsItsFigureAndGoes) {
   FirewallState none = withQuota(twoPairs(), 0);
   none.quotaOf.clear();
   none.quotaLeft.clear();
+  none.downstreamQuotaLeft.clear();
   ASSERT_TRUE(fw.apply(none).ok());
   expectInstalled(none);
   auto counters = fw.clientCounters();
   ASSERT_TRUE(counters);
   EXPECT_EQ(counters->size(), 2u);
+  auto pairs = fw.counters();  // the downstream quota's jumps in tetherd_counters are no pair
+  ASSERT_TRUE(pairs) << pairs.error().message;
 }
 
 // A listener on the downstream's address, as the web server has: Linux would accept a

@@ -593,14 +593,18 @@ TEST(Planner, QuotaClientsCarryTodaysRemainingBytes) {
     return l;
   };
   f.clientLeases = {{"usb0", {lease("02:00:00:00:00:01", "192.168.42.10"), lease("02:00:00:00:00:02", "192.168.42.11")}}};
-  f.usedToday = {{"02:00:00:00:00:01", 1'500'000}, {"02:00:00:00:00:02", 9'000'000}};
+  f.quotaUse.clients = {{"02:00:00:00:00:01", 1'500'000}, {"02:00:00:00:00:02", 9'000'000}};
+  f.quotaUse.downstreams = {{"usb0", 2'000'000}};
   Intent i = tethering();
-  i.clientQuotas = {{"02:00:00:00:00:01", 5'000'000}, {"02:00:00:00:00:03", 1'000}};
+  i.quotas.clients = {{"02:00:00:00:00:01", {5'000'000}}, {"02:00:00:00:00:03", {1'000}}};
+  i.quotas.downstreams = {{"usb0", {3'000'000, QuotaPeriod::Month}}, {"usb9", {1'000}}};
   auto d = plan(f, i);
   ASSERT_TRUE(d.firewall);
   EXPECT_EQ(d.firewall->quotaOf, (std::map<std::string, std::string>{{"192.168.42.10", "02:00:00:00:00:01"}}));
   EXPECT_EQ(d.firewall->quotaLeft, (std::map<std::string, uint64_t>{{"02:00:00:00:00:01", 3'500'000}}));
-  f.usedToday["02:00:00:00:00:01"] = 6'000'000;
+  // A downstream's quota: only a forwarding downstream's.
+  EXPECT_EQ(d.firewall->downstreamQuotaLeft, (std::map<std::string, uint64_t>{{"usb0", 1'000'000}}));
+  f.quotaUse.clients["02:00:00:00:00:01"] = 6'000'000;
   d = plan(f, i);
   ASSERT_TRUE(d.firewall);
   EXPECT_EQ(d.firewall->quotaLeft, (std::map<std::string, uint64_t>{{"02:00:00:00:00:01", 0}}));

@@ -722,7 +722,8 @@ TEST_F(WebAppTest, QuotasAreSetAndShownPerClient) {
   EXPECT_EQ(bad.status(), 400);
   EXPECT_TRUE(bad.j["errors"].contains("mac")) << bad.r.body;
   ASSERT_EQ(call("POST", "/api/clients/02:00:00:00:00:aa/quota", R"({"quota":"5MB"})").status(), 200);
-  EXPECT_EQ(manager->clientQuotas(), (ClientQuotas{{"02:00:00:00:00:aa", 5'000'000}})) << "the daemon's own quota";
+  ASSERT_EQ(manager->quotas().clients.count("02:00:00:00:00:aa"), 1u) << "the daemon's own quota";
+  EXPECT_EQ(manager->quotas().clients.at("02:00:00:00:00:aa").bytes, 5'000'000u);
   auto q = call("GET", "/api/clients").j["clients"][0]["quota"];
   EXPECT_EQ(q["bytes"], 5'000'000);
   EXPECT_EQ(q["size"], "5MB");
@@ -731,6 +732,18 @@ TEST_F(WebAppTest, QuotasAreSetAndShownPerClient) {
   EXPECT_EQ(q["level"], 0);
   EXPECT_GT(q["resetsAt"].get<long long>(), epochMs / 1000);
   EXPECT_LE(q["resetsInSec"].get<long long>(), 25 * 3600);
+  // A monthly one; a period the daemon does not know is refused naming the field.
+  bad = call("POST", "/api/clients/02:00:00:00:00:aa/quota", R"({"quota":"2GB","period":"weekly"})");
+  EXPECT_EQ(bad.status(), 400);
+  EXPECT_TRUE(bad.j["errors"].contains("period")) << bad.r.body;
+  ASSERT_EQ(call("POST", "/api/clients/02:00:00:00:00:aa/quota", R"({"quota":"2GB","period":"month"})").status(), 200);
+  q = call("GET", "/api/clients").j["clients"][0]["quota"];
+  EXPECT_EQ(q["period"], "month");
+  EXPECT_EQ(q["size"], "2GB");
+  EXPECT_LE(q["resetsInSec"].get<long long>(), 32LL * 24 * 3600);
+  EXPECT_EQ(call("POST", "/api/clients/02:00:00:00:00:aa/quota", R"({"quota":"reset"})").status(), 200);
+  ASSERT_EQ(call("POST", "/api/clients/02:00:00:00:00:aa/quota", R"({"quota":"1TB","period":"total"})").status(), 200);
+  EXPECT_TRUE(call("GET", "/api/clients").j["clients"][0]["quota"]["resetsAt"].is_null()) << "a total is never whole again";
   ASSERT_EQ(call("POST", "/api/clients/02:00:00:00:00:aa/quota", R"({"quota":"off"})").status(), 200);
   EXPECT_TRUE(call("GET", "/api/clients").j["clients"][0]["quota"].is_null());
   EXPECT_EQ(call("POST", "/api/clients/02:00:00:00:00:aa/quota", R"({"quota":"off"})").status(), 200) << "already without";
@@ -1289,22 +1302,20 @@ TEST(WebApiImpl, QuotaLevelsAndResets) {
   EXPECT_EQ(q["level"], 1) << "80 %";
   EXPECT_EQ(quotaJson(QuotaView{5'000'000, 4'990'000, "day"}, now)["level"], 2) << "less than 64 KiB left: reached";
   EXPECT_EQ(quotaJson(QuotaView{5'000'000, 100, "day"}, now)["level"], 0);
-  // A daily quota is whole again at the next local midnight.
+  // Whole again at local midnight of its reset day; never (total) is null.
+  const int tomorrow = localDay(now) + 1;
+  q = quotaJson(QuotaView{5'000'000, 4'000'000, "day", tomorrow}, now);
   const time_t reset = static_cast<time_t>(q["resetsAt"].get<long long>());
+  EXPECT_EQ(reset, localMidnight(tomorrow));
   std::tm tm{};
   localtime_r(&reset, &tm);
   EXPECT_EQ(tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec, 0);
+  EXPECT_EQ(localDay(reset), tomorrow);
   EXPECT_GT(reset, now);
   EXPECT_LE(reset - now, 25 * 3600);
   EXPECT_EQ(q["resetsInSec"], reset - now);
-  auto month = quotaResetEpoch("month", now);
-  ASSERT_TRUE(month);
-  const time_t m = static_cast<time_t>(*month);
-  localtime_r(&m, &tm);
-  EXPECT_EQ(tm.tm_mday, 1);
-  EXPECT_EQ(tm.tm_hour, 0);
-  EXPECT_FALSE(quotaResetEpoch("total", now));
-  EXPECT_TRUE(quotaJson(QuotaView{1, 0, "total"}, now)["resetsAt"].is_null());
+  EXPECT_EQ(q["resetsOn"], dayText(tomorrow));
+  EXPECT_TRUE(quotaJson(QuotaView{1, 0, "total", 0}, now)["resetsAt"].is_null());
   // Reached: /api/me says cut off, and why.
   SelfView me;
   me.known = true;

@@ -223,10 +223,10 @@ struct Daemon::Impl {
     // the kernel's quota match); the minute's read sends the alerts and notices midnight.
     manager->setUsageSource([this] {
       usage->sample();
-      return usage->todayBytes();
+      return UsageView{usage->today(), &usage->history()};
     });
-    usage->onMinute([this] { manager->usageSampled(usage->today(), usage->todayBytes()); });
-    if (!manager->clientQuotas().empty()) manager->leasesChanged();  // planned before the source was there
+    usage->onMinute([this] { manager->usageSampled(UsageView{usage->today(), &usage->history()}); });
+    if (!manager->quotas().empty()) manager->leasesChanged();  // planned before the source was there
     leaseWatch = std::make_unique<LeaseWatch>(io, config.stateDir, [this] {
       usage->sample();
       manager->leasesChanged();

@@ -61,8 +61,9 @@ EventLine formatEvent(const Event& event) {
             return EventLine{code::UpstreamChange, text};
           },
           [](const events::QuotaAlert& e) {
-            return EventLine{code::BandwidthControl, "limit alert " + e.mac + (e.level >= 2 ? " reached" : " warning") +
-                                                         " used=" + std::to_string(e.used) + " quota=" + std::to_string(e.quota)};
+            return EventLine{code::BandwidthControl, "limit alert " + (e.mac.empty() ? "downstream " + e.downstream : e.mac) +
+                                                         (e.level >= 2 ? " reached" : " warning") + " used=" + std::to_string(e.used) +
+                                                         " quota=" + std::to_string(e.quota) + " period=" + e.period};
           },
           [](const events::IfaceClassActivity& e) {
             return EventLine{code::InterfaceClassActivity,

@@ -106,10 +106,14 @@ std::string describeClient(const DownstreamClients& d, const Lease& l, bool bloc
 void registerTetherCommands(CommandTable& table, TetherManager& m) {
   table.add("tether",
             "tether start|stop|status|clear-error | tether interface add|remove|list [<if>] | tether dns set <ip>...|clear|list | tether stats"
-            " | tether doctor",
+            " | tether doctor | tether quota <if> <size> [day|month|total]|off|reset | tether quotas",
             [&m](const Request& req, const Responder& r) {
               const auto& a = req.args;
               const std::string sub = a.empty() ? "" : a[0];
+              if (sub == "quota") {
+                return quotaCommand({a.begin() + 1, a.end()}, [&m](const QuotaRequest& q) { return m.setQuota(q, true); }, true, r);
+              }
+              if (sub == "quotas" && a.size() == 1) return quotasCommand(m.quotaRows(), true, r);
               if (sub == "start" && a.size() == 1) return finishStatus(r, m.startTethering(), "Tethering started");
               if (sub == "stop" && a.size() == 1) return finishStatus(r, m.stopTethering(), "Tethering stopped");
               if (sub == "clear-error" && a.size() == 1) return finishStatus(r, m.clearError(), "Error cleared");
@@ -238,7 +242,7 @@ void registerTetherCommands(CommandTable& table, TetherManager& m) {
 void registerClientCommands(CommandTable& table, ClientActions& clients, ClientUsage* counted) {
   const std::string help =
       "client list | client kick|block|unblock <mac> | client blocked | client pin <mac> [<ip> [<hostname>]] | "
-      "client unpin <mac> | client pinned | client limit <mac> <down> <up>|off | client limits | client quota <mac> <size>|off | client quotas | client usage [<mac>]";
+      "client unpin <mac> | client pinned | client limit <mac> <down> <up>|off | client limits | client quota <mac> <size> [day|month|total]|off|reset | client quotas | client usage [<mac>]";
   table.add("client", help, [&clients, counted, help](const Request& req, const Responder& r) {
     const auto& a = req.args;
     const std::string sub = a.empty() ? "" : a[0];
@@ -259,18 +263,10 @@ void registerClientCommands(CommandTable& table, ClientActions& clients, ClientU
       if (a.size() == 3 && a[2] != "off") return usage(r, help);
       return finishStatus(r, clients.limit(a[1], a[2], a.size() == 4 ? a[3] : "off"), a[1] + " limit set");
     }
-    if (sub == "quota" && a.size() == 3) return finishStatus(r, clients.quota(a[1], a[2]), a[1] + " quota set");
-    if (sub == "quotas" && a.size() == 1) {  // each quota with today's use and what is left
-      if (counted != nullptr) counted->sample();
-      const auto used = counted != nullptr ? counted->todayBytes() : std::map<std::string, uint64_t>{};
-      for (const auto& [mac, q] : clients.quotas()) {
-        auto it = used.find(mac);
-        const uint64_t u = it == used.end() ? 0 : it->second;
-        r.line(code::StationList, mac + " quota=" + std::to_string(q) + " used=" + std::to_string(u) +
-                                      " remaining=" + std::to_string(quotaRemaining(q, u)));
-      }
-      return r.finish(code::CommandOkay, "client quotas listed");
+    if (sub == "quota") {
+      return quotaCommand({a.begin() + 1, a.end()}, [&clients](const QuotaRequest& q) { return clients.setQuota(q); }, false, r);
     }
+    if (sub == "quotas" && a.size() == 1) return quotasCommand(clients.quotaRows(), false, r);  // with what each used
     if (sub == "pin" && a.size() >= 2 && a.size() <= 4) {
       std::optional<std::string> ip;
       if (a.size() >= 3) ip = a[2];
@@ -292,15 +288,14 @@ void registerClientCommands(CommandTable& table, ClientActions& clients, ClientU
       for (const auto& p : clients.pinned()) pinned[p.mac] = p.ip.str();
       if (counted != nullptr) counted->sample();
       const auto today = counted != nullptr ? counted->todayTotals() : std::map<std::string, UsageBytes>{};
-      const auto quotas = clients.quotas();
+      std::map<std::string, QuotaRow> quotas;
+      for (auto& q : clients.quotaRows())
+        if (!q.downstream) quotas[q.key] = std::move(q);
       for (const auto& [d, l] : rows) {
         auto line = describeClient(*d, *l, blocked.count(l->mac) > 0);
         if (counted != nullptr) line += usageFields(today, l->mac);
-        if (auto q = quotas.find(l->mac); q != quotas.end()) {
-          auto t = today.find(l->mac);
-          const uint64_t used = t == today.end() ? 0 : t->second.rx + t->second.tx;
-          line += " quota=" + std::to_string(q->second) + " remaining=" + std::to_string(quotaRemaining(q->second, used));
-        }
+        if (auto q = quotas.find(l->mac); q != quotas.end())
+          line += " quota=" + std::to_string(q->second.quota.bytes) + " remaining=" + std::to_string(quotaRemaining(q->second.quota.bytes, q->second.used));
         if (auto it = pinned.find(l->mac); it != pinned.end()) line += " pinned=" + it->second;
         r.line(code::ClientList, line);
       }

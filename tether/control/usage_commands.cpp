@@ -24,6 +24,23 @@ void clientUsageCommand(const std::vector<std::string>& args, ClientUsage& usage
   r.finish(control::code::CommandOkay, "Client usage listed");
 }
 
+void quotaCommand(const std::vector<std::string>& args, const QuotaSetter& set, bool downstream, const control::Responder& r) {
+  const std::string what = downstream ? "tether quota <if>" : "client quota <mac>";
+  if (args.size() < 2 || args.size() > 3 || (args.size() == 3 && (args[1] == "off" || args[1] == "reset")))
+    return r.finish(control::code::CommandSyntaxError, "Usage: " + what + " <size> [day|month|total] | " + what + " off|reset");
+  const std::string period = args.size() == 3 ? args[2] : "";
+  auto q = downstream ? checkDownstreamQuota(args[0], args[1], period) : checkClientQuota(args[0], args[1], period);
+  if (!q) return r.fail(q.error());
+  if (auto st = set(*q); !st) return r.fail(st.error());
+  r.finish(control::code::CommandOkay, q->key + (q->reset ? " quota reset" : q->bytes == 0 ? " quota off" : " quota set"));
+}
+
+void quotasCommand(const std::vector<QuotaRow>& rows, bool downstream, const control::Responder& r) {
+  for (const auto& row : rows)
+    if (row.downstream == downstream) r.line(control::code::StationList, row.key + " " + describeQuotaRow(row));
+  r.finish(control::code::CommandOkay, downstream ? "downstream quotas listed" : "client quotas listed");
+}
+
 std::string usageFields(const std::map<std::string, UsageBytes>& today, const std::string& mac) {
   auto it = today.find(mac);
   const UsageBytes b = it == today.end() ? UsageBytes{} : it->second;

@@ -153,18 +153,10 @@ Status ClientActions::limit(const std::string& mac, const std::string& down, con
   return {};
 }
 
-Status ClientActions::quota(const std::string& mac, const std::string& size) {
-  auto q = checkClientQuota(mac, size);
+Status ClientActions::quota(const std::string& mac, const std::string& size, const std::string& period) {
+  auto q = checkClientQuota(mac, size, period);
   if (!q) return q.error();
-  auto next = manager_.clientQuotas();
-  if (q->second == 0) {
-    if (next.erase(q->first) == 0) return makeError(Errc::NotFound, "mac: " + q->first + " has no quota");
-  } else {
-    next[q->first] = q->second;
-  }
-  if (auto st = manager_.setClientQuotas(std::move(next)); !st) return st;
-  log::notice("client ", q->first, " quota ", q->second == 0 ? std::string("off") : formatSize(q->second), " a day");
-  return {};
+  return manager_.setQuota(*q, false);
 }
 
 std::vector<std::string> ClientActions::blocked() const {

@@ -71,9 +71,12 @@ class ClientActions {
   // removes the client's limit (NotFound when it had none).
   Status limit(const std::string& mac, const std::string& down, const std::string& up);
   ClientLimits limits() const { return manager_.clientLimits(); }
-  // Quotas (issue 14): `size` a size ("5MB", "2GB") or "off" (NotFound when it had none).
-  Status quota(const std::string& mac, const std::string& size);
-  ClientQuotas quotas() const { return manager_.clientQuotas(); }
+  // Quotas (issue 14): `size` a size ("5MB", "2GB") with an optional period (day, month,
+  // total; default day), "off" (NotFound when it had none) or "reset" (the period starts again).
+  Status quota(const std::string& mac, const std::string& size, const std::string& period = "");
+  Status setQuota(const QuotaRequest& q) { return manager_.setQuota(q, false); }  // checked: checkClientQuota
+  const Quotas& quotas() const { return manager_.quotas(); }
+  std::vector<QuotaRow> quotaRows() const { return manager_.quotaRows(); }
 
   // The configured downstream whose leases hold `mac` (normalised), if any.
   std::optional<TetherManager::DownstreamStatus> downstreamOf(const std::string& mac) const;

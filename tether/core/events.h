@@ -81,9 +81,11 @@ struct IfaceClassActivity {
 // all of it (level 2: its forwarding is cut off until local midnight or `client quota off`).
 // Seen by the once-a-minute counter reads: up to a minute late; the cut-off itself is not.
 struct QuotaAlert {
-  std::string mac;
+  std::string mac;  // a client's quota; empty for a downstream's
   int level = 1;
   uint64_t used = 0, quota = 0;
+  std::string downstream;     // a downstream's quota
+  std::string period = "day";  // day, month, total
 };
 // A new configuration took effect (SIGHUP).
 struct ConfigReloaded {};

@@ -115,8 +115,10 @@ struct TetherManager::Impl : MasterActions, InterfaceActions {
   // ---- quotas (manager_quota.cpp)
   std::string quotasFile() const { return intent.config.stateDir + "/client-quotas"; }
   void loadQuotas();
-  std::function<std::map<std::string, uint64_t>()> usedToday;
+  std::string quotaAlertsFile() const { return intent.config.stateDir + "/quota-alerts"; }
+  std::function<UsageView()> usage;  // the counters read, and the history (ClientUsage)
   QuotaAlertState quotaAlerts;
+  QuotaUse currentQuotaUse(int* today = nullptr) const;
 
   // ---- MasterActions (commands: queued)
   void enableIpForwarding() override { queue.push_back({Command::Kind::IpForwardingOn}); }

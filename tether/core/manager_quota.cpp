@@ -1,6 +1,8 @@
-// TetherManager's quotas (issue 14 point 3): the per-client quotas file, today's usage as a
-// fact (read from the counters before each plan, so the kernel's quota match always gets
-// today's remaining bytes), the alerts, and the new day.
+// TetherManager's quotas (issue 14 point 3): the quotas file (per client and per downstream),
+// what each used in its period as a fact (read from the counters before each plan, so the
+// kernel's quota matches always get the bytes left), the alerts (told once per period, also
+// across restarts: state_dir/quota-alerts), and new periods.
+#include "config/rate_values.h"
 #include "tether/base/files.h"
 #include "tether/base/log.h"
 #include "tether/core/manager_impl.h"
@@ -8,7 +10,12 @@
 namespace tetherd {
 
 void TetherManager::Impl::loadQuotas() {
-  auto text = readFile(quotasFile(), 64 * 1024);
+  if (auto told = readFile(quotaAlertsFile(), 256 * 1024)) {
+    int bad = 0;
+    quotaAlerts = parseQuotaAlertState(*told, &bad);
+    if (bad != 0) log::warning(quotaAlertsFile(), ": ", bad, " bad line(s) skipped (their alerts may be sent again)");
+  }
+  auto text = readFile(quotasFile(), 128 * 1024);
   if (!text) {
     if (text.error().code != Errc::NotFound) log::error(text.error().message, ": the clients it names have NO quota");
     return;
@@ -16,38 +23,96 @@ void TetherManager::Impl::loadQuotas() {
   auto file = parseClientQuotas(*text, kMaxClientQuotas);
   for (size_t i = 0; i < file.bad.size() && i < 5; ++i)
     log::warning(quotasFile(), ":", file.bad[i].line, ": ", file.bad[i].cause, ", ignored");
-  intent.clientQuotas = std::move(file.quotas);
-  if (!intent.clientQuotas.empty()) log::info(intent.clientQuotas.size(), " client quota(s) from ", quotasFile());
+  intent.quotas = std::move(file.quotas);
+  if (!intent.quotas.empty())
+    log::info(intent.quotas.clients.size(), " client and ", intent.quotas.downstreams.size(), " downstream quota(s) from ",
+              quotasFile());
 }
 
-Status TetherManager::setClientQuotas(ClientQuotas next) {
+QuotaUse TetherManager::Impl::currentQuotaUse(int* today) const {
+  if (intent.quotas.empty() || !usage) return {};
+  const UsageView v = usage();
+  if (today) *today = v.today;
+  if (v.history == nullptr) return {};
+  return quotaUse(intent.quotas, *v.history, v.today, intent.config.quotaMonthStart);
+}
+
+namespace {
+std::string describeQuotaChange(const QuotaRequest& r) {
+  if (r.reset) return "quota reset";
+  if (r.bytes == 0) return "quota off";
+  return "quota " + formatSize(r.bytes) + (r.period == QuotaPeriod::Total ? " in total" : " a " + std::string(periodName(r.period)));
+}
+}  // namespace
+
+Status TetherManager::setQuota(const QuotaRequest& r, bool downstream) {
   Impl& m = *impl_;
-  if (next.size() > kMaxClientQuotas)
-    return makeError(Errc::InvalidArgument, "mac: already " + std::to_string(kMaxClientQuotas) + " clients with a quota");
+  Quotas next = m.intent.quotas;
+  auto& into = downstream ? next.downstreams : next.clients;
+  const std::string field = downstream ? "interface: " : "mac: ";
+  UsageView v = m.usage ? m.usage() : UsageView{};
+  auto todayBytes = [&] {
+    return v.history == nullptr ? 0 : usedOnDay(*v.history, v.today, downstream ? "" : r.key, downstream ? r.key : "");
+  };
+  auto it = into.find(r.key);
+  if (r.reset || r.bytes == 0) {
+    if (it == into.end()) return makeError(Errc::NotFound, field + r.key + " has no quota");
+    if (!r.reset) {
+      into.erase(it);
+    } else {  // the period starts again now
+      it->second.since = v.today;
+      it->second.sinceBase = todayBytes();
+    }
+  } else if (it == into.end() || it->second.period != r.period) {
+    if (next.clients.size() + next.downstreams.size() >= kMaxClientQuotas)
+      return makeError(Errc::InvalidArgument, field + "already " + std::to_string(kMaxClientQuotas) + " quotas");
+    Quota q{r.bytes, r.period};
+    if (r.period == QuotaPeriod::Total) {  // counted from now on
+      q.since = v.today;
+      q.sinceBase = todayBytes();
+    }
+    into[r.key] = q;
+  } else {
+    it->second.bytes = r.bytes;  // same period: what it used still counts
+  }
   if (auto st = writeFileAtomic(m.quotasFile(), formatClientQuotas(next), 0600); !st) return st;
-  m.intent.clientQuotas = std::move(next);
+  m.intent.quotas = std::move(next);
+  log::notice(downstream ? "downstream " : "client ", r.key, " ", describeQuotaChange(r));
   m.reconcile();
   if (auto st = m.lastFirewallError(); !st)
     return makeError(st.error().code, "saved, but not applied yet: " + st.error().message);
   return {};
 }
 
-const ClientQuotas& TetherManager::clientQuotas() const { return impl_->intent.clientQuotas; }
+const Quotas& TetherManager::quotas() const { return impl_->intent.quotas; }
 
-void TetherManager::setUsageSource(std::function<std::map<std::string, uint64_t>()> usedToday) {
-  impl_->usedToday = std::move(usedToday);
+std::vector<QuotaRow> TetherManager::quotaRows() const {
+  int today = 0;
+  const QuotaUse use = impl_->currentQuotaUse(&today);
+  return tetherd::quotaRows(impl_->intent.quotas, use, today, impl_->intent.config.quotaMonthStart);
 }
 
-void TetherManager::usageSampled(int day, const std::map<std::string, uint64_t>& usedToday) {
+void TetherManager::setUsageSource(std::function<UsageView()> source) { impl_->usage = std::move(source); }
+
+void TetherManager::usageSampled(UsageView v) {
   Impl& m = *impl_;
-  const bool newDay = m.quotaAlerts.day != 0 && m.quotaAlerts.day != day;
-  for (const auto& a : quotaAlerts(m.intent.clientQuotas, usedToday, day, m.quotaAlerts)) {
-    log::notice("client ", a.mac, a.level == 2 ? " reached its quota: " : " used 80 % of its quota: ", a.used, " of ", a.quota,
-                " bytes today");
-    m.emit(Event{events::QuotaAlert{a.mac, a.level, a.used, a.quota}});
+  if (m.intent.quotas.empty() && m.quotaAlerts.told.empty()) return;
+  const QuotaUse use =
+      v.history == nullptr ? QuotaUse{} : quotaUse(m.intent.quotas, *v.history, v.today, m.intent.config.quotaMonthStart);
+  const QuotaAlertState before = m.quotaAlerts;
+  auto told = quotaAlerts(m.intent.quotas, use, v.today, m.intent.config.quotaMonthStart, m.quotaAlerts);
+  for (const auto& a : told.alerts) {
+    log::notice(a.downstream ? "downstream " : "client ", a.key, a.level == 2 ? " reached its quota: " : " used 80 % of its quota: ",
+                a.used, " of ", a.quota, " bytes (", periodName(a.period), ")");
+    m.emit(Event{events::QuotaAlert{a.downstream ? "" : a.key, a.level, a.used, a.quota, a.downstream ? a.key : "",
+                                    std::string(periodName(a.period))}});
   }
-  // Midnight: today's usage starts from zero, so the kernel's remaining bytes must too.
-  if (newDay && !m.intent.clientQuotas.empty()) m.reconcile();
+  if (!(m.quotaAlerts == before)) {
+    if (auto st = writeFileAtomic(m.quotaAlertsFile(), formatQuotaAlertState(m.quotaAlerts), 0600); !st)
+      log::warning("quota alerts: ", st.error().message);
+  }
+  // A new period: its usage starts from zero, so the kernel's remaining bytes must too.
+  if (told.rolled) m.reconcile();
 }
 
 }  // namespace tetherd

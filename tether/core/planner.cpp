@@ -187,12 +187,18 @@ Desired plan(const Facts& facts, const Intent& intent) {
     if (auto it = facts.clientLeases.find(name); it != facts.clientLeases.end())
       for (const auto& l : it->second) {
         fw.clients[name].insert(l.ip.str());
-        auto q = intent.clientQuotas.find(l.mac);
-        if (q == intent.clientQuotas.end()) continue;
-        auto used = facts.usedToday.find(l.mac);
+        auto q = intent.quotas.clients.find(l.mac);
+        if (q == intent.quotas.clients.end()) continue;
+        auto used = facts.quotaUse.clients.find(l.mac);
         fw.quotaOf[l.ip.str()] = l.mac;
-        fw.quotaLeft[l.mac] = quotaRemaining(q->second, used == facts.usedToday.end() ? 0 : used->second);
+        fw.quotaLeft[l.mac] = quotaRemaining(q->second.bytes, used == facts.quotaUse.clients.end() ? 0 : used->second);
       }
+  // A downstream's quota holds all it forwards, whoever the client.
+  for (const auto& [name, q] : intent.quotas.downstreams) {
+    if (!fw.downstreams.count(name) || fw.localOnly.count(name)) continue;
+    auto used = facts.quotaUse.downstreams.find(name);
+    fw.downstreamQuotaLeft[name] = quotaRemaining(q.bytes, used == facts.quotaUse.downstreams.end() ? 0 : used->second);
+  }
   if (v6 == Ipv6Mode::Nat66 || anyNat66)
     for (const auto& p : fw.pairs) fw.nat66.insert(p.upstream);
   const bool blocking = !intent.blocked.empty() && !d.configured.empty();

@@ -40,7 +40,7 @@ struct Intent {
   std::set<std::string> blocked;      // blocked client MACs (normalised)
   std::set<std::string> ipfwdRequesters;  // `ipfwd enable <requester>`
   ClientLimits clientLimits{};         // `client limit`: rate limits by MAC (issue 14)
-  ClientQuotas clientQuotas{};         // `client quota`: bytes per day by MAC (issue 14)
+  Quotas quotas{};                     // `client quota`, `tether quota`: per MAC and downstream (issue 14)
 };
 
 // How far a downstream's machine has come: it decides, the plan follows.
@@ -73,9 +73,9 @@ struct Facts {
   // limited), and whether the kernel has fq_codel for the shaping's leaves.
   std::map<std::string, std::vector<Lease>> clientLeases{};
   bool fqCodel = false;
-  // Per MAC, the bytes it moved today (both directions, from the counters read just before;
+  // What each quota used in its period (both directions, from the counters read just before;
   // gathered only while any quota is set): the quotas' remaining bytes are figured from it.
-  std::map<std::string, uint64_t> usedToday{};
+  QuotaUse quotaUse{};
 };
 
 // One downstream that gets its address, DHCP/DNS server and (the soft AP) hostapd.

@@ -81,7 +81,7 @@ Facts TetherManager::Impl::facts() const {
     for (auto& l : dhcp.leases(name))
       if (l.expiry == 0 || l.expiry > now) out.push_back(std::move(l));
   }
-  if (!intent.clientQuotas.empty() && usedToday) f.usedToday = usedToday();
+  f.quotaUse = currentQuotaUse();
   f.ula48 = ulaPrefix();
   f.netns = deps.netns;
   if (deps.pd && (intent.config.ipv6 == Ipv6Mode::Pd || intent.config.ipv6 == Ipv6Mode::Auto)) {

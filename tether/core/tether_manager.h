@@ -110,16 +110,21 @@ class TetherManager {
   // checkClientLimit), saved in state_dir/client-limits (0600, atomic) before they are applied.
   Status setClientLimits(ClientLimits next);
   const ClientLimits& clientLimits() const;
-  // Quotas (issue 14): the per-client daily quotas become `next` (checked by the caller:
-  // checkClientQuota), saved in state_dir/client-quotas (0600, atomic) before they are applied.
-  Status setClientQuotas(ClientQuotas next);
-  const ClientQuotas& clientQuotas() const;
-  // Where today's bytes per MAC come from (ClientUsage: reads the counters first); asked at
-  // every reconcile while any quota is set, so the kernel's quota match gets today's remaining.
-  void setUsageSource(std::function<std::map<std::string, uint64_t>()> usedToday);
-  // The counters were read (ClientUsage's minute): sends the quota alerts due, and on a new
-  // local day re-plans (the quotas are whole again).
-  void usageSampled(int day, const std::map<std::string, uint64_t>& usedToday);
+  // Quotas (issue 14): set (a new period starts counting what the period already used; a
+  // total from now), off (bytes 0; NotFound when there is none) or reset (the period starts
+  // again now) a client's (MAC) or a downstream's quota, checked by the caller
+  // (checkClientQuota, checkDownstreamQuota); saved in state_dir/client-quotas (0600, atomic)
+  // before it is applied.
+  Status setQuota(const QuotaRequest& r, bool downstream);
+  const Quotas& quotas() const;
+  // Each quota with what it used in its period (the counters read now).
+  std::vector<QuotaRow> quotaRows() const;
+  // Where the usage comes from (ClientUsage: reads the counters first); asked at every
+  // reconcile while any quota is set, so the kernel's quota matches get the bytes left.
+  void setUsageSource(std::function<UsageView()> source);
+  // The counters were read (ClientUsage's minute): sends the quota alerts due (once per
+  // period, saved in state_dir/quota-alerts), and re-plans when a period starts again.
+  void usageSampled(UsageView v);
   // The leaves' queue while any limit is applied ("fq_codel" or "pfifo"), else "none".
   std::string shapingQueue() const;
   const ShapingState& shaping() const;  // what is applied, by downstream

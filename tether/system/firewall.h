@@ -78,6 +78,11 @@ struct FirewallState {
   // always carries today's remaining bytes.
   std::map<std::string, std::string> quotaOf{};
   std::map<std::string, uint64_t> quotaLeft{};
+  // A downstream's quota (issue 14): the bytes it may still forward, all clients together.
+  // Such a downstream (one of `downstreams`) has a chain tetherd_dq_<downstream> holding
+  // "-m quota --quota <left> -j RETURN", then "-j DROP", jumped to first in tetherd_counters
+  // (-i and -o), before the per-client chains: what it drops is not counted.
+  std::map<std::string, uint64_t> downstreamQuotaLeft{};
   bool operator==(const FirewallState&) const = default;
 };
 
@@ -137,6 +142,8 @@ inline std::string clientChain(std::string_view downstream) { return std::string
 
 inline constexpr std::string_view kQuotaChainPrefix = "tetherd_quota_";  // + MAC without ':' (26)
 std::string quotaChain(std::string_view mac);
+inline constexpr std::string_view kDownstreamQuotaPrefix = "tetherd_dq_";  // + downstream (<= 26)
+inline std::string downstreamQuotaChain(std::string_view d) { return std::string(kDownstreamQuotaPrefix) + std::string(d); }
 
 inline bool isOwnChain(std::string_view name) { return name.starts_with(kChainPrefix); }
 

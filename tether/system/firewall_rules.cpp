@@ -182,6 +182,16 @@ std::vector<Table> buildFamily(const FirewallState& s, int family) {
     accountingJumps.push_back(rule(kCountersChain, "", d, 0, T::Jump, acct.name));
     accounting.push_back(std::move(acct));
   }
+  for (const auto& [d, left] : s.downstreamQuotaLeft) {
+    if (s.downstreams.count(d) == 0) continue;
+    Chain quota{downstreamQuotaChain(d), "", {}};
+    quota.rules.push_back(rule(quota.name, "", "", 0, T::Return));
+    quota.rules.back().quota = left;
+    quota.rules.push_back(rule(quota.name, "", "", 0, T::Drop));
+    accountingJumps.insert(accountingJumps.begin(), {rule(kCountersChain, d, "", 0, T::Jump, quota.name),
+                                                     rule(kCountersChain, "", d, 0, T::Jump, quota.name)});
+    accounting.push_back(std::move(quota));
+  }
   counters.rules.insert(counters.rules.begin(), accountingJumps.begin(), accountingJumps.end());
   for (const auto& mac : quotaMacs) {
     Chain quota{quotaChain(mac), "", {}};
@@ -333,6 +343,9 @@ Status validate(const FirewallState& s) {
   for (const auto& [mac, left] : s.quotaLeft) {
     auto n = normalizeMac(mac);
     if (!n || *n != mac) return makeError(Errc::InvalidArgument, "quota client '" + mac + "' is not a MAC address (aa:bb:cc:dd:ee:ff)");
+  }
+  for (const auto& [d, left] : s.downstreamQuotaLeft) {
+    if (auto st = checkIfname(d, "quota downstream"); !st) return st;
   }
   if (s.adminPorts.count(0) != 0) return makeError(Errc::InvalidArgument, "admin port 0 is not a port");
   for (const auto& d : s.blockOn) {

@@ -375,9 +375,11 @@ static Result<bool> removeChain(xtc_handle* h, const std::string& table, const s
 static Result<bool> syncTable(xtc_handle* h, const fw::Table& table) {
   bool changed = false;
   std::vector<std::string> absent = table.absent;
-  // Per-client chains of downstreams no longer forwarding: not in the state, so gone.
+  // Per-client and quota chains no longer in the state: gone.
   for (const char* c = F::first_chain(h); c != nullptr; c = F::next_chain(h)) {
-    if (!std::string_view(c).starts_with(fw::kClientChainPrefix) && !std::string_view(c).starts_with(fw::kQuotaChainPrefix)) continue;
+    const std::string_view n(c);
+    if (!n.starts_with(fw::kClientChainPrefix) && !n.starts_with(fw::kQuotaChainPrefix) && !n.starts_with(fw::kDownstreamQuotaPrefix))
+      continue;
     if (std::none_of(table.chains.begin(), table.chains.end(), [c](const fw::Chain& k) { return k.name == c; }))
       absent.emplace_back(c);
   }

@@ -60,20 +60,26 @@ void postClientLimit(WebContext& c, const Request& req, const Params& params, Re
   reply(st ? ok() : refused(st.error(), {"download", "upload", "mac"}));
 }
 
-// {"quota": "5GB"} or {"quota": "off"} (also: left out); off without a quota is fine.
+// {"quota": "5GB", "period": "month"} (period: day, the default, month or total), {"quota":
+// "off"} (also: left out; off without a quota is fine) or {"quota": "reset"} (the period starts
+// again now): ClientActions::quota, as `client quota <mac> <size> [<period>]|off|reset`.
 void postClientQuota(WebContext& c, const Request& req, const Params& params, Reply reply) {
   auto body = jsonBody(req, reply);
   if (!body) return;
-  std::string size = "off";
-  if (body->contains("quota")) {
-    if (!(*body)["quota"].is_string())
-      return reply(jsonResponse(400, json{{"error", {{"code", "invalid-argument"}, {"message", "quota: must be a string like \"5GB\" or \"off\""}}},
-                                          {"errors", {{"quota", "must be a string like \"5GB\" or \"off\""}}}}));
-    size = (*body)["quota"].get<std::string>();
+  std::string size = "off", period;
+  for (auto [name, target] : {std::pair<const char*, std::string*>{"quota", &size}, {"period", &period}}) {
+    if (!body->contains(name)) continue;
+    const std::string why = std::string(name) == "quota" ? "must be a string like \"5GB\", \"off\" or \"reset\""
+                                                          : "must be \"day\", \"month\" or \"total\"";
+    if (!(*body)[name].is_string())
+      return reply(jsonResponse(400, json{{"error", {{"code", "invalid-argument"}, {"message", std::string(name) + ": " + why}}},
+                                          {"errors", {{name, why}}}}));
+    *target = (*body)[name].get<std::string>();
   }
-  Status st = c.clients().quota(params.at("mac"), size);
+  if (size == "off" || size == "reset") period.clear();
+  Status st = c.clients().quota(params.at("mac"), size, period);
   if (!st && st.error().code == Errc::NotFound && size == "off") st = {};  // already without
-  reply(st ? ok() : refused(st.error(), {"quota", "mac"}));
+  reply(st ? ok() : refused(st.error(), {"quota", "period", "mac"}));
 }
 
 Handler action(WebContext& c, const char* name) {
@@ -124,7 +130,7 @@ void addClientRoutes(RouteTable& routes, WebContext& c) {
   routes.push_back({"POST", "/api/clients/{mac}/pin", A::Session,
                     "static lease: pin a client to its current address (dnsmasq hosts file, no restart)", action(c, "pin")});
   routes.push_back({"POST", "/api/clients/{mac}/unpin", A::Session, "remove a client's static lease", action(c, "unpin")});
-  routes.push_back({"POST", "/api/clients/{mac}/quota", A::Session, "a client's daily quota: {quota} (\"5GB\", \"off\")",
+  routes.push_back({"POST", "/api/clients/{mac}/quota", A::Session, "a client's quota: {quota, period} (\"5GB\", \"month\"; \"off\", \"reset\")",
                     [&c](const Request& q, const Params& p, Session*, Reply r) { postClientQuota(c, q, p, std::move(r)); }});
   // Public: a client cut off from the internet can still open the page, and must learn why
   // before (or without) logging in. Only its own state, found by its address's lease.
