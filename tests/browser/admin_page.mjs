@@ -279,10 +279,17 @@ try {
   await page.waitForSelector(row);
   await page.click(`${row} button:has-text("Quota")`);
   await page.waitForSelector("#quota-dialog[open]");
-  expect((await page.inputValue("#quota-size")) === "1MB", "the dialog shows the quota set");
+  expect((await page.inputValue("#quota-size")) === "1MB" && (await page.inputValue("#quota-period")) === "day",
+         "the dialog shows the quota set");
+  // Start the period again: nothing used, not cut off any more, the notice goes.
+  await page.click("#quota-dialog-reset");
+  await page.waitForSelector("#quota-dialog", { state: "hidden" });
+  await page.waitForSelector(`${row} .quota[data-level="0"]`);
+  await page.waitForSelector("#cutoff[hidden]", { state: "attached" });
+  await page.click(`${row} button:has-text("Quota")`);
+  await page.waitForSelector("#quota-dialog[open]");
   await page.click("#quota-dialog-remove");
   await page.waitForSelector("#quota-dialog", { state: "hidden" });
-  await page.waitForSelector("#cutoff[hidden]", { state: "attached" });
   await waitFor(async () => (await page.$(`${row} .quota`)) === null, "no quota bar once removed");
   log("limit and quota set through their dialogs; cut-off notice shown and gone");
 

@@ -125,9 +125,11 @@ $("limit-dialog").addEventListener("submit", (e) => {
 
 $("quota-dialog").addEventListener("submit", (e) => {
   e.preventDefault();
-  const off = e.submitter && e.submitter.id === "quota-dialog-remove";
-  const size = off ? "off" : $("quota-size").value.trim() || "off";
-  submitDialog("quota-dialog", "quota", { quota: size }, size === "off" ? "no quota" : "quota " + size);
+  const by = e.submitter ? e.submitter.id : "";
+  const size = by === "quota-dialog-remove" ? "off" : by === "quota-dialog-reset" ? "reset" : $("quota-size").value.trim() || "off";
+  const body = size === "off" || size === "reset" ? { quota: size } : { quota: size, period: $("quota-period").value };
+  submitDialog("quota-dialog", "quota", body, size === "off" ? "no quota" : size === "reset" ? "quota started again"
+                                                : "quota " + size + " " + { day: "a day", month: "a month", total: "in total" }[body.period]);
 });
 
 // ---- the list ----------------------------------------------------------------------------------
@@ -170,8 +172,8 @@ function renderClients(d) {
                                    })) : null,
        c.canBlock ? button("Quota", "a quota for this client", () => openDialog("quota-dialog", c, () => {
          $("quota-size").value = c.quota ? c.quota.size : "";
-         $("quota-dialog-period").textContent = c.quota ? periodText(c.quota.period)[1] : "daily quota";
-         $("quota-dialog-remove").hidden = !c.quota;
+         $("quota-period").value = c.quota ? c.quota.period : "day";
+         $("quota-dialog-remove").hidden = $("quota-dialog-reset").hidden = !c.quota;
        })) : null,
        c.canBlock && !c.blocked ? button("Block", null, () => clientAction(c.mac, "block"), "danger") : null)));
   $("clients-table").replaceChildren(...(rows.length ? [head, ...rows] : []));
@@ -192,9 +194,8 @@ async function loadMe() {
   let text;
   if (me.reason === "quota") {
     const q = me.quota, [, what] = periodText(q.period);
-    const when = q.resetsInSec === null ? "It stays cut off until the admin raises or removes the quota."
-      : "It is whole again " + (q.period === "day" ? "at midnight" : q.period === "month" ? "on the 1st of next month" : "at " +
-        new Date(q.resetsAt * 1000).toLocaleString()) + " (tetherd's local time), in " + duration(q.resetsInSec) + ".";
+    const when = q.resetsInSec === null ? "It stays cut off until the admin raises, starts again or removes the quota."
+      : "It is whole again " + (q.period === "day" ? "at midnight" : "on " + q.resetsOn) + " (tetherd's local time), in " + duration(q.resetsInSec) + ".";
     text = who + " is cut off from the internet: it used " + bytes(q.used) + " of its " + what + " of " + bytes(q.bytes) + ". " + when;
   } else {
     text = who + " is blocked by this hotspot's admin: it cannot reach the internet.";
