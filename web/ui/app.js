@@ -145,7 +145,7 @@ function connectEvents() {
   es.addEventListener("change", (e) => {
     const c = JSON.parse(e.data);
     if (c.type !== "quotaAlert") return;
-    toast(c.mac + (c.reached ? " reached its quota: cut off" : " used 80 % of its quota"));
+    toast((c.mac || "downstream " + c.downstream) + (c.reached ? " reached its quota: cut off" : " used 80 % of its quota"));
     if (state.view === "clients") loadClients();
     loadMe();
   });
