@@ -185,6 +185,7 @@ json statusImpl(const StatusView& v) {
                  {"rxBytes", rx},
                  {"txBytes", tx},
                  {"error", errorOrNull(d.error)}};
+    if (auto q = v.quotas.find(d.ifname); q != v.quotas.end()) item["quota"] = quotaJson(q->second, v.nowEpochSec);
     downs.push_back(std::move(item));
   }
   out["downstreams"] = downs;

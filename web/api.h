@@ -45,6 +45,21 @@ json fieldErrors(const std::string& message, const std::vector<std::string>& fie
 // {"type": "configReloaded"}.
 json eventJson(const Event& e);
 
+// A client's or a downstream's quota (issue 14) as the page shows it: its size, what it used so far in its period
+// ("day", "month" or "total": the core's QuotaRow), and when it is whole again.
+struct QuotaView {
+  uint64_t bytes = 0;
+  uint64_t used = 0;
+  std::string period = "day";
+  int resetsDay = 0;  // the local day (localDay) it is whole again; 0: never (total)
+};
+// {"bytes", "size" ("5MB": as `client quota` takes it), "used", "period", "level" (quotaLevel:
+//  0, 1 from 80 %, 2 reached: cut off), "resetsOn" ("YYYY-MM-DD", tetherd's calendar; null:
+//  never), "resetsAt" (Unix time of the local midnight starting it), "resetsInSec"}
+json quotaJson(const QuotaView& q, long long nowEpochSec);
+// The Unix time of local midnight at the start of `day` (days since 1970-01-01, localDay's).
+long long localMidnight(int day);
+
 // ---- status -------------------------------------------------------------------------------
 
 struct StatusView {
@@ -59,25 +74,12 @@ struct StatusView {
   std::vector<TrafficCounter> counters;     // per pair; empty when unknown
   std::vector<Ipv4Address> dns;             // what the clients' DNS forwards to
   TetherManager::Ipv6Upstream ipv6{};       // the IPv6 mode and delegation ("ipv6")
+  std::map<std::string, QuotaView> quotas{};  // per downstream with a quota ("quota", issue 14)
+  long long nowEpochSec = 0;                  // for the quotas' resetsInSec
 };
 json statusImpl(const StatusView& v);
 
 // ---- clients ------------------------------------------------------------------------------
-
-// A client's quota (issue 14) as the page shows it: its size, what it used so far in its period
-// ("day", "month" or "total": the core's QuotaRow), and when it is whole again.
-struct QuotaView {
-  uint64_t bytes = 0;
-  uint64_t used = 0;
-  std::string period = "day";
-  int resetsDay = 0;  // the local day (localDay) it is whole again; 0: never (total)
-};
-// {"bytes", "size" ("5MB": as `client quota` takes it), "used", "period", "level" (quotaLevel:
-//  0, 1 from 80 %, 2 reached: cut off), "resetsOn" ("YYYY-MM-DD", tetherd's calendar; null:
-//  never), "resetsAt" (Unix time of the local midnight starting it), "resetsInSec"}
-json quotaJson(const QuotaView& q, long long nowEpochSec);
-// The Unix time of local midnight at the start of `day` (days since 1970-01-01, localDay's).
-long long localMidnight(int day);
 
 struct ClientsView {
   struct DownstreamLeases {

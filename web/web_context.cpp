@@ -69,17 +69,17 @@ ClientsView WebContext::leasesView() {
   return v;
 }
 
-std::map<std::string, QuotaView> WebContext::quotasView() const {
+std::map<std::string, QuotaView> WebContext::quotasView(bool downstream) const {
   // The core's pure functions over the usage history as it is (the caller read the counters,
   // or chose not to): no counter read here.
   std::map<std::string, QuotaView> out;
   const Quotas& quotas = clients().quotas();
-  if (quotas.clients.empty()) return out;
+  if ((downstream ? quotas.downstreams : quotas.clients).empty()) return out;
   const int monthStart = deps.config().quotaMonthStart;
   const int today = deps.usage != nullptr ? deps.usage->today() : localDay(deps.epochMs() / 1000);
   const QuotaUse use = deps.usage != nullptr ? quotaUse(quotas, deps.usage->history(), today, monthStart) : QuotaUse{};
   for (const auto& row : quotaRows(quotas, use, today, monthStart)) {
-    if (row.downstream) continue;
+    if (row.downstream != downstream) continue;
     out[row.key] = QuotaView{row.quota.bytes, row.used, std::string(periodName(row.quota.period)), row.resets};
   }
   return out;
@@ -152,7 +152,9 @@ std::string WebContext::statusJson() {
   v.dns = m.dnsForwarders();
   v.ipv6 = m.ipv6Upstream();
   if (auto st = m.stats()) v.counters = *st;
-  v.clientCounts = clientCounts(leasesView());
+  v.clientCounts = clientCounts(leasesView());  // the counters were read there
+  v.quotas = quotasView(true);
+  v.nowEpochSec = deps.epochMs() / 1000;
   return statusImpl(v).dump(-1, ' ', false, json::error_handler_t::replace);
 }
 

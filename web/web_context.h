@@ -92,7 +92,8 @@ struct WebContext {
   ClientsView leasesView();  // the leases of the configured downstreams
   // Each client's quota (by MAC) with what it used in its period, from the usage history as
   // it is (no counter read: the caller decides when to read them).
-  std::map<std::string, QuotaView> quotasView() const;
+  // downstream: the downstreams' quotas (by interface) instead.
+  std::map<std::string, QuotaView> quotasView(bool downstream = false) const;
   // /api/me: the client whose lease holds `peer` (an IPv4 address), about itself only.
   SelfView selfView(const std::string& peer);
   long long lastSelfSampleSec = 0;  // /api/me reads the counters at most every kSelfSampleSec

@@ -128,6 +128,8 @@ try {
   await waitFor(async () => (await page.getAttribute("#live", "class")) === "live", "live updates connected");
   const dsText = await page.textContent("#ds-usb0");
   expect(dsText.includes("192.168.42.0/24"), "usb0 subnet shown: " + dsText);
+  const dsQuota = await page.textContent("#ds-usb0 .quota");
+  expect(dsQuota.includes("of 50 GB this month"), "usb0's monthly quota on its card: " + dsQuota);
   await shot("dashboard");
 
   // Clients: the lab client, by MAC, with its leased address and host name.

@@ -92,6 +92,8 @@ class AdminPageTest(unittest.TestCase):
                                       '{"password":"a hostile first user"}', self.url + "api/setup")
         self.assertEqual(code, 403, out)
         self.assertIn("tetherctl web setup-code", out)
+        # A downstream's monthly quota, far from reached: its bar is on usb0's dashboard card.
+        self.lab.tetherctl("tether", "quota", "usb0", "50GB", "month", check=True)
         setup_code = self.lab.tetherctl("web", "setup-code", check=True).stdout.strip()
         self.assertRegex(setup_code, r"^[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}$")
         self.assertIn(setup_code, self.lab.tetherd_log())

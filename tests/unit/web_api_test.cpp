@@ -753,6 +753,21 @@ TEST_F(WebAppTest, QuotasAreSetAndShownPerClient) {
   EXPECT_TRUE(bad.j["errors"].contains("upload")) << bad.r.body;
 }
 
+// Issue 14: a downstream's quota is on its dashboard card (/api/status).
+TEST_F(WebAppTest, StatusShowsADownstreamsQuota) {
+  setup();
+  EXPECT_FALSE(call("GET", "/api/status").j["downstreams"][0].contains("quota"));
+  auto req = checkDownstreamQuota("usb0", "5GB", "month");
+  ASSERT_TRUE(req) << req.error().message;
+  ASSERT_TRUE(manager->setQuota(*req, true));
+  auto d = call("GET", "/api/status").j["downstreams"][0];
+  EXPECT_EQ(d["name"], "usb0");
+  EXPECT_EQ(d["quota"]["bytes"], 5'000'000'000u);
+  EXPECT_EQ(d["quota"]["period"], "month");
+  EXPECT_EQ(d["quota"]["level"], 0);
+  EXPECT_FALSE(d["quota"]["resetsOn"].is_null());
+}
+
 // Issue 14: /api/me, public, tells the requesting client about itself and nobody else; an
 // address without a lease here learns nothing.
 TEST_F(WebAppTest, MeTellsAClientOnlyAboutItself) {

@@ -288,6 +288,7 @@ function renderStatus(s) {
               kv([["Subnet", d.subnet || "–"], ["IPv6", d.ipv6Prefix ? d.ipv6Prefix + " (" + d.ipv6 + ")" : "–"],
                   ["Clients", String(d.clients)], ["DHCP", d.dhcp ? "running" : "stopped"],
                   ["Traffic", "↓ " + bytes(d.rxBytes) + "  ↑ " + bytes(d.txBytes)]]),
+              d.quota ? quotaBar(d.quota) : null,  // the downstream's quota (clients.js)
               d.error ? el("p", { class: "error" }, d.error.message + " ", el("code", { text: d.error.code })) : null,
               button);
   }));
