@@ -1293,6 +1293,10 @@ def footprint_md(res, w):
         w("maps the same files (hence the far smaller PSS); tetherd's private memory (USS) is what it")
         w("really costs on top of a system that already runs C++ programs.")
     w("")
+    w("This section idles %.0f s, so it never holds the once-a-minute per-client counter read; with 250" % fp["seconds"])
+    w("clients counted and that read inside 65 s windows, see \"Footprint with 250 clients counted\" below")
+    w("(`bench/footprint250.py`, not part of this command).")
+    w("")
 
 
 def scale_md(res, w):

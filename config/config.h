@@ -82,6 +82,13 @@ struct Config {
   int startTimeoutMs = 10000;
   int stopTimeoutMs = 5000;
   Ipv6Mode ipv6 = Ipv6Mode::Off;  // IPv6 to the clients (see the example's [tethering] ipv6)
+  // The clients' local domain ([tethering] domain): dnsmasq answers <hostname>.<domain> from
+  // its leases and never asks upstream about it; given to clients by DHCPv4 (domain name) and
+  // in RAs and DHCPv6 (DNSSL / domain search). "" = none.
+  std::string localDomain = "lan";
+  // [tethering] ipv6_dhcp: stateless (SLAAC + DHCPv6 for DNS only) or stateful (also an address
+  // from DHCPv6; SLAAC stays on for clients without DHCPv6, such as Android).
+  bool dhcp6Stateful = false;
   // Idle auto-off (issue 14; tether/core/idle.h): a downstream of a kind in idleUntether is
   // untethered after idleTimeoutSec without a packet from a client (0 = never).
   int idleTimeoutSec = 0;

@@ -2,6 +2,7 @@
 // (config/config_keys.h). The [usb] and [bluetooth] sections are in radio_keys.cpp.
 #include "config/config_keys.h"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <initializer_list>
@@ -127,6 +128,25 @@ std::string setServerList(std::vector<Ipv4Address>& v4, std::vector<Ipv6Address>
 }
 
 // A rate limit (config/rate_values.h), or "off".
+// A DNS domain for the clients' names: dot-separated labels of a-z, 0-9 and '-' (not first or
+// last), 1 to 63 each, at most 253 in all. "" when good, else the cause.
+std::string localDomainProblem(const std::string& d) {
+  if (d.empty() || d.size() > 253) return "'" + d.substr(0, 40) + "' is not a domain of 1 to 253 characters";
+  size_t start = 0;
+  while (start <= d.size()) {
+    size_t dot = d.find('.', start);
+    if (dot == std::string::npos) dot = d.size();
+    const std::string_view label(d.data() + start, dot - start);
+    if (label.empty() || label.size() > 63) return "'" + d.substr(0, 40) + "' has an empty label or one longer than 63";
+    if (label.front() == '-' || label.back() == '-') return "'" + d.substr(0, 40) + "' has a label that starts or ends with '-'";
+    for (char ch : label)
+      if (!(std::islower(static_cast<unsigned char>(ch)) || std::isdigit(static_cast<unsigned char>(ch)) || ch == '-'))
+        return "'" + d.substr(0, 40) + "' may have only letters, digits, '-' and '.'";
+    start = dot + 1;
+  }
+  return "";
+}
+
 std::string setRate(uint64_t& field, const std::string& v) {
   if (v == "off") {
     field = 0;
@@ -228,6 +248,22 @@ const SectionTable& sectionTable() {
       else if (v == "relay")
         return "'" + v + "' is not available yet in this version of tetherd (use auto, pd, nat66 or off)";
       else return "'" + v + "' is not one of auto, pd, nat66, off";
+      return "";
+    };
+    teth["domain"] = [](Config& c, const std::string& v) -> std::string {
+      if (v == "none") {
+        c.localDomain.clear();
+        return "";
+      }
+      std::string d = v;
+      std::transform(d.begin(), d.end(), d.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+      if (auto why = localDomainProblem(d); !why.empty()) return why;
+      c.localDomain = d;
+      return "";
+    };
+    teth["ipv6_dhcp"] = [](Config& c, const std::string& v) -> std::string {
+      if (v != "stateless" && v != "stateful") return "'" + v + "' is not stateless or stateful";
+      c.dhcp6Stateful = v == "stateful";
       return "";
     };
     teth["pd_prefix_length"] = [](Config& c, const std::string& v) { return setInt(c.pdPrefixHint, v, 48, 64); };

@@ -8,7 +8,9 @@ is nat66 today). The client behind usb0 gets a ULA address by SLAAC from tetherd
 resolves the AAAA through tetherd and fetches over IPv6; the server sees the appliance's
 address. A blocked MAC reaches nothing over IPv6; new connections from inet to the client are
 refused; the admin page does not answer on the upstream's IPv6 address; after a stop (and
-after kill -9 and a restart) nothing of tetherd's IPv6 state is left."""
+after kill -9 and a restart) nothing of tetherd's IPv6 state is left. Per client (issue 14):
+the client's IPv6 download is counted within 2 %, cut by its quota, and held to its limit."""
+import ipaddress
 import os
 import re
 import signal
@@ -90,12 +92,12 @@ def tearDownModule():
         raise AssertionError("the lab left: %s" % left)
 
 
-def config():
+def config(tethering=""):
     # eth0's DNS servers from a resolv.conf naming one IPv4 and one IPv6 server (and a scoped
     # link-local one, left out).
     return ("[daemon]\nlog_level = debug\n\n[upstream]\npriority = eth0\nresolv_file = %s\n"
-            "\n[tethering]\nipv6 = auto\n\n[web]\nenabled = yes\nport = %d\n"
-            % (os.path.join(LAB.dir, "resolv6.conf"), WEB_PORT))
+            "\n[tethering]\nipv6 = auto\n%s\n[web]\nenabled = yes\nport = %d\n"
+            % (os.path.join(LAB.dir, "resolv6.conf"), tethering, WEB_PORT))
 
 
 def http6_log():
@@ -220,6 +222,125 @@ class Ipv6Nat66(unittest.TestCase):
         for k, v in self.before.items():
             self.assertEqual(LAB.app.sysctl(k), v, k)
         self.assertEqual([f for f in os.listdir(LAB.run_dir) if not f.endswith(".sock")], [])
+        LAB.start_tetherd(config())  # for tearDownClass
+
+    def test_6_client_counted_over_ipv6_and_cut_by_its_quota(self):
+        """Issue 14 over IPv6: the leased client's ULA address (from the neighbour table) gets
+        counting rules in ip6tables; what it downloads over IPv6 is counted within 2 % of what
+        its interface received, in `client list` with its IPv4 bytes; its quota cuts an IPv6
+        download; off restores it. About 15 s."""
+        addr = self.wait_client_address()
+        self.client.dhcp("udhcpc", timeout=10)  # counted clients are the leased ones
+        L.wait_for(lambda: self.fetch(check=False, timeout=2) == "hello over IPv6\n", timeout=15, what="a fetch")
+        rule = "-A tetherd_acct_usb0 -d %s/128 -j RETURN" % addr
+        L.wait_for(lambda: rule in ip6tables_save(), timeout=10,
+                   what="the client's IPv6 counting rule (log:\n%s)" % LAB.tetherd_log()[-3000:])
+        with open(os.path.join(LAB.dir, "www6", "big.bin"), "wb") as f:
+            f.write(os.urandom(3_000_000))
+
+        def counted():
+            for line in LAB.tetherctl("client", "list").stdout.splitlines():
+                f = dict(kv.split("=", 1) for kv in line.split() if "=" in kv)
+                if f.get("mac") == self.client.mac:
+                    return int(f["rx_bytes"]), int(f["tx_bytes"])
+            raise AssertionError("no row for %s" % self.client.mac)
+
+        def ip_rx():
+            out = self.client.run("cat", "/sys/class/net/eth0/statistics/rx_bytes",
+                                  "/sys/class/net/eth0/statistics/rx_packets").stdout.split()
+            return int(out[0]) - 14 * int(out[1])
+
+        rx0, _ = counted()
+        ip0 = ip_rx()
+        self.client.curl("http://[%s]/big.bin" % WWW6, timeout=20, args=["-g", "-o", "/dev/null"])
+        received = ip_rx() - ip0
+        rx1, tx1 = counted()
+        self.assertGreater(received, 3_000_000)
+        print("IPv6 download: counted %d, the interface received %d (%.2f %%)"
+              % (rx1 - rx0, received, 100.0 * ((rx1 - rx0) - received) / received), file=sys.stderr)
+        self.assertLessEqual(abs((rx1 - rx0) - received), received * 0.02,
+                             "counted %d, the interface received %d" % (rx1 - rx0, received))
+
+        # A quota 1 MB above what it used: the IPv6 download is cut in the kernel.
+        quota = rx1 + tx1 + 1_000_000
+        LAB.tetherctl("client", "quota", self.client.mac, "%dB" % quota, check=True)
+        L.wait_for(lambda: "-m quota --quota" in ip6tables_save(), timeout=5, what="the IPv6 quota rule")
+        ip0 = ip_rx()
+        r = self.client.run("curl", "-sS", "-g", "--max-time", "6", "-o", "/dev/null", "http://[%s]/big.bin" % WWW6,
+                            check=False, timeout=15)
+        self.assertNotEqual(r.returncode, 0, "the IPv6 download past the quota must not complete")
+        received = ip_rx() - ip0
+        print("IPv6 download past a quota with 1000000 left: received %d" % received, file=sys.stderr)
+        self.assertLess(received, 1_300_000, "received %d past a quota with 1 MB left" % received)
+        LAB.tetherctl("client", "quota", self.client.mac, "off", check=True)
+        self.assertNotIn("-m quota", ip6tables_save())
+        self.client.curl("http://[%s]/big.bin" % WWW6, timeout=20, args=["-g", "-o", "/dev/null"])
+
+    def test_7_client_limit_holds_over_ipv6(self):
+        """Issue 14 over IPv6: `client limit` puts the client's IPv6 address in its HTB class
+        (u32 on the IPv6 header: protocol ipv6, its address at byte 24 on usb0, 8 on the ifb);
+        an IPv6 download holds the limit; off lifts it. About 5 s."""
+        addr = self.wait_client_address()
+        self.client.dhcp("udhcpc", timeout=10)
+        L.wait_for(lambda: self.fetch(check=False, timeout=2) == "hello over IPv6\n", timeout=15, what="a fetch")
+        L.wait_for(lambda: "-A tetherd_acct_usb0 -d %s/128 -j RETURN" % addr in ip6tables_save(), timeout=10,
+                   what="the client's IPv6 counting rule")
+        with open(os.path.join(LAB.dir, "www6", "1mb.bin"), "wb") as f:
+            f.write(os.urandom(1_000_000))
+        limit = 4_000_000
+        LAB.tetherctl("client", "limit", self.client.mac, "4Mbit", "4Mbit", check=True)
+        word = "".join("%02x" % b for b in ipaddress.IPv6Address(addr).packed[:4])
+        L.wait_for(lambda: "%s/ffffffff at 24" % word in LAB.app.run("tc", "filter", "show", "dev", "usb0").stdout,
+                   timeout=5, what="the IPv6 filter on usb0")
+        self.assertIn("%s/ffffffff at 8" % word, LAB.app.run("tc", "filter", "show", "dev", "tifb-usb0").stdout)
+
+        def speed():  # bits per second of a 1 MB download over IPv6
+            out = self.client.curl("http://[%s]/1mb.bin" % WWW6, timeout=15,
+                                   args=["-g", "-o", "/dev/null", "-w", "%{speed_download}"])
+            return float(out) * 8
+        limited = speed()
+        print("IPv6 download under a 4 Mbit/s limit: %.0f bit/s (%.2f)" % (limited, limited / limit), file=sys.stderr)
+        self.assertLessEqual(limited, limit * 1.1, "%d bit/s under a %d limit" % (limited, limit))
+        self.assertGreaterEqual(limited, limit * 0.7, "%d bit/s under a %d limit" % (limited, limit))
+        LAB.tetherctl("client", "limit", self.client.mac, "off", check=True)
+        self.assertGreater(speed(), limit * 3)
+
+    def dhclient6(self, *flags):
+        """A real DHCPv6 client (ISC dhclient -6, once), its script's environment as a dict."""
+        env = os.path.join(self.client.dir, "dhclient6.env")
+        script = os.path.join(self.client.dir, "dhclient6.sh")
+        with open(script, "w") as f:
+            f.write("#!/bin/sh\nenv > %s.$reason\n" % env)
+        os.chmod(script, 0o755)
+        self.client.run("dhclient", "-6", *flags, "-1", "-sf", script, "-lf", os.path.join(self.client.dir, "dhclient6.leases"),
+                        "-pf", os.path.join(self.client.dir, "dhclient6.pid"), "eth0", timeout=20)
+        got = {}
+        for name in os.listdir(self.client.dir):
+            if name.startswith("dhclient6.env."):
+                with open(os.path.join(self.client.dir, name)) as f:
+                    got.update(dict(l.split("=", 1) for l in f.read().splitlines() if "=" in l))
+        return got
+
+    def test_8_dhcpv6_gives_dns_and_the_local_domain_and_stateful_addresses(self):
+        # Stateless (the default): DHCPv6 answers an information request with tetherd's DNS
+        # server and the local domain (also sent as DNSSL in the RAs).
+        self.wait_client_address()
+        router = self.router6()
+        env = self.dhclient6("-S")
+        self.assertIn(router, env.get("new_dhcp6_name_servers", ""), env)
+        self.assertIn("lan", env.get("new_dhcp6_domain_search", ""), env)
+        # The client's DHCP host name answers in the local domain.
+        ip4 = self.client.dhcp("udhcpc", timeout=10, hostname="phone6")
+        self.assertEqual(self.client.dig("phone6.lan", server=router).strip(), ip4)
+        # Stateful: an address from DHCPv6 (::1000-::ffff of usb0's /64), SLAAC kept.
+        LAB.stop_tetherd()
+        LAB.start_tetherd(config("ipv6_dhcp = stateful\n"))
+        self.wait_client_address()
+        env = self.dhclient6()
+        addr = env.get("new_ip6_address", "")
+        self.assertTrue(addr.startswith(self.router6()[:-1]), env)
+        self.assertGreaterEqual(int(addr.rsplit(":", 1)[1], 16), 0x1000, addr)
+        LAB.stop_tetherd()
         LAB.start_tetherd(config())  # for tearDownClass
 
 

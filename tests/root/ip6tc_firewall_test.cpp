@@ -163,3 +163,52 @@ TEST_F(Ip6tcFirewallTest, ResetRemovesEverythingOfBothFamilies) {
   for (const char* t : kTables6) EXPECT_EQ(tetherdLines("iptables-legacy", t), Lines{});
   EXPECT_NE(must("ip6tables-legacy -S FORWARD").find("-A FORWARD -i lo -j ACCEPT"), std::string::npos);
 }
+
+// Issue 14 with IPv6: the clients' IPv6 counting rules, their quota chain and the IPv6 idle
+// timer (same label as IPv4's: one kernel timer) are byte for byte what ip6tables builds and
+// prints; clientCounters() reads both families, IPv4 first; the IPv6 rules go with IPv6.
+FirewallState withClients6() {
+  FirewallState s = v6State();
+  s.clients = {{"usb0", {"192.168.42.10", "2001:db8::10", "fd00:1::10"}}, {"wlan0", {"fd00:2::20"}}};
+  s.quotaOf = {{"192.168.42.10", "02:00:00:00:00:01"}, {"2001:db8::10", "02:00:00:00:00:01"}, {"fd00:1::10", "02:00:00:00:00:01"}};
+  s.quotaLeft = {{"02:00:00:00:00:01", 5'000'000}};
+  s.idleTimers["usb0"] = IdleTimer{"tv6root_usb0", 600};
+  return s;
+}
+
+TEST_F(Ip6tcFirewallTest, ClientRulesQuotaAndIdleTimerMadeByIp6tablesAreRecognisedAsTheSame) {
+  for (const auto& [table, lines] : renderFirewallRules6(withClients6())) {
+    for (const auto& line : lines) must("ip6tables-legacy -t " + table + " " + line);
+  }
+  IptcFirewall fw;
+  ASSERT_TRUE(fw.apply(withClients6()).ok());
+  EXPECT_EQ(fw.commitCount("ip6:filter"), 0u) << "the hand-built entries must be those ip6tables builds";
+  EXPECT_EQ(fw.commitCount("ip6:mangle"), 0u) << "the hand-built IDLETIMER entry must be the one ip6tables builds";
+  expectInstalled(withClients6());
+}
+
+TEST_F(Ip6tcFirewallTest, ClientRulesInstallAsRenderedAreReadAndGoWithIpv6) {
+  IptcFirewall fw;
+  ASSERT_TRUE(fw.apply(withClients6()).ok());
+  expectInstalled(withClients6());
+  EXPECT_EQ(::access("/sys/class/xt_idletimer/timers/tv6root_usb0", R_OK), 0);
+  auto counters = fw.clientCounters();
+  ASSERT_TRUE(counters.ok()) << counters.error().message;
+  EXPECT_EQ(*counters, (std::vector<ClientCounter>{
+                           {"usb0", "192.168.42.10"}, {"usb0", "2001:db8::10"}, {"usb0", "fd00:1::10"}, {"wlan0", "fd00:2::20"}}));
+  auto fewer = withClients6();
+  fewer.clients.erase("wlan0");
+  ASSERT_TRUE(fw.apply(fewer).ok());
+  expectInstalled(fewer);
+  counters = fw.clientCounters();
+  ASSERT_TRUE(counters.ok());
+  EXPECT_EQ(counters->size(), 3u);
+  auto off = fewer;
+  off.ipv6 = false;
+  off.nat66.clear();
+  ASSERT_TRUE(fw.apply(off).ok());
+  expectNothingOfTetherd();
+  counters = fw.clientCounters();
+  ASSERT_TRUE(counters.ok());
+  EXPECT_EQ(*counters, (std::vector<ClientCounter>{{"usb0", "192.168.42.10"}}));
+}

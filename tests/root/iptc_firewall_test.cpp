@@ -805,3 +805,35 @@ TEST_F(IptcFirewallTest, PerClientChainsAreInstalledPrunedAndRead) {
   ASSERT_TRUE(counters.ok());
   EXPECT_EQ(*counters, (std::vector<ClientCounter>{{"usb0", "192.168.42.10"}}));
 }
+
+// Issue 14 with IPv6: IPv6-only activity of a client keeps its downstream awake. The timer's
+// IPv6 rule (same label: one kernel timer) is restarted by an IPv6 packet from the client,
+// which the IPv4 rule alone does not see.
+TEST_F(IptcFirewallTrafficTest, Ipv6OnlyActivityRestartsTheIdleTimer) {
+  const std::string c = std::to_string(client_);
+  must("ip -6 addr add fd77:1::1/64 dev fwd0 nodad");
+  must("nsenter -t " + c + " -n ip -6 addr add fd77:1::2/64 dev fwd0p nodad");
+  FirewallState s{{"fwd0"}, {{"fwd0", "fwu0"}}};
+  const std::string label = "tv6" + std::to_string(::getpid()) + "_fwd0";
+  s.idleTimers["fwd0"] = IdleTimer{label, 3};
+  const std::string timer = "/sys/class/xt_idletimer/timers/" + label;
+  auto left = [&] { return std::atoi(must("cat " + timer).c_str()); };
+  auto quiet = [&] {  // until the timer runs down (the client's own RS/MLD may restart it first)
+    for (int i = 0; i < 100 && left() > 1; ++i) ::usleep(100'000);
+    ASSERT_LE(left(), 1);
+  };
+  auto ipv6Packet = [&] {  // one SYN to a closed port of fwd0's IPv6 address (an RST back)
+    must("nsenter -t " + c + " -n bash -c '(exec 3<>/dev/tcp/fd77:1::1/80) 2>/dev/null; true'");
+  };
+  IptcFirewall fw;
+  ASSERT_TRUE(fw.apply(s).ok());  // IPv4 only
+  quiet();
+  ipv6Packet();
+  EXPECT_LE(left(), 1) << "the IPv4 rule does not see IPv6";
+  s.ipv6 = true;
+  ASSERT_TRUE(fw.apply(s).ok());
+  quiet();
+  ipv6Packet();
+  EXPECT_GE(left(), 2) << "the IPv6 rule restarted the timer";
+  ASSERT_TRUE(fw.reset().ok());
+}

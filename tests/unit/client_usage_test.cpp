@@ -7,7 +7,11 @@
 #include <unistd.h>
 #include <algorithm>
 
+#include <boost/asio/io_context.hpp>
+
+#include "fakes.h"
 #include "tether/base/files.h"
+#include "tether/core/client_usage.h"
 #include "tether/core/usage_history.h"
 #include "tether/system/firewall.h"
 
@@ -15,6 +19,39 @@ using namespace tetherd;
 
 namespace {
 using Lines = std::vector<std::string>;
+
+// Per-client counters as the firewall would read them: none until the rules are there.
+struct CountingFirewall : tetherd::testing::FakeFirewall {
+  std::vector<ClientCounter> counted;
+  Result<std::vector<ClientCounter>> clientCounters() override { return counted; }
+};
+}  // namespace
+
+// The read that takes a lease change's last bytes runs before the rules follow the change:
+// for the first clients it sees none and does not arm the minute's read. leasesChanged()
+// (after the rules followed) arms it, start() too (leases from before a restart), and a read
+// that finds no client counted any more lets it lapse: no wake-up while nobody is counted.
+TEST(ClientUsage, TheMinutesReadIsArmedOnceTheFirstClientsAreCounted) {
+  boost::asio::io_context io;
+  CountingFirewall fw;
+  tetherd::testing::FakeDhcp dhcp;
+  const std::string dir = std::filesystem::temp_directory_path() / ("usage-arm-test-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  {
+    ClientUsage usage(io, fw, dhcp, dir + "/client-usage");
+    usage.sample();  // before the first lease's rules
+    EXPECT_FALSE(usage.armed());
+    usage.leasesChanged();  // the rules followed
+    EXPECT_TRUE(usage.armed());
+  }
+  {
+    ClientUsage usage(io, fw, dhcp, dir + "/client-usage");
+    usage.start();
+    EXPECT_TRUE(usage.armed());
+    usage.stop();
+    EXPECT_FALSE(usage.armed());
+  }
+  std::filesystem::remove_all(dir);
 }
 
 TEST(ClientCounterRules, OneChainPerDownstreamTwoRulesPerAddress) {

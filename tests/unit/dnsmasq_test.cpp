@@ -58,14 +58,28 @@ TEST(DnsmasqArgv, UsbDownstreamExactArgv) {
       "--dhcp-option=tag:usb0,option:dns-server,192.168.42.1",
       "--dhcp-authoritative",
       "--dhcp-leasefile=/var/lib/tetherd/dnsmasq-usb0.leases",
-      "--servers-file=/run/tetherd/dnsmasq-servers.conf",
       "--dhcp-hostsfile=/run/tetherd/dnsmasq-hosts-usb0.conf",
       "--pid-file=/run/tetherd/dnsmasq-usb0.pid",
       "--log-facility=-",
       "--log-dhcp",
       "--no-ping",
+      "--servers-file=/run/tetherd/dnsmasq-servers.conf",
+      "--local=/lan/",
+      "--domain=lan",
   };
   EXPECT_EQ(*argv, expected);
+  // No local domain: neither --local nor --domain.
+  auto d = usb0();
+  d.domain.clear();
+  argv = dnsmasqArgv("/usr/sbin/dnsmasq", d, "/run/tetherd", "/var/lib/tetherd");
+  ASSERT_TRUE(argv);
+  expected.resize(expected.size() - 2);
+  EXPECT_EQ(*argv, expected);
+  d.domain = "home.example";
+  EXPECT_EQ(dnsmasqArgv("/usr/sbin/dnsmasq", d, "/run/tetherd", "/var/lib/tetherd")->back(), "--domain=home.example");
+  d.domain = "lan,server=/x/1.2.3.4";  // never reaches argv (the config refuses it first)
+  EXPECT_EQ(dnsmasqArgv("/usr/sbin/dnsmasq", d, "/run/tetherd", "/var/lib/tetherd").error().message,
+            "dnsmasq for usb0: domain 'lan,server=/x/1.2.3.4' is not a domain name");
 }
 
 // Issue 15: before a stale kill, the process's command line must be our own instance.
@@ -108,7 +122,7 @@ TEST(DnsmasqArgv, HostBitsInSubnetAndTrailingSlashesAreNormalized) {
   ASSERT_TRUE(argv);
   EXPECT_EQ((*argv)[10], "--dhcp-range=set:usb0,192.168.42.10,192.168.42.250,255.255.255.0,3600s");
   EXPECT_EQ((*argv)[14], "--dhcp-leasefile=/var/lib/tetherd/dnsmasq-usb0.leases");
-  EXPECT_EQ((*argv)[17], "--pid-file=/run/tetherd/dnsmasq-usb0.pid");
+  EXPECT_EQ((*argv)[16], "--pid-file=/run/tetherd/dnsmasq-usb0.pid");
 }
 
 TEST(DnsmasqArgv, SmallSubnet) {

@@ -1,6 +1,7 @@
 // IPv6 values, the ULA /48 file, and dnsmasq's IPv6 argv (issue 12).
 #include <gtest/gtest.h>
 
+#include "config/config.h"
 #include "tether/base/ip6.h"
 #include "tether/core/ula_store.h"
 #include "tether/system/dnsmasq.h"
@@ -65,7 +66,32 @@ TEST(UlaStore, MadeOnceThenKept) {
   ::rmdir(dir);
 }
 
-TEST(DnsmasqArgv, Ipv6AddsRouterAdvertisementsAndStatelessDhcpv6) {
+TEST(Ipv6Config, DomainAndDhcpv6ModeAreCheckedNamingTheCause) {
+  EXPECT_EQ(defaultConfig().localDomain, "lan");
+  EXPECT_FALSE(defaultConfig().dhcp6Stateful);
+  auto c = parseConfig("[tethering]\ndomain = Home.Example\nipv6_dhcp = stateful\n", "t.conf");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->localDomain, "home.example");
+  EXPECT_TRUE(c->dhcp6Stateful);
+  EXPECT_EQ(parseConfig("[tethering]\ndomain = none\n", "t.conf")->localDomain, "");
+  for (const auto& [bad, cause] : std::vector<std::pair<std::string, std::string>>{
+           {"lan,server=/x/1.2.3.4", "may have only letters, digits, '-' and '.'"},
+           {"-lan", "starts or ends with '-'"},
+           {"a..b", "an empty label"},
+           {std::string(64, 'a'), "longer than 63"},
+           {"l an", "may have only letters"}}) {
+    auto r = parseConfig("[tethering]\ndomain = " + bad + "\n", "t.conf");
+    ASSERT_FALSE(r) << bad;
+    EXPECT_NE(r.error().message.find("domain"), std::string::npos) << r.error().message;
+    EXPECT_NE(r.error().message.find(cause), std::string::npos) << r.error().message;
+  }
+  auto r = parseConfig("[tethering]\nipv6_dhcp = managed\n", "t.conf");
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("ipv6_dhcp"), std::string::npos);
+  EXPECT_NE(r.error().message.find("'managed' is not stateless or stateful"), std::string::npos);
+}
+
+TEST(DnsmasqArgv, Ipv6AddsRouterAdvertisementsStatelessOrStatefulDhcpv6AndDnssl) {
   DnsmasqDownstream d{"usb0", *Ipv4Prefix::parse("192.168.42.0/24"), *Ipv4Address::parse("192.168.42.1")};
   auto v4 = dnsmasqArgv("/usr/sbin/dnsmasq", d, "/run/tetherd", "/var/lib/tetherd");
   ASSERT_TRUE(v4);
@@ -76,8 +102,16 @@ TEST(DnsmasqArgv, Ipv6AddsRouterAdvertisementsAndStatelessDhcpv6) {
   expected.push_back("--enable-ra");
   expected.push_back("--dhcp-range=set:usb0,::,constructor:usb0,ra-stateless,ra-names,64,1h");
   expected.push_back("--dhcp-option=tag:usb0,option6:dns-server,[::]");
+  expected.push_back("--dhcp-option=tag:usb0,option6:domain-search,lan");  // DNSSL in the RA, and DHCPv6's
   EXPECT_EQ(*argv, expected);
   EXPECT_TRUE(isOwnDnsmasq(*argv, "/usr/sbin/dnsmasq", "/run/tetherd", "/var/lib/tetherd", "usb0"));
+  // Stateful: addresses from DHCPv6 too (M=1), SLAAC kept for clients without DHCPv6.
+  d.dhcp6Stateful = true;
+  argv = dnsmasqArgv("/usr/sbin/dnsmasq", d, "/run/tetherd", "/var/lib/tetherd");
+  ASSERT_TRUE(argv);
+  expected[expected.size() - 3] = "--dhcp-range=set:usb0,::1000,::ffff,constructor:usb0,slaac,ra-names,64,1h";
+  EXPECT_EQ(*argv, expected);
+  d.dhcp6Stateful = false;
 
   d.address6 = Ipv6Prefix::parse("fd12:3456:789a:e0f5::/64");
   EXPECT_EQ(dnsmasqArgv("/usr/sbin/dnsmasq", d, "/run/tetherd", "/var/lib/tetherd").error().message,

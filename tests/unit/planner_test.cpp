@@ -610,4 +610,38 @@ TEST(Planner, QuotaClientsCarryTodaysRemainingBytes) {
   EXPECT_EQ(d.firewall->quotaLeft, (std::map<std::string, uint64_t>{{"02:00:00:00:00:01", 0}}));
 }
 
+// Issue 14 with IPv6: a leased client's IPv6 addresses (the neighbour table's, by MAC) are
+// counted with its lease's and held to the same quota; a MAC without a lease there is not.
+TEST(Planner, LeasedClientsIpv6AddressesAreCountedAndHeldToTheirQuota) {
+  Facts f = usb0Tethered();
+  f.ula48 = Ipv6Prefix::parse(kUla48);
+  auto lease = [](const char* mac, const char* ip) {
+    Lease l;
+    l.mac = mac;
+    l.ip = *Ipv4Address::parse(ip);
+    return l;
+  };
+  auto a6 = [](const char* a) { return *Ipv6Address::parse(a); };
+  f.clientLeases = {{"usb0", {lease("02:00:00:00:00:01", "192.168.42.10"), lease("02:00:00:00:00:02", "192.168.42.11")}}};
+  f.clientAddrs6 = {{"usb0",
+                     {{"02:00:00:00:00:01", {a6("fd12:3456:789a:e0f5::10"), a6("2001:db8::10")}},
+                      {"02:00:00:00:00:09", {a6("fd12:3456:789a:e0f5::99")}}}}};
+  f.quotaUse.clients = {{"02:00:00:00:00:01", 1'500'000}};
+  Intent i = tethering();
+  i.config.ipv6 = Ipv6Mode::Nat66;
+  i.quotas.clients = {{"02:00:00:00:00:01", {5'000'000}}};
+  auto d = plan(f, i);
+  ASSERT_TRUE(d.firewall);
+  EXPECT_EQ(d.firewall->clients, (std::map<std::string, std::set<std::string>>{
+                                     {"usb0", {"192.168.42.10", "192.168.42.11", "2001:db8::10", "fd12:3456:789a:e0f5::10"}}}));
+  EXPECT_EQ(d.firewall->quotaOf, (std::map<std::string, std::string>{{"192.168.42.10", "02:00:00:00:00:01"},
+                                                                     {"2001:db8::10", "02:00:00:00:00:01"},
+                                                                     {"fd12:3456:789a:e0f5::10", "02:00:00:00:00:01"}}));
+  EXPECT_EQ(d.firewall->quotaLeft, (std::map<std::string, uint64_t>{{"02:00:00:00:00:01", 3'500'000}}));
+  i.config.ipv6 = Ipv6Mode::Off;  // no IPv6 tables: no IPv6 address either
+  d = plan(f, i);
+  ASSERT_TRUE(d.firewall);
+  EXPECT_EQ(d.firewall->clients.at("usb0"), (std::set<std::string>{"192.168.42.10", "192.168.42.11"}));
+}
+
 }  // namespace

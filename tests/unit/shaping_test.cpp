@@ -182,6 +182,38 @@ TEST(TcPlan, UploadThroughTheIfbWithADownstreamLimitExact) {
             }));
 }
 
+// IPv6 (issue 14 with 12): a limited client's IPv6 addresses get u32 filters on the IPv6
+// header into the same class, after the IPv4 ones (prio 2: a prio holds one protocol).
+TEST(TcPlan, ClientsIpv6AddressesShareItsClassExact) {
+  LinkShaping s;
+  s.clients = {{kA, *Ipv4Address::parse("192.168.42.10"), 5'000'000, 1'000'000,
+                {*Ipv6Address::parse("fd00:1::10"), *Ipv6Address::parse("2001:db8::10")}}};
+  auto ops = strs(tcPlan("usb0", s));
+  std::vector<std::string> filters;
+  for (const auto& o : ops)
+    if (o.rfind("filter add dev", 0) == 0) filters.push_back(o);
+  EXPECT_EQ(filters,
+            (std::vector<std::string>{
+                "filter add dev usb0 parent 7e: protocol ip prio 1 u32 match ip dst 192.168.42.10/32 flowid 7e:10",
+                "filter add dev usb0 parent 7e: protocol ipv6 prio 2 u32 match ip6 dst fd00:1::10/128 flowid 7e:10",
+                "filter add dev usb0 parent 7e: protocol ipv6 prio 2 u32 match ip6 dst 2001:db8::10/128 flowid 7e:10",
+                "filter add dev tifb-usb0 parent 7e: protocol ip prio 1 u32 match ip src 192.168.42.10/32 flowid 7e:10",
+                "filter add dev tifb-usb0 parent 7e: protocol ipv6 prio 2 u32 match ip6 src fd00:1::10/128 flowid 7e:10",
+                "filter add dev tifb-usb0 parent 7e: protocol ipv6 prio 2 u32 match ip6 src 2001:db8::10/128 flowid 7e:10",
+                "filter add dev usb0 parent ffff: protocol all prio 1 u32 match u32 0 0 action mirred egress redirect dev tifb-usb0",
+            }));
+}
+
+TEST(ShapingPlan, ALimitedClientsIpv6AddressesComeFromItsMac) {
+  Config c;
+  ClientLimits limits{{kA, {5'000'000, 0}}};
+  ShapingSite site{IfaceKind::Usb, {lease(kA, "192.168.42.10"), lease(kB, "192.168.42.20")}};
+  site.addrs6 = {{kA, {*Ipv6Address::parse("fd00:1::10")}}, {kB, {*Ipv6Address::parse("fd00:1::20")}}};
+  auto s = planShaping(c, limits, {{"usb0", site}}, false);
+  ASSERT_EQ(s.at("usb0").clients.size(), 1u);
+  EXPECT_EQ(s.at("usb0").clients[0].ip6, (std::vector<Ipv6Address>{*Ipv6Address::parse("fd00:1::10")}));
+}
+
 TEST(TcPlan, IfbNamesFitIfnamsiz) {
   EXPECT_EQ(ifbName("usb0"), "tifb-usb0");
   EXPECT_EQ(ifbName("enx0123456"), "tifb-enx0123456");

@@ -1,9 +1,11 @@
 #include "tether/app/daemon.h"
 
+#include <net/if.h>
 #include <sys/stat.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -24,7 +26,10 @@
 #include "tether/core/dhcp_service.h"
 #include "tether/core/lease_watch.h"
 #include "tether/system/iptc_firewall.h"
+#include "tether/system/neighbour_watch.h"
 #include "tether/base/files.h"
+#include "tether/base/heap.h"
+#include "tether/base/working_set.h"
 #include "tether/base/log.h"
 #include "tether/system/nl_monitor.h"
 #include "tether/system/nl_netlink.h"
@@ -130,6 +135,7 @@ struct Daemon::Impl {
       if (web) web->stop();
       leaseWatch.reset();
       if (usage) usage->stop();  // the last counts, before the rules go
+      neighbourWatch.reset();
       if (!manager) return shutdown();
       manager->stop([this] {
         // hostapd too is let go of only once it has exited (never SIGKILLed at stop).
@@ -230,8 +236,22 @@ struct Daemon::Impl {
     leaseWatch = std::make_unique<LeaseWatch>(io, config.stateDir, [this] {
       usage->sample();
       manager->leasesChanged();
+      usage->leasesChanged();  // the first clients' rules are there now: read them a minute on
     });
     if (auto st = leaseWatch->start(); !st) log::error("lease files not watched: ", st.error().message);
+    // The clients' IPv6 addresses (neighbour table) are counted with their leases' too.
+    neighbourWatch = std::make_unique<NeighbourWatch>(io, [this] {
+      usage->sample();
+      manager->neighboursChanged();
+    });
+    auto index = [](const std::string& ifname) { return static_cast<int>(if_nametoindex(ifname.c_str())); };
+    manager->setNeighbourSource([this, index](const std::string& ifname) {
+      return neighbourWatch ? neighbourWatch->book().on(index(ifname)) : std::map<std::string, std::vector<Ipv6Address>>{};
+    });
+    usage->setOwners6([this, index](const std::string& ifname) {
+      return neighbourWatch ? neighbourWatch->book().owners(index(ifname)) : std::map<std::string, std::string>{};
+    });
+    if (auto st = neighbourWatch->start(); !st) log::error("IPv6 neighbours not watched: ", st.error().message);
     registerClientCommands(commands, *clients, usage.get());
   }
 
@@ -329,6 +349,14 @@ struct Daemon::Impl {
     started = std::chrono::steady_clock::now();
     systemd::notify("READY=1");
     log::notice("tetherd ", TETHERD_VERSION, " ready");
+    // Once start-up has settled, keep resident only what tetherd touches from then on (the
+    // minute's counter read trims again while clients are counted). One wake-up, not periodic.
+    settled.expires_after(std::chrono::seconds(10));
+    settled.async_wait([](boost::system::error_code ec) {
+      if (ec) return;
+      trimHeap();
+      log::debug("idle working set: ", trimWorkingSet() / 1024, " kB of clean file pages unmapped");
+    });
     io.run();
     log::notice("tetherd stopped");
     return 0;
@@ -343,6 +371,7 @@ struct Daemon::Impl {
   CommandTable commands;
   ControlServer control;
   std::chrono::steady_clock::time_point started;
+  asio::steady_timer settled{io};  // once, after start-up: the working set is trimmed
   bool shuttingDown = false;
   NlNetlink netlink;
   KernelView kernel;  // the one picture of the kernel: NetlinkMonitor writes, everyone reads
@@ -366,6 +395,7 @@ struct Daemon::Impl {
   std::unique_ptr<ClientActions> clients;
   std::unique_ptr<ClientUsage> usage;
   std::unique_ptr<LeaseWatch> leaseWatch;
+  std::unique_ptr<NeighbourWatch> neighbourWatch;
   std::unique_ptr<web::WebServer> web;  // last: goes first, before what it calls
 };
 

@@ -1,6 +1,8 @@
 // ClientUsage: counter deltas -> per-client per-day history, flushed once a minute at most.
 #include "tether/core/client_usage.h"
 
+#include "tether/base/heap.h"
+#include "tether/base/working_set.h"
 #include "tether/base/log.h"
 
 namespace tetherd {
@@ -18,6 +20,7 @@ ClientUsage::ClientUsage(boost::asio::io_context& io, Firewall& firewall, const 
 void ClientUsage::start() {
   history_ = UsageHistory::load(path_, &setAside_);
   stopped_ = false;
+  arm();
 }
 
 std::map<std::string, uint64_t> ClientUsage::todayBytes() const {
@@ -40,7 +43,7 @@ void ClientUsage::sample() {
   for (const auto& c : *counters) {
     auto leases = macOf.find(c.downstream);
     if (leases == macOf.end()) {
-      leases = macOf.emplace(c.downstream, std::map<std::string, std::string>{}).first;
+      leases = macOf.emplace(c.downstream, owners6_ ? owners6_(c.downstream) : std::map<std::string, std::string>{}).first;
       for (const auto& l : dhcp_.leases(c.downstream))
         if (!l.mac.empty()) leases->second[l.ip.str()] = l.mac;
     }
@@ -74,6 +77,8 @@ void ClientUsage::arm() {
     sample();  // re-arms while any client is counted
     if (auto st = flush(); !st) log::warning("usage: ", st.error().message);
     if (onMinute_) onMinute_();
+    trimHeap();  // the table read's copy (a hundred kB with 250 clients) is not kept resident
+    trimWorkingSet();  // nor the pages mapped around the faults since (tether/base/working_set.h)
   });
 }
 

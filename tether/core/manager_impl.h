@@ -117,6 +117,7 @@ struct TetherManager::Impl : MasterActions, InterfaceActions {
   void loadQuotas();
   std::string quotaAlertsFile() const { return intent.config.stateDir + "/quota-alerts"; }
   std::function<UsageView()> usage;  // the counters read, and the history (ClientUsage)
+  std::function<std::map<std::string, std::vector<Ipv6Address>>(const std::string&)> neighbours6;  // by MAC
   QuotaAlertState quotaAlerts;
   QuotaUse currentQuotaUse(int* today = nullptr) const;
 

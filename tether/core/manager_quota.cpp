@@ -112,7 +112,10 @@ void TetherManager::usageSampled(UsageView v) {
       log::warning("quota alerts: ", st.error().message);
   }
   // A new period: its usage starts from zero, so the kernel's remaining bytes must too.
-  if (told.rolled) m.reconcile();
+  // With IPv6, every minute: each family's quota match starts from what both left, so what
+  // one family used is taken from the other's within a minute.
+  const bool v6 = m.intent.config.ipv6 != Ipv6Mode::Off;
+  if (told.rolled || (v6 && !m.intent.quotas.empty())) m.reconcile();
 }
 
 }  // namespace tetherd

@@ -105,6 +105,25 @@ void placeIpv6(const Facts& facts, std::map<std::string, DownstreamPlan>& config
   }
 }
 
+// The IPv6 addresses of each counted client (a lease's MAC in the neighbour table) join its
+// IPv4 one: counted in the IPv6 tables, and held to the same quota (quotaOf by address).
+void addClientAddresses6(const Facts& facts, FirewallState& fw) {
+  for (auto& [name, addresses] : fw.clients) {
+    auto neighbours = facts.clientAddrs6.find(name);
+    auto leases = facts.clientLeases.find(name);
+    if (neighbours == facts.clientAddrs6.end() || leases == facts.clientLeases.end()) continue;
+    for (const auto& l : leases->second) {
+      auto own = neighbours->second.find(l.mac);
+      if (own == neighbours->second.end()) continue;
+      auto quota = fw.quotaOf.find(l.ip.str());
+      for (const auto& a : own->second) {
+        addresses.insert(a.str());
+        if (quota != fw.quotaOf.end()) fw.quotaOf[a.str()] = quota->second;
+      }
+    }
+  }
+}
+
 }  // namespace
 
 Desired plan(const Facts& facts, const Intent& intent) {
@@ -199,6 +218,7 @@ Desired plan(const Facts& facts, const Intent& intent) {
     auto used = facts.quotaUse.downstreams.find(name);
     fw.downstreamQuotaLeft[name] = quotaRemaining(q.bytes, used == facts.quotaUse.downstreams.end() ? 0 : used->second);
   }
+  if (fw.ipv6) addClientAddresses6(facts, fw);
   if (v6 == Ipv6Mode::Nat66 || anyNat66)
     for (const auto& p : fw.pairs) fw.nat66.insert(p.upstream);
   const bool blocking = !intent.blocked.empty() && !d.configured.empty();
@@ -239,6 +259,8 @@ Desired plan(const Facts& facts, const Intent& intent) {
     for (const auto& [name, p] : d.configured) {
       auto it = facts.clientLeases.find(name);
       sites[name] = {p.kind, it != facts.clientLeases.end() ? it->second : std::vector<Lease>{}};
+      if (auto a6 = facts.clientAddrs6.find(name); v6 != Ipv6Mode::Off && a6 != facts.clientAddrs6.end())
+        sites[name].addrs6 = a6->second;
     }
     d.shaping = planShaping(intent.config, intent.clientLimits, sites, facts.fqCodel);
   }

@@ -72,6 +72,10 @@ struct Facts {
   // addresses are counted in the firewall while the downstream forwards, and shaped when
   // limited), and whether the kernel has fq_codel for the shaping's leaves.
   std::map<std::string, std::vector<Lease>> clientLeases{};
+  // Per downstream, the clients' global and unique local IPv6 addresses by MAC (the neighbour
+  // table, at most NeighbourBook::kMaxPerClient each): a leased MAC's are counted, held to its
+  // quota and shaped like its lease's IPv4 address.
+  std::map<std::string, std::map<std::string, std::vector<Ipv6Address>>> clientAddrs6{};
   bool fqCodel = false;
   // What each quota used in its period (both directions, from the counters read just before;
   // gathered only while any quota is set): the quotas' remaining bytes are figured from it.

@@ -99,7 +99,8 @@ ShapingState planShaping(const Config& config, const ClientLimits& limits, const
     for (const auto& [mac, lease] : newest) {
       if (!taken.insert(lease->ip).second) continue;  // two MACs on one address: the first
       const auto& lim = limits.at(mac);
-      s.clients.push_back({mac, lease->ip, lim.down, lim.up});
+      auto a6 = site.addrs6.find(mac);
+      s.clients.push_back({mac, lease->ip, lim.down, lim.up, a6 != site.addrs6.end() ? a6->second : std::vector<Ipv6Address>{}});
     }
     std::sort(s.clients.begin(), s.clients.end(), [](const auto& a, const auto& b) { return a.ip < b.ip; });
     if (s.download() || s.upload()) out[ifname] = std::move(s);

@@ -53,6 +53,7 @@ std::string describeClientLimit(const std::string& mac, const ClientLimit& l);  
 struct ShapingSite {
   IfaceKind kind = IfaceKind::Ethernet;
   std::vector<Lease> leases;  // its current leases
+  std::map<std::string, std::vector<Ipv6Address>> addrs6{};  // the clients' IPv6 addresses by MAC
 };
 
 // Each downstream with a limit of its kind or a limited client among its leases gets a

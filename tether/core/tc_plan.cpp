@@ -32,6 +32,7 @@ void htbTree(std::vector<TcOp>& ops, const std::string& dev, uint64_t limit, con
     uint32_t minor;
     uint64_t rate;
     Ipv4Address ip;
+    std::vector<Ipv6Address> ip6;
   };
   std::vector<Leaf> leaves;
   uint64_t reserved = 0;
@@ -40,7 +41,7 @@ void htbTree(std::vector<TcOp>& ops, const std::string& dev, uint64_t limit, con
     const uint64_t want = upload ? c.up : c.down;
     if (want == 0) continue;
     const uint64_t rate = std::min(want, top);
-    leaves.push_back({next++, rate, c.ip});
+    leaves.push_back({next++, rate, c.ip, c.ip6});
     reserved += rate;
   }
   const uint64_t rest = std::max<uint64_t>(reserved < top ? top - reserved : 0, std::max<uint64_t>(top / 100, 8000));
@@ -56,6 +57,10 @@ void htbTree(std::vector<TcOp>& ops, const std::string& dev, uint64_t limit, con
   for (const auto& l : leaves)
     ops.push_back({.kind = TcOp::Kind::Filter, .dev = dev, .parent = classId(0), .ip = l.ip, .matchSource = upload,
                    .flowid = classId(l.minor)});
+  for (const auto& l : leaves)
+    for (const auto& a : l.ip6)
+      ops.push_back({.kind = TcOp::Kind::Filter, .dev = dev, .parent = classId(0), .ip6 = a, .matchSource = upload,
+                     .flowid = classId(l.minor)});
 }
 
 }  // namespace
@@ -110,6 +115,9 @@ std::string tcText(const TcOp& op) {
       return "class add" + dev + " parent " + handleStr(op.parent) + " classid " + handleStr(op.handle) + " htb rate " +
              std::to_string(op.rate) + "bit ceil " + std::to_string(op.ceil) + "bit quantum " + std::to_string(op.quantum);
     case TcOp::Kind::Filter:
+      if (op.ip6)
+        return "filter add" + dev + " parent " + handleStr(op.parent) + " protocol ipv6 prio 2 u32 match ip6 " +
+               (op.matchSource ? "src " : "dst ") + op.ip6->str() + "/128 flowid " + handleStr(op.flowid);
       return "filter add" + dev + " parent " + handleStr(op.parent) + " protocol ip prio 1 u32 match ip " +
              (op.matchSource ? "src " : "dst ") + op.ip.str() + "/32 flowid " + handleStr(op.flowid);
   }

@@ -9,7 +9,8 @@
 //   7e:2        under 7e:1, the default: unlimited clients and the router's own traffic
 //   7e:<0x10+i> under 7e:1, the i-th limited client (by address): rate = ceil = its limit
 // each leaf with its own queue (fq_codel when the kernel has it, else pfifo), and a u32 filter
-// per limited client on its IPv4 address (dst on the downstream, src on the ifb).
+// per limited client on its IPv4 address (dst on the downstream, src on the ifb), then one per
+// IPv6 address of its (protocol ipv6, prio 2: a prio holds one protocol).
 #pragma once
 
 #include <cstdint>
@@ -33,6 +34,7 @@ struct ClientShaping {
   std::string mac;
   Ipv4Address ip;
   uint64_t down = 0, up = 0;  // bits per second; 0: none that way
+  std::vector<Ipv6Address> ip6{};  // its IPv6 addresses (the neighbour table's), shaped alike
   auto operator<=>(const ClientShaping&) const = default;
 };
 

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "tether/base/files.h"
+#include "tether/base/heap.h"
 #include "tether/base/log.h"
 #include "tether/core/manager_impl.h"
 #include "tether/core/ula_store.h"
@@ -82,6 +83,9 @@ Facts TetherManager::Impl::facts() const {
       if (l.expiry == 0 || l.expiry > now) out.push_back(std::move(l));
   }
   f.quotaUse = currentQuotaUse();
+  if (neighbours6 && intent.config.ipv6 != Ipv6Mode::Off)
+    for (const auto& [name, leases] : f.clientLeases)
+      if (!leases.empty()) f.clientAddrs6[name] = neighbours6(name);
   f.ula48 = ulaPrefix();
   f.netns = deps.netns;
   if (deps.pd && (intent.config.ipv6 == Ipv6Mode::Pd || intent.config.ipv6 == Ipv6Mode::Auto)) {
@@ -150,6 +154,7 @@ void TetherManager::Impl::reconcile(bool retryFailed) {
     const auto& fw = applier.firewall();
     deps.idleTimers(fw ? fw->idleTimers : std::map<std::string, IdleTimer>{});
   }
+  trimHeap();  // the plans' and tables' copies are gone: do not stay resident at the busiest size
 }
 
 // The candidates to probe follow the kernel and the config (none while stopping).
@@ -477,5 +482,10 @@ void TetherManager::onNetEvent(const NetEvent& e) {
 }
 
 void TetherManager::leasesChanged() { impl_->reconcile(); }
+
+void TetherManager::setNeighbourSource(
+    std::function<std::map<std::string, std::vector<Ipv6Address>>(const std::string& ifname)> source) {
+  impl_->neighbours6 = std::move(source);
+}
 
 }  // namespace tetherd

@@ -71,6 +71,10 @@ class TetherManager {
   void onNetEvent(const NetEvent& event);
   // A DHCP lease file changed (LeaseWatch): the per-client counter rules follow the leases.
   void leasesChanged();
+  // Where the clients' IPv6 addresses come from (NeighbourWatch): per downstream, MAC ->
+  // addresses; asked at every plan. Call neighboursChanged() when they change.
+  void setNeighbourSource(std::function<std::map<std::string, std::vector<Ipv6Address>>(const std::string& ifname)> source);
+  void neighboursChanged() { leasesChanged(); }
   // The soft AP: set before start(); its interface then waits for apReady() in Starting.
   void setAccessPoint(AccessPoint* ap);
   void apReady(const std::string& ifname);

@@ -176,21 +176,31 @@ Result<std::vector<std::string>> dnsmasqArgv(const std::string& binary, const Dn
       "--dhcp-option=tag:" + ifn + ",option:dns-server," + addr,
       "--dhcp-authoritative",
       "--dhcp-leasefile=" + dnsmasqLeasePath(*state, ifn),
-      d.localOnly ? "--local=/lan/" : "--servers-file=" + dnsmasqServersPath(*run),
       "--dhcp-hostsfile=" + dnsmasqHostsPath(*run, ifn),
       "--pid-file=" + dnsmasqPidPath(*run, ifn),
       "--log-facility=-",
       "--log-dhcp",
       "--no-ping",
   };
-  if (d.localOnly) argv.push_back("--domain=lan");
+  if (!d.localOnly) argv.push_back("--servers-file=" + dnsmasqServersPath(*run));
+  const std::string domain = d.domain.empty() && d.localOnly ? "lan" : d.domain;
+  if (!domain.empty()) {
+    if (domain.size() > 253 || domain.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-.") != std::string::npos)
+      return invalid(where + "domain '" + domain.substr(0, 40) + "' is not a domain name");
+    argv.push_back("--local=/" + domain + "/");
+    argv.push_back("--domain=" + domain);
+  }
   if (d.address6) {
-    // RA (M=0, O=1) of the /64 dnsmasq finds on the interface (the constructor needs the
-    // router's own address there, not an autoconf one), SLAAC, stateless DHCPv6; RDNSS and
-    // the DHCPv6 DNS server are the interface's own global address ([::]).
+    // RA of the /64 dnsmasq finds on the interface (the constructor needs the router's own
+    // address there, not an autoconf one), SLAAC; stateless DHCPv6 (M=0, O=1), or stateful
+    // with SLAAC kept (M=1, A=1); RDNSS and the DHCPv6 DNS server are the interface's own
+    // global address ([::]); the domain as DNSSL and DHCPv6 domain search.
     argv.push_back("--enable-ra");
-    argv.push_back("--dhcp-range=set:" + ifn + ",::,constructor:" + ifn + ",ra-stateless,ra-names,64,1h");
+    argv.push_back("--dhcp-range=set:" + ifn + (d.dhcp6Stateful ? ",::1000,::ffff,constructor:" + ifn + ",slaac"
+                                                                : ",::,constructor:" + ifn + ",ra-stateless") +
+                   ",ra-names,64,1h");
     argv.push_back("--dhcp-option=tag:" + ifn + ",option6:dns-server,[::]");
+    if (!domain.empty()) argv.push_back("--dhcp-option=tag:" + ifn + ",option6:domain-search," + domain);
   }
   return argv;
 }

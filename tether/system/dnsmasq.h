@@ -40,9 +40,15 @@ struct DnsmasqDownstream {
   // stateless DHCPv6), and answers DNS on that address (--bind-dynamic).
   std::optional<Ipv6Prefix> address6{};
   // Local-only (Android's LocalOnlyHotspot): DNS answers only local names (the clients'
-  // DHCP hostnames in the "lan" domain, --local=/lan/ --domain=lan) and forwards nothing
-  // upstream (no --servers-file).
+  // DHCP hostnames in the local domain) and forwards nothing upstream (no --servers-file).
   bool localOnly = false;
+  // The clients' local domain (checked by the config: labels of a-z 0-9 -): --domain and
+  // --local (never asked upstream), the DHCPv4 domain name, and with IPv6 the DNSSL of the RAs
+  // and DHCPv6's domain search. "" = none (a local-only downstream then uses "lan").
+  std::string domain = "lan";
+  // IPv6: stateful DHCPv6 addresses too (M=1), besides SLAAC (A=1 stays for clients without
+  // DHCPv6); else stateless (M=0, O=1).
+  bool dhcp6Stateful = false;
 };
 
 // The files an instance uses.

@@ -61,8 +61,9 @@ struct FirewallState {
   // Local-only downstreams: nothing is forwarded from or to them (dropped first in FORWARD,
   // whatever else would accept it).
   std::set<std::string> localOnly{};
-  // Idle timers, per downstream: every IPv4 packet a client sends restarts it (mangle
-  // PREROUTING -i <downstream> -j IDLETIMER); IPv4 only.
+  // Idle timers, per downstream: every packet a client sends restarts it (mangle
+  // PREROUTING -i <downstream> -j IDLETIMER); with ipv6, the same rule (same label, so the
+  // same kernel timer) is in ip6tables too.
   std::map<std::string, IdleTimer> idleTimers{};
   // Per-client accounting (issue 14): per forwarding downstream (one of `downstreams`), its
   // clients' host addresses ("192.168.42.10"; IPv6 ones go to the IPv6 tables). Each such

@@ -249,8 +249,9 @@ std::vector<Table> buildFamily(const FirewallState& s, int family) {
     tables.push_back(Table{"nat", {std::move(nat)}});
   }
   tables.push_back(Table{"mangle", {std::move(mangle)}});
-  // mangle PREROUTING: the idle timers (IPv4), restarted by every packet from a client.
-  if (!v6 && !s.idleTimers.empty()) {
+  // mangle PREROUTING: the idle timers, restarted by every packet from a client. IPv6 has the
+  // same rule with the same label: one kernel timer, which either family's packets restart.
+  if (!s.idleTimers.empty()) {
     Chain idle{std::string(kIdleChain), "PREROUTING", {}};
     for (const auto& [d, timer] : s.idleTimers) {
       Rule r = rule(kIdleChain, d, "", 0, T::IdleTimer);
@@ -258,7 +259,7 @@ std::vector<Table> buildFamily(const FirewallState& s, int family) {
       idle.rules.push_back(std::move(r));
     }
     tables.back().chains.push_back(std::move(idle));
-  } else if (!v6) {
+  } else {
     tables.back().absent.emplace_back(kIdleChain);
   }
   for (auto& t : tables) {

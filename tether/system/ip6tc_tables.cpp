@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <cerrno>
 #include <climits>  // libip6tc.h includes it under __cplusplus: not inside extern "C"
 
 extern "C" {
@@ -77,6 +78,41 @@ Result<bool> remove(xtc_handle* h, const std::string& table) { return impl::Ops<
 const Family& family6() {
   static const Family f{init, commit, freeHandle, sync, remove, ip6tcError};
   return f;
+}
+
+Result<std::vector<ClientCounter>> clientCounters6(const std::set<std::string>& downstreams) {
+  std::vector<ClientCounter> out;
+  if (downstreams.empty()) return out;
+  xtc_handle* h = ip6tc_init("filter");
+  if (h == nullptr) {
+    const int err = errno;
+    return ip6tcError(err, "filter", "ip6tc_init", {});
+  }
+  struct Free {
+    xtc_handle* h;
+    ~Free() { ip6tc_free(h); }
+  } guard{h};
+  in6_addr host;
+  std::memset(&host, 0xff, sizeof host);
+  for (const auto& d : downstreams) {
+    const std::string chain = fw::clientChain(d);
+    if (!ip6tc_is_chain(chain.c_str(), h))
+      return makeError(Errc::NotFound, "ip6tables chain " + chain + " is missing (removed outside tetherd?)");
+    // As in IPv4: "-s a -j RETURN" (upload), then "-d a -j RETURN", per address.
+    for (const ip6t_entry* e = ip6tc_first_rule(chain.c_str(), h); e != nullptr; e = ip6tc_next_rule(e, h)) {
+      const char* target = ip6tc_get_target(e, h);
+      if (target == nullptr || std::string_view(target) != "RETURN") continue;  // a quota's jump
+      const bool up = std::memcmp(&e->ipv6.smsk, &host, sizeof host) == 0;
+      if (!up && std::memcmp(&e->ipv6.dmsk, &host, sizeof host) != 0) continue;
+      char buf[INET6_ADDRSTRLEN] = {};
+      const std::string address = inet_ntop(AF_INET6, up ? &e->ipv6.src : &e->ipv6.dst, buf, sizeof buf) != nullptr ? buf : "";
+      if (out.empty() || out.back().downstream != d || out.back().address != address) out.push_back({d, address});
+      auto& c = out.back();
+      (up ? c.txBytes : c.rxBytes) += e->counters.bcnt;
+      (up ? c.txPackets : c.rxPackets) += e->counters.pcnt;
+    }
+  }
+  return out;
 }
 
 }  // namespace tetherd::iptc

@@ -158,7 +158,7 @@ Status IptcFirewall::reset() {
       ++tally.commits;
       log::debug("firewall: removed tetherd chains from table ", table);
     }
-    if (std::string_view(table) == "filter") countedPairs_.clear(), countedClients_.clear();
+    if (std::string_view(table) == "filter") countedPairs_.clear(), countedClients_.clear(), countedClients6_.clear();
   }
   // IPv6: only the tables the kernel has (/proc/net/ip6_tables_names lists a table once
   // anything used it): reading one would create it, and load its module, for nothing.
@@ -194,15 +194,21 @@ Status IptcFirewall::apply(const FirewallState& s) {
       tables.push_back(std::move(t));
     }
   }
-  std::set<std::string> clientChains;
-  for (const auto& [d, a] : s.clients)
-    if (s.downstreams.count(d) != 0 && std::any_of(a.begin(), a.end(), [](const auto& x) { return x.find(':') == std::string::npos; }))
-      clientChains.insert(d);
+  std::set<std::string> clientChains, clientChains6;
+  for (const auto& [d, a] : s.clients) {
+    if (s.downstreams.count(d) == 0) continue;
+    if (std::any_of(a.begin(), a.end(), [](const auto& x) { return x.find(':') == std::string::npos; })) clientChains.insert(d);
+    if (s.ipv6 && std::any_of(a.begin(), a.end(), [](const auto& x) { return x.find(':') != std::string::npos; }))
+      clientChains6.insert(d);
+  }
+  if (!s.ipv6) countedClients6_.clear();
   for (auto& table : tables) {
     const bool filter = table.name == "filter" && table.family == 4;
+    const bool filter6 = table.name == "filter" && table.family == 6 && s.ipv6;
     const std::string key = tableKey(table);
     if (auto it = applied_.find(key); it != applied_.end() && it->second == table) {
       if (filter) countedPairs_ = s.pairs, countedClients_ = clientChains;
+      if (filter6) countedClients6_ = clientChains6;
       continue;
     }
     Tally& tally = tally_[key];
@@ -217,6 +223,7 @@ Status IptcFirewall::apply(const FirewallState& s) {
       log::debug("firewall: committed table ", table.name);
     }
     if (filter) countedPairs_ = s.pairs, countedClients_ = clientChains;
+    if (filter6) countedClients6_ = clientChains6;
     if (table.chains.empty() && table.family == 6 && !s.ipv6) applied_.erase(key);  // all gone
     else applied_.insert_or_assign(key, std::move(table));
   }
@@ -275,7 +282,18 @@ namespace tetherd {
 
 Result<std::vector<ClientCounter>> IptcFirewall::clientCounters() {
   std::vector<ClientCounter> out;
+  if (!countedClients6_.empty()) {  // IPv6 after IPv4 (below)
+    ++tally_["ip6:filter"].reads;
+    auto v6 = iptc::clientCounters6(countedClients6_);
+    if (!v6) {
+      applied_.erase("ip6:filter");
+      return v6.error();
+    }
+    out = std::move(*v6);
+  }
   if (countedClients_.empty()) return out;
+  std::vector<ClientCounter> v6 = std::move(out);
+  out.clear();
   ++tally_["filter"].reads;
   Handle h(iptc_init("filter"));
   if (!h) {
@@ -307,6 +325,7 @@ Result<std::vector<ClientCounter>> IptcFirewall::clientCounters() {
       (up ? c.txPackets : c.rxPackets) += e->counters.pcnt;
     }
   }
+  out.insert(out.end(), v6.begin(), v6.end());
   return out;
 }
 

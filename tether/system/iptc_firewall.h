@@ -39,7 +39,8 @@ class IptcFirewall : public Firewall {
   // Reads the filter table without the lock: a read is one atomic snapshot from the kernel.
   // Also checks tetherd's part of filter against the last apply() (see the file comment).
   Result<std::vector<TrafficCounter>> counters() override;
-  // Reads filter (no lock) and the tetherd_acct_<downstream> chains of the last applied state.
+  // Reads filter (no lock) and the tetherd_acct_<downstream> chains of the last applied state;
+  // then the same in ip6tables' filter (the clients' IPv6 addresses), IPv4 first.
   Result<std::vector<ClientCounter>> clientCounters() override;
 
   // For tests and the benchmark: successful iptc_commit calls (one per changed table) and
@@ -63,6 +64,7 @@ class IptcFirewall : public Firewall {
   // (also when a later table then fails), read by counters().
   std::set<NatPair> countedPairs_;
   std::set<std::string> countedClients_;  // the downstreams with a per-client chain (the same)
+  std::set<std::string> countedClients6_;  // the same in ip6tables (set when ip6 filter is synced)
   // Per table, what the kernel held after the last successful sync of it (trusted since).
   std::map<std::string, fw::Table, std::less<>> applied_;
   std::map<std::string, Tally, std::less<>> tally_;

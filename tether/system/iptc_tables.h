@@ -2,7 +2,9 @@
 // iptc_commit) hold exactly what tetherd wants in it. libiptc's headers stay in the .cpp files.
 #pragma once
 
+#include <set>
 #include <string>
+#include <vector>
 
 #include "tether/base/result.h"
 #include "tether/system/firewall.h"
@@ -37,5 +39,10 @@ struct Family {
 };
 const Family& family4();  // iptables (iptc_tables.cpp)
 const Family& family6();  // ip6tables (ip6tc_tables.cpp)
+
+// The IPv6 per-client counters of the tetherd_acct_<downstream> chains of these downstreams
+// in ip6tables' filter table (read without the lock: one snapshot), in chain order.
+// Errc::NotFound when such a chain is missing.
+Result<std::vector<ClientCounter>> clientCounters6(const std::set<std::string>& downstreams);
 
 }  // namespace tetherd::iptc

@@ -118,7 +118,7 @@ struct NlShaper::Impl {
     rtnl_tc_set_ifindex(tc, ifindex);
     rtnl_tc_set_parent(tc, op.parent);
     if (int err = rtnl_tc_set_kind(tc, "u32"); err < 0) return kernel(err);
-    rtnl_cls_set_prio(cls.get(), 1);
+    rtnl_cls_set_prio(cls.get(), op.ip6 ? 2 : 1);  // a prio holds filters of one protocol
     if (op.kind == TcOp::Kind::Redirect) {
       rtnl_cls_set_protocol(cls.get(), ETH_P_ALL);
       auto target = index(op.target);
@@ -133,6 +133,15 @@ struct NlShaper::Impl {
       const int err = rtnl_u32_add_action(cls.get(), act);
       rtnl_act_put(act);  // the classifier holds its own reference
       if (err < 0) return kernel(err);
+    } else if (op.ip6) {
+      rtnl_cls_set_protocol(cls.get(), ETH_P_IPV6);
+      // IPv6 header: source at byte 8, destination at 24; four 32-bit keys (host order).
+      const auto& b = op.ip6->bytes;
+      for (int i = 0; i < 4; ++i) {
+        const uint32_t word = uint32_t{b[4 * i]} << 24 | uint32_t{b[4 * i + 1]} << 16 | uint32_t{b[4 * i + 2]} << 8 | b[4 * i + 3];
+        rtnl_u32_add_key_uint32(cls.get(), word, 0xffffffffu, (op.matchSource ? 8 : 24) + 4 * i, 0);
+      }
+      rtnl_u32_set_classid(cls.get(), op.flowid);
     } else {
       rtnl_cls_set_protocol(cls.get(), ETH_P_IP);
       // IPv4 header: source at byte 12, destination at 16 (host order: libnl converts).

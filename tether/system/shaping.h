@@ -4,10 +4,12 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "tether/base/ip.h"
+#include "tether/base/ip6.h"
 #include "tether/base/result.h"
 
 namespace tetherd {
@@ -29,6 +31,7 @@ struct TcOp {
   uint32_t quantum = 0;            // Class, bytes
   bool fqCodel = false;            // Leaf
   Ipv4Address ip{};                // Filter
+  std::optional<Ipv6Address> ip6{};  // Filter: an IPv6 one instead (protocol ipv6, prio 2)
   bool matchSource = false;        // Filter: ip src (else dst)
   uint32_t flowid = 0;             // Filter
   std::string target{};            // Redirect: the ifb
