@@ -18,8 +18,9 @@ std::string_view trim(std::string_view s) {
 }  // namespace
 
 const std::vector<std::string>& runtimeSettingKeys() {
-  static const std::vector<std::string> keys = {"upstream.priority", "tethering.auto_tether", "dhcp.lease_time",
-                                                "dhcp.range_first_host", "dhcp.range_last_host"};
+  static const std::vector<std::string> keys = {"upstream.priority",     "tethering.auto_tether", "dhcp.lease_time",
+                                                "dhcp.range_first_host", "dhcp.range_last_host", "softap.idle_timeout",
+                                                "tethering.idle_timeout", "tethering.idle_untether"};
   return keys;
 }
 

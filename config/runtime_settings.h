@@ -1,5 +1,5 @@
 // Settings changed on the web page that must survive a restart (upstream priority, auto-tether
-// per kind, DHCP range and lease time). They are kept as a fragment in the configuration file's
+// per kind, DHCP range and lease time, idle timeouts). They are kept as a fragment in the configuration file's
 // own syntax, state_dir/web-settings (0600, replaced atomically), and applied on top of
 // tetherd.conf at every start and SIGHUP with the very same checks (parseConfigOnto). For these
 // keys the web page's value wins over tetherd.conf; removing the file goes back to the file's.
@@ -19,7 +19,8 @@ namespace tetherd {
 using RuntimeSettings = std::map<std::string, std::string>;
 
 // upstream.priority, tethering.auto_tether, dhcp.lease_time, dhcp.range_first_host,
-// dhcp.range_last_host: nothing else can be set this way.
+// dhcp.range_last_host, softap.idle_timeout, tethering.idle_timeout, tethering.idle_untether:
+// nothing else can be set this way.
 const std::vector<std::string>& runtimeSettingKeys();
 std::string runtimeSettingsPath(const std::string& stateDir);
 

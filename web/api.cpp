@@ -185,6 +185,7 @@ json statusImpl(const StatusView& v) {
                  {"rxBytes", rx},
                  {"txBytes", tx},
                  {"error", errorOrNull(d.error)}};
+    if (auto q = v.quotas.find(d.ifname); q != v.quotas.end()) item["quota"] = quotaJson(q->second, v.nowEpochSec);
     downs.push_back(std::move(item));
   }
   out["downstreams"] = downs;
@@ -309,6 +310,7 @@ json clientsImpl(const ClientsView& v) {
                     {"blocked", blocked.count(r.mac) > 0},
                     {"pinned", v.pinned.count(r.mac) ? json(v.pinned.at(r.mac)) : json(nullptr)},
                     {"limit", limitJson(v.limits, r.mac)},
+                    {"quota", v.quotas.count(r.mac) ? quotaJson(v.quotas.at(r.mac), v.nowEpochSec) : json(nullptr)},
                     // A kick disconnects Wi-Fi (deauth), USB (replug) and Bluetooth clients; a
                     // wired client can only be blocked (ClientActions). Both need the client's
                     // MAC, which a lease without a 6-byte hardware address does not give.
@@ -358,6 +360,48 @@ Result<std::vector<std::pair<std::string, std::string>>> wifiFieldsFrom(const js
   return out;
 }
 
+namespace {
+
+// Idle auto-off (issue 14): [softap] idle_timeout, [tethering] idle_timeout and idle_untether.
+json idleJson(const Config& c) {
+  json untether = json::object();
+  for (auto k : {IfaceKind::Usb, IfaceKind::Bluetooth, IfaceKind::Ethernet})
+    untether[ifaceKindName(k)] = c.idleUntether[static_cast<size_t>(k)];
+  return json{{"softapTimeoutSec", c.softapIdleTimeoutSec}, {"tetheringTimeoutSec", c.idleTimeoutSec}, {"untether", untether}};
+}
+
+Status idleFrom(const json& value, RuntimeSettings& out, const Config& effective) {
+  if (!value.is_object()) return makeError(Errc::InvalidArgument, "idle: must be an object");
+  for (const auto& [field, v] : value.items()) {
+    if (field == "softapTimeoutSec" || field == "tetheringTimeoutSec") {
+      if (!v.is_number_integer()) return makeError(Errc::InvalidArgument, "idle." + field + ": must be a whole number of seconds (0: off)");
+      const long long n = v.get<long long>();
+      if (n < 0) return makeError(Errc::InvalidArgument, "idle." + field + ": must not be negative (0: off)");
+      // The configuration file's own check (1s to 24h) follows in applyRuntimeSettings.
+      out[field == "softapTimeoutSec" ? "softap.idle_timeout" : "tethering.idle_timeout"] = n == 0 ? "off" : std::to_string(n) + "s";
+    } else if (field == "untether") {
+      if (!v.is_object()) return makeError(Errc::InvalidArgument, "idle.untether: must be an object of kind: true/false");
+      auto on = effective.idleUntether;
+      for (const auto& [kind, flag] : v.items()) {
+        IfaceKind k;
+        if (!parseIfaceKind(kind, k) || k == IfaceKind::Wifi)
+          return makeError(Errc::InvalidArgument, "idle.untether: '" + kind.substr(0, 32) + "' is not one of usb, bluetooth, ethernet");
+        if (!flag.is_boolean()) return makeError(Errc::InvalidArgument, "idle.untether: " + kind + " must be true or false");
+        on[static_cast<size_t>(k)] = flag.get<bool>();
+      }
+      std::string words;
+      for (auto k : {IfaceKind::Usb, IfaceKind::Bluetooth, IfaceKind::Ethernet})
+        if (on[static_cast<size_t>(k)]) words += (words.empty() ? "" : " ") + std::string(ifaceKindName(k));
+      out["tethering.idle_untether"] = words.empty() ? "none" : words;
+    } else {
+      return makeError(Errc::InvalidArgument, "idle: unknown field '" + field.substr(0, 32) + "'");
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
 json settingsImpl(const Config& c, const std::vector<std::string>& priority) {
   json auto_ = json::object();
   for (int i = 0; i < kIfaceKindCount; ++i) {
@@ -367,11 +411,13 @@ json settingsImpl(const Config& c, const std::vector<std::string>& priority) {
   return json{{"upstreamPriority", priority},
               {"autoTether", auto_},
               {"dhcp", {{"rangeFirstHost", c.rangeFirstHost}, {"rangeLastHost", c.rangeLastHost}, {"leaseTimeSec", c.leaseTimeSec}}},
-              {"session", {{"idleSec", c.webSessionIdleSec}, {"lifetimeSec", c.webSessionLifetimeSec}}}};
+              {"session", {{"idleSec", c.webSessionIdleSec}, {"lifetimeSec", c.webSessionLifetimeSec}}},
+              {"idle", idleJson(c)}};
 }
 
 std::vector<std::string> settingsFieldNames() {
-  return {"upstreamPriority", "autoTether", "dhcp.rangeFirstHost", "dhcp.rangeLastHost", "dhcp.leaseTimeSec", "body"};
+  return {"upstreamPriority",      "autoTether",           "dhcp.rangeFirstHost",     "dhcp.rangeLastHost", "dhcp.leaseTimeSec",
+          "idle.softapTimeoutSec", "idle.tetheringTimeoutSec", "idle.untether", "idle", "body"};
 }
 
 Result<RuntimeSettings> settingsFrom(const json& body, const RuntimeSettings& current, const Config& effective) {
@@ -413,6 +459,8 @@ Result<RuntimeSettings> settingsFrom(const json& body, const RuntimeSettings& cu
         if (!n.is_number_integer()) return makeError(Errc::InvalidArgument, "dhcp." + field + ": must be a whole number");
         out[target] = std::to_string(n.get<long long>());
       }
+    } else if (key == "idle") {
+      if (auto st = idleFrom(value, out, effective); !st) return st.error();
     } else if (key == "session") {
       // Read-only here (tetherd.conf [web]); accepted so that a GET can be sent back as is.
     } else {

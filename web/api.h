@@ -45,6 +45,21 @@ json fieldErrors(const std::string& message, const std::vector<std::string>& fie
 // {"type": "configReloaded"}.
 json eventJson(const Event& e);
 
+// A client's or a downstream's quota (issue 14) as the page shows it: its size, what it used so far in its period
+// ("day", "month" or "total": the core's QuotaRow), and when it is whole again.
+struct QuotaView {
+  uint64_t bytes = 0;
+  uint64_t used = 0;
+  std::string period = "day";
+  int resetsDay = 0;  // the local day (localDay) it is whole again; 0: never (total)
+};
+// {"bytes", "size" ("5MB": as `client quota` takes it), "used", "period", "level" (quotaLevel:
+//  0, 1 from 80 %, 2 reached: cut off), "resetsOn" ("YYYY-MM-DD", tetherd's calendar; null:
+//  never), "resetsAt" (Unix time of the local midnight starting it), "resetsInSec"}
+json quotaJson(const QuotaView& q, long long nowEpochSec);
+// The Unix time of local midnight at the start of `day` (days since 1970-01-01, localDay's).
+long long localMidnight(int day);
+
 // ---- status -------------------------------------------------------------------------------
 
 struct StatusView {
@@ -59,6 +74,8 @@ struct StatusView {
   std::vector<TrafficCounter> counters;     // per pair; empty when unknown
   std::vector<Ipv4Address> dns;             // what the clients' DNS forwards to
   TetherManager::Ipv6Upstream ipv6{};       // the IPv6 mode and delegation ("ipv6")
+  std::map<std::string, QuotaView> quotas{};  // per downstream with a quota ("quota", issue 14)
+  long long nowEpochSec = 0;                  // for the quotas' resetsInSec
 };
 json statusImpl(const StatusView& v);
 
@@ -81,8 +98,19 @@ struct ClientsView {
   bool usageKnown = false;                         // per-client counting is on (issue 14)
   std::map<std::string, UsageBytes> usageToday{};  // per MAC, today's bytes
   std::map<std::string, std::vector<std::string>> ipv6{};  // per MAC, its IPv6 addresses (sorted)
+  std::map<std::string, QuotaView> quotas{};  // per MAC with a quota (issue 14)
 };
 json clientsImpl(const ClientsView& v);
+// What /api/me tells a client about itself, and nothing about anyone else: its lease (MAC,
+// address), whether its forwarding is cut off and why (its quota reached, or blocked), its
+// quota. A peer without a lease here (this machine, another network) is {"known": false}.
+struct SelfView {
+  bool known = false;
+  std::string mac, ip, hostname;
+  bool blocked = false;
+  std::optional<QuotaView> quota;
+};
+json meImpl(const SelfView& v, long long nowEpochSec);
 // Clients per downstream as the status shows them (the same rules as clientsImpl).
 std::map<std::string, int> clientCounts(const ClientsView& v);
 
@@ -98,10 +126,11 @@ Result<std::vector<std::pair<std::string, std::string>>> wifiFieldsFrom(const js
 // ---- settings -----------------------------------------------------------------------------
 
 // {"upstreamPriority": [...], "autoTether": {"usb": true, ...}, "dhcp": {"rangeFirstHost",
-//  "rangeLastHost", "leaseTimeSec"}, "session": {"idleSec", "lifetimeSec"}}
+//  "rangeLastHost", "leaseTimeSec"}, "session": {"idleSec", "lifetimeSec"}, "idle":
+//  {"softapTimeoutSec", "tetheringTimeoutSec" (0: off), "untether": {"usb", "bluetooth", "ethernet"}}}
 json settingsImpl(const Config& c, const std::vector<std::string>& priority);
-// The body of PUT /api/settings (any subset of the GET shape's upstreamPriority, autoTether and
-// dhcp) merged into `current`; kinds autoTether does not mention keep their value in `effective`
+// The body of PUT /api/settings (any subset of the GET shape's upstreamPriority, autoTether,
+// dhcp and idle) merged into `current`; kinds autoTether does not mention keep their value in `effective`
 // (the running configuration). Errors: InvalidArgument "<json field>: reason".
 Result<RuntimeSettings> settingsFrom(const json& body, const RuntimeSettings& current, const Config& effective);
 // The JSON field names settingsFrom's errors use.

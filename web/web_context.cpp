@@ -65,6 +65,57 @@ ClientsView WebContext::leasesView() {
     v.usageKnown = true;
     v.usageToday = deps.usage->todayTotals();
   }
+  v.quotas = quotasView();
+  return v;
+}
+
+std::map<std::string, QuotaView> WebContext::quotasView(bool downstream) const {
+  // The core's pure functions over the usage history as it is (the caller read the counters,
+  // or chose not to): no counter read here.
+  std::map<std::string, QuotaView> out;
+  const Quotas& quotas = clients().quotas();
+  if ((downstream ? quotas.downstreams : quotas.clients).empty()) return out;
+  const int monthStart = deps.config().quotaMonthStart;
+  const int today = deps.usage != nullptr ? deps.usage->today() : localDay(deps.epochMs() / 1000);
+  const QuotaUse use = deps.usage != nullptr ? quotaUse(quotas, deps.usage->history(), today, monthStart) : QuotaUse{};
+  for (const auto& row : quotaRows(quotas, use, today, monthStart)) {
+    if (row.downstream != downstream) continue;
+    out[row.key] = QuotaView{row.quota.bytes, row.used, std::string(periodName(row.quota.period)), row.resets};
+  }
+  return out;
+}
+
+SelfView WebContext::selfView(const std::string& peer) {
+  SelfView v;
+  auto ip = Ipv4Address::parse(peer);
+  if (!ip) return v;
+  const long long now = deps.epochMs() / 1000;
+  // The leases of the downstream whose subnet holds the peer: nothing of any other client's
+  // state leaves this function.
+  std::string downstream;
+  for (const auto& d : deps.manager.downstreams())
+    if (d.address && Ipv4Prefix{d.address->network(), d.address->length}.contains(*ip)) downstream = d.ifname;
+  if (downstream.empty()) return v;
+  for (const auto& dc : clients().clients(now)) {
+    if (dc.ifname != downstream) continue;
+    for (const auto& l : dc.leases) {
+      if (l.ip != *ip || l.mac.empty()) continue;
+      v.known = true;
+      v.mac = l.mac;
+      v.ip = l.ip.str();
+      v.hostname = l.hostname;
+    }
+  }
+  if (!v.known) return v;
+  const auto blocked = clients().blocked();
+  v.blocked = std::find(blocked.begin(), blocked.end(), v.mac) != blocked.end();
+  // Bounded work for an unauthenticated route: the counters are read at most every few seconds.
+  if (deps.usage != nullptr && (now - lastSelfSampleSec >= kSelfSampleSec || now < lastSelfSampleSec)) {
+    deps.usage->sample();
+    lastSelfSampleSec = now;
+  }
+  auto quotas = quotasView();
+  if (auto q = quotas.find(v.mac); q != quotas.end()) v.quota = q->second;
   return v;
 }
 
@@ -101,7 +152,9 @@ std::string WebContext::statusJson() {
   v.dns = m.dnsForwarders();
   v.ipv6 = m.ipv6Upstream();
   if (auto st = m.stats()) v.counters = *st;
-  v.clientCounts = clientCounts(leasesView());
+  v.clientCounts = clientCounts(leasesView());  // the counters were read there
+  v.quotas = quotasView(true);
+  v.nowEpochSec = deps.epochMs() / 1000;
   return statusImpl(v).dump(-1, ' ', false, json::error_handler_t::replace);
 }
 

@@ -86,9 +86,18 @@ struct WebContext {
   LoginLimiter metricsLimiter;
 
   ClientActions& clients() { return *deps.clients; }
+  const ClientActions& clients() const { return *deps.clients; }
 
   // ---- views for api.h
   ClientsView leasesView();  // the leases of the configured downstreams
+  // Each client's quota (by MAC) with what it used in its period, from the usage history as
+  // it is (no counter read: the caller decides when to read them).
+  // downstream: the downstreams' quotas (by interface) instead.
+  std::map<std::string, QuotaView> quotasView(bool downstream = false) const;
+  // /api/me: the client whose lease holds `peer` (an IPv4 address), about itself only.
+  SelfView selfView(const std::string& peer);
+  long long lastSelfSampleSec = 0;  // /api/me reads the counters at most every kSelfSampleSec
+  static constexpr long long kSelfSampleSec = 5;
   void gatherClients(std::function<void(ClientsView)> done);  // and the soft AP's stations
   std::string statusJson();
 

@@ -128,6 +128,8 @@ try {
   await waitFor(async () => (await page.getAttribute("#live", "class")) === "live", "live updates connected");
   const dsText = await page.textContent("#ds-usb0");
   expect(dsText.includes("192.168.42.0/24"), "usb0 subnet shown: " + dsText);
+  const dsQuota = await page.textContent("#ds-usb0 .quota");
+  expect(dsQuota.includes("of 50 GB this month"), "usb0's monthly quota on its card: " + dsQuota);
   await shot("dashboard");
 
   // Clients: the lab client, by MAC, with its leased address and host name.
@@ -219,11 +221,95 @@ try {
   download = null;
   log("traffic graph moved, peak", peak, "B/s");
 
+  // Clients again (issue 14): the download is in the usage table and today's bar of its chart.
+  await go("clients");
+  const urow = `#usage-table [data-mac="${CLIENT_MAC}"]`;
+  await page.waitForSelector(urow);
+  const todayText = await page.textContent(`${urow} [data-label="Today"]`);
+  expect(/↓ [0-9.]+ (MB|GB)/.test(todayText), "today's download in the usage table: " + todayText);
+  expect(((await page.textContent(`${urow} [data-label="Last 30 days"]`)) || "").includes("↓"), "30-day total shown");
+  const chart = `${urow} svg.chart`;
+  expect(Number(await page.getAttribute(chart, "data-days")) >= 1, "a day with traffic in the chart");
+  expect((await page.$$(`${chart} g`)).length === 30, "30 days in the chart");
+  const todayBar = Number(await page.getAttribute(`${chart} g:last-of-type rect.rx`, "height"));
+  expect(todayBar > 0, "today's bar is the last one and has a height: " + todayBar);
+  findings.usageToday = todayText;
+  log("usage table and chart:", todayText);
+
+  // Rate limit through its dialog: a value without a unit is refused beside its field.
+  await page.click(`${row} button:has-text("Limit")`);
+  await page.waitForSelector("#limit-dialog[open]");
+  await page.fill("#limit-download", "5");
+  await page.click("#limit-dialog-save");
+  await waitFor(async () => ((await page.textContent("#err-limit-dialog-download")) || "").includes("has no unit"),
+                "the daemon's refusal beside download");
+  await page.fill("#limit-download", "5Mbit");
+  await page.fill("#limit-upload", "off");
+  await page.click("#limit-dialog-save");
+  await page.waitForSelector("#limit-dialog", { state: "hidden" });
+  await waitFor(async () => ((await page.textContent(row)) || "").includes("Limit ↓5Mbit ↑off"), "the limit on the client's button");
+
+  // A quota already used up: the bar says cut off, and so does the notice (this is the device).
+  await page.click(`${row} button:has-text("Quota")`);
+  await page.waitForSelector("#quota-dialog[open]");
+  await page.fill("#quota-size", "1");
+  await page.click("#quota-dialog-save");
+  await waitFor(async () => ((await page.textContent("#err-quota-dialog-quota")) || "").includes("has no unit"),
+                "the daemon's refusal beside the quota");
+  await page.fill("#quota-size", "1MB");
+  await page.click("#quota-dialog-save");
+  await page.waitForSelector("#quota-dialog", { state: "hidden" });
+  await page.waitForSelector(`${row} .quota[data-level="2"]`);
+  const quotaText = await page.textContent(`${row} .quota`);
+  expect(quotaText.includes("of 1.0 MB today") && quotaText.includes("cut off"), "quota bar: " + quotaText);
+  await page.waitForSelector("#cutoff:not([hidden])");
+  await shot("clients-quota");
+  // The login screen says why too: a fresh load, logged out.
+  await page.click("#logout");
+  await page.waitForSelector("#view-login:not([hidden])");
+  await page.reload();
+  await page.waitForSelector("#view-login:not([hidden])");
+  await page.waitForSelector("#cutoff:not([hidden])");
+  const notice = await page.textContent("#cutoff");
+  expect(notice.includes(CLIENT_MAC) && notice.includes("daily quota of 1.0 MB") && notice.includes("at midnight"),
+         "the cut-off notice: " + notice);
+  findings.cutoffNotice = notice;
+  await shot("cutoff");
+  await page.fill("#login-password", PASSWORD);
+  await page.click("#login-submit");
+  await page.waitForSelector("#view-clients:not([hidden])");  // the address still says #clients
+  await page.waitForSelector(row);
+  await page.click(`${row} button:has-text("Quota")`);
+  await page.waitForSelector("#quota-dialog[open]");
+  expect((await page.inputValue("#quota-size")) === "1MB" && (await page.inputValue("#quota-period")) === "day",
+         "the dialog shows the quota set");
+  // Start the period again: nothing used, not cut off any more, the notice goes.
+  await page.click("#quota-dialog-reset");
+  await page.waitForSelector("#quota-dialog", { state: "hidden" });
+  await page.waitForSelector(`${row} .quota[data-level="0"]`);
+  await page.waitForSelector("#cutoff[hidden]", { state: "attached" });
+  await page.click(`${row} button:has-text("Quota")`);
+  await page.waitForSelector("#quota-dialog[open]");
+  await page.click("#quota-dialog-remove");
+  await page.waitForSelector("#quota-dialog", { state: "hidden" });
+  await waitFor(async () => (await page.$(`${row} .quota`)) === null, "no quota bar once removed");
+  log("limit and quota set through their dialogs; cut-off notice shown and gone");
+
   // Settings.
   await go("settings");
   await waitFor(async () => (await page.textContent("#priority")).includes("eth0"), "upstream priority shown");
   expect((await page.inputValue("#dhcp-lease")) === "60", "lease time in minutes");
   await shot("settings");
+  // Idle auto-off: a timeout above 24 h is refused by the daemon beside its field; 10 min saved.
+  await page.fill("#idle-tethering", "2000");
+  await page.click("#settings-save");
+  await waitFor(async () => (await page.textContent('[id="err-idle.tetheringTimeoutSec"]')) === "must be between 1s and 24h (or off)",
+                "the daemon's refusal beside the idle timeout");
+  await page.fill("#idle-tethering", "10");
+  await page.check("#idle-usb");
+  await page.click("#settings-save");
+  await page.waitForSelector("#settings-saved:not([hidden])");
+  await waitFor(async () => (await page.inputValue("#idle-tethering")) === "10" && (await page.isChecked("#idle-usb")), "idle settings saved");
 
   // Log out: the page asks for the password again and the API refuses the old cookie.
   await go("dashboard");

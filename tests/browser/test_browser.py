@@ -92,6 +92,8 @@ class AdminPageTest(unittest.TestCase):
                                       '{"password":"a hostile first user"}', self.url + "api/setup")
         self.assertEqual(code, 403, out)
         self.assertIn("tetherctl web setup-code", out)
+        # A downstream's monthly quota, far from reached: its bar is on usb0's dashboard card.
+        self.lab.tetherctl("tether", "quota", "usb0", "50GB", "month", check=True)
         setup_code = self.lab.tetherctl("web", "setup-code", check=True).stdout.strip()
         self.assertRegex(setup_code, r"^[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}$")
         self.assertIn(setup_code, self.lab.tetherd_log())
@@ -110,7 +112,14 @@ class AdminPageTest(unittest.TestCase):
         self.assertIn("tetherd_session", [c["name"] for c in findings["cookie"]] or ["tetherd_session"])
         # The daemon agrees with what the page showed.
         self.assertIn("ssid=tetherd lab café", self.lab.tetherctl("softap", "get", "ssid").stdout)
-        for page in ("setup", "login", "dashboard", "clients", "wifi", "wifi-error", "traffic", "settings"):
+        # Issue 14: the usage, the limit and quota dialogs, the notice, the idle timeouts.
+        self.assertIn("daily quota of 1.0 MB", findings["cutoffNotice"])
+        self.assertNotIn(self.phone.mac, self.lab.tetherctl("client", "quotas", check=True).stdout, "the quota was removed")
+        self.assertIn(self.phone.mac + " 5Mbit off", self.lab.tetherctl("client", "limits", check=True).stdout)
+        settings = open(os.path.join(self.lab.state_dir, "web-settings")).read()
+        self.assertIn("[tethering]\nauto_tether", settings)
+        self.assertIn("idle_timeout = 600s\nidle_untether = usb\n", settings)
+        for page in ("setup", "login", "dashboard", "clients", "wifi", "wifi-error", "traffic", "settings", "clients-quota", "cutoff"):
             for size in ("desktop", "phone"):
                 path = os.path.join(SCREENSHOTS, "%s-%s.png" % (page, size))
                 self.assertTrue(os.path.getsize(path) > 5000, path)
@@ -139,6 +148,12 @@ class AdminPageTest(unittest.TestCase):
                                          if l.startswith("usb0")][0])
         status, code, out = self.curl(phone, "-b", jar, "-H", "X-CSRF-Token: " + csrf, self.url + "api/status")
         self.assertEqual(code, 200, out)
+        # /api/me needs no session and tells the phone about itself only.
+        status, code, out = self.curl(phone, self.url + "api/me")
+        self.assertEqual(code, 200, out)
+        me = json.loads(re.split(r"\r?\n\r?\n", out, maxsplit=1)[1])
+        self.assertEqual(sorted(me), ["cutOff", "hostname", "ip", "known", "mac", "quota", "reason"])
+        self.assertEqual((me["mac"], me["ip"], me["cutOff"]), (phone.mac, self.addr, False))
         # A page from another name (DNS rebinding) is refused.
         status, code, out = self.curl(phone, "-H", "Host: evil.example", self.url + "api/session")
         self.assertEqual(code, 421, out)

@@ -8,6 +8,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <cctype>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 
@@ -194,7 +195,7 @@ TEST_F(WebAppTest, OnlySessionSetupAndLoginArePublic) {
   std::vector<std::string> publicRoutes;
   for (const auto& r : app->routes())
     if (r.access == Access::Public) publicRoutes.push_back(r.method + " " + r.pattern);
-  EXPECT_EQ(publicRoutes, (std::vector<std::string>{"GET /api/session", "POST /api/setup", "POST /api/login"}));
+  EXPECT_EQ(publicRoutes, (std::vector<std::string>{"GET /api/session", "POST /api/setup", "POST /api/login", "GET /api/me"}));
   EXPECT_GE(app->routes().size(), 19u);
 }
 
@@ -235,7 +236,7 @@ TEST_F(WebAppTest, EveryStateChangingRouteRefusesACookieWithoutItsCsrfToken) {
       EXPECT_NE(got->body.find("\"csrf\""), std::string::npos) << got->body;
     }
   }
-  EXPECT_EQ(checked, 12);  // issue 14 added /api/clients/{mac}/pin, /unpin and /limit
+  EXPECT_EQ(checked, 13);  // issue 14 added /api/clients/{mac}/pin, /unpin, /limit and /quota
   EXPECT_EQ(softap->blocked().size(), 0u) << "nothing was done";
 }
 
@@ -704,6 +705,124 @@ TEST_F(WebAppTest, ClientsWithAnyHardwareTypeAreListed) {
   EXPECT_TRUE(call("GET", "/api/clients").j["clients"][0]["limit"].is_null());
 }
 
+// Issue 14: a quota set from the page, refused values naming the field; each client's quota in
+// /api/clients with what it used, its period and its level.
+TEST_F(WebAppTest, QuotasAreSetAndShownPerClient) {
+  setup();
+  writeLeases("usb0", "1700000600 02:00:00:00:00:aa 192.168.42.10 phone *\n");
+  EXPECT_TRUE(call("GET", "/api/clients").j["clients"][0]["quota"].is_null());
+  auto bad = call("POST", "/api/clients/02:00:00:00:00:aa/quota", R"({"quota":"5"})");
+  EXPECT_EQ(bad.status(), 400);
+  EXPECT_EQ(bad.j["errors"]["quota"], "'5' has no unit: say B, kB, MB, GB, TB or KiB, MiB, GiB, TiB") << bad.r.body;
+  EXPECT_EQ(bad.j["error"]["message"], "quota: '5' has no unit: say B, kB, MB, GB, TB or KiB, MiB, GiB, TiB");
+  bad = call("POST", "/api/clients/02:00:00:00:00:aa/quota", R"({"quota":5})");
+  EXPECT_EQ(bad.status(), 400);
+  EXPECT_TRUE(bad.j["errors"].contains("quota")) << bad.r.body;
+  bad = call("POST", "/api/clients/not-a-mac/quota", R"({"quota":"5MB"})");
+  EXPECT_EQ(bad.status(), 400);
+  EXPECT_TRUE(bad.j["errors"].contains("mac")) << bad.r.body;
+  ASSERT_EQ(call("POST", "/api/clients/02:00:00:00:00:aa/quota", R"({"quota":"5MB"})").status(), 200);
+  ASSERT_EQ(manager->quotas().clients.count("02:00:00:00:00:aa"), 1u) << "the daemon's own quota";
+  EXPECT_EQ(manager->quotas().clients.at("02:00:00:00:00:aa").bytes, 5'000'000u);
+  auto q = call("GET", "/api/clients").j["clients"][0]["quota"];
+  EXPECT_EQ(q["bytes"], 5'000'000);
+  EXPECT_EQ(q["size"], "5MB");
+  EXPECT_EQ(q["used"], 0);
+  EXPECT_EQ(q["period"], "day");
+  EXPECT_EQ(q["level"], 0);
+  EXPECT_GT(q["resetsAt"].get<long long>(), epochMs / 1000);
+  EXPECT_LE(q["resetsInSec"].get<long long>(), 25 * 3600);
+  // A monthly one; a period the daemon does not know is refused naming the field.
+  bad = call("POST", "/api/clients/02:00:00:00:00:aa/quota", R"({"quota":"2GB","period":"weekly"})");
+  EXPECT_EQ(bad.status(), 400);
+  EXPECT_TRUE(bad.j["errors"].contains("period")) << bad.r.body;
+  ASSERT_EQ(call("POST", "/api/clients/02:00:00:00:00:aa/quota", R"({"quota":"2GB","period":"month"})").status(), 200);
+  q = call("GET", "/api/clients").j["clients"][0]["quota"];
+  EXPECT_EQ(q["period"], "month");
+  EXPECT_EQ(q["size"], "2GB");
+  EXPECT_LE(q["resetsInSec"].get<long long>(), 32LL * 24 * 3600);
+  EXPECT_EQ(call("POST", "/api/clients/02:00:00:00:00:aa/quota", R"({"quota":"reset"})").status(), 200);
+  ASSERT_EQ(call("POST", "/api/clients/02:00:00:00:00:aa/quota", R"({"quota":"1TB","period":"total"})").status(), 200);
+  EXPECT_TRUE(call("GET", "/api/clients").j["clients"][0]["quota"]["resetsAt"].is_null()) << "a total is never whole again";
+  ASSERT_EQ(call("POST", "/api/clients/02:00:00:00:00:aa/quota", R"({"quota":"off"})").status(), 200);
+  EXPECT_TRUE(call("GET", "/api/clients").j["clients"][0]["quota"].is_null());
+  EXPECT_EQ(call("POST", "/api/clients/02:00:00:00:00:aa/quota", R"({"quota":"off"})").status(), 200) << "already without";
+  // The rate limit's refusals name their field too.
+  bad = call("POST", "/api/clients/02:00:00:00:00:aa/limit", R"({"download":"5Mbit","upload":"fast"})");
+  EXPECT_EQ(bad.status(), 400);
+  EXPECT_TRUE(bad.j["errors"].contains("upload")) << bad.r.body;
+}
+
+// Issue 14: a downstream's quota is on its dashboard card (/api/status).
+TEST_F(WebAppTest, StatusShowsADownstreamsQuota) {
+  setup();
+  EXPECT_FALSE(call("GET", "/api/status").j["downstreams"][0].contains("quota"));
+  auto req = checkDownstreamQuota("usb0", "5GB", "month");
+  ASSERT_TRUE(req) << req.error().message;
+  ASSERT_TRUE(manager->setQuota(*req, true));
+  auto d = call("GET", "/api/status").j["downstreams"][0];
+  EXPECT_EQ(d["name"], "usb0");
+  EXPECT_EQ(d["quota"]["bytes"], 5'000'000'000u);
+  EXPECT_EQ(d["quota"]["period"], "month");
+  EXPECT_EQ(d["quota"]["level"], 0);
+  EXPECT_FALSE(d["quota"]["resetsOn"].is_null());
+}
+
+// Issue 14: /api/me, public, tells the requesting client about itself and nobody else; an
+// address without a lease here learns nothing.
+TEST_F(WebAppTest, MeTellsAClientOnlyAboutItself) {
+  setup();
+  writeLeases("usb0", "1700000600 02:00:00:00:00:aa 192.168.42.10 phone *\n"
+                      "1700000600 02:00:00:00:00:bb 192.168.42.11 other *\n");
+  ASSERT_EQ(call("POST", "/api/clients/02:00:00:00:00:bb/quota", R"({"quota":"1GB"})").status(), 200);
+  ASSERT_EQ(call("POST", "/api/clients/02:00:00:00:00:bb/block", "", {}, true, "192.168.42.10").status(), 200);
+  auto me = call("GET", "/api/me", "", {}, false, "192.168.42.10");
+  ASSERT_EQ(me.status(), 200);
+  EXPECT_EQ(me.j, (nlohmann::json{{"known", true}, {"mac", "02:00:00:00:00:aa"}, {"ip", "192.168.42.10"}, {"hostname", "phone"},
+                                  {"cutOff", false}, {"reason", nullptr}, {"quota", nullptr}}));
+  EXPECT_EQ(me.r.body.find("02:00:00:00:00:bb"), std::string::npos) << "nothing about another client";
+  auto other = call("GET", "/api/me", "", {}, false, "192.168.42.11");
+  EXPECT_EQ(other.j["cutOff"], true);
+  EXPECT_EQ(other.j["reason"], "blocked");
+  EXPECT_EQ(other.j["quota"]["bytes"], 1'000'000'000);
+  EXPECT_EQ(other.r.body.find("02:00:00:00:00:aa"), std::string::npos);
+  for (const char* peer : {"192.168.42.20", "127.0.0.1", "10.0.1.7", "not an address"})
+    EXPECT_EQ(call("GET", "/api/me", "", {}, false, peer).j, (nlohmann::json{{"known", false}})) << peer;
+}
+
+// Issue 14 point 6 on the page: the idle timeouts through the settings' own path, refused
+// values naming their field.
+TEST_F(WebAppTest, IdleTimeoutsAreSettings) {
+  setup();
+  auto r = call("GET", "/api/settings");
+  EXPECT_EQ(r.j["idle"], (nlohmann::json{{"softapTimeoutSec", 0}, {"tetheringTimeoutSec", 0},
+                                         {"untether", {{"usb", false}, {"bluetooth", false}, {"ethernet", false}}}}));
+  r = call("PUT", "/api/settings", R"({"idle":{"softapTimeoutSec":600,"tetheringTimeoutSec":1800,"untether":{"usb":true}}})");
+  ASSERT_EQ(r.status(), 200) << r.r.body;
+  EXPECT_EQ(config.softapIdleTimeoutSec, 600);
+  EXPECT_EQ(config.idleTimeoutSec, 1800);
+  EXPECT_TRUE(config.idleUntether[static_cast<size_t>(IfaceKind::Usb)]);
+  EXPECT_FALSE(config.idleUntether[static_cast<size_t>(IfaceKind::Ethernet)]);
+  EXPECT_EQ(r.j["idle"]["untether"]["usb"], true);
+  auto text = readFile(runtimeSettingsPath(config.stateDir), 65536);
+  ASSERT_TRUE(text);
+  EXPECT_NE(text->find("[softap]\nidle_timeout = 600s\n[tethering]\nidle_timeout = 1800s\nidle_untether = usb\n"), std::string::npos)
+      << *text;
+  r = call("PUT", "/api/settings", R"({"idle":{"softapTimeoutSec":0}})");
+  ASSERT_EQ(r.status(), 200) << r.r.body;
+  EXPECT_EQ(config.softapIdleTimeoutSec, 0) << "0 is off";
+  r = call("PUT", "/api/settings", R"({"idle":{"tetheringTimeoutSec":90000}})");
+  EXPECT_EQ(r.status(), 400);
+  EXPECT_EQ(r.j["errors"]["idle.tetheringTimeoutSec"], "must be between 1s and 24h (or off)") << r.r.body;
+  r = call("PUT", "/api/settings", R"({"idle":{"softapTimeoutSec":90000}})");
+  EXPECT_EQ(r.j["errors"]["idle.softapTimeoutSec"], "must be between 1s and 24h (or off)") << r.r.body;
+  r = call("PUT", "/api/settings", R"({"idle":{"softapTimeoutSec":-1}})");
+  EXPECT_TRUE(r.j["errors"].contains("idle.softapTimeoutSec")) << r.r.body;
+  r = call("PUT", "/api/settings", R"({"idle":{"untether":{"wifi":true}}})");
+  EXPECT_TRUE(r.j["errors"].contains("idle.untether")) << r.r.body;
+  EXPECT_EQ(config.idleTimeoutSec, 1800) << "nothing applied from a refused change";
+}
+
 TEST_F(WebAppTest, BlockAndUnblockUseTheFirewallAndTheSoftApDenyList) {
   setup();
   EXPECT_EQ(call("POST", "/api/clients/02:00:00:00:00:AB/block").status(), 200);
@@ -1054,6 +1173,7 @@ TEST(WebApiImpl, ClientsJoinStationsWithLeases) {
                                               {"blocked", false},
                                               {"pinned", nullptr},
                                               {"limit", nullptr},
+                                              {"quota", nullptr},
                                               {"canKick", true},
                                               {"canBlock", true}}));
   EXPECT_EQ(clientCounts(v), (std::map<std::string, int>{{"wlan0", 1}}));
@@ -1189,6 +1309,42 @@ TEST(WebApiImpl, ClientsShowEachClientsIpv6Addresses) {
   auto j = clientsImpl(v);
   ASSERT_EQ(j["clients"].size(), 1u);
   EXPECT_EQ(j["clients"][0]["ipv6"], (nlohmann::json{"2001:db8:0:10::5", "fd12:3456:789a:1::5"}));
+}
+
+TEST(WebApiImpl, QuotaLevelsAndResets) {
+  const long long now = 1'700'000'000;
+  auto q = quotaJson(QuotaView{5'000'000, 4'000'000, "day"}, now);
+  EXPECT_EQ(q["level"], 1) << "80 %";
+  EXPECT_EQ(quotaJson(QuotaView{5'000'000, 4'990'000, "day"}, now)["level"], 2) << "less than 64 KiB left: reached";
+  EXPECT_EQ(quotaJson(QuotaView{5'000'000, 100, "day"}, now)["level"], 0);
+  // Whole again at local midnight of its reset day; never (total) is null.
+  const int tomorrow = localDay(now) + 1;
+  q = quotaJson(QuotaView{5'000'000, 4'000'000, "day", tomorrow}, now);
+  const time_t reset = static_cast<time_t>(q["resetsAt"].get<long long>());
+  EXPECT_EQ(reset, localMidnight(tomorrow));
+  std::tm tm{};
+  localtime_r(&reset, &tm);
+  EXPECT_EQ(tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec, 0);
+  EXPECT_EQ(localDay(reset), tomorrow);
+  EXPECT_GT(reset, now);
+  EXPECT_LE(reset - now, 25 * 3600);
+  EXPECT_EQ(q["resetsInSec"], reset - now);
+  EXPECT_EQ(q["resetsOn"], dayText(tomorrow));
+  EXPECT_TRUE(quotaJson(QuotaView{1, 0, "total", 0}, now)["resetsAt"].is_null());
+  // Reached: /api/me says cut off, and why.
+  SelfView me;
+  me.known = true;
+  me.mac = "02:00:00:00:00:aa";
+  me.ip = "192.168.42.10";
+  me.quota = QuotaView{5'000'000, 5'000'000, "day"};
+  auto j = meImpl(me, now);
+  EXPECT_EQ(j["cutOff"], true);
+  EXPECT_EQ(j["reason"], "quota");
+  EXPECT_EQ(j["quota"]["used"], 5'000'000);
+  EXPECT_TRUE(j["hostname"].is_null());
+  me.quota->used = 10;
+  EXPECT_EQ(meImpl(me, now)["cutOff"], false);
+  EXPECT_TRUE(meImpl(me, now)["reason"].is_null());
 }
 
 TEST(WebQr, SvgOfAPayload) {

@@ -1,7 +1,9 @@
 // The clients resource: every downstream's clients from the DHCP leases joined with the soft
 // AP's stations (api.h: clientsImpl), and kick / block / unblock / pin / unpin through the daemon's
-// ClientActions (the same as `client kick|block|unblock`); limit sets a client's rate limits. The device the page is used from is
-// never kicked or blocked from it.
+// ClientActions (the same as `client kick|block|unblock`); limit sets a client's rate limits and
+// quota its quota (`client limit`, `client quota`). The device the page is used from is never
+// kicked or blocked from it. /api/me (public) tells a client about itself only: the page's
+// "why you are cut off" notice.
 #include "web/responses.h"
 #include "web/routes/routes.h"
 
@@ -33,6 +35,14 @@ void postClientAction(WebContext& c, const Request& req, const Params& params, R
   reply(st ? ok() : errorResponse(st.error()));
 }
 
+// A refused value: the error, and {"errors": {field: reason}} when the message names one of
+// `fields` (the page shows it beside that field).
+Response refused(const Error& e, const std::vector<std::string>& fields) {
+  json body = errorBody(e);
+  if (e.code == Errc::InvalidArgument) body["errors"] = fieldErrors(e.message, fields, "body")["errors"];
+  return jsonResponse(httpStatusFor(e.code), body);
+}
+
 // {"download": "5Mbit", "upload": "off"}: a field left out is "off"; both off removes the limit.
 void postClientLimit(WebContext& c, const Request& req, const Params& params, Reply reply) {
   auto body = jsonBody(req, reply);
@@ -47,7 +57,29 @@ void postClientLimit(WebContext& c, const Request& req, const Params& params, Re
   Status st = c.clients().limit(params.at("mac"), *down, *up);
   if (!st && st.error().code == Errc::NotFound && *down == "off" && *up == "off") st = {};  // already without
   if (st) c.pushStatusSoon();
-  reply(st ? ok() : errorResponse(st.error()));
+  reply(st ? ok() : refused(st.error(), {"download", "upload", "mac"}));
+}
+
+// {"quota": "5GB", "period": "month"} (period: day, the default, month or total), {"quota":
+// "off"} (also: left out; off without a quota is fine) or {"quota": "reset"} (the period starts
+// again now): ClientActions::quota, as `client quota <mac> <size> [<period>]|off|reset`.
+void postClientQuota(WebContext& c, const Request& req, const Params& params, Reply reply) {
+  auto body = jsonBody(req, reply);
+  if (!body) return;
+  std::string size = "off", period;
+  for (auto [name, target] : {std::pair<const char*, std::string*>{"quota", &size}, {"period", &period}}) {
+    if (!body->contains(name)) continue;
+    const std::string why = std::string(name) == "quota" ? "must be a string like \"5GB\", \"off\" or \"reset\""
+                                                          : "must be \"day\", \"month\" or \"total\"";
+    if (!(*body)[name].is_string())
+      return reply(jsonResponse(400, json{{"error", {{"code", "invalid-argument"}, {"message", std::string(name) + ": " + why}}},
+                                          {"errors", {{name, why}}}}));
+    *target = (*body)[name].get<std::string>();
+  }
+  if (size == "off" || size == "reset") period.clear();
+  Status st = c.clients().quota(params.at("mac"), size, period);
+  if (!st && st.error().code == Errc::NotFound && size == "off") st = {};  // already without
+  reply(st ? ok() : refused(st.error(), {"quota", "period", "mac"}));
 }
 
 Handler action(WebContext& c, const char* name) {
@@ -98,6 +130,14 @@ void addClientRoutes(RouteTable& routes, WebContext& c) {
   routes.push_back({"POST", "/api/clients/{mac}/pin", A::Session,
                     "static lease: pin a client to its current address (dnsmasq hosts file, no restart)", action(c, "pin")});
   routes.push_back({"POST", "/api/clients/{mac}/unpin", A::Session, "remove a client's static lease", action(c, "unpin")});
+  routes.push_back({"POST", "/api/clients/{mac}/quota", A::Session, "a client's quota: {quota, period} (\"5GB\", \"month\"; \"off\", \"reset\")",
+                    [&c](const Request& q, const Params& p, Session*, Reply r) { postClientQuota(c, q, p, std::move(r)); }});
+  // Public: a client cut off from the internet can still open the page, and must learn why
+  // before (or without) logging in. Only its own state, found by its address's lease.
+  routes.push_back({"GET", "/api/me", A::Public, "the requesting client's own state: cut off, why, its quota",
+                    [&c](const Request& q, const Params&, Session*, Reply r) {
+                      r(jsonResponse(200, meImpl(c.selfView(q.peer), c.deps.epochMs() / 1000)));
+                    }});
   routes.push_back({"POST", "/api/clients/{mac}/limit", A::Session, "rate-limit a client: {download, upload} (\"5Mbit\", \"off\")",
                     [&c](const Request& q, const Params& p, Session*, Reply r) { postClientLimit(c, q, p, std::move(r)); }});
 }

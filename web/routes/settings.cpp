@@ -1,4 +1,5 @@
-// The settings resource: upstream priority, auto-tether per kind, DHCP range and lease time.
+// The settings resource: upstream priority, auto-tether per kind, DHCP range and lease time,
+// idle auto-off (the soft AP's and the other downstreams' idle timeouts).
 // A change is validated key by key (an error names its JSON field), kept in
 // state_dir/web-settings and applied the SIGHUP way (WebDeps::applyConfig); the upstream
 // priority goes through the manager's own operation, as `upstream set-priority`.
@@ -17,7 +18,9 @@ namespace {
 json settingsErrors(const std::string& message) {
   static const std::pair<const char*, const char*> kKeys[] = {
       {"range_first_host", "dhcp.rangeFirstHost"}, {"range_last_host", "dhcp.rangeLastHost"}, {"lease_time", "dhcp.leaseTimeSec"},
-      {"auto_tether", "autoTether"},                {"priority", "upstreamPriority"}};
+      {"auto_tether", "autoTether"},                {"priority", "upstreamPriority"},
+      {"'idle_timeout' in [softap]", "idle.softapTimeoutSec"}, {"'idle_timeout' in [tethering]", "idle.tetheringTimeoutSec"},
+      {"idle_untether", "idle.untether"}};
   std::string text = message;
   // "web-settings:3: key 'x' in [s]: reason" -> "reason"
   if (auto p = text.find("]: "); p != std::string::npos) text = text.substr(p + 3);

@@ -108,6 +108,7 @@ function route() {
 }
 
 async function start() {
+  loadMe();  // a cut-off device learns why, logged in or not (clients.js)
   const r = await api("GET", "/api/session");
   if (!r.ok) { toast("tetherd does not answer"); return; }
   if (!r.data.passwordSet) {
@@ -141,6 +142,13 @@ function connectEvents() {
   es.addEventListener("open", () => $("live").classList.remove("off"));
   es.addEventListener("status", (e) => updateStatus(JSON.parse(e.data)));
   es.addEventListener("traffic", (e) => addSample(JSON.parse(e.data)));
+  es.addEventListener("change", (e) => {
+    const c = JSON.parse(e.data);
+    if (c.type !== "quotaAlert") return;
+    toast((c.mac || "downstream " + c.downstream) + (c.reached ? " reached its quota: cut off" : " used 80 % of its quota"));
+    if (state.view === "clients") loadClients();
+    loadMe();
+  });
   es.addEventListener("error", async () => {
     $("live").classList.add("off");
     if (es.readyState === EventSource.CLOSED) {
@@ -280,88 +288,16 @@ function renderStatus(s) {
               kv([["Subnet", d.subnet || "–"], ["IPv6", d.ipv6Prefix ? d.ipv6Prefix + " (" + d.ipv6 + ")" : "–"],
                   ["Clients", String(d.clients)], ["DHCP", d.dhcp ? "running" : "stopped"],
                   ["Traffic", "↓ " + bytes(d.rxBytes) + "  ↑ " + bytes(d.txBytes)]]),
+              d.quota ? quotaBar(d.quota) : null,  // the downstream's quota (clients.js)
               d.error ? el("p", { class: "error" }, d.error.message + " ", el("code", { text: d.error.code })) : null,
               button);
   }));
 }
 
-// ---- clients -----------------------------------------------------------------------------------
-
-async function loadClients() {
-  const r = await api("GET", "/api/clients");
-  if (!r.ok) return;
-  state.clients = r.data;
-  renderClients(r.data);
-  const u = await api("GET", "/api/clients/usage");
-  if (u.ok) renderUsage(u.data, r.data.clients);
-}
-
-// Per-client usage: today's and the last 30 days' bytes (kept by tetherd in state_dir).
-function renderUsage(u, clients) {
-  const names = Object.fromEntries(clients.map((c) => [c.mac, c.hostname]));
-  const head = el("div", { class: "tr th", role: "row" },
-                  ...["Client", "Today", "Last 30 days", "Days"].map((h) => el("div", { role: "columnheader", text: h })));
-  const rows = u.clients.map((c) => el("div", { class: "tr", role: "row", "data-mac": c.mac },
-    cell("Client", el("span", { class: "mono", text: (names[c.mac] ? names[c.mac] + " " : "") + c.mac }), "wide"),
-    cell("Today", "↓ " + bytes(c.today.rx) + " ↑ " + bytes(c.today.tx)),
-    cell("Last 30 days", "↓ " + bytes(c.last30.rx) + " ↑ " + bytes(c.last30.tx)),
-    cell("Days", String(new Set(c.days.map((d) => d.day)).size))));
-  $("usage-table").replaceChildren(...(rows.length ? [head, ...rows] : []));
-  $("usage-empty").hidden = rows.length > 0;
-}
+// ---- clients (clients.js) -----------------------------------------------------------------------
 
 function cell(label, content, cls) {
   return el("div", { class: "cell " + (cls || ""), role: "cell", "data-label": label }, content);
-}
-
-async function clientAction(mac, action) {
-  const r = await api("POST", "/api/clients/" + encodeURIComponent(mac) + "/" + action);
-  const done = { kick: "disconnected", pin: "pinned", unpin: "unpinned" }[action] || action + "ed";
-  toast(r.ok ? mac + ": " + done : mac + ": " + errorText(r));
-  loadClients();
-}
-
-// Rate limits (issue 14): asked one after the other; "off" (or empty) for none.
-async function clientLimit(c) {
-  const cur = c.limit || { download: "off", upload: "off" };
-  const down = prompt("Download limit for " + c.mac + " (5Mbit, 500kbit, 2MB/s or off)", cur.download);
-  if (down === null) return;
-  const up = prompt("Upload limit for " + c.mac + " (5Mbit, 500kbit, 2MB/s or off)", cur.upload);
-  if (up === null) return;
-  const body = { download: down.trim() || "off", upload: up.trim() || "off" };
-  const r = await api("POST", "/api/clients/" + encodeURIComponent(c.mac) + "/limit", body);
-  toast(r.ok ? c.mac + ": limit ↓ " + body.download + " ↑ " + body.upload : c.mac + ": " + errorText(r));
-  loadClients();
-}
-
-function renderClients(d) {
-  const head = el("div", { class: "tr th", role: "row" },
-                  ...["Name", "MAC", "IP", "Interface", "Connected", "Signal", "Traffic", ""].map((h) => el("div", { role: "columnheader", text: h })));
-  const rows = d.clients.map((c) => el("div", { class: "tr client", role: "row", "data-mac": c.mac },
-    cell("Name", el("strong", { text: c.hostname || "(no name)" }), "wide"),
-    cell("MAC", el("span", { class: "mono", text: c.mac })),
-    cell("IP", el("span", {}, el("span", { class: "mono", text: c.ip || "–" }),
-                  ...(c.ipv6 || []).map((a) => el("span", { class: "mono sub ipv6", text: a })))),
-    cell("Interface", c.interface + " (" + c.kind + ")"),
-    cell("Connected", c.connectedSec !== null ? duration(c.connectedSec)
-                        : c.leaseExpires ? el("span", { class: "sub", text: "lease: " + duration(Math.max(0, c.leaseExpires - Math.floor(Date.now() / 1000))) + " left" })
-                        : "–"),
-    cell("Signal", c.signalDbm !== null ? c.signalDbm + " dBm" : "–"),
-    cell("Traffic", c.downloadBytes !== null ? "↓ " + bytes(c.downloadBytes) + " ↑ " + bytes(c.uploadBytes) : "–"),
-    el("div", { class: "actions" },
-       c.canKick ? el("button", { class: "small quiet", type: "button", text: "Kick", onclick: () => clientAction(c.mac, "kick") }) : null,
-       c.canBlock && c.ip ? el("button", { class: "small quiet", type: "button", text: c.pinned ? "Unpin" : "Pin",
-                                           title: c.pinned ? "pinned to " + c.pinned : "always give this client " + c.ip,
-                                           onclick: () => clientAction(c.mac, c.pinned ? "unpin" : "pin") }) : null,
-       c.canBlock && c.ip ? el("button", { class: "small quiet", type: "button", text: c.limit ? "Limit ↓" + c.limit.download + " ↑" + c.limit.upload : "Limit",
-                                           title: "rate-limit this client", onclick: () => clientLimit(c) }) : null,
-       c.canBlock && !c.blocked ? el("button", { class: "small danger", type: "button", text: "Block", onclick: () => clientAction(c.mac, "block") }) : null)));
-  $("clients-table").replaceChildren(...(rows.length ? [head, ...rows] : []));
-  $("clients-empty").hidden = rows.length > 0;
-  $("blocked").replaceChildren(...(d.blocked.length ? d.blocked.map((m) => el("li", {},
-    el("span", { class: "mono", text: m }),
-    el("button", { class: "small quiet", type: "button", text: "Unblock", onclick: () => clientAction(m, "unblock") })))
-    : [el("li", { class: "empty", text: "Nobody is blocked." })]));
 }
 
 // ---- Wi-Fi: the daemon's rules, checked here first ---------------------------------------------
@@ -478,201 +414,6 @@ $("wifi-form").addEventListener("submit", async (e) => {
   else toast("Wi-Fi: " + errorText(r));
 });
 
-// ---- traffic -----------------------------------------------------------------------------------
-
-const COLORS = ["#1f6feb", "#d9480f", "#2f9e44", "#ae3ec9", "#e8590c", "#0c8599"];
-const WINDOW_MS = 5 * 60 * 1000;  // kept; shown: at least 1 min, at most 5, as far back as there are samples
-
-async function loadTraffic() {
-  const r = await api("GET", "/api/traffic");
-  if (r.ok) {
-    const known = new Set(state.traffic.map((s) => s.t));
-    for (const s of r.data.samples) if (!known.has(s.t)) state.traffic.push(s);
-    state.traffic.sort((a, b) => a.t - b.t);
-  }
-  drawTraffic();
-}
-
-function addSample(s) {
-  state.traffic.push(s);
-  const cutoff = s.t - WINDOW_MS;
-  while (state.traffic.length && state.traffic[0].t < cutoff) state.traffic.shift();
-  if (state.view === "traffic") drawTraffic();
-}
-
-// The y axis: 5 intervals of a round step (1, 2 or 5 times a power of ten) covering v.
-function niceMax(v) {
-  const step0 = Math.max(v, 5000) / 5;
-  const p = Math.pow(10, Math.floor(Math.log10(step0)));
-  for (const m of [1, 2, 5, 10]) if (m * p >= step0) return 5 * m * p;
-  return 50 * p;
-}
-
-function drawTraffic() {
-  const canvas = $("traffic-graph");
-  const samples = state.traffic;
-  const names = [...new Set(samples.flatMap((s) => Object.keys(s.downstreams)))].sort();
-  const dpr = window.devicePixelRatio || 1;
-  const w = canvas.clientWidth || 600, h = canvas.clientHeight || 260;
-  canvas.width = Math.round(w * dpr);
-  canvas.height = Math.round(h * dpr);
-  const g = canvas.getContext("2d");
-  g.setTransform(dpr, 0, 0, dpr, 0, 0);
-  const css = getComputedStyle(document.documentElement);
-  const fg = css.getPropertyValue("--muted").trim() || "#666", line = css.getPropertyValue("--line").trim() || "#ddd";
-  g.clearRect(0, 0, w, h);
-  const left = 64, right = 10, top = 10, bottom = 24;
-  const now = samples.length ? samples[samples.length - 1].t : Date.now();
-  const span = samples.length ? now - samples[0].t : 0;
-  const windowMs = Math.min(WINDOW_MS, Math.max(60000, Math.ceil(span / 60000) * 60000));
-  let peak = 0;
-  for (const s of samples) for (const v of Object.values(s.downstreams)) peak = Math.max(peak, v.rx, v.tx);
-  const max = niceMax(peak);
-  const x = (t) => left + (w - left - right) * (1 - (now - t) / windowMs);
-  const y = (v) => h - bottom - (h - top - bottom) * (v / max);
-  g.font = "11px system-ui, sans-serif";
-  g.fillStyle = fg;
-  g.strokeStyle = line;
-  g.lineWidth = 1;
-  for (let i = 0; i <= 5; i++) {
-    const v = (max * i) / 5, yy = Math.round(y(v)) + 0.5;
-    g.beginPath(); g.moveTo(left, yy); g.lineTo(w - right, yy); g.stroke();
-    g.textAlign = "right"; g.textBaseline = "middle";
-    g.fillText(rate(v), left - 6, yy);
-  }
-  g.textAlign = "center"; g.textBaseline = "top";
-  let tick = windowMs <= 60000 ? 10000 : 60000;
-  while ((w - left - right) * (tick / windowMs) < 48) tick *= 2;  // labels never overlap
-  for (let at = 0; at <= windowMs; at += tick) {
-    g.textAlign = at === 0 ? "right" : at === windowMs ? "left" : "center";
-    g.fillText(at === 0 ? "now" : tick < 60000 ? "-" + at / 1000 + " s" : "-" + at / 60000 + " min", x(now - at), h - bottom + 6);
-  }
-  names.forEach((name, i) => {
-    const color = COLORS[i % COLORS.length];
-    for (const dir of ["rx", "tx"]) {
-      g.strokeStyle = color;
-      g.lineWidth = dir === "rx" ? 2 : 1.5;
-      g.setLineDash(dir === "rx" ? [] : [5, 4]);
-      g.beginPath();
-      let started = false;
-      for (const s of samples) {
-        const v = s.downstreams[name];
-        if (!v) { started = false; continue; }
-        if (!started) g.moveTo(x(s.t), y(v[dir])); else g.lineTo(x(s.t), y(v[dir]));
-        started = true;
-      }
-      g.stroke();
-    }
-  });
-  g.setLineDash([]);
-  canvas.dataset.samples = String(samples.length);
-  canvas.dataset.peak = String(Math.round(peak));
-  const last = samples[samples.length - 1];
-  $("traffic-legend").replaceChildren(...(names.length ? names.map((name, i) => {
-    const v = last && last.downstreams[name];
-    return el("span", { class: "item", "data-if": name }, el("span", { class: "sw" + i + " sw" }), el("strong", { text: name }),
-              " ↓ " + rate(v ? v.rx : 0) + "  ↑ " + rate(v ? v.tx : 0));
-  }) : [el("span", { class: "empty", text: "Waiting for samples (every 2 s)…" })]));
-  for (const [i] of names.entries()) {
-    const sw = document.querySelector("#traffic-legend .sw" + i);
-    if (sw) sw.style.background = COLORS[i % COLORS.length];
-  }
-  const clients = last ? Object.entries(last.clients) : [];
-  $("traffic-clients").replaceChildren(...(clients.length ? [
-    el("div", { class: "tr th", role: "row" }, ...["Client", "To client", "From client", ""].map((t) => el("div", { text: t }))),
-    ...clients.map(([mac, v]) => el("div", { class: "tr", role: "row" }, cell("Client", el("span", { class: "mono", text: mac }), "wide"),
-                                    cell("To client", rate(v.rx)), cell("From client", rate(v.tx)), el("div")))] : []));
-  $("traffic-clients").classList.add("traffic");
-  $("traffic-clients-empty").hidden = clients.length > 0;
-}
-
-window.addEventListener("resize", () => { if (state.view === "traffic") drawTraffic(); });
-
-// ---- settings ----------------------------------------------------------------------------------
-
-async function loadSettings() {
-  const r = await api("GET", "/api/settings");
-  if (!r.ok) return toast("Settings: " + errorText(r));
-  const s = r.data;
-  state.settings = s;
-  state.priority = [...s.upstreamPriority];
-  renderPriority();
-  const KINDS = { usb: "USB", wifi: "Wi-Fi", bluetooth: "Bluetooth", ethernet: "Ethernet" };
-  $("auto-tether").replaceChildren(...Object.keys(KINDS).filter((k) => k in s.autoTether).map((kind) =>
-    el("label", { class: "check" }, el("input", { type: "checkbox", id: "auto-" + kind, "data-kind": kind, checked: s.autoTether[kind] }),
-       KINDS[kind])));
-  $("dhcp-first").value = s.dhcp.rangeFirstHost;
-  $("dhcp-last").value = s.dhcp.rangeLastHost;
-  $("dhcp-lease").value = Math.round(s.dhcp.leaseTimeSec / 60);
-  showErrors("", {});
-}
-
-function renderPriority() {
-  const names = state.priority;
-  $("priority").replaceChildren(...names.map((n, i) => el("li", {},
-    el("span", { text: n }),
-    el("button", { class: "small quiet", type: "button", text: "↑", "aria-label": "move " + n + " up", disabled: i === 0,
-                   onclick: () => { [names[i - 1], names[i]] = [names[i], names[i - 1]]; renderPriority(); } }),
-    el("button", { class: "small quiet", type: "button", text: "↓", "aria-label": "move " + n + " down", disabled: i === names.length - 1,
-                   onclick: () => { [names[i + 1], names[i]] = [names[i], names[i + 1]]; renderPriority(); } }),
-    el("button", { class: "small quiet", type: "button", text: "Remove", onclick: () => { names.splice(i, 1); renderPriority(); } }))));
-  const free = ((state.settings && state.settings.interfaces) || []).filter((n) => !names.includes(n));
-  $("priority-add-name").replaceChildren(...free.map((n) => el("option", { value: n, text: n })));
-  $("priority-add-row").hidden = free.length === 0;
-}
-
-$("priority-add").addEventListener("click", () => {
-  const n = $("priority-add-name").value;
-  if (n) { state.priority.push(n); renderPriority(); }
-});
-
-$("settings-form").addEventListener("submit", async (e) => {
-  e.preventDefault();
-  $("settings-saved").hidden = true;
-  const auto = {};
-  for (const c of document.querySelectorAll("#auto-tether input")) auto[c.dataset.kind] = c.checked;
-  const first = Number($("dhcp-first").value), last = Number($("dhcp-last").value), lease = Number($("dhcp-lease").value);
-  const errs = {};
-  if (!Number.isInteger(first) || first < 2 || first > 65000) errs["dhcp.rangeFirstHost"] = "must be between 2 and 65000";
-  if (!Number.isInteger(last) || last < 2 || last > 65000) errs["dhcp.rangeLastHost"] = "must be between 2 and 65000";
-  else if (first > last) errs["dhcp.rangeFirstHost"] = "greater than the last host";
-  if (!Number.isInteger(lease) || lease < 2 || lease > 10080) errs["dhcp.leaseTimeSec"] = "between 2 minutes and 7 days";
-  showErrors("", errs);
-  if (Object.keys(errs).length) return;
-  $("settings-save").disabled = true;
-  const r = await api("PUT", "/api/settings", { upstreamPriority: state.priority, autoTether: auto,
-                                               dhcp: { rangeFirstHost: first, rangeLastHost: last, leaseTimeSec: lease * 60 } });
-  $("settings-save").disabled = false;
-  if (r.ok) { $("settings-saved").hidden = false; return loadSettings().then(() => { $("settings-saved").hidden = false; }); }
-  if (r.data && r.data.errors) {
-    const errors = {};
-    for (const [k, v] of Object.entries(r.data.errors)) errors[k === "body" ? "settings-body" : k] = v;
-    showErrors("", errors);
-  } else toast("Settings: " + errorText(r));
-});
-
-$("password-form").addEventListener("submit", async (e) => {
-  e.preventDefault();
-  $("pw-saved").hidden = true;
-  const errs = {};
-  const why = passwordProblem($("pw-new").value);
-  if (!$("pw-current").value) errs.current = "required";
-  if (why) errs.new = why;
-  else if ($("pw-new").value !== $("pw-confirm").value) errs.confirm = "the two passwords differ";
-  showErrors("", errs);
-  if (Object.keys(errs).length) return;
-  const r = await api("POST", "/api/password", { current: $("pw-current").value, new: $("pw-new").value });
-  if (r.ok) {
-    for (const id of ["pw-current", "pw-new", "pw-confirm"]) $(id).value = "";
-    $("pw-saved").hidden = false;
-    // A fresh session came with the change (every other one ended).
-    if (r.data && r.data.csrfToken) {
-      state.csrf = r.data.csrfToken;
-      connectEvents();
-    }
-  } else if (r.data && r.data.errors) showErrors("", r.data.errors);
-  else if (r.status === 429) showErrors("", { current: "too many wrong passwords; try again in " + r.retryAfter + " s" });
-  else toast(errorText(r));
-});
-
-start();
+// The Clients view is in clients.js, Traffic in traffic.js, Settings in settings.js (loaded
+// after this file): start once every script is there.
+document.addEventListener("DOMContentLoaded", start);
