@@ -80,3 +80,46 @@ class Conn:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def fields(line):
+    """A control reply line's key=value fields."""
+    return dict(kv.split("=", 1) for kv in line.split() if "=" in kv)
+
+
+def client_rows(lab):
+    """`client list`, by MAC."""
+    return {f["mac"]: f for f in map(fields, lab.tetherctl("client", "list").stdout.splitlines()) if "mac" in f}
+
+
+def ip_rx_bytes(client):
+    """Bytes the client's eth0 received at the IP level (without the Ethernet headers)."""
+    out = client.run("cat", "/sys/class/net/eth0/statistics/rx_bytes", "/sys/class/net/eth0/statistics/rx_packets").stdout.split()
+    return int(out[0]) - 14 * int(out[1])
+
+
+class Events:
+    """The 6xx lines of one control connection to lab's tetherd."""
+
+    def __init__(self, lab):
+        self.lab = lab
+        self.conn = Conn(lab.socket_path)
+        assert self.conn.call(1, "ping") == "200 1 pong"
+        self.seen = []
+
+    def wait(self, prefix, timeout):
+        """The first line seen starting with prefix, reading more for up to timeout seconds."""
+        deadline = time.monotonic() + timeout
+        while not any(s.startswith(prefix) for s in self.seen):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError("no %r within %ss; saw %r\nlog:\n%s" % (prefix, timeout, self.seen,
+                                                                        self.lab.tetherd_log()[-3000:]))
+            try:
+                self.seen.append(self.conn.readline(left))
+            except TimeoutError:
+                pass
+        return next(s for s in self.seen if s.startswith(prefix))
+
+    def close(self):
+        self.conn.close()

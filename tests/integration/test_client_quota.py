@@ -12,7 +12,7 @@ import time
 import unittest
 
 import support
-from support import Conn, lab as L
+from support import Events, client_rows, fields, ip_rx_bytes, lab as L
 
 LAB = None
 QUOTA = 5_000_000
@@ -21,51 +21,6 @@ QUOTA = 5_000_000
 def setUpModule():
     support.require_lab()
     support.require_binaries()
-
-
-def tethered(ifname):
-    for line in LAB.tetherctl("tether", "interface", "list").stdout.splitlines():
-        if line.split(" ", 1)[0] == ifname:
-            return "state=tethered" in line
-    return False
-
-
-def ip_rx_bytes(client):
-    out = client.run("cat", "/sys/class/net/eth0/statistics/rx_bytes", "/sys/class/net/eth0/statistics/rx_packets").stdout.split()
-    return int(out[0]) - 14 * int(out[1])
-
-
-def fields(line):
-    return dict(kv.split("=", 1) for kv in line.split() if "=" in kv)
-
-
-def client_rows():
-    return {f["mac"]: f for f in map(fields, LAB.tetherctl("client", "list").stdout.splitlines()) if "mac" in f}
-
-
-class Events:
-    """The 6xx lines of one control connection."""
-
-    def __init__(self):
-        self.conn = Conn(LAB.socket_path)
-        assert self.conn.call(1, "ping") == "200 1 pong"
-        self.seen = []
-
-    def wait(self, prefix, timeout):
-        deadline = time.monotonic() + timeout
-        while not any(s.startswith(prefix) for s in self.seen):
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError("no %r within %ss; saw %r\nlog:\n%s" % (prefix, timeout, self.seen,
-                                                                        LAB.tetherd_log()[-3000:]))
-            try:
-                self.seen.append(self.conn.readline(left))
-            except TimeoutError:
-                pass
-        return next(s for s in self.seen if s.startswith(prefix))
-
-    def close(self):
-        self.conn.close()
 
 
 class ClientQuotaTest(unittest.TestCase):
@@ -93,17 +48,17 @@ class ClientQuotaTest(unittest.TestCase):
         laptop = LAB.add_downstream("wlan0", client="laptop")
         self.clients = [phone, laptop]
         for ifname in ("usb0", "wlan0"):
-            L.wait_for(lambda: tethered(ifname), timeout=10, what="%s tethered" % ifname)
+            L.wait_for(lambda: LAB.tethered(ifname), timeout=10, what="%s tethered" % ifname)
         phone.dhcp("udhcpc", timeout=10)
         laptop.dhcp("udhcpc", timeout=10)
-        L.wait_for(lambda: phone.mac in client_rows() and laptop.mac in client_rows(), timeout=5, what="both leased")
+        L.wait_for(lambda: phone.mac in client_rows(LAB) and laptop.mac in client_rows(LAB), timeout=5, what="both leased")
 
         bad = LAB.tetherctl("client", "quota", phone.mac, "5")
         self.assertNotEqual(bad.returncode, 0)
         self.assertIn("quota: '5' has no unit", bad.stdout + bad.stderr)
         r = LAB.tetherctl("client", "quota", phone.mac, "5MB")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-        events = Events()
+        events = Events(LAB)
         self.addCleanup(events.close)
 
         def quota_rule():
@@ -121,7 +76,7 @@ class ClientQuotaTest(unittest.TestCase):
         # The client beside it is unaffected.
         laptop.curl("%sbytes/%d" % (L.HTTP_URL, 3_000_000), timeout=20, args=["-o", "/dev/null"])
 
-        row = client_rows()[phone.mac]
+        row = client_rows(LAB)[phone.mac]
         used = int(row["rx_bytes"]) + int(row["tx_bytes"])
         self.assertLessEqual(used, QUOTA * 1.05, row)
         self.assertGreaterEqual(used, QUOTA * 0.95, row)

@@ -12,7 +12,7 @@ import time
 import unittest
 
 import support
-from support import lab as L
+from support import client_rows, fields, ip_rx_bytes, lab as L
 
 LAB = None
 PHONE_BYTES = 3_000_000
@@ -22,27 +22,6 @@ LAPTOP_BYTES = 1_200_000
 def setUpModule():
     support.require_lab()
     support.require_binaries()
-
-
-def tethered(ifname):
-    for line in LAB.tetherctl("tether", "interface", "list").stdout.splitlines():
-        if line.split(" ", 1)[0] == ifname:
-            return "state=tethered" in line
-    return False
-
-
-def ip_rx_bytes(client):
-    """Bytes the client's eth0 received at the IP level (without the Ethernet headers)."""
-    out = client.run("cat", "/sys/class/net/eth0/statistics/rx_bytes", "/sys/class/net/eth0/statistics/rx_packets").stdout.split()
-    return int(out[0]) - 14 * int(out[1])
-
-
-def fields(line):
-    return dict(kv.split("=", 1) for kv in line.split() if "=" in kv)
-
-
-def client_rows():
-    return {f["mac"]: f for f in map(fields, LAB.tetherctl("client", "list").stdout.splitlines()) if "mac" in f}
 
 
 def usage(mac):
@@ -76,7 +55,7 @@ class ClientUsageTest(unittest.TestCase):
         laptop = LAB.add_downstream("wlan0", client="laptop")
         self.clients = [phone, laptop]
         for ifname in ("usb0", "wlan0"):
-            L.wait_for(lambda: tethered(ifname), timeout=10, what="%s tethered" % ifname)
+            L.wait_for(lambda: LAB.tethered(ifname), timeout=10, what="%s tethered" % ifname)
         phone.dhcp("udhcpc", timeout=10)
         laptop.dhcp("udhcpc", timeout=10)
         # The counter rules follow the lease files (inotify): both clients are counted.
@@ -87,11 +66,11 @@ class ClientUsageTest(unittest.TestCase):
             text = LAB.app.run("iptables-legacy", "-S").stdout
             return all("-d %s/32 -j RETURN" % a in text for a in addrs.values())
         L.wait_for(counted_rules, timeout=5, what="counter rules for %s (log:\n%s)" % (addrs, LAB.tetherd_log()[-3000:]))
-        base = {c.mac: int(client_rows()[c.mac]["rx_bytes"]) for c in self.clients}
+        base = {c.mac: int(client_rows(LAB)[c.mac]["rx_bytes"]) for c in self.clients}
         before = {c.mac: ip_rx_bytes(c) for c in self.clients}
         for c, n in ((phone, PHONE_BYTES), (laptop, LAPTOP_BYTES)):
             c.curl("%sbytes/%d" % (L.HTTP_URL, n), timeout=20, args=["-o", "/dev/null"])
-        rows = client_rows()
+        rows = client_rows(LAB)
         moved = {}
         for c, n in ((phone, PHONE_BYTES), (laptop, LAPTOP_BYTES)):
             counted = int(rows[c.mac]["rx_bytes"]) - base[c.mac]
@@ -124,7 +103,7 @@ class ClientUsageTest(unittest.TestCase):
         LAB.tetherd.wait(5)
         LAB.start_tetherd(LAB.default_config())
         for ifname in ("usb0", "wlan0"):
-            L.wait_for(lambda: tethered(ifname), timeout=10, what="%s tethered again" % ifname)
+            L.wait_for(lambda: LAB.tethered(ifname), timeout=10, what="%s tethered again" % ifname)
         for c in self.clients:
             kept = sum(int(f["rx_bytes"]) for f in usage(c.mac))
             self.assertGreaterEqual(kept, today[c.mac], "%s: history after kill -9" % c.name)
@@ -134,7 +113,7 @@ class ClientUsageTest(unittest.TestCase):
         with open(path, "w") as f:
             f.write("tetherd-usage 1\nnot a record\n")
         LAB.start_tetherd(LAB.default_config())
-        L.wait_for(lambda: tethered("usb0"), timeout=10, what="usb0 tethered after a corrupt history")
+        L.wait_for(lambda: LAB.tethered("usb0"), timeout=10, what="usb0 tethered after a corrupt history")
         self.assertTrue(os.path.exists(path + ".corrupt"))
         self.assertIn("usage history %s: line 2: expected 5 fields" % path, LAB.tetherd_log())
         self.assertEqual(LAB.tetherctl("client", "usage").returncode, 0)

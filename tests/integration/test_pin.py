@@ -32,15 +32,8 @@ def dnsmasq_pids():
     return pids
 
 
-def downstream_state(ifname):
-    for line in LAB.tetherctl("tether", "interface", "list").stdout.splitlines():
-        if line.split(" ", 1)[0] == ifname:
-            return "state=tethered" in line
-    return False
-
-
 def wait_tethered(ifname):
-    L.wait_for(lambda: downstream_state(ifname), timeout=10,
+    L.wait_for(lambda: LAB.tethered(ifname), timeout=10,
                what="%s tethered (log:\n%s)" % (ifname, LAB.tetherd_log()[-3000:]))
 
 

@@ -29,13 +29,6 @@ def setUpModule():
     support.require_binaries()
 
 
-def downstream_tethered(ifname):
-    for line in LAB.tetherctl("tether", "interface", "list").stdout.splitlines():
-        if line.split(" ", 1)[0] == ifname:
-            return "state=tethered" in line
-    return False
-
-
 def tc(*args):
     return LAB.app.run("tc", *args).stdout
 
@@ -119,7 +112,7 @@ class ShapingTest(unittest.TestCase):
     def test_limit_holds_beside_an_unlimited_client_and_goes_with_stop(self):
         slow, fast = LAB.add_downstream("usb0", client=["slow", "fast"])
         self.clients = [slow, fast]
-        L.wait_for(lambda: downstream_tethered("usb0"), timeout=10, what="usb0 tethered")
+        L.wait_for(lambda: LAB.tethered("usb0"), timeout=10, what="usb0 tethered")
         ip_slow = slow.dhcp("udhcpc", timeout=10)
         fast.dhcp("udhcpc", timeout=10)
         self.assert_unshaped()
@@ -173,7 +166,7 @@ class ShapingTest(unittest.TestCase):
         LAB.stop_tetherd(signal.SIGKILL)
         self.assertTrue(shaped()["ifb"])
         LAB.start_tetherd(LAB.default_config())
-        L.wait_for(lambda: downstream_tethered("usb0"), timeout=10, what="usb0 tethered again")
+        L.wait_for(lambda: LAB.tethered("usb0"), timeout=10, what="usb0 tethered again")
         L.wait_for(lambda: "7e:10" in tc("class", "show", "dev", "usb0"), timeout=10, what="the limit applied again")
         self.assert_shaped(ip_slow)
         self.assertIn("removed a previous run's rate limits on usb0", LAB.tetherd_log())
@@ -185,7 +178,7 @@ class ShapingTest(unittest.TestCase):
     def test_a_new_lease_of_a_limited_client_is_shaped_within_seconds_and_unplug_takes_the_ifb(self):
         c = LAB.add_downstream("usb0", client="phone")
         self.clients = [c]
-        L.wait_for(lambda: downstream_tethered("usb0"), timeout=10, what="usb0 tethered")
+        L.wait_for(lambda: LAB.tethered("usb0"), timeout=10, what="usb0 tethered")
         rc, out = self.ctl("client", "limit", c.mac, "5Mbit", "3Mbit")
         self.assertEqual(rc, 0, out)
         self.assert_unshaped()  # no lease yet: nothing to shape
@@ -203,7 +196,7 @@ class ShapingTest(unittest.TestCase):
         LAB.start_tetherd(LAB.default_config() + "\n[tethering]\nusb_download_limit = 5Mbit\nusb_upload_limit = 3Mbit\n")
         c = LAB.add_downstream("usb0", client="phone")
         self.clients = [c]
-        L.wait_for(lambda: downstream_tethered("usb0"), timeout=10, what="usb0 tethered")
+        L.wait_for(lambda: LAB.tethered("usb0"), timeout=10, what="usb0 tethered")
         c.dhcp("udhcpc", timeout=10)
         L.wait_for(lambda: "7e:1 " in tc("class", "show", "dev", "usb0"), timeout=5, what="usb0 shaped")
         self.assertRegex(tc("class", "show", "dev", "usb0"), r"class htb 7e:1 root .*rate 5Mbit ceil 5Mbit")

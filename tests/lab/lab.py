@@ -1356,6 +1356,13 @@ class Lab:
                     timeout, signal.Signals(sig).name, _tail(self.tetherd_log())))
         return p.returncode
 
+    def tethered(self, ifname: str) -> bool:
+        """Whether `tether interface list` shows ifname as tethered."""
+        for line in self.tetherctl("tether", "interface", "list").stdout.splitlines():
+            if line.split(" ", 1)[0] == ifname:
+                return "state=tethered" in line
+        return False
+
     def tetherctl(self, *args, json: bool = False, check: bool = False, timeout: float = 10.0,
                   socket_path: Optional[str] = None) -> subprocess.CompletedProcess:
         """Runs $TETHERCTL_BIN --socket <lab socket> [--json] args... in the appliance
