@@ -50,9 +50,12 @@ Status TetherManager::setQuota(const QuotaRequest& r, bool downstream) {
   Quotas next = m.intent.quotas;
   auto& into = downstream ? next.downstreams : next.clients;
   const std::string field = downstream ? "interface: " : "mac: ";
-  UsageView v = m.usage ? m.usage() : UsageView{};
-  auto todayBytes = [&] {
-    return v.history == nullptr ? 0 : usedOnDay(*v.history, v.today, downstream ? "" : r.key, downstream ? r.key : "");
+  // A reset or a new total starts counting now: today, less what today already moved (the
+  // counters are read only then).
+  auto startNow = [&](Quota& q) {
+    const UsageView v = m.usage ? m.usage() : UsageView{};
+    q.since = v.today;
+    q.sinceBase = v.history == nullptr ? 0 : usedOnDay(*v.history, v.today, downstream ? "" : r.key, downstream ? r.key : "");
   };
   auto it = into.find(r.key);
   if (r.reset || r.bytes == 0) {
@@ -60,17 +63,13 @@ Status TetherManager::setQuota(const QuotaRequest& r, bool downstream) {
     if (!r.reset) {
       into.erase(it);
     } else {  // the period starts again now
-      it->second.since = v.today;
-      it->second.sinceBase = todayBytes();
+      startNow(it->second);
     }
   } else if (it == into.end() || it->second.period != r.period) {
     if (next.clients.size() + next.downstreams.size() >= kMaxClientQuotas)
       return makeError(Errc::InvalidArgument, field + "already " + std::to_string(kMaxClientQuotas) + " quotas");
     Quota q{r.bytes, r.period};
-    if (r.period == QuotaPeriod::Total) {  // counted from now on
-      q.since = v.today;
-      q.sinceBase = todayBytes();
-    }
+    if (r.period == QuotaPeriod::Total) startNow(q);  // counted from now on
     into[r.key] = q;
   } else {
     it->second.bytes = r.bytes;  // same period: what it used still counts
