@@ -25,6 +25,7 @@ const char* ipv6ModeName(Ipv6Mode mode) {
     case Ipv6Mode::Auto: return "auto";
     case Ipv6Mode::Nat66: return "nat66";
     case Ipv6Mode::Pd: return "pd";
+    case Ipv6Mode::Relay: return "relay";
   }
   return "?";
 }

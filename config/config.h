@@ -25,9 +25,11 @@ const char* ifaceKindName(IfaceKind kind);  // "usb", "wifi", "bluetooth", "ethe
 bool parseIfaceKind(std::string_view text, IfaceKind& out);
 
 // How the downstreams get IPv6. Auto: the best available (pd when the upstream delegates a
-// prefix, else nat66; relay comes later). Nat66: a stable ULA /64 per downstream, masqueraded
-// to the upstream. Pd: a /64 of the prefix the upstream delegates (DHCPv6-PD), routed.
-enum class Ipv6Mode { Off, Auto, Nat66, Pd };
+// prefix, else relay when it has an on-link /64 from router advertisements, else nat66).
+// Nat66: a stable ULA /64 per downstream, masqueraded to the upstream. Pd: a /64 of the prefix
+// the upstream delegates (DHCPv6-PD), routed. Relay: the upstream's own /64 shared with the
+// downstreams (announced off-link, a /128 route and an NDP proxy entry per client address).
+enum class Ipv6Mode { Off, Auto, Nat66, Pd, Relay };
 const char* ipv6ModeName(Ipv6Mode mode);
 
 struct KindSettings {

@@ -245,9 +245,8 @@ const SectionTable& sectionTable() {
       else if (v == "auto") c.ipv6 = Ipv6Mode::Auto;
       else if (v == "nat66") c.ipv6 = Ipv6Mode::Nat66;
       else if (v == "pd") c.ipv6 = Ipv6Mode::Pd;
-      else if (v == "relay")
-        return "'" + v + "' is not available yet in this version of tetherd (use auto, pd, nat66 or off)";
-      else return "'" + v + "' is not one of auto, pd, nat66, off";
+      else if (v == "relay") c.ipv6 = Ipv6Mode::Relay;
+      else return "'" + v + "' is not one of auto, pd, relay, nat66, off";
       return "";
     };
     teth["domain"] = [](Config& c, const std::string& v) -> std::string {

@@ -1,15 +1,20 @@
-"""Issue 12, IPv6 in nat66 mode, end to end with real programs in the namespace lab.
+"""Issue 12, IPv6 in nat66 and relay modes, end to end with real programs in the namespace lab.
 
 inet plays the upstream router on eth0's link: radvd announces 2001:db8:1::/64 there (the
 appliance's eth0 gets a SLAAC address and its default route from it), a second dnsmasq on
 198.51.100.54 answers www6.tether.test with an AAAA record only, and an HTTP server listens on
-[2001:db8:ffff::10]:80, logging each client's address. tetherd runs with `ipv6 = auto` (which
-is nat66 today). The client behind usb0 gets a ULA address by SLAAC from tetherd's dnsmasq,
+[2001:db8:ffff::10]:80, logging each client's address. Ipv6Nat66: tetherd runs with
+`ipv6 = nat66`. The client behind usb0 gets a ULA address by SLAAC from tetherd's dnsmasq,
 resolves the AAAA through tetherd and fetches over IPv6; the server sees the appliance's
 address. A blocked MAC reaches nothing over IPv6; new connections from inet to the client are
 refused; the admin page does not answer on the upstream's IPv6 address; after a stop (and
 after kill -9 and a restart) nothing of tetherd's IPv6 state is left. Per client (issue 14):
-the client's IPv6 download is counted within 2 %, cut by its quota, and held to its limit."""
+the client's IPv6 download is counted within 2 %, cut by its quota, and held to its limit.
+Ipv6Relay: eth0 has only radvd's SLAAC /64 and no delegation, so `ipv6 = auto` relays it: the
+client gets an address in 2001:db8:1::/64 by SLAAC (announced off-link by usb0's dnsmasq),
+resolves the AAAA through tetherd and fetches; the server sees the client's own address; a
+blocked MAC reaches nothing; after a stop no proxy entry, /128 route, address or sysctl of
+tetherd's is left (about 15 s)."""
 import ipaddress
 import os
 import re
@@ -35,7 +40,7 @@ RADVD_CONF = """interface to-app {
   prefix 2001:db8:1::/64 { AdvOnLink on; AdvAutonomous on; };
 };
 """
-SYSCTLS = ("net.ipv6.conf.all.forwarding", "net.ipv6.conf.eth0.accept_ra")
+SYSCTLS = ("net.ipv6.conf.all.forwarding", "net.ipv6.conf.eth0.accept_ra", "net.ipv6.conf.eth0.proxy_ndp")
 
 
 def global6(ns, ifname, prefix=""):
@@ -92,12 +97,22 @@ def tearDownModule():
         raise AssertionError("the lab left: %s" % left)
 
 
-def config(tethering=""):
+def config(tethering="", ipv6="nat66"):
     # eth0's DNS servers from a resolv.conf naming one IPv4 and one IPv6 server (and a scoped
     # link-local one, left out).
     return ("[daemon]\nlog_level = debug\n\n[upstream]\npriority = eth0\nresolv_file = %s\n"
-            "\n[tethering]\nipv6 = auto\n%s\n[web]\nenabled = yes\nport = %d\n"
-            % (os.path.join(LAB.dir, "resolv6.conf"), tethering, WEB_PORT))
+            "\n[tethering]\nipv6 = %s\n%s\n[web]\nenabled = yes\nport = %d\n"
+            % (os.path.join(LAB.dir, "resolv6.conf"), ipv6, tethering, WEB_PORT))
+
+
+CLIENT = None
+
+
+def usb0_client():
+    global CLIENT
+    if CLIENT is None:
+        CLIENT = LAB.add_downstream("usb0")
+    return CLIENT
 
 
 def http6_log():
@@ -113,7 +128,7 @@ class Ipv6Nat66(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.before = {k: LAB.app.sysctl(k) for k in SYSCTLS}
-        cls.client = LAB.add_downstream("usb0")
+        cls.client = usb0_client()
         LAB.start_tetherd(config())
 
     @classmethod
@@ -157,13 +172,13 @@ class Ipv6Nat66(unittest.TestCase):
         text = LAB.tetherctl("tether", "interface", "list", check=True).stdout
         self.assertIn("ipv6=nat66", text)
         self.assertIn("ipv6_prefix=%s/64" % router[:-1], text)
-        # `tether status`: auto resolved to nat66 (no delegation), usb0's mode and /64, text and --json.
+        # `tether status`: nat66, usb0's mode and /64, text and --json.
         status = LAB.tetherctl("tether", "status", check=True).stdout
-        self.assertIn(" ipv6=auto ipv6_mode=nat66 delegated=none ipv6_left=none ipv6.usb0=nat66,%s/64" % router[:-1],
+        self.assertIn(" ipv6=nat66 ipv6_mode=nat66 delegated=none ipv6_left=none ipv6.usb0=nat66,%s/64" % router[:-1],
                       status)
         fields = LAB.tetherctl("tether", "status", json=True, check=True).json["fields"]
         self.assertEqual((fields["ipv6"], fields["ipv6_mode"], fields["ipv6.usb0"]),
-                         ("auto", "nat66", "nat66,%s/64" % router[:-1]))
+                         ("nat66", "nat66", "nat66,%s/64" % router[:-1]))
         # The client list shows the client's IPv6 address (from the neighbour table).
         self.client.dhcp("udhcpc", timeout=10)
         L.wait_for(lambda: re.search(r"(?m)^mac=%s .* ipv6=\S*%s" % (re.escape(self.client.mac), re.escape(addr)),
@@ -342,6 +357,82 @@ class Ipv6Nat66(unittest.TestCase):
         self.assertGreaterEqual(int(addr.rsplit(":", 1)[1], 16), 0x1000, addr)
         LAB.stop_tetherd()
         LAB.start_tetherd(config())  # for tearDownClass
+
+
+
+class Ipv6Relay(unittest.TestCase):
+    """ipv6 = auto with eth0's SLAAC /64 and no delegation: relay (issue 12 point 3)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.before = {k: LAB.app.sysctl(k) for k in SYSCTLS}
+        cls.client = usb0_client()
+        cls.client.ip("-6", "addr", "flush", "dev", "eth0", "scope", "global")  # nat66's ULA
+        LAB.start_tetherd(config(ipv6="auto"))
+
+    @classmethod
+    def tearDownClass(cls):
+        LAB.stop_tetherd()
+
+    def fetch(self, check=False, timeout=2.0):
+        return self.client.curl("http://[%s]/" % WWW6, check=check, timeout=timeout, args=["-g"])
+
+    def client_address(self):
+        L.wait_for(lambda: global6(self.client, "eth0", WAN_PREFIX), timeout=30,
+                   what="the client's SLAAC address in eth0's /64 (log:\n%s)" % LAB.tetherd_log()[-2000:])
+        return global6(self.client, "eth0", WAN_PREFIX)[0]
+
+    def test_1_auto_relays_the_upstreams_slash64_and_the_server_sees_the_client(self):
+        addr = self.client_address()
+        router = global6(LAB.app, "usb0", WAN_PREFIX)
+        self.assertEqual(len(router), 1, router)
+        router = router[0]
+        self.assertRegex(router, r"^2001:db8:1::ffff:[0-9a-f]+$")
+        # usb0's address has no prefix route: eth0's on-link /64 stays the appliance's own.
+        self.assertIn("noprefixroute", LAB.app.run("ip", "-6", "addr", "show", "dev", "usb0").stdout)
+        self.assertNotIn("usb0", LAB.app.run("ip", "-6", "route", "show", "2001:db8:1::/64").stdout)
+        # The client got the /64 off-link (no on-link route), and its default route from usb0.
+        self.assertEqual(self.client.run("ip", "-6", "route", "show", "2001:db8:1::/64").stdout.strip(), "")
+        L.wait_for(lambda: self.client.routes("default", family=6), timeout=10, what="the client's default route")
+        # DNS through tetherd (its reply finds the client by its /128 once the address is
+        # learnt: the first query may be lost while it is looked for).
+        L.wait_for(lambda: self.client.dig(WWW6_NAME, server=router, rtype="AAAA", check=False, timeout=1,
+                                           tries=1).strip() == WWW6, timeout=10, what="the AAAA through tetherd")
+        L.wait_for(lambda: self.fetch() == "hello over IPv6\n", timeout=15, what="a fetch over IPv6 in relay")
+        seen = re.findall(r"^(\S+) - - ", http6_log(), re.M)
+        self.assertEqual(seen[-1], addr, "the server sees the client's own address")
+        self.assertNotIn("MASQUERADE", LAB.app.run("ip6tables-legacy-save", "-t", "nat", check=False).stdout)
+        # The kernel state: a /128 back to usb0, a proxy entry on eth0, proxy_ndp on eth0.
+        self.assertIn("dev usb0", LAB.app.run("ip", "-6", "route", "show", addr + "/128").stdout)
+        self.assertIn(addr, LAB.app.run("ip", "-6", "neigh", "show", "proxy", "dev", "eth0").stdout)
+        self.assertEqual(LAB.app.sysctl("net.ipv6.conf.eth0.proxy_ndp"), "1")
+        status = LAB.tetherctl("tether", "status", check=True).stdout
+        self.assertIn(" ipv6=auto ipv6_mode=relay delegated=none ipv6_left=none ipv6.usb0=relay,2001:db8:1::/64", status)
+        self.assertIn("ipv6=relay", LAB.tetherctl("tether", "interface", "list", check=True).stdout)
+
+    def test_2_blocked_mac_reaches_nothing_over_ipv6_in_relay(self):
+        self.client_address()
+        L.wait_for(lambda: self.fetch() == "hello over IPv6\n", timeout=15, what="a fetch")
+        LAB.tetherctl("client", "block", self.client.mac, check=True)
+        try:
+            self.assertEqual(self.fetch(), "")
+            router = global6(LAB.app, "usb0", WAN_PREFIX)[0]
+            answer = self.client.dig(WWW6_NAME, server=router, rtype="AAAA", check=False, timeout=1, tries=1)
+            self.assertNotIn(WWW6, answer)
+        finally:
+            LAB.tetherctl("client", "unblock", self.client.mac, check=True)
+        L.wait_for(lambda: self.fetch() == "hello over IPv6\n", timeout=10, what="a fetch once unblocked")
+
+    def test_3_stop_leaves_no_proxy_entry_route_address_or_sysctl(self):
+        addr = self.client_address()
+        L.wait_for(lambda: self.fetch() == "hello over IPv6\n", timeout=15, what="a fetch")
+        self.assertEqual(LAB.stop_tetherd(), 0)
+        self.assertEqual(LAB.app.run("ip", "-6", "neigh", "show", "proxy").stdout.strip(), "")
+        self.assertEqual(LAB.app.run("ip", "-6", "route", "show", addr + "/128").stdout.strip(), "")
+        self.assertEqual(global6(LAB.app, "usb0"), [])
+        for k, v in self.before.items():
+            self.assertEqual(LAB.app.sysctl(k), v, k)
+        self.assertEqual([f for f in os.listdir(LAB.run_dir) if not f.endswith(".sock")], [])
 
 
 if __name__ == "__main__":

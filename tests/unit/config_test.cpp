@@ -141,16 +141,14 @@ TEST(Config, Durations) {
 TEST(Config, Ipv6Modes) {
   EXPECT_EQ(Config{}.ipv6, Ipv6Mode::Off);
   for (auto [text, mode] : {std::pair{"off", Ipv6Mode::Off}, {"auto", Ipv6Mode::Auto}, {"nat66", Ipv6Mode::Nat66},
-                                    {"pd", Ipv6Mode::Pd}}) {
+                                    {"pd", Ipv6Mode::Pd}, {"relay", Ipv6Mode::Relay}}) {
     auto c = parseConfig(std::string("[tethering]\nipv6 = ") + text + "\n", "t.conf");
     ASSERT_TRUE(c) << c.error().message;
     EXPECT_EQ(c->ipv6, mode);
     EXPECT_STREQ(ipv6ModeName(mode), text);
   }
-  EXPECT_EQ(errorOf("[tethering]\n\nipv6 = relay\n"),
-            "t.conf:3: key 'ipv6' in [tethering]: 'relay' is not available yet in this version of tetherd (use auto, pd, nat66 or off)");
   EXPECT_EQ(errorOf("[tethering]\nipv6 = yes\n"),
-            "t.conf:2: key 'ipv6' in [tethering]: 'yes' is not one of auto, pd, nat66, off");
+            "t.conf:2: key 'ipv6' in [tethering]: 'yes' is not one of auto, pd, relay, nat66, off");
 }
 
 TEST(Config, PdPrefixLengthAndDhcpcd) {

@@ -27,6 +27,8 @@
 #include "tether/core/lease_watch.h"
 #include "tether/system/iptc_firewall.h"
 #include "tether/system/neighbour_watch.h"
+#include "tether/system/nl_ndp_relay.h"
+#include "tether/system/ns_watch.h"
 #include "tether/base/files.h"
 #include "tether/base/heap.h"
 #include "tether/base/working_set.h"
@@ -169,7 +171,8 @@ struct Daemon::Impl {
     manager = std::make_unique<TetherManager>(
         ManagerDeps{io, netlink, firewall, sysctl, kernel, &routing, &prober, &shaper, netnsInode(),
                     [this](const std::map<std::string, IdleTimer>& t) { if (idle) idle->sync(t); },
-                    pd.get(), &conntrack, true},
+                    pd.get(), &conntrack, true, &ndpRelay,
+                    [this](const std::optional<std::pair<std::string, Ipv6Prefix>>& w) { watchSolicits(w); }},
         *dhcp, config, [this](const Event& e) { event(e); });
     registerTetherCommands(commands, *manager);
     softap = std::make_unique<softap::SoftApService>(
@@ -262,6 +265,13 @@ struct Daemon::Impl {
     if (!neighbourWatch || neighbourWatchOn || c.ipv6 == Ipv6Mode::Off) return;
     if (auto st = neighbourWatch->start(); !st) log::error("IPv6 neighbours not watched: ", st.error().message);
     else neighbourWatchOn = true;
+  }
+
+  // IPv6 relay: the relaying upstream's neighbour solicitations for its /64 (manager_relay.cpp).
+  void watchSolicits(const std::optional<std::pair<std::string, Ipv6Prefix>>& w) {
+    if (!w) return nsWatch.stop();
+    if (auto st = nsWatch.watch(w->first, w->second); !st)
+      log::error("IPv6 relay: new clients are found only by their own traffic: ", st.error().message);
   }
 
   // After the manager has untethered everything: NAP unregistered, bridge and gadget removed.
@@ -389,6 +399,8 @@ struct Daemon::Impl {
   NlShaper shaper;  // rate limits (issue 14)
   AsioNetProber prober{io};
   NlConntrack conntrack;
+  NlNdpRelay ndpRelay;  // IPv6 relay's routes and proxy entries
+  NsWatch nsWatch{io, [this](const Ipv6Address& target) { if (manager) manager->solicited(target); }};
   ProcSysctl sysctl;
   PosixProcessRunner processes{io};
   std::unique_ptr<DnsmasqService> dhcp;

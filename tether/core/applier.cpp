@@ -11,7 +11,8 @@
 namespace tetherd {
 
 Applier::Applier(ApplierPorts ports, std::string addressRecord) : ports_(ports), record_(std::move(addressRecord)), routing_(ports.routing),
-      shaping_(ports.shaper, record_.empty() ? "" : record_.substr(0, record_.rfind('/') + 1) + "shaped-links") {}
+      shaping_(ports.shaper, record_.empty() ? "" : record_.substr(0, record_.rfind('/') + 1) + "shaped-links"),
+      relay_(ports.relay, record_.empty() ? "" : record_.substr(0, record_.rfind('/') + 1) + "relay-hosts") {}
 
 Applier::Outcome Applier::apply(const Desired& want, const KernelView& kernel) {
   Outcome out;
@@ -29,7 +30,7 @@ Applier::Outcome Applier::apply(const Desired& want, const KernelView& kernel) {
       recordChanged |= it->second.address.has_value() || it->second.address6.has_value();
       takeDown(it->first, it->second, kernel);
     } else if (it->second.address6 != p->second.address6 && it->second.complete && it->second.lease6 &&
-               p->second.address6) {
+               p->second.address6 && p->second.ipv6 != Ipv6Mode::Relay) {
       // A delegated prefix replaced (a new one, or nat66's ULA when it is lost): dnsmasq keeps
       // running and announces both, the old one deprecated (RFC 9096).
       recordChanged = true;
@@ -71,7 +72,10 @@ Applier::Outcome Applier::apply(const Desired& want, const KernelView& kernel) {
       recordChanged = true;
     }
     if (p.address6 && !d.address6) {
-      if (auto st = p.lease6 ? setLease6(name, *p.address6, *p.lease6) : ports_.netlink.addAddress6(name, *p.address6); !st) {
+      if (auto st = p.lease6                                  ? setLease6(name, *p.address6, *p.lease6)
+                    : p.ipv6 == Ipv6Mode::Relay && ports_.relay ? ports_.relay->addAddress(name, *p.address6)  // noprefixroute
+                                                                : ports_.netlink.addAddress6(name, *p.address6);
+          !st) {
         out.configured[name] =
             makeError(Errc::IfaceCfgError, name + ": set address " + p.address6->str() + ": " + st.error().message);
         continue;
@@ -100,6 +104,9 @@ Applier::Outcome Applier::apply(const Desired& want, const KernelView& kernel) {
     }
     out.configured[name] = bringUp(name, want.configured.at(name), downstreams_[name]);
   }
+
+  // IPv6 relay: routes back and proxy entries for the clients' addresses.
+  out.relay = relay_.apply(want.relay);
 
   // Rate limits on the downstreams that are in place (gone ones' first).
   out.shaping = shaping_.apply(want.shaping);
@@ -215,7 +222,8 @@ Status Applier::renumber6(const std::string& ifname, Downstream& d, const Downst
 Status Applier::bringUp(const std::string& ifname, const DownstreamPlan& plan, Downstream& d) {
   if (auto st = ports_.netlink.setLinkUp(ifname, true); !st)
     return makeError(Errc::IfaceCfgError, ifname + ": bring up: " + st.error().message);
-  auto st = ports_.dhcp.start(DhcpService::Downstream{ifname, plan.subnet(), plan.address.address, plan.address6, plan.localOnly});
+  auto st = ports_.dhcp.start(DhcpService::Downstream{ifname, plan.subnet(), plan.address.address, plan.address6,
+                                                      plan.localOnly, plan.ipv6 == Ipv6Mode::Relay});
   if (!st) return makeError(Errc::DhcpServerError, ifname + ": DHCP server: " + st.error().message);
   d.dhcp = true;
   if (plan.accessPoint && ports_.ap) {

@@ -13,6 +13,7 @@
 
 #include "tether/core/planner.h"
 #include "tether/core/ports.h"
+#include "tether/core/relay_applier.h"
 #include "tether/core/shaping_applier.h"
 #include "tether/core/upstream_routing.h"
 #include "tether/system/firewall.h"
@@ -31,6 +32,7 @@ struct ApplierPorts {
   SysctlOverrides* sysctls = nullptr;  // Desired::sysctls; none: not applied
   PolicyRouting* routing = nullptr;  // none: no policy routing at all
   TrafficShaper* shaper = nullptr;   // rate limits; none: not applied
+  NdpRelay* relay = nullptr;         // IPv6 relay's addresses, routes and proxy entries; none: no relay
 };
 
 class Applier {
@@ -48,6 +50,7 @@ class Applier {
     std::map<std::string, Status> ipfwd;  // per requester enabled or disabled in this apply
     Status sysctls;                       // the first failure setting or restoring one
     Status shaping;                       // rate limits: the first link that failed
+    Status relay;                         // IPv6 relay: the first route or proxy entry that failed
   };
   Outcome apply(const Desired& desired, const KernelView& kernel);
 
@@ -60,6 +63,8 @@ class Applier {
   const RoutingState& routing() const { return routing_.applied(); }
   void resetShaping() { shaping_.reset(); }  // at start: a crash's qdiscs and ifbs
   const ShapingState& shaping() const { return shaping_.applied(); }
+  void resetRelay() { relay_.reset(); }  // at start: a crash's relay routes and proxy entries
+  const RelayState& relay() const { return relay_.applied(); }
   // The link is gone, and its address with it.
   void forgetDownstream(const std::string& ifname);
 
@@ -100,6 +105,7 @@ class Applier {
   Status dnsStatus_;
   RoutingApplier routing_;
   ShapingApplier shaping_;
+  RelayApplier relay_;
 };
 
 }  // namespace tetherd

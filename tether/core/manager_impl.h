@@ -102,6 +102,12 @@ struct TetherManager::Impl : MasterActions, InterfaceActions {
   std::vector<std::string> pdLeft;
   bool pdAsked = false;  // dhcpcd asks the selected upstream for a prefix
   void syncPd(const Desired& d);
+  // ---- IPv6 relay (manager_relay.cpp)
+  std::optional<std::pair<std::string, Ipv6Prefix>> relayWatched;  // told to watchSolicits
+  std::map<Ipv6Address, std::chrono::steady_clock::time_point> solicitedAt;  // bounded (kSolicitKept)
+  std::chrono::steady_clock::time_point solicitSecond{};
+  int solicitsThisSecond = 0;
+  void syncRelay();
   void loadBlocked();
   std::map<std::string, StaticLease> pins;  // static leases, by MAC
   std::string pinnedFile() const { return intent.config.stateDir + "/pinned-clients"; }

@@ -94,6 +94,7 @@ Status TetherManager::start() {
   if (auto st = m.applier.resetRouting(routingRange(m.intent.config)); !st)
     log::warning("removing a previous run's policy rules and routes: ", st.error().message);
   m.applier.resetShaping();
+  m.applier.resetRelay();
   m.loadBlocked();
   m.loadPins();
   m.loadLimits();

@@ -82,11 +82,17 @@ std::map<std::string, UpstreamView> upstreamViews(const Facts& facts, const Inte
 }
 
 Ipv6Mode ipv6Mode(const Facts& facts, const Intent& intent) {
-  if (intent.config.ipv6 == Ipv6Mode::Off) return Ipv6Mode::Off;
-  if (intent.config.ipv6 == Ipv6Mode::Pd) return facts.delegated ? Ipv6Mode::Pd : Ipv6Mode::Off;
-  if (intent.config.ipv6 == Ipv6Mode::Auto && facts.delegated) return Ipv6Mode::Pd;
+  const Ipv6Mode configured = intent.config.ipv6;
+  if (configured == Ipv6Mode::Off) return Ipv6Mode::Off;
+  if (configured == Ipv6Mode::Pd) return facts.delegated ? Ipv6Mode::Pd : Ipv6Mode::Off;
+  if (configured == Ipv6Mode::Auto && facts.delegated) return Ipv6Mode::Pd;
+  if (configured == Ipv6Mode::Auto || configured == Ipv6Mode::Relay) {
+    auto up = chooseUpstream(intent.priority, upstreamViews(facts, intent));
+    if (up && relayPrefix(facts.kernel, *up)) return Ipv6Mode::Relay;
+    if (configured == Ipv6Mode::Relay) return Ipv6Mode::Off;
+  }
   if (!facts.ula48) return Ipv6Mode::Off;
-  return Ipv6Mode::Nat66;  // no relay yet
+  return Ipv6Mode::Nat66;
 }
 
 namespace {
@@ -96,7 +102,7 @@ namespace {
 void placeIpv6(const Facts& facts, std::map<std::string, DownstreamPlan>& configured) {
   std::set<uint16_t> taken;
   for (auto& [name, p] : configured) {
-    if (p.ipv6 == Ipv6Mode::Pd) continue;
+    if (p.ipv6 == Ipv6Mode::Pd || p.ipv6 == Ipv6Mode::Relay) continue;
     if (!facts.ula48) continue;
     uint16_t id = subnetIdFor(name);
     while (!taken.insert(id).second) ++id;
@@ -122,6 +128,43 @@ void addClientAddresses6(const Facts& facts, FirewallState& fw) {
       }
     }
   }
+}
+
+// relay: every configured downstream gets an address in the upstream's /64 (<pfx>::ffff:<id>,
+// the ID its name hashes to, or the next free one).
+void placeRelay(const Ipv6Prefix& prefix, std::map<std::string, DownstreamPlan>& configured) {
+  std::set<uint16_t> taken{0};
+  for (auto& [name, p] : configured) {
+    uint16_t id = subnetIdFor(name);
+    while (!taken.insert(id).second) ++id;
+    p.ipv6 = Ipv6Mode::Relay;
+    p.address6 = relayRouterAddress(prefix, id);
+  }
+}
+
+// relay: each forwarding downstream's clients' addresses in the /64 (any MAC the neighbour
+// table knows there, with or without a DHCPv4 lease), routed back and proxied.
+RelayState planRelay(const Facts& facts, const std::string& upstream, const Ipv6Prefix& prefix,
+                     const std::map<std::string, DownstreamPlan>& configured, const std::set<std::string>& routed) {
+  RelayState r;
+  std::set<Ipv6Address> seen;  // an address moved to another downstream: the first one keeps it
+  r.upstream = upstream;
+  r.prefix = prefix;
+  for (const auto& name : routed) {
+    auto p = configured.find(name);
+    if (p == configured.end() || p->second.ipv6 != Ipv6Mode::Relay) continue;
+    r.downstreams.insert(name);
+    auto clients = facts.clientAddrs6.find(name);
+    if (clients == facts.clientAddrs6.end()) continue;
+    for (const auto& [mac, addresses] : clients->second)
+      for (const auto& a : addresses) {
+        bool own = false;
+        for (const auto& [n, q] : configured) own = own || (q.address6 && q.address6->address == a);
+        if (!prefix.contains(a) || own || r.hosts.size() >= kMaxRelayHosts || !seen.insert(a).second) continue;
+        r.hosts.insert(RelayHost{name, a});
+      }
+  }
+  return r;
 }
 
 }  // namespace
@@ -184,7 +227,9 @@ Desired plan(const Facts& facts, const Intent& intent) {
     d.pdSubnets = std::move(carve.subnets);
     d.pdLeft = std::move(carve.left);
   }
-  if (v6 != Ipv6Mode::Off) placeIpv6(facts, d.configured);
+  const auto relayed = v6 == Ipv6Mode::Relay && d.upstream ? relayPrefix(facts.kernel, *d.upstream) : std::nullopt;
+  if (relayed) placeRelay(*relayed, d.configured);
+  if (v6 != Ipv6Mode::Off && v6 != Ipv6Mode::Relay) placeIpv6(facts, d.configured);
   for (auto& [name, p] : d.configured) p.localOnly = intent.config.localOnly(name, p.kind);
   bool anyNat66 = false;
   for (const auto& [name, p] : d.configured) anyNat66 = anyNat66 || p.ipv6 == Ipv6Mode::Nat66;
@@ -236,6 +281,7 @@ Desired plan(const Facts& facts, const Intent& intent) {
   std::set_difference(fw.downstreams.begin(), fw.downstreams.end(), fw.localOnly.begin(), fw.localOnly.end(),
                       std::inserter(routed, routed.end()));
   d.routing = planRouting(facts, intent, d.upstream, routed);
+  if (relayed && facts.ipForwarding) d.relay = planRelay(facts, *d.upstream, *relayed, d.configured, routed);
   if (facts.chains || !fw.pairs.empty() || !fw.downstreams.empty() || !intent.adminPorts.empty() || blocking)
     d.firewall = fw;
 
@@ -253,6 +299,8 @@ Desired plan(const Facts& facts, const Intent& intent) {
   if (v6 != Ipv6Mode::Off && facts.ipForwarding) {
     d.sysctls["net/ipv6/conf/all/forwarding"] = "1";
     if (d.upstream) d.sysctls["net/ipv6/conf/" + *d.upstream + "/accept_ra"] = "2";
+    // relay: the kernel answers the upstream router's solicitations for the proxied addresses.
+    if (!d.relay.upstream.empty()) d.sysctls["net/ipv6/conf/" + d.relay.upstream + "/proxy_ndp"] = "1";
   }
   if (anyLimits(intent.config, intent.clientLimits)) {
     std::map<std::string, ShapingSite> sites;

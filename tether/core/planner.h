@@ -18,6 +18,7 @@
 #include "tether/core/client_quotas.h"
 #include "tether/core/pd_subnets.h"
 #include "tether/core/rate_limits.h"
+#include "tether/core/relay_plan.h"
 #include "tether/core/upstream.h"
 #include "tether/system/dhcpcd.h"
 #include "tether/system/firewall.h"
@@ -89,7 +90,8 @@ struct DownstreamPlan {
   bool accessPoint = false;
   // IPv6: how the downstream gets it (never Auto: the mode chosen) and its own address in its
   // /64 (<pfx>::1/64), the prefix its router advertisements announce. Each source of a /64
-  // (the ULA /48 for nat66, the delegated prefix for pd) fills the same two fields.
+  // (the ULA /48 for nat66, the delegated prefix for pd, the upstream's /64 for relay:
+  // <pfx>::ffff:<id>/64) fills the same two fields.
   Ipv6Mode ipv6 = Ipv6Mode::Off;
   std::optional<Ipv6Prefix> address6{};
   bool localOnly = false;  // [tethering] local_only: DHCP and local DNS only, never forwarded
@@ -118,13 +120,15 @@ struct Desired {
   PdSubnets pdSubnets{};
   std::vector<std::string> pdLeft{};
   ShapingState shaping{};  // rate limits (rate_limits.h), by configured downstream
+  RelayState relay{};      // IPv6 relay: routes and proxy entries per client address (relay_plan.h)
   bool operator==(const Desired&) const = default;
 };
 
 Desired plan(const Facts& facts, const Intent& intent);
 
 // The IPv6 mode the downstreams get for this config and facts: Off, or the mode `auto`
-// resolves to: pd while the upstream delegates a prefix, else nat66 (it needs the ULA /48).
+// resolves to: pd while the upstream delegates a prefix, else relay while the selected
+// upstream has an on-link /64 from RAs (relayPrefix), else nat66 (it needs the ULA /48).
 Ipv6Mode ipv6Mode(const Facts& facts, const Intent& intent);
 
 // Parts of the plan, for the manager's views and the tests.

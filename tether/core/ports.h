@@ -24,6 +24,7 @@ class DhcpService {
     Ipv4Address address; // the downstream's own (router, DNS)
     std::optional<Ipv6Prefix> address6{};  // its own IPv6 address in its /64, if it has IPv6
     bool localOnly = false;  // local DNS only (dnsmasqArgv's localOnly)
+    bool offLink = false;    // IPv6 relay: address6's /64 announced off-link (dnsmasqArgv's offLink)
   };
   virtual Status start(const Downstream& d) = 0;  // idempotent for the same values
   virtual void stop(const std::string& ifname) = 0;

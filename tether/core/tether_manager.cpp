@@ -24,7 +24,7 @@ using MState = TetherMasterMachine::State;
 
 TetherManager::Impl::Impl(ManagerDeps d, DhcpService& dh, const Config& c, EventSink ev)
     : deps(d), dhcp(dh), events(std::move(ev)), ipfwd(d.sysctl, c.runDir + "/ip_forward.orig"),
-      sysctls(d.sysctl, c.runDir + "/sysctl.orig"), ports{d.netlink, d.firewall, dh, ipfwd, nullptr, &sysctls, d.routing, d.shaper}, applier(ports, c.runDir + "/downstream-addresses"),
+      sysctls(d.sysctl, c.runDir + "/sysctl.orig"), ports{d.netlink, d.firewall, dh, ipfwd, nullptr, &sysctls, d.routing, d.shaper, d.relay}, applier(ports, c.runDir + "/downstream-addresses"),
       masterTimer(d.io), firewallRetry(d.io), master(*this, c.startTimeoutMs), dnsSources(d.io, [this] { reconcile(); }, d.watchFiles) {
   intent.config = c;
   intent.priority = c.upstreamPriority;
@@ -83,9 +83,11 @@ Facts TetherManager::Impl::facts() const {
       if (l.expiry == 0 || l.expiry > now) out.push_back(std::move(l));
   }
   f.quotaUse = currentQuotaUse();
+  // (relay routes every address the table knows, a client without a DHCPv4 lease too)
   if (neighbours6 && intent.config.ipv6 != Ipv6Mode::Off)
     for (const auto& [name, leases] : f.clientLeases)
-      if (!leases.empty()) f.clientAddrs6[name] = neighbours6(name);
+      if (!leases.empty() || intent.config.ipv6 == Ipv6Mode::Relay || intent.config.ipv6 == Ipv6Mode::Auto)
+        f.clientAddrs6[name] = neighbours6(name);
   f.ula48 = ulaPrefix();
   f.netns = deps.netns;
   if (deps.pd && (intent.config.ipv6 == Ipv6Mode::Pd || intent.config.ipv6 == Ipv6Mode::Auto)) {
@@ -142,6 +144,7 @@ void TetherManager::Impl::reconcile(bool retryFailed) {
     if (!queue.empty()) continue;  // the machines decided something: take it in first
     last = applier.apply(d, deps.kernel);
     syncPd(d);
+    syncRelay();
     flushOldNat(d.upstream);
     onFirewallOutcome();
     answer(d);
@@ -475,7 +478,8 @@ void TetherManager::onNetEvent(const NetEvent& e) {
       break;
     }
     case T::RouteAdded:
-    case T::RouteRemoved: break;
+    case T::RouteRemoved:
+    case T::Ipv6Changed: break;  // relay's /64 (auto) and its default route
     case T::Resync: log::warning("netlink: event overrun, the kernel's state was read again"); break;
   }
   m.reconcile();

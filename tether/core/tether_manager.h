@@ -26,6 +26,7 @@
 #include "tether/system/firewall.h"
 #include "tether/system/kernel_view.h"
 #include "tether/system/netlink.h"
+#include "tether/system/ndp_relay.h"
 #include "tether/system/nl_conntrack.h"
 #include "tether/system/net_probe.h"
 #include "tether/system/policy_routing.h"
@@ -52,6 +53,11 @@ struct ManagerDeps {
   // The DNS servers' files (upstream_dns.h) watched with inotify (the daemon); else read again
   // at every reconcile (the tests: a pending watch would keep their io.run() from returning).
   bool watchFiles = false;
+  NdpRelay* relay = nullptr;         // IPv6 relay's kernel state (ipv6 = relay or auto); none: never relay
+  // IPv6 relay: told the upstream and /64 relayed after each reconcile that changed them
+  // (nullopt: none), so that the daemon watches that upstream's neighbour solicitations for
+  // targets in the /64 and calls solicited() (the NsWatch).
+  std::function<void(const std::optional<std::pair<std::string, Ipv6Prefix>>&)> watchSolicits{};
 };
 
 class TetherManager {
@@ -75,6 +81,11 @@ class TetherManager {
   // addresses; asked at every plan. Call neighboursChanged() when they change.
   void setNeighbourSource(std::function<std::map<std::string, std::vector<Ipv6Address>>(const std::string& ifname)> source);
   void neighboursChanged() { leasesChanged(); }
+  // IPv6 relay: the upstream link saw a neighbour solicitation for `target` (in the relayed
+  // /64). A target not relayed yet is looked for on every relaying downstream (the kernel
+  // solicits it there; an answer reaches the neighbour watch, and the plan then relays it).
+  // At most once per target every kSolicitEvery, and kSolicitBurst targets a second.
+  void solicited(const Ipv6Address& target);
   // The soft AP: set before start(); its interface then waits for apReady() in Starting.
   void setAccessPoint(AccessPoint* ap);
   void apReady(const std::string& ifname);

@@ -196,9 +196,13 @@ Result<std::vector<std::string>> dnsmasqArgv(const std::string& binary, const Dn
     // with SLAAC kept (M=1, A=1); RDNSS and the DHCPv6 DNS server are the interface's own
     // global address ([::]); the domain as DNSSL and DHCPv6 domain search.
     argv.push_back("--enable-ra");
-    argv.push_back("--dhcp-range=set:" + ifn + (d.dhcp6Stateful ? ",::1000,::ffff,constructor:" + ifn + ",slaac"
-                                                                : ",::,constructor:" + ifn + ",ra-stateless") +
-                   ",ra-names,64,1h");
+    // relay: the upstream's /64, off-link (L=0), stateless only (ipv6-facts.md section 4).
+    if (d.offLink)
+      argv.push_back("--dhcp-range=set:" + ifn + ",::,constructor:" + ifn + ",ra-stateless,off-link,64,1h");
+    else
+      argv.push_back("--dhcp-range=set:" + ifn + (d.dhcp6Stateful ? ",::1000,::ffff,constructor:" + ifn + ",slaac"
+                                                                  : ",::,constructor:" + ifn + ",ra-stateless") +
+                     ",ra-names,64,1h");
     argv.push_back("--dhcp-option=tag:" + ifn + ",option6:dns-server,[::]");
     if (!domain.empty()) argv.push_back("--dhcp-option=tag:" + ifn + ",option6:domain-search," + domain);
   }

@@ -49,6 +49,10 @@ struct DnsmasqDownstream {
   // IPv6: stateful DHCPv6 addresses too (M=1), besides SLAAC (A=1 stays for clients without
   // DHCPv6); else stateless (M=0, O=1).
   bool dhcp6Stateful = false;
+  // IPv6 relay mode: address6's /64 is the upstream's, announced off-link (L=0, A=1: the
+  // clients send everything to the router, which routes each address back by a /128), and
+  // always stateless (addresses of the upstream's link are not handed out by DHCPv6).
+  bool offLink = false;
 };
 
 // The files an instance uses.

@@ -54,6 +54,7 @@ void KernelView::apply(NetEvent& e) {
     case NetEvent::Type::RouteRemoved:
       std::erase_if(routes, [&](const DefaultRoute& r) { return sameRoute(r, e.route); });
       return;
+    case NetEvent::Type::Ipv6Changed:
     case NetEvent::Type::Resync: return;
   }
 }

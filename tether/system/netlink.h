@@ -45,6 +45,7 @@ struct Addr6Info {
   int index = 0;
   std::string ifname;
   Ipv6Prefix prefix;
+  uint32_t flags = 0;  // IFA_F_* (IFA_FLAGS when given): autoconf ones lack IFA_F_PERMANENT
   bool operator==(const Addr6Info&) const = default;
 };
 
@@ -77,6 +78,7 @@ struct NetEvent {
     AddrRemoved,
     RouteAdded,
     RouteRemoved,
+    Ipv6Changed,  // a global IPv6 address or IPv6 default route came, went or changed flags (view only)
     Resync,
   } type = Type::Resync;
   LinkInfo link;      // Link*
@@ -131,6 +133,7 @@ inline const char* netEventTypeName(NetEvent::Type type) {
     case NetEvent::Type::AddrRemoved: return "AddrRemoved";
     case NetEvent::Type::RouteAdded: return "RouteAdded";
     case NetEvent::Type::RouteRemoved: return "RouteRemoved";
+    case NetEvent::Type::Ipv6Changed: return "Ipv6Changed";
     case NetEvent::Type::Resync: return "Resync";
   }
   return "?";

@@ -162,6 +162,7 @@ std::optional<Addr6Info> parseAddr6(nlmsghdr* h) {
   out.index = static_cast<int>(ifa->ifa_index);
   std::memcpy(out.prefix.address.bytes.data(), nla_data(a), 16);
   out.prefix.length = ifa->ifa_prefixlen;
+  out.flags = attrU32(tb[IFA_FLAGS]).value_or(ifa->ifa_flags);
   return out;
 }
 
@@ -258,8 +259,12 @@ bool translateEvent(nlmsghdr* h, KernelView& view, std::vector<NetEvent>& events
     case RTM_DELADDR: {
       if (auto a6 = parseAddr6(h)) {  // IPv6: the view only (see kernel_view.h)
         a6->ifname = nameOf(links, a6->index);
-        std::erase_if(view.addrs6, [&](const Addr6Info& a) { return a.index == a6->index && a.prefix == a6->prefix; });
+        // A lifetime refresh (every router advertisement) changes nothing the owner plans on.
+        const bool same = h->nlmsg_type == RTM_NEWADDR &&
+                          std::find(view.addrs6.begin(), view.addrs6.end(), *a6) != view.addrs6.end();
+        const auto gone = std::erase_if(view.addrs6, [&](const Addr6Info& a) { return a.index == a6->index && a.prefix == a6->prefix; });
         if (h->nlmsg_type == RTM_NEWADDR) view.addrs6.push_back(*a6);
+        if (!same && (h->nlmsg_type == RTM_NEWADDR || gone > 0)) emit(events, NetEvent::Type::Ipv6Changed, nullptr, nullptr, nullptr);
         return reconcile;
       }
       auto addr = parseAddr(h);
@@ -282,10 +287,11 @@ bool translateEvent(nlmsghdr* h, KernelView& view, std::vector<NetEvent>& events
     case RTM_DELROUTE: {
       for (auto& r6 : parseDefaultRoutes6(h)) {
         r6.ifname = nameOf(links, r6.index);
-        std::erase_if(view.routes6, [&](const DefaultRoute6& r) {
+        const auto gone = std::erase_if(view.routes6, [&](const DefaultRoute6& r) {
           return r.index == r6.index && r.gateway == r6.gateway && r.metric == r6.metric;
         });
         if (h->nlmsg_type == RTM_NEWROUTE) view.routes6.push_back(r6);
+        if ((h->nlmsg_type == RTM_NEWROUTE) != (gone > 0)) emit(events, NetEvent::Type::Ipv6Changed, nullptr, nullptr, nullptr);
       }
       auto parsed = parseDefaultRoutes(h);
       if (parsed.empty()) return reconcile;

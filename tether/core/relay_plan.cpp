@@ -1,0 +1,28 @@
+#include "tether/core/relay_plan.h"
+
+#include <linux/if_addr.h>
+
+namespace tetherd {
+
+std::optional<Ipv6Prefix> relayPrefix(const KernelView& kernel, const std::string& upstream) {
+  if (upstream.empty() || !kernel.hasDefaultRoute6(upstream)) return std::nullopt;
+  std::optional<Ipv6Prefix> best;
+  for (const auto& a : kernel.addresses6Of(upstream)) {
+    if (a.prefix.length != 64 || (a.prefix.address.bytes[0] & 0xe0) != 0x20) continue;
+    if ((a.flags & (IFA_F_PERMANENT | IFA_F_DEPRECATED | IFA_F_TENTATIVE | IFA_F_DADFAILED)) != 0) continue;
+    Ipv6Prefix net{a.prefix.network(), 64};
+    if (!best || net < *best) best = net;
+  }
+  return best;
+}
+
+Ipv6Prefix relayRouterAddress(const Ipv6Prefix& prefix, uint16_t id) {
+  Ipv6Prefix p{prefix.network(), 64};
+  p.address.bytes[12] = 0xff;
+  p.address.bytes[13] = 0xff;
+  p.address.bytes[14] = static_cast<uint8_t>(id >> 8);
+  p.address.bytes[15] = static_cast<uint8_t>(id & 0xff);
+  return p;
+}
+
+}  // namespace tetherd
