@@ -409,6 +409,8 @@ class Ipv6Relay(unittest.TestCase):
         status = LAB.tetherctl("tether", "status", check=True).stdout
         self.assertIn(" ipv6=auto ipv6_mode=relay delegated=none ipv6_left=none ipv6.usb0=relay,2001:db8:1::/64", status)
         self.assertIn("ipv6=relay", LAB.tetherctl("tether", "interface", "list", check=True).stdout)
+        # How the client's address was found (the NsWatch trigger, or the client's own solicitation).
+        print("\n".join(l for l in LAB.tetherd_log().splitlines() if "IPv6 relay" in l)[-1500:], file=sys.stderr)
 
     def test_2_blocked_mac_reaches_nothing_over_ipv6_in_relay(self):
         self.client_address()
