@@ -16,6 +16,7 @@
 #include "tether/core/relay_applier.h"
 #include "tether/system/dnsmasq.h"
 #include "tether/system/nl_ndp_relay.h"
+#include "tether/system/nl_parse.h"
 #include "tether/system/ns_watch.h"
 
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
@@ -111,12 +112,23 @@ TEST(RelayPlan, TheUpstreamsSlaacSlashSixtyFourWithAnIpv6DefaultRoute) {
   Facts noRoute = f;
   noRoute.kernel.routes6.clear();  // no RA default route: nothing to relay
   EXPECT_EQ(relayPrefix(noRoute.kernel, "wwan0"), std::nullopt);
+  // ... unless that /64 is relayed already: a flap of the default route keeps it.
+  EXPECT_EQ(relayPrefix(noRoute.kernel, "wwan0", P6("2001:db8:1::/64")), P6("2001:db8:1::/64"));
+  EXPECT_EQ(relayPrefix(noRoute.kernel, "wwan0", P6("2001:db8:2::/64")), std::nullopt);
+  Facts held = noRoute;
+  held.relaying = P6("2001:db8:1::/64");
+  EXPECT_EQ(ipv6Mode(held, tethering(Ipv6Mode::Auto)), Ipv6Mode::Relay);
   Facts staticOnly = f;  // a configured (permanent) /64 is not learnt from RAs
   staticOnly.kernel.addrs6[0].flags = IFA_F_PERMANENT;
   EXPECT_EQ(relayPrefix(staticOnly.kernel, "wwan0"), std::nullopt);
   Facts deprecated = f;
   deprecated.kernel.addrs6[0].flags = IFA_F_DEPRECATED;
   EXPECT_EQ(relayPrefix(deprecated.kernel, "wwan0"), std::nullopt);
+  Facts tentative = f;  // still in DAD: it counts (no nat66 for a second at boot); failed DAD does not
+  tentative.kernel.addrs6[0].flags = IFA_F_TENTATIVE;
+  EXPECT_EQ(relayPrefix(tentative.kernel, "wwan0"), P6("2001:db8:1::/64"));
+  tentative.kernel.addrs6[0].flags = IFA_F_TENTATIVE | IFA_F_DADFAILED;
+  EXPECT_EQ(relayPrefix(tentative.kernel, "wwan0"), std::nullopt);
   Facts ula = f;  // a ULA /64 is no way out
   ula.kernel.addrs6[0].prefix = P6("fd00:1::5/64");
   EXPECT_EQ(relayPrefix(ula.kernel, "wwan0"), std::nullopt);
@@ -373,4 +385,30 @@ TEST(RelayNsWatch, TheKernelFilterPassesOnlySolicitationsForTheSlashSixtyFour) {
   EXPECT_EQ(f[9].k, 0x00010000u);
   EXPECT_EQ(f[10].k, 64u);
   EXPECT_EQ(f[11].k, 0u);
+}
+
+// auto follows the upstream's /64: a new or removed global IPv6 address is an Ipv6Changed
+// event (the manager re-plans); the same address again (a lifetime refresh at every RA) is not.
+TEST(RelayKernelView, AGlobalIpv6AddressComingOrGoingIsAnEventARefreshIsNot) {
+  KernelView view;
+  view.links[3] = {3, "wwan0", true, true};
+  auto msg = relaynl::addressRequest(3, P6("2001:db8:1::5/64"));
+  auto* h = reinterpret_cast<nlmsghdr*>(msg.data());
+  std::vector<NetEvent> events;
+  rtnl::translateEvent(h, view, events);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].type, NetEvent::Type::Ipv6Changed);
+  ASSERT_EQ(view.addrs6.size(), 1u);
+  EXPECT_EQ(view.addrs6[0].ifname, "wwan0");
+  EXPECT_EQ(view.addrs6[0].flags, uint32_t{IFA_F_NODAD | IFA_F_NOPREFIXROUTE});  // IFA_FLAGS: not permanent
+  events.clear();
+  rtnl::translateEvent(h, view, events);
+  EXPECT_TRUE(events.empty());
+  h->nlmsg_type = RTM_DELADDR;
+  rtnl::translateEvent(h, view, events);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_TRUE(view.addrs6.empty());
+  events.clear();
+  rtnl::translateEvent(h, view, events);  // gone already: nothing
+  EXPECT_TRUE(events.empty());
 }

@@ -41,6 +41,8 @@ void TetherManager::solicited(const Ipv6Address& target) {
   if (!m.deps.relay || !r.prefix || !r.prefix->contains(target)) return;
   for (const auto& h : r.hosts)
     if (h.address == target) return;  // relayed: the kernel answers for it
+  for (const auto& a : m.deps.kernel.addresses6Of(r.upstream))
+    if (a.prefix.address == target) return;  // the upstream's own (its DAD, the router asking)
   const auto now = std::chrono::steady_clock::now();
   if (auto it = m.solicitedAt.find(target); it != m.solicitedAt.end() && now - it->second < kSolicitEvery) return;
   if (now - m.solicitSecond >= std::chrono::seconds(1)) {

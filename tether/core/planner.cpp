@@ -88,7 +88,7 @@ Ipv6Mode ipv6Mode(const Facts& facts, const Intent& intent) {
   if (configured == Ipv6Mode::Auto && facts.delegated) return Ipv6Mode::Pd;
   if (configured == Ipv6Mode::Auto || configured == Ipv6Mode::Relay) {
     auto up = chooseUpstream(intent.priority, upstreamViews(facts, intent));
-    if (up && relayPrefix(facts.kernel, *up)) return Ipv6Mode::Relay;
+    if (up && relayPrefix(facts.kernel, *up, facts.relaying)) return Ipv6Mode::Relay;
     if (configured == Ipv6Mode::Relay) return Ipv6Mode::Off;
   }
   if (!facts.ula48) return Ipv6Mode::Off;
@@ -227,7 +227,7 @@ Desired plan(const Facts& facts, const Intent& intent) {
     d.pdSubnets = std::move(carve.subnets);
     d.pdLeft = std::move(carve.left);
   }
-  const auto relayed = v6 == Ipv6Mode::Relay && d.upstream ? relayPrefix(facts.kernel, *d.upstream) : std::nullopt;
+  const auto relayed = v6 == Ipv6Mode::Relay && d.upstream ? relayPrefix(facts.kernel, *d.upstream, facts.relaying) : std::nullopt;
   if (relayed) placeRelay(*relayed, d.configured);
   if (v6 != Ipv6Mode::Off && v6 != Ipv6Mode::Relay) placeIpv6(facts, d.configured);
   for (auto& [name, p] : d.configured) p.localOnly = intent.config.localOnly(name, p.kind);

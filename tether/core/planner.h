@@ -67,6 +67,8 @@ struct Facts {
   // per-downstream /64 numbers kept in state_dir.
   std::optional<PdLease> delegated{};
   PdSubnets pdSubnets{};
+  // IPv6 relay: the /64 relayed now (the applier's), kept through a default route's flap.
+  std::optional<Ipv6Prefix> relaying{};
   // The network namespace's inode: makes the idle timers' labels unique (they are global).
   uint64_t netns = 0;
   // Per downstream with an address, its unexpired DHCP leases (issue 14: each client's

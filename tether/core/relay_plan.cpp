@@ -4,16 +4,20 @@
 
 namespace tetherd {
 
-std::optional<Ipv6Prefix> relayPrefix(const KernelView& kernel, const std::string& upstream) {
-  if (upstream.empty() || !kernel.hasDefaultRoute6(upstream)) return std::nullopt;
+std::optional<Ipv6Prefix> relayPrefix(const KernelView& kernel, const std::string& upstream,
+                                      const std::optional<Ipv6Prefix>& held) {
+  if (upstream.empty()) return std::nullopt;
+  const bool route = kernel.hasDefaultRoute6(upstream);
   std::optional<Ipv6Prefix> best;
   for (const auto& a : kernel.addresses6Of(upstream)) {
     if (a.prefix.length != 64 || (a.prefix.address.bytes[0] & 0xe0) != 0x20) continue;
-    if ((a.flags & (IFA_F_PERMANENT | IFA_F_DEPRECATED | IFA_F_TENTATIVE | IFA_F_DADFAILED)) != 0) continue;
+    // (a tentative one counts: at boot auto would otherwise start in nat66 for DAD's second)
+    if ((a.flags & (IFA_F_PERMANENT | IFA_F_DEPRECATED | IFA_F_DADFAILED)) != 0) continue;
     Ipv6Prefix net{a.prefix.network(), 64};
+    if (!route && net == held) return held;
     if (!best || net < *best) best = net;
   }
-  return best;
+  return route ? best : std::nullopt;
 }
 
 Ipv6Prefix relayRouterAddress(const Ipv6Prefix& prefix, uint16_t id) {

@@ -42,9 +42,13 @@ struct RelayState {
 constexpr size_t kMaxRelayHosts = 1024;
 
 // The /64 the upstream has on-link from router advertisements, or nullopt: the network of its
-// lowest global (2000::/3) autoconfigured address (not IFA_F_PERMANENT, not deprecated) of
-// length 64, while it has an IPv6 default route.
-std::optional<Ipv6Prefix> relayPrefix(const KernelView& kernel, const std::string& upstream);
+// lowest global (2000::/3) autoconfigured address (not IFA_F_PERMANENT, deprecated or failed
+// DAD) of length 64, while it has an IPv6 default route. `held`, the /64 relayed now, is kept
+// while the upstream still has such an address in it, even without the default route: the
+// kernel drops and re-adds the RA default route now and then (seen in the lab right after the
+// first relayed traffic), and each flap would restart the downstreams' dnsmasq.
+std::optional<Ipv6Prefix> relayPrefix(const KernelView& kernel, const std::string& upstream,
+                                      const std::optional<Ipv6Prefix>& held = std::nullopt);
 
 // A downstream's own address in the relayed /64: <prefix>::ffff:<id>/64.
 Ipv6Prefix relayRouterAddress(const Ipv6Prefix& prefix, uint16_t id);

@@ -89,6 +89,7 @@ Facts TetherManager::Impl::facts() const {
       if (!leases.empty() || intent.config.ipv6 == Ipv6Mode::Relay || intent.config.ipv6 == Ipv6Mode::Auto)
         f.clientAddrs6[name] = neighbours6(name);
   f.ula48 = ulaPrefix();
+  if (applier.relay().upstream == (upstream ? *upstream : "")) f.relaying = applier.relay().prefix;
   f.netns = deps.netns;
   if (deps.pd && (intent.config.ipv6 == Ipv6Mode::Pd || intent.config.ipv6 == Ipv6Mode::Auto)) {
     f.delegated = deps.pd->lease();
