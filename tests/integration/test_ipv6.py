@@ -13,8 +13,9 @@ the client's IPv6 download is counted within 2 %, cut by its quota, and held to 
 Ipv6Relay: eth0 has only radvd's SLAAC /64 and no delegation, so `ipv6 = auto` relays it: the
 client gets an address in 2001:db8:1::/64 by SLAAC (announced off-link by usb0's dnsmasq),
 resolves the AAAA through tetherd and fetches; the server sees the client's own address; a
-blocked MAC reaches nothing; after kill -9 (the next run cleans up) and after a stop no proxy
-entry, /128 route, address or sysctl of tetherd's is left (about 20 s)."""
+blocked MAC reaches nothing; a second downstream (wlan0) is relayed too; after kill -9 (the next
+run cleans up) and after a stop no proxy entry, /128 route, address or sysctl of tetherd's is
+left (about 20 s)."""
 import ipaddress
 import os
 import re
@@ -425,7 +426,20 @@ class Ipv6Relay(unittest.TestCase):
             LAB.tetherctl("client", "unblock", self.client.mac, check=True)
         L.wait_for(lambda: self.fetch() == "hello over IPv6\n", timeout=10, what="a fetch once unblocked")
 
-    def test_3_kill9_and_stop_leave_no_proxy_entry_route_address_or_sysctl(self):
+    def test_3_a_second_downstream_is_relayed_too(self):
+        laptop = LAB.add_downstream("wlan0", client="laptop6")
+        L.wait_for(lambda: global6(laptop, "eth0", WAN_PREFIX), timeout=30, what="the laptop's address in eth0's /64")
+        addr = global6(laptop, "eth0", WAN_PREFIX)[0]
+        wlan0 = global6(LAB.app, "wlan0", WAN_PREFIX)
+        self.assertEqual(len(wlan0), 1, wlan0)
+        self.assertNotEqual(wlan0, global6(LAB.app, "usb0", WAN_PREFIX))
+        L.wait_for(lambda: laptop.curl("http://[%s]/" % WWW6, check=False, timeout=2, args=["-g"]) == "hello over IPv6\n",
+                   timeout=15, what="the laptop's fetch over IPv6")
+        self.assertEqual(re.findall(r"^(\S+) - - ", http6_log(), re.M)[-1], addr)
+        self.assertIn("dev wlan0", LAB.app.run("ip", "-6", "route", "show", addr + "/128").stdout)
+        self.assertEqual(self.fetch(), "hello over IPv6\n")  # usb0's client still relayed
+
+    def test_4_kill9_and_stop_leave_no_proxy_entry_route_address_or_sysctl(self):
         addr = self.client_address()
         L.wait_for(lambda: self.fetch() == "hello over IPv6\n", timeout=15, what="a fetch")
         # kill -9: the next run (IPv6 off now) removes what the killed one left.
@@ -435,7 +449,7 @@ class Ipv6Relay(unittest.TestCase):
         L.wait_for(lambda: LAB.app.run("ip", "-6", "neigh", "show", "proxy").stdout.strip() == "", timeout=5,
                    what="the killed run's proxy entries removed")
         self.assertEqual(LAB.app.run("ip", "-6", "route", "show", addr + "/128").stdout.strip(), "")
-        self.assertEqual(global6(LAB.app, "usb0"), [])
+        self.assertEqual(global6(LAB.app, "usb0") + global6(LAB.app, "wlan0"), [])
         self.assertEqual(LAB.app.sysctl("net.ipv6.conf.eth0.proxy_ndp"), self.before["net.ipv6.conf.eth0.proxy_ndp"])
         LAB.stop_tetherd()
         # And a plain stop after relaying.
