@@ -41,7 +41,7 @@ SYSCTLS = ("net.ipv6.conf.all.forwarding", "net.ipv6.conf.eth0.accept_ra")
 def global6(ns, ifname, prefix=""):
     """ns's global IPv6 addresses on ifname (without length) starting with prefix."""
     out = []
-    for a in ns.addresses(ifname, family=6):
+    for a in ns.addresses(ifname, family=6, settled=True):
         addr = a.split("/")[0]
         if not addr.startswith("fe80") and addr.startswith(prefix):
             out.append(addr)
@@ -153,6 +153,8 @@ class Ipv6Nat66(unittest.TestCase):
         # The sysctls tetherd holds while it forwards.
         self.assertEqual(LAB.app.sysctl("net.ipv6.conf.all.forwarding"), "1")
         self.assertEqual(LAB.app.sysctl("net.ipv6.conf.eth0.accept_ra"), "2")
+        # usb0's link-local address skips DAD: the router answers a client's first solicitation.
+        self.assertEqual(LAB.app.sysctl("net.ipv6.conf.usb0.accept_dad"), "0")
         # Shown: the downstream's IPv6 prefix and mode.
         text = LAB.tetherctl("tether", "interface", "list", check=True).stdout
         self.assertIn("ipv6=nat66", text)
@@ -221,6 +223,8 @@ class Ipv6Nat66(unittest.TestCase):
         self.assertEqual(global6(LAB.app, "usb0"), [])
         for k, v in self.before.items():
             self.assertEqual(LAB.app.sysctl(k), v, k)
+        # usb0's accept_dad is back to what the interface had (a new interface's default, 1).
+        self.assertEqual(LAB.app.sysctl("net.ipv6.conf.usb0.accept_dad"), "1")
         self.assertEqual([f for f in os.listdir(LAB.run_dir) if not f.endswith(".sock")], [])
         LAB.start_tetherd(config())  # for tearDownClass
 
