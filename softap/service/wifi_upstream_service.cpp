@@ -72,6 +72,9 @@ Status WifiUpstreamService::start() {
     else if (auto why = stationPlusApProblem(*modes))
       return makeError(Errc::Unsupported, "[upstream." + ifname_ + "]: " + ifname_ + "'s radio cannot also serve the soft AP " +
                                               apIfname_ + ": " + *why);
+    else
+      log::info("Wi-Fi upstream: ", ifname_, "'s radio can run a station beside an access point (", modes->combinations.size(),
+                " interface combination(s), first: ", describeCombination(modes->combinations.front()), ")");
   }
   if (auto st = ensureDir(ctrlDir(), 0750); !st) return st;
   WpaSupplicantOptions o{ifname_, ctrlDir()};
