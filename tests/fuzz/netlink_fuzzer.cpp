@@ -35,7 +35,7 @@ void checkParsers(nlmsghdr* h) {
     FUZZ_CHECK(addr->prefix.length >= 0 && addr->prefix.length <= 32);
     FUZZ_CHECK(addr->ifname.find(':') == std::string::npos);
   }
-  (void)rtnl::parseDefaultRoutes(h);
+  (void)rtnl::parseDefaultRoutes(h, LearntTables{9200, 9263});
 }
 
 }  // namespace

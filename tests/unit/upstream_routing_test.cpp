@@ -104,6 +104,36 @@ TEST(UpstreamRoutingPlan, ACandidateWithoutDefaultRouteOrLinkHasNoTable) {
   EXPECT_TRUE(planRouting(f, intent(), std::nullopt, {"usb0"}).empty());
 }
 
+TEST(UpstreamRoutingPlan, ADefaultOnlyInAnotherTableIsMirroredAndMainWinsOverOtherTables) {
+  Facts f = world();
+  // wwan0's default only in a table of its own (a DHCP client's, NetworkManager's).
+  f.kernel.routes = {{kEth0, "eth0", A("203.0.113.1"), 200}, {kWwan0, "wwan0", A("100.64.0.1"), 50, 100}};
+  auto s = planRouting(f, intent(), "wwan0", {"usb0"});
+  EXPECT_EQ(text(s), (Lines{
+                         "table 9200 default via 203.0.113.1 dev eth0 metric 200",
+                         "table 9200 203.0.113.0/24 dev eth0 scope link",
+                         "table 9201 default via 100.64.0.1 dev wwan0 metric 50",
+                         "table 9201 100.64.0.0/24 dev wwan0 scope link",
+                         "9200: iif usb0 lookup main suppress_prefixlength 0",
+                         "9201: iif usb0 lookup 9201",
+                         "9202: oif eth0 lookup 9200",
+                         "9202: oif wwan0 lookup 9201",
+                     }));
+  // Defaults in main and in other tables: main's alone (what the system itself uses).
+  f.kernel.routes.push_back({kWwan0, "wwan0", A("100.64.0.1"), 200, kMainTable});
+  f.kernel.routes.push_back({kEth0, "eth0", A("203.0.113.9"), 10, 100});
+  s = planRouting(f, intent(), "wwan0", {"usb0"});
+  EXPECT_TRUE(s.routes.count(TableRoute{9201, 4, Ipv4Prefix{}, A("100.64.0.1"), "wwan0", kWwan0, 200}));
+  EXPECT_FALSE(s.routes.count(TableRoute{9201, 4, Ipv4Prefix{}, A("100.64.0.1"), "wwan0", kWwan0, 50}));
+  EXPECT_FALSE(s.routes.count(TableRoute{9200, 4, Ipv4Prefix{}, A("203.0.113.9"), "eth0", kEth0, 10}));
+  // Only in other tables: the lowest-numbered one's.
+  f.kernel.routes = {{kWwan0, "wwan0", A("100.64.0.9"), 7, 300}, {kWwan0, "wwan0", A("100.64.0.1"), 50, 100}};
+  Lines routes;
+  for (const auto& r : planRouting(f, intent(), "wwan0", {"usb0"}).routes) routes.push_back(r.str());
+  EXPECT_EQ(routes, (Lines{"table 9201 default via 100.64.0.1 dev wwan0 metric 50",
+                           "table 9201 100.64.0.0/24 dev wwan0 scope link"}));
+}
+
 TEST(UpstreamRoutingPlan, ConfiguredRangesAndOff) {
   Intent i = intent();
   i.config.routeTableFirst = i.config.routeTableLast = 500;  // room for the first candidate only

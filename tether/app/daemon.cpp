@@ -183,6 +183,8 @@ struct Daemon::Impl {
     // AP interface a previous run left on the station's radio is gone first.
     wifiUpstream = std::make_unique<softap::WifiUpstreamService>(io, processes, config, *softap);
     if (auto st = wifiUpstream->start(); !st) log::error("Wi-Fi upstream not started: ", st.error().message);
+    // Upstreams' default routes from any table but tetherd's own (its copies of them).
+    kernel.tables = LearntTables{config.routeTableFirst, config.routeTableLast};
     monitor = std::make_unique<NetlinkMonitor>(io, kernel, [this](const NetEvent& e) {
       if (manager) manager->onNetEvent(e);
       if (usb) usb->onNetEvent(e);

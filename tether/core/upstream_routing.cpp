@@ -19,6 +19,26 @@ std::optional<uint32_t> upstreamTable(const Intent& intent, const std::string& i
   return static_cast<uint32_t>(table);
 }
 
+namespace {
+
+// A candidate's default routes as mirrored: main's when it has any there (what the system
+// itself uses, whatever else holds a copy), else those of the lowest-numbered table that has
+// one (a DHCP client's or NetworkManager's table of its own).
+template <class Route>
+std::vector<Route> defaultsOf(const std::vector<Route>& routes, int index) {
+  std::optional<uint32_t> table;
+  for (const auto& r : routes) {
+    if (r.index != index) continue;
+    if (!table || r.table == kMainTable || (*table != kMainTable && r.table < *table)) table = r.table;
+  }
+  std::vector<Route> out;
+  for (const auto& r : routes)
+    if (r.index == index && r.table == table) out.push_back(r);
+  return out;
+}
+
+}  // namespace
+
 RoutingState planRouting(const Facts& facts, const Intent& intent, const std::optional<std::string>& upstream,
                          const std::set<std::string>& forwarding) {
   RoutingState s;
@@ -30,8 +50,7 @@ RoutingState planRouting(const Facts& facts, const Intent& intent, const std::op
     const LinkInfo* link = facts.kernel.link(name);
     if (!table || !link || !facts.kernel.up(name)) continue;
     bool any = false;
-    for (const auto& r : facts.kernel.routes) {
-      if (r.index != link->index) continue;
+    for (const auto& r : defaultsOf(facts.kernel.routes, link->index)) {
       s.routes.insert(TableRoute{*table, 4, Ipv4Prefix{}, r.gateway, name, link->index, r.metric});
       any = true;
     }

@@ -2,7 +2,8 @@
 //
 // planRouting (pure, part of plan()): each upstream candidate (by its place in the priority
 // list) gets table tableFirst + place, holding a copy of its default routes (from the kernel
-// view) and of its connected subnets. Rules, for each downstream that forwards while an
+// view: main's when it has one there, else those of the lowest-numbered other table that has
+// one; never tetherd's own, which the view does not learn) and of its connected subnets. Rules, for each downstream that forwards while an
 // upstream is selected:
 //   priorityFirst     iif <downstream> lookup main suppress_prefixlength 0   (local subnets:
 //                     the other downstreams, the upstreams' own; never main's default)

@@ -8,7 +8,7 @@ namespace {
 
 bool sameAddr(const AddrInfo& a, const AddrInfo& b) { return a.index == b.index && a.prefix == b.prefix; }
 bool sameRoute(const DefaultRoute& a, const DefaultRoute& b) {
-  return a.index == b.index && a.gateway == b.gateway && a.metric == b.metric;
+  return a.index == b.index && a.gateway == b.gateway && a.metric == b.metric && a.table == b.table;
 }
 
 }  // namespace

@@ -247,6 +247,7 @@ void NetlinkMonitor::Impl::handle(nlmsghdr* h) {
 }
 
 Status NetlinkMonitor::Impl::reseed() {
+  requests.learnTables(view.tables);
   auto l = requests.links();
   if (!l) return l.error();
   auto a = requests.addresses();
