@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <netlink/attr.h>
 #include <netlink/msg.h>
@@ -136,6 +137,46 @@ TEST(NlParseTranslateEvent, TheSameRouteInTwoTablesIsTwoRoutes) {
   ASSERT_EQ(view.routes6.size(), 1u);
   EXPECT_EQ(view.routes6[0].table, 100u);
   EXPECT_TRUE(view.hasDefaultRoute6("wwan0"));
+}
+
+TEST(NlParseTranslateEvent, Ipv6DefaultRouteChangesAreTold) {
+  KernelView view;
+  view.tables = kTables;
+  view.links[kWwan0] = {kWwan0, "wwan0", true, true};
+  std::vector<NetEvent> events;
+  auto feed = [&](const Route& r) {
+    events.clear();
+    (void)rtnl::translateEvent(nlmsg_hdr(message(r).get()), view, events);
+    return events.size() == 1 && events[0].type == NetEvent::Type::Routes6Changed;
+  };
+  const Route ra{.family = AF_INET6, .gateway = "fe80::1", .metric = 1024};
+  EXPECT_TRUE(feed(ra));
+  EXPECT_TRUE(events.size() == 1);
+  EXPECT_FALSE(feed(ra));  // the next RA refreshing it: nothing changed, nobody woken
+  EXPECT_TRUE(events.empty());
+  Route gone = ra;
+  gone.type = RTM_DELROUTE;
+  EXPECT_TRUE(feed(gone));
+  EXPECT_TRUE(view.routes6.empty());
+  EXPECT_FALSE(feed(gone));
+  Route own = ra;
+  own.table = 9200;  // tetherd's own copy
+  EXPECT_FALSE(feed(own));
+  // Set down, the kernel drops the link's IPv6 routes without a message: so does the view.
+  EXPECT_TRUE(feed(ra));
+  ASSERT_EQ(view.routes6.size(), 1u);
+  ASSERT_EQ(view.routes6[0].ifname, "wwan0");
+  MsgPtr down(nlmsg_alloc_simple(RTM_NEWLINK, 0));
+  ifinfomsg ifi{};
+  ifi.ifi_family = AF_UNSPEC;
+  ifi.ifi_index = kWwan0;
+  ASSERT_GE(nlmsg_append(down.get(), &ifi, sizeof ifi, NLMSG_ALIGNTO), 0);
+  ASSERT_GE(nla_put_string(down.get(), IFLA_IFNAME, "wwan0"), 0);
+  events.clear();
+  (void)rtnl::translateEvent(nlmsg_hdr(down.get()), view, events);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].type, NetEvent::Type::LinkChanged);
+  EXPECT_TRUE(view.routes6.empty());
 }
 
 }  // namespace

@@ -54,6 +54,7 @@ void KernelView::apply(NetEvent& e) {
     case NetEvent::Type::RouteRemoved:
       std::erase_if(routes, [&](const DefaultRoute& r) { return sameRoute(r, e.route); });
       return;
+    case NetEvent::Type::Routes6Changed:  // the monitor has updated routes6 itself
     case NetEvent::Type::Resync: return;
   }
 }

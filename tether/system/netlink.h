@@ -90,6 +90,7 @@ struct NetEvent {
     AddrRemoved,
     RouteAdded,
     RouteRemoved,
+    Routes6Changed,  // the IPv6 default routes changed: the view's routes6 says how (no payload)
     Resync,
   } type = Type::Resync;
   LinkInfo link;      // Link*
@@ -144,6 +145,7 @@ inline const char* netEventTypeName(NetEvent::Type type) {
     case NetEvent::Type::AddrRemoved: return "AddrRemoved";
     case NetEvent::Type::RouteAdded: return "RouteAdded";
     case NetEvent::Type::RouteRemoved: return "RouteRemoved";
+    case NetEvent::Type::Routes6Changed: return "Routes6Changed";
     case NetEvent::Type::Resync: return "Resync";
   }
   return "?";

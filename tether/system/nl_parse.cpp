@@ -236,6 +236,12 @@ bool translateEvent(nlmsghdr* h, KernelView& view, std::vector<NetEvent>& events
           reconcile = true;  // down: the kernel flushes its IPv4 routes without a message
         }
       }
+      // Set down, the kernel flushes the link's IPv6 routes without a message (the
+      // LinkChanged below tells readers).
+      if (before.adminUp && !link->adminUp)
+        std::erase_if(view.routes6, [&](const DefaultRoute6& r) { return r.index == link->index; });
+      for (auto& r : view.routes6)
+        if (r.index == link->index) r.ifname = link->name;
       emit(events, NetEvent::Type::LinkChanged, &*link, nullptr, nullptr);
       events.back().before = before;
       return reconcile;
@@ -284,13 +290,17 @@ bool translateEvent(nlmsghdr* h, KernelView& view, std::vector<NetEvent>& events
     }
     case RTM_NEWROUTE:
     case RTM_DELROUTE: {
+      bool changed6 = false;  // an RA refreshing a route it made changes nothing
       for (auto& r6 : parseDefaultRoutes6(h, view.tables)) {
         r6.ifname = nameOf(links, r6.index);
-        std::erase_if(view.routes6, [&](const DefaultRoute6& r) {
-          return r.index == r6.index && r.gateway == r6.gateway && r.metric == r6.metric && r.table == r6.table;
-        });
+        const bool had = std::erase_if(view.routes6, [&](const DefaultRoute6& r) {
+                           return r.index == r6.index && r.gateway == r6.gateway && r.metric == r6.metric &&
+                                  r.table == r6.table;
+                         }) > 0;
         if (h->nlmsg_type == RTM_NEWROUTE) view.routes6.push_back(r6);
+        changed6 = changed6 || had != (h->nlmsg_type == RTM_NEWROUTE);
       }
+      if (changed6) emit(events, NetEvent::Type::Routes6Changed, nullptr, nullptr, nullptr);
       auto parsed = parseDefaultRoutes(h, view.tables);
       if (parsed.empty()) return reconcile;
       // `ip route replace` says only what the new route is: find out what went.
