@@ -356,7 +356,8 @@ class Ipv6Nat66(unittest.TestCase):
         """Issue 13 point 1 over IPv6: wwan0 gets a static IPv6 default at metric 100, which
         main prefers to eth0's RA-learnt one (1024); the priority list says eth0 first. The
         client's IPv6 traffic leaves by eth0 (the server sees eth0's address) through
-        tetherd's table and rules for IPv6; after a stop nothing of them is left. About 5 s."""
+        tetherd's table and rules for IPv6; a kill -9's are replaced by the next run's; after a stop
+        nothing of them is left. About 9 s."""
         self.wait_client_address()
         LAB.stop_tetherd()
         app, up2 = LAB.app, LAB.up2
@@ -379,6 +380,14 @@ class Ipv6Nat66(unittest.TestCase):
                             routes)
             self.assertTrue([r for r in routes if r.startswith("default via 2001:db8:2::1 dev wwan0 table 9201 ")],
                             routes)
+            # A crash leaves them; the next run removes what is not its own any more (an older
+            # run's leftovers in the range) and converges on the same.
+            LAB.stop_tetherd(signal.SIGKILL)
+            app.ip("-6", "rule", "add", "pref", "9250", "lookup", "9263")
+            app.ip("-6", "route", "add", "default", "via", "fe80::99", "dev", "eth0", "table", "9263")
+            LAB.start_tetherd(config(priority="eth0 wwan0"))
+            L.wait_for(lambda: tuple(map(sorted, own_policy6())) == (sorted(rules), sorted(routes)), timeout=10,
+                       what="the same IPv6 rules and routes after kill -9:\n%s" % (own_policy6(),))
             LAB.stop_tetherd()
             self.assertEqual(own_policy6(), ([], []))
         finally:
