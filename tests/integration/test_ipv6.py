@@ -92,12 +92,12 @@ def tearDownModule():
         raise AssertionError("the lab left: %s" % left)
 
 
-def config(tethering="", priority="eth0"):
+def config(tethering="", priority="eth0", upstream=""):
     # eth0's DNS servers from a resolv.conf naming one IPv4 and one IPv6 server (and a scoped
     # link-local one, left out).
-    return ("[daemon]\nlog_level = debug\n\n[upstream]\npriority = %s\nresolv_file = %s\n"
+    return ("[daemon]\nlog_level = debug\n\n[upstream]\npriority = %s\nresolv_file = %s\n%s"
             "\n[tethering]\nipv6 = auto\n%s\n[web]\nenabled = yes\nport = %d\n"
-            % (priority, os.path.join(LAB.dir, "resolv6.conf"), tethering, WEB_PORT))
+            % (priority, os.path.join(LAB.dir, "resolv6.conf"), upstream, tethering, WEB_PORT))
 
 
 def own_policy6():
@@ -396,6 +396,58 @@ class Ipv6Nat66(unittest.TestCase):
             app.ip("-6", "route", "del", "default", "via", "2001:db8:2::1", "dev", "wwan0", check=False)
             app.ip("-6", "addr", "del", "2001:db8:2::2/64", "dev", "wwan0", check=False)
             up2.ip("-6", "addr", "del", "2001:db8:2::1/64", "dev", "to-app", check=False)
+            LAB.start_tetherd(config())  # for tearDownClass
+
+    def test_10_a_candidate_without_ipv4_is_probed_over_ipv6(self):
+        """Issue 13 point 2 over IPv6: wwan0 has IPv6 only (its IPv4 address removed; up2
+        routes 2001:db8:2::/64 to inet). With validation on, its health probe asks its IPv6
+        DNS server for AAAA and fetches the probe URL over IPv6, bound to wwan0 and from its
+        own address: `upstream list` shows it validated, and the DNS server and the web
+        server saw wwan0's address. About 1 s."""
+        LAB.stop_tetherd()
+        app, up2, inet = LAB.app, LAB.up2, LAB.inet
+        http = inet.popen(sys.executable, "-u", os.path.join(os.path.dirname(L.__file__), "inet_http.py"),
+                          "--bind", WWW6, "--port", "8080", log_name="inet-http6-204.log")
+        setup = [(up2, ("-6", "addr", "add", "2001:db8:2::1/64", "dev", "to-app", "nodad")),
+                 (up2, ("-6", "addr", "add", "2001:db8:3::2/64", "dev", "to-inet", "nodad")),
+                 (up2, ("-6", "route", "add", "default", "via", "2001:db8:3::1")),
+                 (inet, ("-6", "addr", "add", "2001:db8:3::1/64", "dev", "to-up2", "nodad")),
+                 (inet, ("-6", "route", "add", "2001:db8:2::/64", "via", "2001:db8:3::2")),
+                 (app, ("-4", "addr", "flush", "dev", "wwan0")),
+                 (app, ("-6", "addr", "add", "2001:db8:2::2/64", "dev", "wwan0", "nodad")),
+                 (app, ("-6", "route", "add", "default", "via", "2001:db8:2::1", "dev", "wwan0", "metric", "2048"))]
+        forwarding = up2.sysctl("net.ipv6.conf.all.forwarding")
+        try:
+            up2.sysctl("net.ipv6.conf.all.forwarding", "1")
+            for ns, args in setup:
+                ns.ip(*args)
+            LAB.start_tetherd(config(priority="eth0 wwan0", upstream=(
+                "validation = on\nprobe_url = http://%s:8080/status/204\nprobe_fallback_url =\n" % WWW6_NAME)))
+
+            def probed():
+                with open(os.path.join(LAB.dir, "inet-http6-204.log"), errors="replace") as f:
+                    return "inet-http: 2001:db8:2::2 " in f.read()
+
+            def wwan0():  # validation=<state> last_probe=<when or none>
+                m = re.search(r"^wwan0 priority=.*(validation=\S+ last_probe=\S+)",
+                              LAB.tetherctl("upstream", "list").stdout, re.M)
+                return m.group(1) if m else None
+            L.wait_for(probed, timeout=10, what="wwan0's probe at the IPv6 web server (log:\n%s)"
+                       % LAB.tetherd_log()[-2000:])
+            L.wait_for(lambda: re.match(r"validation=validated last_probe=\d", wwan0() or ""), timeout=5,
+                       what="wwan0 validated by its probe (now %s)" % wwan0())
+            with open(os.path.join(LAB.dir, "inet-dns6.log"), errors="replace") as f:
+                self.assertIn("query[AAAA] %s from 2001:db8:2::2" % WWW6_NAME, f.read())
+        finally:
+            if LAB.tetherd is not None and LAB.tetherd.poll() is None:
+                LAB.stop_tetherd()
+            http.terminate()
+            http.wait(5)
+            for ns, args in reversed(setup):
+                if args[2] == "add":
+                    ns.ip(*(args[:2] + ("del",) + args[3:]), check=False)
+            up2.sysctl("net.ipv6.conf.all.forwarding", forwarding)
+            LAB.configure_uplink("wwan0")
             LAB.start_tetherd(config())  # for tearDownClass
 
 
