@@ -398,7 +398,7 @@ class Ipv6Nat66(unittest.TestCase):
             up2.ip("-6", "addr", "del", "2001:db8:2::1/64", "dev", "to-app", check=False)
             LAB.start_tetherd(config())  # for tearDownClass
 
-    def test_10_a_candidate_without_ipv4_is_probed_over_ipv6(self):
+    def test_9b_a_candidate_without_ipv4_is_probed_over_ipv6(self):
         """Issue 13 point 2 over IPv6: wwan0 has IPv6 only (its IPv4 address removed; up2
         routes 2001:db8:2::/64 to inet). With validation on, its health probe asks its IPv6
         DNS server for AAAA and fetches the probe URL over IPv6, bound to wwan0 and from its
