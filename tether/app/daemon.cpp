@@ -74,6 +74,8 @@ struct Daemon::Impl {
     running.follow([this](const Config& c) { if (dhcp) dhcp->reconfigure(c); });
     running.follow([this](const Config& c) { if (softap) softap->reconfigure(c); });
     running.follow([this](const Config& c) { if (pd) pd->reconfigure(c); });
+    // tetherd's own tables moved: the view learns default routes from every other table.
+    running.follow([this](const Config& c) { kernel.tables = LearntTables{c.routeTableFirst, c.routeTableLast}; });
     running.follow([this](const Config& c) { if (manager) manager->reconfigure(c); });
     running.follow([this](const Config& c) { if (usb) usb->reconfigure(c); });
     running.follow([this](const Config& c) { if (bluetooth) bluetooth->reconfigure(c); });

@@ -264,6 +264,7 @@ Status NetlinkMonitor::Impl::reseed() {
 
 // Compare the routes we have reported with the kernel's and report the difference.
 void NetlinkMonitor::Impl::reconcileRoutes() {
+  requests.learnTables(view.tables);  // the owner may have moved its own tables since
   auto current = requests.defaultRoutes();
   if (!current) {
     log::warning("netlink monitor: cannot check default routes: ", current.error().message);
