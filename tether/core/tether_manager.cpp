@@ -475,7 +475,8 @@ void TetherManager::onNetEvent(const NetEvent& e) {
       break;
     }
     case T::RouteAdded:
-    case T::RouteRemoved: break;
+    case T::RouteRemoved:
+    case T::Routes6Changed: break;
     case T::Resync: log::warning("netlink: event overrun, the kernel's state was read again"); break;
   }
   m.reconcile();
