@@ -8,8 +8,10 @@ same clock in every namespace) as JSON to `--out`.
            A client device: waits for carrier on eth0 (like a phone's network manager, which
            starts DHCP when the link comes up), then execs the DHCP client; a detached child
            waits for the lease file the lab's DHCP script writes last (address and route are
-           set by then), then GETs URL until it answers (TEXT in the body).
-           Out: t_carrier, t_lease, t_http, body.
+           set by then), then GETs URL until it answers (TEXT in the body). With --url6 it
+           also GETs that URL (IPv6, the address SLAAC gives) from carrier on, every 10 ms
+           until it answers (--expect6 in the body).
+           Out: t_carrier, t_lease, t_http, body (and t_http6, body6).
   udp-port --ready R --out O --port 67
            Polls /proc/net/udp (this namespace's) until something listens on the port: the
            moment the DHCP server can answer. Out: t_bound.
@@ -24,6 +26,7 @@ import os
 import socket
 import struct
 import sys
+import threading
 import time
 
 POLL = 0.002  # 2 ms
@@ -61,13 +64,28 @@ def wait(predicate, timeout):
 def http_get(url, timeout):
     host = url.split("/")[2]
     path = "/" + url.split("/", 3)[3] if url.count("/") >= 3 else "/"
-    conn = http.client.HTTPConnection(host, 80, timeout=timeout)
+    conn = http.client.HTTPConnection(host.strip("[]"), 80, timeout=timeout)  # "[v6]" -> v6
     try:
         conn.request("GET", path)
         r = conn.getresponse()
         return r.status, r.read().decode(errors="replace")
     finally:
         conn.close()
+
+
+def poll_url(url, expect, timeout, out, suffix):
+    """GETs url until it answers 200 with expect in the body: out["t_http" + suffix], out["body" + suffix]."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            status, body = http_get(url, timeout=1.0)
+            if status == 200 and expect in body:
+                out["t_http" + suffix] = time.time()
+                out["body" + suffix] = body.strip()[:100]
+                return
+        except OSError:
+            pass
+        time.sleep(0.01)
 
 
 def mode_client(a, cmd):
@@ -83,6 +101,10 @@ def mode_client(a, cmd):
         if os.fork() != 0:
             os._exit(0)
         out = {"t_carrier": t_carrier}
+        v6 = None
+        if a.url6:
+            v6 = threading.Thread(target=poll_url, args=(a.url6, a.expect6, a.timeout, out, "6"))
+            v6.start()
         t_lease = wait(lambda: os.path.exists(a.lease), a.timeout)
         if t_lease is not None:
             try:
@@ -90,17 +112,9 @@ def mode_client(a, cmd):
             except OSError:
                 pass
             out["t_lease"] = t_lease
-            deadline = time.time() + a.timeout
-            while time.time() < deadline:
-                try:
-                    status, body = http_get(a.url, timeout=1.0)
-                    if status == 200 and a.expect in body:
-                        out["t_http"] = time.time()
-                        out["body"] = body.strip()[:100]
-                        break
-                except OSError:
-                    pass
-                time.sleep(0.01)
+            poll_url(a.url, a.expect, a.timeout, out, "")
+        if v6 is not None:
+            v6.join()
         write_json(a.out, out)
         os._exit(0)
     os.waitpid(pid, 0)
@@ -183,6 +197,8 @@ def main():
     p.add_argument("--lease")
     p.add_argument("--url")
     p.add_argument("--expect", default="")
+    p.add_argument("--url6")
+    p.add_argument("--expect6", default="")
     p.add_argument("--port", type=int, default=67)
     p.add_argument("--ifname")
     a = p.parse_args(argv)

@@ -21,6 +21,8 @@ Sections (--only picks some; the others keep their text in the report as "not ru
              reported as pending while tetherd has no web server
   failover   the primary upstream blackholed: time until tetherd switches and until a client is
              online through the secondary, median of 9, next to the probes' hysteresis floor
+  online6    time from `tether start` to a client's first IPv6 fetch (SLAAC from tetherd's RA),
+             beside its first IPv4 fetch in the same runs and the client's DAD time (bench/online6.py)
   soak       10 000 tether/untether cycles, 100 000 control and 10 000 page requests (logins,
              event streams), tetherd's RSS and descriptors sampled throughout (bench/soak.py);
              about 20 minutes, so only with --only soak
@@ -55,14 +57,15 @@ import lab as L  # noqa: E402
 import report_merge  # noqa: E402
 import soak  # noqa: E402
 import failover  # noqa: E402
+import online6  # noqa: E402
 
 PROBE = os.path.join(HERE, "ns_probe.py")
 log = logging.getLogger("bench")
-SECTIONS = ("online", "churn", "forwarding", "footprint", "scale", "web", "failover", "soak")
+SECTIONS = ("online", "churn", "forwarding", "footprint", "scale", "web", "failover", "online6", "soak")
 DEFAULT_SECTIONS = SECTIONS[:-1]  # the soak takes 20 minutes: --only soak
 HEADINGS = {"online": "## Time to online", "churn": "## Rule churn", "forwarding": "## Forwarding",
             "footprint": "## Footprint", "scale": "## Scale", "web": "## Web (`/api/status`)", "soak": "## Soak",
-            "failover": "## Upstream failover"}
+            "failover": "## Upstream failover", "online6": "## Time to online over IPv6"}
 RSS_BUDGET_KB = 5 * 1024          # < 5 MiB resident
 WAKEUP_BUDGET_PER_S = 1.0         # no periodic wake-up faster than once a second
 USB_ADDR = "192.168.42.1/24"
@@ -941,6 +944,7 @@ def render(res, cmdline_used):
     scale_md(res, w)
     web_md(res, w)
     failover.failover_md(res, w, f_ms)
+    online6.online6_md(res, w, f_ms)
     soak.soak_md(res, w)
     probs = res.get("tetherd_log_problems") or {}
     if probs:
@@ -1046,6 +1050,7 @@ def summary_rows(res, w):
             w("| web: `/api/status` requests/s, 16 connections | %.0f | %.0f | %s |" % (
                 t["rps"], f["rps"], f_ratio(ratio(t["rps"], f["rps"]))))
     failover.summary_rows(res, w, f_ms)
+    online6.summary_rows(res, w, f_ms)
     soak.summary_rows(res, w)
 
 
@@ -1423,6 +1428,8 @@ def main():
     p.add_argument("--web-seconds", type=int, default=5)
     p.add_argument("--web-reps", type=int, default=3)
     p.add_argument("--failover-reps", type=int, default=9)
+    p.add_argument("--online6-reps", type=int, default=9)
+    p.add_argument("--online6-modes", default="nat66", help="comma-separated ipv6 modes to time")
     p.add_argument("--soak-rounds", type=int, default=10)
     p.add_argument("--soak-cycles", type=int, default=10000)
     p.add_argument("--soak-requests", type=int, default=100000)
@@ -1463,6 +1470,10 @@ def main():
              "failover": lambda b, res: failover.section_failover(b, res, L, {
                  "tetherd_config": tetherd_config, "lock_env": lock_env, "wait_tethered": wait_tethered,
                  "stop_tetherd": stop_tetherd, "log_problems": log_problems}),
+             "online6": lambda b, res: online6.section_online6(b, res, L, {
+                 "tetherd_config": tetherd_config, "lock_env": lock_env, "stop_tetherd": stop_tetherd,
+                 "log_problems": log_problems, "rm": rm, "wait_file": wait_file, "read_json": read_json,
+                 "probe": PROBE}),
              "soak": section_soak}
     for name in SECTIONS:
         if name not in only:

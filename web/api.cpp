@@ -112,6 +112,9 @@ json eventJson(const Event& event) {
             return json{{"type", "upstreamValidation"}, {"ifname", e.ifname}, {"state", e.state}, {"portalUrl", e.portalUrl},
                         {"detail", e.detail}};
           },
+          [](const events::UpstreamProblem& e) {
+            return json{{"type", "upstreamProblem"}, {"ifname", e.ifname}, {"problem", e.problem}};
+          },
           [](const events::QuotaAlert& e) {
             json j{{"type", "quotaAlert"}, {"reached", e.level >= 2}, {"used", e.used}, {"quota", e.quota}, {"period", e.period}};
             if (e.mac.empty()) j["downstream"] = e.downstream;

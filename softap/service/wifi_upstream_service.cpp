@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <filesystem>
 
+#include "softap/service/wifi_combinations.h"
 #include "tether/base/files.h"
 #include "tether/base/log.h"
 #include "tether/system/nl80211.h"
@@ -64,6 +65,17 @@ Status WifiUpstreamService::start() {
     sharedRadio_ = false;
   }
   ap_.shareRadio(sharedRadio_);
+  // Up front, from what the radio advertises: refused with the reason, not after joining.
+  if (sharedRadio_) {
+    if (auto modes = wiphyModes(*phy); !modes)
+      log::notice("Wi-Fi upstream: ", modes.error().message, " (unknown: trying)");
+    else if (auto why = stationPlusApProblem(*modes))
+      return makeError(Errc::Unsupported, "[upstream." + ifname_ + "]: " + ifname_ + "'s radio cannot also serve the soft AP " +
+                                              apIfname_ + ": " + *why);
+    else
+      log::info("Wi-Fi upstream: ", ifname_, "'s radio can run a station beside an access point (", modes->combinations.size(),
+                " interface combination(s), first: ", describeCombination(modes->combinations.front()), ")");
+  }
   if (auto st = ensureDir(ctrlDir(), 0750); !st) return st;
   WpaSupplicantOptions o{ifname_, ctrlDir()};
   auto text = wpaSupplicantConf(network_, o);

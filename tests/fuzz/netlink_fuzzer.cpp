@@ -35,7 +35,7 @@ void checkParsers(nlmsghdr* h) {
     FUZZ_CHECK(addr->prefix.length >= 0 && addr->prefix.length <= 32);
     FUZZ_CHECK(addr->ifname.find(':') == std::string::npos);
   }
-  (void)rtnl::parseDefaultRoutes(h);
+  (void)rtnl::parseDefaultRoutes(h, LearntTables{9200, 9263});
 }
 
 }  // namespace
@@ -87,6 +87,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         case NetEvent::Type::AddrAdded:
         case NetEvent::Type::AddrRemoved:
           FUZZ_CHECK(e.addr.prefix.length >= 0 && e.addr.prefix.length <= 32);
+          break;
+        case NetEvent::Type::Routes6Changed:
           break;
         case NetEvent::Type::Resync:
           FUZZ_CHECK(false);  // only the monitor's overrun handling emits it

@@ -32,6 +32,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (a) FUZZ_CHECK(a->size() <= 16);
     auto b = probe::parseDnsAnswer(data, size, id);
     FUZZ_CHECK(a.has_value() == b.has_value() && (!a || *a == *b));
+    auto a6 = probe::parseDnsAnswer6(data, size, id);  // the same answer's AAAA records
+    FUZZ_CHECK(a6.has_value() == a.has_value() && (!a6 || a6->size() <= 16));
   }
   return 0;
 }

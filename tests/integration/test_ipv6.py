@@ -47,7 +47,7 @@ SYSCTLS = ("net.ipv6.conf.all.forwarding", "net.ipv6.conf.eth0.accept_ra", "net.
 def global6(ns, ifname, prefix=""):
     """ns's global IPv6 addresses on ifname (without length) starting with prefix."""
     out = []
-    for a in ns.addresses(ifname, family=6):
+    for a in ns.addresses(ifname, family=6, settled=True):
         addr = a.split("/")[0]
         if not addr.startswith("fe80") and addr.startswith(prefix):
             out.append(addr)
@@ -98,12 +98,12 @@ def tearDownModule():
         raise AssertionError("the lab left: %s" % left)
 
 
-def config(tethering="", ipv6="nat66"):
+def config(tethering="", priority="eth0", upstream="", ipv6="nat66"):
     # eth0's DNS servers from a resolv.conf naming one IPv4 and one IPv6 server (and a scoped
     # link-local one, left out).
-    return ("[daemon]\nlog_level = debug\n\n[upstream]\npriority = eth0\nresolv_file = %s\n"
+    return ("[daemon]\nlog_level = debug\n\n[upstream]\npriority = %s\nresolv_file = %s\n%s"
             "\n[tethering]\nipv6 = %s\n%s\n[web]\nenabled = yes\nport = %d\n"
-            % (os.path.join(LAB.dir, "resolv6.conf"), ipv6, tethering, WEB_PORT))
+            % (priority, os.path.join(LAB.dir, "resolv6.conf"), upstream, ipv6, tethering, WEB_PORT))
 
 
 CLIENT = None
@@ -114,6 +114,15 @@ def usb0_client():
     if CLIENT is None:
         CLIENT = LAB.add_downstream("usb0")
     return CLIENT
+
+
+def own_policy6():
+    """tetherd's IPv6 rules (priorities 9200-9299) and routes (tables 9200-9263)."""
+    rules = [r for r in LAB.app.run("ip", "-6", "rule", "show").stdout.splitlines()
+             if 9200 <= int(r.split(":", 1)[0]) <= 9299]
+    routes = [r for r in LAB.app.run("ip", "-6", "route", "show", "table", "all").stdout.splitlines()
+              if re.search(r"\btable 92(0\d|[1-5]\d|6[0-3])\b", r)]
+    return rules, routes
 
 
 def http6_log():
@@ -169,6 +178,8 @@ class Ipv6Nat66(unittest.TestCase):
         # The sysctls tetherd holds while it forwards.
         self.assertEqual(LAB.app.sysctl("net.ipv6.conf.all.forwarding"), "1")
         self.assertEqual(LAB.app.sysctl("net.ipv6.conf.eth0.accept_ra"), "2")
+        # usb0's link-local address skips DAD: the router answers a client's first solicitation.
+        self.assertEqual(LAB.app.sysctl("net.ipv6.conf.usb0.accept_dad"), "0")
         # Shown: the downstream's IPv6 prefix and mode.
         text = LAB.tetherctl("tether", "interface", "list", check=True).stdout
         self.assertIn("ipv6=nat66", text)
@@ -237,6 +248,8 @@ class Ipv6Nat66(unittest.TestCase):
         self.assertEqual(global6(LAB.app, "usb0"), [])
         for k, v in self.before.items():
             self.assertEqual(LAB.app.sysctl(k), v, k)
+        # usb0's accept_dad is back to what the interface had (a new interface's default, 1).
+        self.assertEqual(LAB.app.sysctl("net.ipv6.conf.usb0.accept_dad"), "1")
         self.assertEqual([f for f in os.listdir(LAB.run_dir) if not f.endswith(".sock")], [])
         LAB.start_tetherd(config())  # for tearDownClass
 
@@ -358,6 +371,104 @@ class Ipv6Nat66(unittest.TestCase):
         self.assertGreaterEqual(int(addr.rsplit(":", 1)[1], 16), 0x1000, addr)
         LAB.stop_tetherd()
         LAB.start_tetherd(config())  # for tearDownClass
+
+    def test_9_ipv6_leaves_by_the_priority_upstream_not_the_kernels_choice(self):
+        """Issue 13 point 1 over IPv6: wwan0 gets a static IPv6 default at metric 100, which
+        main prefers to eth0's RA-learnt one (1024); the priority list says eth0 first. The
+        client's IPv6 traffic leaves by eth0 (the server sees eth0's address) through
+        tetherd's table and rules for IPv6; a kill -9's are replaced by the next run's; after a stop
+        nothing of them is left. About 9 s."""
+        self.wait_client_address()
+        LAB.stop_tetherd()
+        app, up2 = LAB.app, LAB.up2
+        up2.ip("-6", "addr", "add", "2001:db8:2::1/64", "dev", "to-app", "nodad")
+        app.ip("-6", "addr", "add", "2001:db8:2::2/64", "dev", "wwan0", "nodad")
+        app.ip("-6", "route", "add", "default", "via", "2001:db8:2::1", "dev", "wwan0", "metric", "100")
+        try:
+            self.assertIn("dev wwan0", app.run("ip", "-6", "route", "get", WWW6).stdout)  # main's choice
+            LAB.start_tetherd(config(priority="eth0 wwan0"))
+            L.wait_for(lambda: self.fetch(check=False, timeout=2) == "hello over IPv6\n", timeout=20,
+                       what="a fetch over IPv6 (log:\n%s)" % LAB.tetherd_log()[-3000:])
+            wan = global6(app, "eth0", WAN_PREFIX)
+            seen = re.findall(r"^(\S+) - - ", http6_log(), re.M)
+            self.assertIn(seen[-1], wan, "the server saw %s, eth0 has %s" % (seen[-1], wan))
+            rules, routes = own_policy6()
+            self.assertIn("9201:\tfrom all iif usb0 lookup 9200", rules)
+            self.assertIn("9200:\tfrom all iif usb0 lookup main suppress_prefixlength 0", rules)
+            self.assertIn("9202:\tfrom all oif wwan0 lookup 9201", rules)
+            self.assertTrue([r for r in routes if r.startswith("default via fe80::") and " dev eth0 table 9200 " in r],
+                            routes)
+            self.assertTrue([r for r in routes if r.startswith("default via 2001:db8:2::1 dev wwan0 table 9201 ")],
+                            routes)
+            # A crash leaves them; the next run removes what is not its own any more (an older
+            # run's leftovers in the range) and converges on the same.
+            LAB.stop_tetherd(signal.SIGKILL)
+            app.ip("-6", "rule", "add", "pref", "9250", "lookup", "9263")
+            app.ip("-6", "route", "add", "default", "via", "fe80::99", "dev", "eth0", "table", "9263")
+            LAB.start_tetherd(config(priority="eth0 wwan0"))
+            L.wait_for(lambda: tuple(map(sorted, own_policy6())) == (sorted(rules), sorted(routes)), timeout=10,
+                       what="the same IPv6 rules and routes after kill -9:\n%s" % (own_policy6(),))
+            LAB.stop_tetherd()
+            self.assertEqual(own_policy6(), ([], []))
+        finally:
+            if LAB.tetherd is not None and LAB.tetherd.poll() is None:
+                LAB.stop_tetherd()
+            app.ip("-6", "route", "del", "default", "via", "2001:db8:2::1", "dev", "wwan0", check=False)
+            app.ip("-6", "addr", "del", "2001:db8:2::2/64", "dev", "wwan0", check=False)
+            up2.ip("-6", "addr", "del", "2001:db8:2::1/64", "dev", "to-app", check=False)
+            LAB.start_tetherd(config())  # for tearDownClass
+
+    def test_9b_a_candidate_without_ipv4_is_probed_over_ipv6(self):
+        """Issue 13 point 2 over IPv6: wwan0 has IPv6 only (its IPv4 address removed; up2
+        routes 2001:db8:2::/64 to inet). With validation on, its health probe asks its IPv6
+        DNS server for AAAA and fetches the probe URL over IPv6, bound to wwan0 and from its
+        own address: `upstream list` shows it validated, and the DNS server and the web
+        server saw wwan0's address. About 1 s."""
+        LAB.stop_tetherd()
+        app, up2, inet = LAB.app, LAB.up2, LAB.inet
+        http = inet.popen(sys.executable, "-u", os.path.join(os.path.dirname(L.__file__), "inet_http.py"),
+                          "--bind", WWW6, "--port", "8080", log_name="inet-http6-204.log")
+        setup = [(up2, ("-6", "addr", "add", "2001:db8:2::1/64", "dev", "to-app", "nodad")),
+                 (up2, ("-6", "addr", "add", "2001:db8:3::2/64", "dev", "to-inet", "nodad")),
+                 (up2, ("-6", "route", "add", "default", "via", "2001:db8:3::1")),
+                 (inet, ("-6", "addr", "add", "2001:db8:3::1/64", "dev", "to-up2", "nodad")),
+                 (inet, ("-6", "route", "add", "2001:db8:2::/64", "via", "2001:db8:3::2")),
+                 (app, ("-4", "addr", "flush", "dev", "wwan0")),
+                 (app, ("-6", "addr", "add", "2001:db8:2::2/64", "dev", "wwan0", "nodad")),
+                 (app, ("-6", "route", "add", "default", "via", "2001:db8:2::1", "dev", "wwan0", "metric", "2048"))]
+        forwarding = up2.sysctl("net.ipv6.conf.all.forwarding")
+        try:
+            up2.sysctl("net.ipv6.conf.all.forwarding", "1")
+            for ns, args in setup:
+                ns.ip(*args)
+            LAB.start_tetherd(config(priority="eth0 wwan0", upstream=(
+                "validation = on\nprobe_url = http://%s:8080/status/204\nprobe_fallback_url =\n" % WWW6_NAME)))
+
+            def probed():
+                with open(os.path.join(LAB.dir, "inet-http6-204.log"), errors="replace") as f:
+                    return "inet-http: 2001:db8:2::2 " in f.read()
+
+            def wwan0():  # validation=<state> last_probe=<when or none>
+                m = re.search(r"^wwan0 priority=.*(validation=\S+ last_probe=\S+)",
+                              LAB.tetherctl("upstream", "list").stdout, re.M)
+                return m.group(1) if m else None
+            L.wait_for(probed, timeout=10, what="wwan0's probe at the IPv6 web server (log:\n%s)"
+                       % LAB.tetherd_log()[-2000:])
+            L.wait_for(lambda: re.match(r"validation=validated last_probe=\d", wwan0() or ""), timeout=5,
+                       what="wwan0 validated by its probe (now %s)" % wwan0())
+            with open(os.path.join(LAB.dir, "inet-dns6.log"), errors="replace") as f:
+                self.assertIn("query[AAAA] %s from 2001:db8:2::2" % WWW6_NAME, f.read())
+        finally:
+            if LAB.tetherd is not None and LAB.tetherd.poll() is None:
+                LAB.stop_tetherd()
+            http.terminate()
+            http.wait(5)
+            for ns, args in reversed(setup):
+                if args[2] == "add":
+                    ns.ip(*(args[:2] + ("del",) + args[3:]), check=False)
+            up2.sysctl("net.ipv6.conf.all.forwarding", forwarding)
+            LAB.configure_uplink("wwan0")
+            LAB.start_tetherd(config())  # for tearDownClass
 
 
 

@@ -52,7 +52,7 @@ KEA_CONF = """{"Dhcp6": {
 
 
 def global6(ns, ifname, prefix=""):
-    return [a.split("/")[0] for a in ns.addresses(ifname, family=6)
+    return [a.split("/")[0] for a in ns.addresses(ifname, family=6, settled=True)
             if not a.startswith("fe80") and a.startswith(prefix)]
 
 

@@ -102,10 +102,15 @@ class UpstreamRoutingTest(unittest.TestCase):
         self.assertIn("9200:\tfrom all iif usb0 lookup main suppress_prefixlength 0", rules)
 
     def test_upstream_that_is_not_the_default_route(self):
-        # wwan0 first, eth0 (metric 100) is main's default: tethered traffic still leaves by wwan0.
+        # wwan0 first, eth0 (metric 100) is main's default: tethered traffic still leaves by wwan0,
+        # whose only default route is in a table of its own (200, as a DHCP client or
+        # NetworkManager may keep it): learnt from there, mirrored into tetherd's 9200.
+        LAB.app.ip("route", "del", "default", "via", L.UP2_APP, "dev", "wwan0", "metric", "200")
         c = self.plug(LAB.default_config(("wwan0", "eth0")))
         self.assertEqual(L.wait_for(lambda: fetch_or_none(c), timeout=5, what="client online"), UP2_ADDR)
         self.assertEqual(appliance_whoami(), ETH0_ADDR)
+        self.assertTrue([r for r in own_routes() if r.startswith("default via %s dev wwan0 table 9200 " % L.UP2_APP)],
+                        own_routes())
         # Failover to eth0 and back: the downstream's rule moves with the upstream.
         LAB.set_uplink("wwan0", False)
         L.wait_for(lambda: fetch_or_none(c) == ETH0_ADDR, timeout=3, what="via eth0 after wwan0 went down")

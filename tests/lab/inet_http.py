@@ -14,6 +14,7 @@ Logs requests to stderr.
 import argparse
 import http.server
 import signal
+import socket
 import sys
 
 BODY = b"tetherd lab: hello from the internet\n"
@@ -88,6 +89,8 @@ def main():
     ap.add_argument("--bind", default="0.0.0.0")
     ap.add_argument("--port", type=int, default=80)
     args = ap.parse_args()
+    if ":" in args.bind:  # an IPv6 address
+        Server.address_family = socket.AF_INET6
     server = Server((args.bind, args.port), Handler)
 
     def stop(_sig, _frame):

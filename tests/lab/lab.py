@@ -543,8 +543,9 @@ class Namespace:
         l = self.link(ifname)
         return bool(l) and "LOWER_UP" in l.get("flags", [])
 
-    def addresses(self, ifname: Optional[str] = None, family: int = 4) -> list:
-        """Addresses as "a.b.c.d/len" (family 4) or "x::y/len" (6)."""
+    def addresses(self, ifname: Optional[str] = None, family: int = 4, settled: bool = False) -> list:
+        """Addresses as "a.b.c.d/len" (family 4) or "x::y/len" (6). settled: only those past
+        duplicate address detection (IPv6: a tentative address cannot be used yet)."""
         args = ["-%d" % family, "addr", "show"] + (["dev", ifname] if ifname else [])
         r = self.ip("-j", *args, check=False)
         if r.returncode != 0:
@@ -552,7 +553,7 @@ class Namespace:
         out = []
         for l in jsonlib.loads(r.stdout or "[]"):
             for a in l.get("addr_info", []):
-                if "local" in a:
+                if "local" in a and not (settled and (a.get("tentative") or a.get("dadfailed"))):
                     out.append("%s/%s" % (a["local"], a["prefixlen"]))
         return out
 

@@ -17,6 +17,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -298,19 +299,22 @@ TEST(NetlinkTest, CreateBridgeRefusesAnotherKindOfLinkOfThatName) {
   EXPECT_EQ(ipIndex("nlB9"), 0);
 }
 
-TEST(NetlinkTest, DefaultRoutesOfTheMainTable) {
+TEST(NetlinkTest, DefaultRoutesOfEveryTableButTetherdsOwn) {
   Links made;
   made.veth("nlA4", "nlB4");
   ASSERT_EQ(sh("ip link set nlA4 up && ip link set nlB4 up && ip addr add 10.9.0.1/24 dev nlA4"), 0);
   ASSERT_EQ(sh("ip route add default via 10.9.0.254 dev nlA4 metric 77"), 0);
   ASSERT_EQ(sh("ip route add default via 10.9.0.252 dev nlA4"), 0);
   ASSERT_EQ(sh("ip route add default metric 90 nexthop via 10.9.0.250 dev nlA4 nexthop via 10.9.0.251 dev nlA4"), 0);
-  // Not default routes of the main table:
+  // Learnt from another table too (issue 13: an upstream's routes from whatever table they are in).
   ASSERT_EQ(sh("ip route add default via 10.9.0.253 dev nlA4 table 100"), 0);
+  // Not: tetherd's own tables (its copies), other destinations, other types.
+  ASSERT_EQ(sh("ip route add default via 10.9.0.249 dev nlA4 table 9200"), 0);
   ASSERT_EQ(sh("ip route add 10.50.0.0/16 via 10.9.0.254 dev nlA4"), 0);
   ASSERT_EQ(sh("ip route add unreachable default metric 500"), 0);
 
   NlNetlink nl;
+  nl.learnTables(LearntTables{9200, 9263});
   auto routes = nl.defaultRoutes();
   ASSERT_TRUE(routes) << routes.error().message;
   int index = ipIndex("nlA4");
@@ -319,10 +323,14 @@ TEST(NetlinkTest, DefaultRoutesOfTheMainTable) {
       {index, "nlA4", address("10.9.0.254"), 77},
       {index, "nlA4", address("10.9.0.250"), 90},
       {index, "nlA4", address("10.9.0.251"), 90},
+      {index, "nlA4", address("10.9.0.253"), 0, 100},
   };
+  auto key = [](const DefaultRoute& r) { return std::tuple(r.table, r.metric, r.gateway.value); };
+  std::sort(routes->begin(), routes->end(), [&](const auto& a, const auto& b) { return key(a) < key(b); });
+  std::sort(expected.begin(), expected.end(), [&](const auto& a, const auto& b) { return key(a) < key(b); });
   EXPECT_EQ(*routes, expected);
 
-  sh("ip route flush table 100; ip route del unreachable default metric 500");
+  sh("ip route flush table 100; ip route flush table 9200; ip route del unreachable default metric 500");
 }
 
 // ---------------------------------------------------------------------------------------

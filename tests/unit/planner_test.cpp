@@ -441,7 +441,8 @@ std::vector<Scenario> ipv6() {
   want.configured["usb0"].address6 = Ipv6Prefix::parse("fd12:3456:789a:e0f5::1/64");
   want.firewall->ipv6 = true;
   want.firewall->nat66 = {"eth0"};
-  want.sysctls = {{"net/ipv6/conf/all/forwarding", "1"}, {"net/ipv6/conf/eth0/accept_ra", "2"}};
+  want.sysctls = {{"net/ipv6/conf/all/forwarding", "1"}, {"net/ipv6/conf/eth0/accept_ra", "2"},
+                  {"net/ipv6/conf/usb0/accept_dad", "0"}};  // the router answers the first RS
   rows.push_back({"Ipv6_AutoIsNat66_Usb0GetsItsUlaSubnet", f, i, want});
 
   Facts failed = usb0Tethered();
@@ -452,7 +453,8 @@ std::vector<Scenario> ipv6() {
   moved.firewall->pairs = {{"usb0", "wwan0"}};
   moved.firewall->nat66 = {"wwan0"};
   moved.dns = Servers{A("10.0.2.1")};
-  moved.sysctls = {{"net/ipv6/conf/all/forwarding", "1"}, {"net/ipv6/conf/wwan0/accept_ra", "2"}};
+  moved.sysctls = {{"net/ipv6/conf/all/forwarding", "1"}, {"net/ipv6/conf/wwan0/accept_ra", "2"},
+                   {"net/ipv6/conf/usb0/accept_dad", "0"}};
   rows.push_back({"Ipv6_FailoverMovesNat66AndAcceptRa", failed, i, moved});
 
   Facts withDns6 = f;
@@ -515,7 +517,8 @@ std::vector<Scenario> ipv6() {
                                          .nat66 = {"eth0"}},
                .dns = Servers{A("10.0.1.1")},
                .ipfwdRequesters = {"tethering"},
-               .sysctls = want.sysctls,
+               .sysctls = {{"net/ipv6/conf/all/forwarding", "1"}, {"net/ipv6/conf/eth0/accept_ra", "2"},
+                           {"net/ipv6/conf/usb0/accept_dad", "0"}, {"net/ipv6/conf/wlan0/accept_dad", "0"}},
                .pdSubnets = {{"usb0", 0}},
                .pdLeft = {"wlan0"}};
   rows.push_back({"Ipv6_TooSmallADelegation_TheSecondDownstreamUsesNat66", two, i, both});

@@ -83,6 +83,8 @@ Desired relayed() {
       .dns = std::vector<Ipv4Address>{A("10.0.2.1")},
       .ipfwdRequesters = {"tethering"},
       .sysctls = {{"net/ipv6/conf/all/forwarding", "1"},
+                  {"net/ipv6/conf/usb0/accept_dad", "0"},
+                  {"net/ipv6/conf/wlan0/accept_dad", "0"},
                   {"net/ipv6/conf/wwan0/accept_ra", "2"},
                   {"net/ipv6/conf/wwan0/proxy_ndp", "1"}},
       .relay = RelayState{.upstream = "wwan0",
@@ -375,19 +377,20 @@ TEST(RelayNsWatch, ParsesASolicitationsTargetAndNothingElse) {
 
 TEST(RelayNsWatch, TheKernelFilterPassesOnlySolicitationsForTheSlashSixtyFour) {
   auto f = nsFilter(P6("2001:db8:1::/64"));
-  ASSERT_EQ(f.size(), 12u);
+  ASSERT_EQ(f.size(), 14u);
   // Each test's false branch lands on the last instruction (drop); the one before passes 64 bytes.
-  for (size_t i : {1u, 3u, 5u, 7u, 9u}) EXPECT_EQ(i + 1 + f[i].jf, 11u) << i;
-  EXPECT_EQ(f[1].k, 58u);
-  EXPECT_EQ(f[3].k, 255u);
-  EXPECT_EQ(f[5].k, 135u << 8);
-  EXPECT_EQ(f[7].k, 0x20010db8u);
-  EXPECT_EQ(f[9].k, 0x00010000u);
-  EXPECT_EQ(f[10].k, 64u);
-  EXPECT_EQ(f[11].k, 0u);
+  for (size_t i : {1u, 3u, 5u, 7u, 9u, 11u}) EXPECT_EQ(i + 1 + f[i].jf, 13u) << i;
+  EXPECT_EQ(f[1].k, 0x86ddu);  // the packet's EtherType (the socket sees every protocol)
+  EXPECT_EQ(f[3].k, 58u);
+  EXPECT_EQ(f[5].k, 255u);
+  EXPECT_EQ(f[7].k, 135u << 8);
+  EXPECT_EQ(f[9].k, 0x20010db8u);
+  EXPECT_EQ(f[11].k, 0x00010000u);
+  EXPECT_EQ(f[12].k, 64u);
+  EXPECT_EQ(f[13].k, 0u);
 }
 
-// auto follows the upstream's /64: a new or removed global IPv6 address is an Ipv6Changed
+// auto follows the upstream's /64: a new or removed global IPv6 address is an Addrs6Changed
 // event (the manager re-plans); the same address again (a lifetime refresh at every RA) is not.
 TEST(RelayKernelView, AGlobalIpv6AddressComingOrGoingIsAnEventARefreshIsNot) {
   KernelView view;
@@ -397,7 +400,7 @@ TEST(RelayKernelView, AGlobalIpv6AddressComingOrGoingIsAnEventARefreshIsNot) {
   std::vector<NetEvent> events;
   rtnl::translateEvent(h, view, events);
   ASSERT_EQ(events.size(), 1u);
-  EXPECT_EQ(events[0].type, NetEvent::Type::Ipv6Changed);
+  EXPECT_EQ(events[0].type, NetEvent::Type::Addrs6Changed);
   ASSERT_EQ(view.addrs6.size(), 1u);
   EXPECT_EQ(view.addrs6[0].ifname, "wwan0");
   EXPECT_EQ(view.addrs6[0].flags, uint32_t{IFA_F_NODAD | IFA_F_NOPREFIXROUTE});  // IFA_FLAGS: not permanent

@@ -516,3 +516,20 @@ TEST_F(TetherManagerTest, NoOpEventsAfterConvergingDoNothing) {
 }
 
 }  // namespace
+
+// Strict rp_filter on a candidate (issue 13): said as an event (and a log line) once each time
+// the candidate appears, not at every reconcile.
+TEST_F(TetherManagerTest, StrictRpFilterOnACandidateIsAnEventOnce) {
+  sysctl.values["net/ipv4/conf/all/rp_filter"] = "0";
+  sysctl.values["net/ipv4/conf/wwan0/rp_filter"] = "1";
+  mgr = make();
+  ASSERT_TRUE(mgr->startTethering());
+  linkEvent(NetEvent::Type::LinkChanged, "eth0", false);
+  linkEvent(NetEvent::Type::LinkChanged, "eth0", true);
+  const std::string line =
+      "611 Upstream problem wwan0 has strict reverse-path filtering (rp_filter=1): replies to its health probes, and to "
+      "tethered traffic while it is not the main table's default route, are dropped; use loose mode: sysctl "
+      "net.ipv4.conf.all.rp_filter=2 net.ipv4.conf.wwan0.rp_filter=2";
+  EXPECT_EQ(std::count(events.begin(), events.end(), line), 1) << ::testing::PrintToString(events);
+  EXPECT_EQ(std::count_if(events.begin(), events.end(), [](const std::string& e) { return e.find("problem eth0") != std::string::npos; }), 0);
+}

@@ -104,6 +104,127 @@ TEST(UpstreamRoutingPlan, ACandidateWithoutDefaultRouteOrLinkHasNoTable) {
   EXPECT_TRUE(planRouting(f, intent(), std::nullopt, {"usb0"}).empty());
 }
 
+TEST(UpstreamRoutingPlan, ADefaultOnlyInAnotherTableIsMirroredAndMainWinsOverOtherTables) {
+  Facts f = world();
+  // wwan0's default only in a table of its own (a DHCP client's, NetworkManager's).
+  f.kernel.routes = {{kEth0, "eth0", A("203.0.113.1"), 200}, {kWwan0, "wwan0", A("100.64.0.1"), 50, 100}};
+  auto s = planRouting(f, intent(), "wwan0", {"usb0"});
+  EXPECT_EQ(text(s), (Lines{
+                         "table 9200 default via 203.0.113.1 dev eth0 metric 200",
+                         "table 9200 203.0.113.0/24 dev eth0 scope link",
+                         "table 9201 default via 100.64.0.1 dev wwan0 metric 50",
+                         "table 9201 100.64.0.0/24 dev wwan0 scope link",
+                         "9200: iif usb0 lookup main suppress_prefixlength 0",
+                         "9201: iif usb0 lookup 9201",
+                         "9202: oif eth0 lookup 9200",
+                         "9202: oif wwan0 lookup 9201",
+                     }));
+  // Defaults in main and in other tables: main's alone (what the system itself uses).
+  f.kernel.routes.push_back({kWwan0, "wwan0", A("100.64.0.1"), 200, kMainTable});
+  f.kernel.routes.push_back({kEth0, "eth0", A("203.0.113.9"), 10, 100});
+  s = planRouting(f, intent(), "wwan0", {"usb0"});
+  EXPECT_TRUE(s.routes.count(TableRoute{9201, 4, Ipv4Prefix{}, A("100.64.0.1"), "wwan0", kWwan0, 200}));
+  EXPECT_FALSE(s.routes.count(TableRoute{9201, 4, Ipv4Prefix{}, A("100.64.0.1"), "wwan0", kWwan0, 50}));
+  EXPECT_FALSE(s.routes.count(TableRoute{9200, 4, Ipv4Prefix{}, A("203.0.113.9"), "eth0", kEth0, 10}));
+  // Only in other tables: the lowest-numbered one's.
+  f.kernel.routes = {{kWwan0, "wwan0", A("100.64.0.9"), 7, 300}, {kWwan0, "wwan0", A("100.64.0.1"), 50, 100}};
+  Lines routes;
+  for (const auto& r : planRouting(f, intent(), "wwan0", {"usb0"}).routes) routes.push_back(r.str());
+  EXPECT_EQ(routes, (Lines{"table 9201 default via 100.64.0.1 dev wwan0 metric 50",
+                           "table 9201 100.64.0.0/24 dev wwan0 scope link"}));
+}
+
+// IPv6 (issue 13 point 1 for both families): eth0 has an RA's default via its link-local
+// router, wwan0 a static one at a better metric; the priority list says eth0.
+Facts world6() {
+  Facts f = world();
+  f.ula48 = Ipv6Prefix::parse("fd12:3456:789a::/48");
+  f.kernel.routes6 = {{kEth0, "eth0", *Ipv6Address::parse("fe80::1"), 1024},
+                      {kWwan0, "wwan0", *Ipv6Address::parse("2001:db8:2::1"), 100}};
+  return f;
+}
+
+Intent intent6() {
+  Intent i = intent();
+  i.config.ipv6 = Ipv6Mode::Auto;  // nat66 here (no delegation)
+  return i;
+}
+
+TEST(UpstreamRoutingPlan, Ipv6DefaultsGoIntoTheSameTablesWithTheSameRules) {
+  Facts f = world6();
+  f.dnsmasqUid = 65534;
+  EXPECT_EQ(text(planRouting(f, intent6(), "eth0", {"usb0"})),
+            (Lines{
+                "table 9200 default via 203.0.113.1 dev eth0 metric 200",
+                "table 9200 203.0.113.0/24 dev eth0 scope link",
+                "-6 table 9200 default via fe80::1 dev eth0 metric 1024",
+                "table 9201 default via 100.64.0.1 dev wwan0 metric 100",
+                "table 9201 100.64.0.0/24 dev wwan0 scope link",
+                "-6 table 9201 default via 2001:db8:2::1 dev wwan0 metric 100",
+                "9200: from all uidrange 65534-65534 lookup main suppress_prefixlength 0",
+                "9200: iif usb0 lookup main suppress_prefixlength 0",
+                "-6 9200: from all uidrange 65534-65534 lookup main suppress_prefixlength 0",
+                "-6 9200: iif usb0 lookup main suppress_prefixlength 0",
+                "9201: from all uidrange 65534-65534 lookup 9200",
+                "9201: iif usb0 lookup 9200",
+                "-6 9201: from all uidrange 65534-65534 lookup 9200",
+                "-6 9201: iif usb0 lookup 9200",
+                "9202: oif eth0 lookup 9200",
+                "9202: oif wwan0 lookup 9201",
+                "-6 9202: oif eth0 lookup 9200",
+                "-6 9202: oif wwan0 lookup 9201",
+            }));
+}
+
+TEST(UpstreamRoutingPlan, Ipv6OnlyWhileTheDownstreamsHaveIt) {
+  Intent i = intent6();
+  i.config.ipv6 = Ipv6Mode::Off;
+  for (const auto& r : planRouting(world6(), i, "eth0", {"usb0"}).routes) EXPECT_EQ(r.family, 4) << r.str();
+  Facts noUla = world6();
+  noUla.ula48.reset();  // auto with neither a delegation nor the ULA: off
+  for (const auto& r : planRouting(noUla, intent6(), "eth0", {"usb0"}).rules) EXPECT_EQ(r.family, 4) << r.str();
+  // A delegation (pd) is IPv6 too.
+  Facts pd = world6();
+  pd.ula48.reset();
+  pd.delegated = PdLease{*Ipv6Prefix::parse("2001:db8:100::/56")};
+  EXPECT_TRUE(planRouting(pd, intent6(), "eth0", {"usb0"}).rules.count(PolicyRule{9201, 6, "usb0", "", 9200, false}));
+}
+
+TEST(UpstreamRoutingPlan, Ipv6ASwitchChangesOnlyTheDownstreamsTableAndOneRoutePerMetric) {
+  Facts f = world6();
+  // Two routers on eth0's link at the same metric: one copy (the kernel would let the second
+  // replace the first); another metric is a second route.
+  f.kernel.routes6.push_back({kEth0, "eth0", *Ipv6Address::parse("fe80::2"), 1024});
+  f.kernel.routes6.push_back({kEth0, "eth0", *Ipv6Address::parse("fe80::3"), 2048});
+  auto before = planRouting(f, intent6(), "eth0", {"usb0"});
+  auto after = planRouting(f, intent6(), "wwan0", {"usb0"});
+  Lines six;
+  for (const auto& r : before.routes)
+    if (r.family == 6 && r.table == 9200) six.push_back(r.str());
+  EXPECT_EQ(six, (Lines{"-6 table 9200 default via fe80::1 dev eth0 metric 1024",
+                        "-6 table 9200 default via fe80::3 dev eth0 metric 2048"}));
+  EXPECT_EQ(before.routes, after.routes);
+  Lines gone, added;
+  for (const auto& r : before.rules)
+    if (!after.rules.count(r)) gone.push_back(r.str());
+  for (const auto& r : after.rules)
+    if (!before.rules.count(r)) added.push_back(r.str());
+  EXPECT_EQ(gone, (Lines{"9201: iif usb0 lookup 9200", "-6 9201: iif usb0 lookup 9200"}));
+  EXPECT_EQ(added, (Lines{"9201: iif usb0 lookup 9201", "-6 9201: iif usb0 lookup 9201"}));
+}
+
+TEST(UpstreamRoutingPlan, Ipv6AnUpstreamWithoutAnIpv6DefaultGetsNoIpv6Rules) {
+  Facts f = world6();
+  f.kernel.routes6.erase(f.kernel.routes6.begin());  // eth0 has IPv4 only
+  Lines six;
+  for (const auto& r : planRouting(f, intent6(), "eth0", {"usb0"}).rules)
+    if (r.family == 6) six.push_back(r.str());
+  EXPECT_EQ(six, (Lines{"-6 9202: oif wwan0 lookup 9201"}));
+  // And one in another table only (learnt there, issue 13): mirrored all the same.
+  f.kernel.routes6.push_back({kEth0, "eth0", *Ipv6Address::parse("fe80::1"), 1024, 100});
+  EXPECT_TRUE(planRouting(f, intent6(), "eth0", {"usb0"}).rules.count(PolicyRule{9201, 6, "usb0", "", 9200, false}));
+}
+
 TEST(UpstreamRoutingPlan, ConfiguredRangesAndOff) {
   Intent i = intent();
   i.config.routeTableFirst = i.config.routeTableLast = 500;  // room for the first candidate only

@@ -119,6 +119,26 @@ TEST(ProbeDns, QueryAndAnswer) {
   EXPECT_FALSE(probe::parseDnsAnswer(loop.data(), 14, 0x1234));
 }
 
+TEST(ProbeDns, Ipv6AskedForAaaaRecords) {
+  auto q = probe::dnsQuery(0x1234, "www6.tether.test", probe::kTypeAaaa);
+  EXPECT_EQ(q, (std::vector<uint8_t>{0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 4, 'w', 'w', 'w', '6', 6, 't', 'e', 't', 'h',
+                                     'e', 'r', 4, 't', 'e', 's', 't', 0, 0, 28, 0, 1}));
+  // An answer with a CNAME-ish record of another type, then the AAAA.
+  std::vector<uint8_t> r = q;
+  r[2] |= 0x80;
+  r[7] = 2;
+  r.insert(r.end(), {0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 198, 51, 100, 10});  // an A record: not ours
+  r.insert(r.end(), {0xc0, 12, 0, 28, 0, 1, 0, 0, 0, 60, 0, 16, 0x20, 0x01, 0x0d, 0xb8, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0,
+                     0, 0, 0x10});
+  auto a = probe::parseDnsAnswer6(r.data(), r.size(), 0x1234);
+  ASSERT_TRUE(a);
+  ASSERT_EQ(a->size(), 1u);
+  EXPECT_EQ(a->front().str(), "2001:db8:ffff::10");
+  EXPECT_EQ(probe::parseDnsAnswer(r.data(), r.size(), 0x1234)->size(), 1u);  // the A one, for IPv4
+  EXPECT_FALSE(probe::parseDnsAnswer6(r.data(), r.size() - 1, 0x1234));    // cut short
+  EXPECT_FALSE(probe::parseDnsAnswer6(r.data(), r.size(), 0x4321));        // not ours
+}
+
 // ---------------------------------------------------------------------------- hysteresis
 
 ProbeOutcome good() { return ProbeOutcome{Validation::Validated, "", "", 12}; }
@@ -252,6 +272,34 @@ TEST(ProbeTargets, CandidatesThatCanBeProbed) {
   EXPECT_EQ(t[0].url.str(), "http://connectivitycheck.gstatic.com/generate_204");
   ASSERT_TRUE(t[0].fallback);
   EXPECT_EQ(t[0].fallback->str(), "http://www.google.com/gen_204");
+}
+
+TEST(ProbeTargets, ACandidateWithoutIpv4IsProbedOverIpv6) {
+  Facts f;
+  f.kernel.links[2] = {2, "eth0", true, true};
+  f.kernel.links[3] = {3, "wwan0", true, true};
+  f.kernel.addrs = {{2, "eth0", *Ipv4Prefix::parse("203.0.113.2/24")}};
+  f.kernel.routes = {{2, "eth0", *Ipv4Address::parse("203.0.113.1"), 100}};
+  f.kernel.addrs6 = {{3, "wwan0", *Ipv6Prefix::parse("fd00:1::2/64")}, {3, "wwan0", *Ipv6Prefix::parse("2001:db8:2::2/64")},
+                     {3, "wwan0", *Ipv6Prefix::parse("2001:db8:2::3/64")}, {2, "eth0", *Ipv6Prefix::parse("2001:db8:1::2/64")}};
+  f.kernel.routes6 = {{3, "wwan0", *Ipv6Address::parse("fe80::1"), 1024}, {2, "eth0", *Ipv6Address::parse("fe80::1"), 1024}};
+  f.upstreamDns["eth0"] = {*Ipv4Address::parse("198.51.100.53")};
+  f.upstreamDns6["wwan0"] = {*Ipv6Address::parse("2001:db8:ffff::53")};
+  Intent i;
+  i.config = defaultConfig();
+  i.config.validation = true;
+  i.priority = {"eth0", "wwan0"};
+  auto t = probeTargets(f, i);
+  ASSERT_EQ(t.size(), 2u);
+  EXPECT_EQ(t[0].ifname, "eth0");  // IPv4 when it has it
+  EXPECT_FALSE(t[0].source6);
+  EXPECT_EQ(t[1].ifname, "wwan0");
+  ASSERT_TRUE(t[1].source6);
+  EXPECT_EQ(t[1].source6->str(), "2001:db8:2::2");  // the first global one, not the ULA
+  EXPECT_EQ(t[1].dns6, f.upstreamDns6["wwan0"]);
+  EXPECT_TRUE(t[1].dns.empty());
+  f.kernel.routes6.erase(f.kernel.routes6.begin());  // no IPv6 default either: not probed
+  EXPECT_EQ(probeTargets(f, i).size(), 1u);
 }
 
 TEST(ValidationConfig, KeysAreValidatedWithFileAndLine) {

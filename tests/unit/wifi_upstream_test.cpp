@@ -1,12 +1,14 @@
 // The Wi-Fi upstream's pure parts (travel-router mode): its config keys and whole-file checks,
 // the wpa_supplicant.conf and argv and the udhcpc argv and script by exact text, the parsers
 // of wpa_supplicant's STATUS and events (as wpa_supplicant 2.10 prints them on
-// mac80211_hwsim: platform-facts-2.md section 5), and the soft AP's channel decisions.
+// mac80211_hwsim: platform-facts-2.md section 5), the soft AP's channel decisions, and the
+// up-front check of the radio's interface combinations.
 #include <gtest/gtest.h>
 
 #include "config/config.h"
 #include "config/wifi_upstream.h"
 #include "softap/hostapd/wpa_supplicant.h"
+#include "softap/service/wifi_combinations.h"
 #include "tether/system/udhcpc.h"
 
 using namespace tetherd;
@@ -313,4 +315,44 @@ TEST(Udhcpc, ArgvAndScriptByExactText) {
   EXPECT_FALSE(udhcpcScript("wlan0 x", "/run/r"));
   EXPECT_FALSE(udhcpcScript("wlan0", "/run/r x"));
   EXPECT_FALSE(udhcpcScript("wlan0", "run/r"));
+}
+
+// Interface combinations as radios advertise them (nl80211 iftype numbers: 2 managed, 3 AP,
+// 7 mesh point, 8 P2P-client, 9 P2P-GO, 10 P2P-device).
+namespace {
+WiphyModes modes(std::vector<IfaceCombination> combos, std::set<int> supported = {2, 3, 6}) {
+  return WiphyModes{std::move(supported), {6}, std::move(combos)};
+}
+}  // namespace
+
+TEST(WifiCombinations, Hwsim_StationAndApTogether) {
+  // mac80211_hwsim: #{ managed } <= 2048, #{ AP, mesh point } <= 2048, #{ P2P-client, P2P-GO } <= 2048,
+  // #{ P2P-device } <= 1, total <= 2048, #channels <= 1.
+  auto m = modes({{{{2048, {2}}, {2048, {3, 7}}, {2048, {8, 9}}, {1, {10}}}, 2048, 1}});
+  EXPECT_EQ(stationPlusApProblem(m), std::nullopt);
+  EXPECT_EQ(describeCombination(m.combinations[0]),
+            "#{ managed } <= 2048, #{ AP, mesh point } <= 2048, #{ P2P-client, P2P-GO } <= 2048, "
+            "#{ P2P-device } <= 1, total <= 2048, #channels <= 1");
+}
+
+TEST(WifiCombinations, OneLimitForBothNeedsTwoSlots) {
+  EXPECT_EQ(stationPlusApProblem(modes({{{{2, {2, 3}}}, 2, 1}})), std::nullopt);
+  EXPECT_EQ(*stationPlusApProblem(modes({{{{1, {2, 3}}}, 2, 1}})),
+            "none of its interface combinations allows a station and an access point at once on one channel: "
+            "#{ managed, AP } <= 1, total <= 2, #channels <= 1");
+}
+
+TEST(WifiCombinations, EveryWayARadioCannotIsNamed) {
+  // A total of one, even with both types listed; the second combination does not help either.
+  EXPECT_EQ(*stationPlusApProblem(modes({{{{1, {2}}, {1, {3}}}, 1, 1}, {{{2, {2}}}, 2, 1}})),
+            "none of its interface combinations allows a station and an access point at once on one channel: "
+            "#{ managed } <= 1, #{ AP } <= 1, total <= 1, #channels <= 1; #{ managed } <= 2, total <= 2, #channels <= 1");
+  // Several combinations: one that fits is enough.
+  EXPECT_EQ(stationPlusApProblem(modes({{{{2, {2}}}, 2, 1}, {{{1, {2}}, {1, {3}}}, 2, 1}})), std::nullopt);
+  EXPECT_EQ(*stationPlusApProblem(modes({})),
+            "it advertises no interface combinations: one interface at a time, so no station beside an access point");
+  EXPECT_EQ(*stationPlusApProblem(modes({{{{1, {2}}, {1, {3}}}, 2, 1}}, {2, 6})),
+            "it cannot run both a station and an access point (its interface modes: managed, monitor)");
+  // Zero channels (nothing can run) is refused too.
+  EXPECT_TRUE(stationPlusApProblem(modes({{{{1, {2}}, {1, {3}}}, 2, 0}})));
 }

@@ -40,6 +40,7 @@ MODULES=(
   bridge veth                                                  # namespaces, the PAN bridge
   ip_tables iptable_nat iptable_filter iptable_mangle          # tetherd's firewall (libiptc)
   xt_conntrack xt_MASQUERADE xt_TCPMSS xt_tcpudp xt_tcpmss xt_mac nf_conntrack nf_nat
+  ip6_tables ip6table_filter ip6table_nat ip6table_mangle      # IPv6 (nat66: libip6tc)
   xt_IDLETIMER                                                 # the soft AP's idle timeout (ap-idle)
   sch_htb sch_fq_codel sch_ingress cls_u32 act_mirred ifb       # rate limits (ap-isolation: fq_codel leaves)
   9p 9pnet_virtio virtio_pci                                   # the results share (-virtfs)

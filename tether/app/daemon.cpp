@@ -76,6 +76,8 @@ struct Daemon::Impl {
     running.follow([this](const Config& c) { if (dhcp) dhcp->reconfigure(c); });
     running.follow([this](const Config& c) { if (softap) softap->reconfigure(c); });
     running.follow([this](const Config& c) { if (pd) pd->reconfigure(c); });
+    // tetherd's own tables moved: the view learns default routes from every other table.
+    running.follow([this](const Config& c) { kernel.tables = LearntTables{c.routeTableFirst, c.routeTableLast}; });
     running.follow([this](const Config& c) { if (manager) manager->reconfigure(c); });
     running.follow([this](const Config& c) { if (usb) usb->reconfigure(c); });
     running.follow([this](const Config& c) { if (bluetooth) bluetooth->reconfigure(c); });
@@ -186,6 +188,8 @@ struct Daemon::Impl {
     // AP interface a previous run left on the station's radio is gone first.
     wifiUpstream = std::make_unique<softap::WifiUpstreamService>(io, processes, config, *softap);
     if (auto st = wifiUpstream->start(); !st) log::error("Wi-Fi upstream not started: ", st.error().message);
+    // Upstreams' default routes from any table but tetherd's own (its copies of them).
+    kernel.tables = LearntTables{config.routeTableFirst, config.routeTableLast};
     monitor = std::make_unique<NetlinkMonitor>(io, kernel, [this](const NetEvent& e) {
       if (manager) manager->onNetEvent(e);
       if (usb) usb->onNetEvent(e);

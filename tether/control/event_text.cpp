@@ -60,6 +60,9 @@ EventLine formatEvent(const Event& event) {
             if (!e.detail.empty()) text += " detail=" + quoteValue(e.detail);
             return EventLine{code::UpstreamChange, text};
           },
+          [](const events::UpstreamProblem& e) {
+            return EventLine{code::UpstreamChange, "Upstream problem " + e.ifname + " " + e.problem};
+          },
           [](const events::QuotaAlert& e) {
             return EventLine{code::BandwidthControl, "limit alert " + (e.mac.empty() ? "downstream " + e.downstream : e.mac) +
                                                          (e.level >= 2 ? " reached" : " warning") + " used=" + std::to_string(e.used) +

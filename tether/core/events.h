@@ -55,6 +55,12 @@ struct UpstreamValidation {
   std::string portalUrl;
   std::string detail;
 };
+// A problem with an upstream candidate that tetherd does not fix itself but says (once each time
+// the candidate appears), e.g. strict reverse-path filtering, which drops its probe replies.
+struct UpstreamProblem {
+  std::string ifname;
+  std::string problem;  // a sentence: what and what to do
+};
 // A client of a downstream: a Wi-Fi station (dis)connected on the soft AP's interface, or a
 // MAC was blocked / unblocked on every downstream (no ifname).
 struct ClientChanged {
@@ -95,7 +101,8 @@ struct ConfigReloaded {};
 struct Event {
   std::variant<events::IfaceAdded, events::IfaceRemoved, events::IfaceLinkState, events::AddressChanged,
                events::TetherStateChanged, events::UpstreamChanged, events::ClientChanged, events::StationAuthFailed,
-               events::ConfigReloaded, events::UpstreamValidation, events::IfaceClassActivity, events::QuotaAlert>
+               events::ConfigReloaded, events::UpstreamValidation, events::IfaceClassActivity, events::QuotaAlert,
+               events::UpstreamProblem>
       what;
 };
 

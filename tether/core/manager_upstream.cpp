@@ -39,7 +39,10 @@ void TetherManager::Impl::checkRpFilter() {
   std::erase_if(rpChecked, [this](const std::string& n) { return !deps.kernel.exists(n); });
   for (const auto& n : intent.priority) {
     if (!deps.kernel.exists(n) || !rpChecked.insert(n).second) continue;
-    if (effectiveRpFilter(deps.sysctl, n) == 1) log::warning(strictRpFilterProblem(n));
+    if (effectiveRpFilter(deps.sysctl, n) != 1) continue;
+    std::string line = strictRpFilterProblem(n);  // "problem upstream <n> has strict ..."
+    log::warning(line);
+    emit(Event{events::UpstreamProblem{n, line.substr(std::string("problem upstream ").size() + n.size() + 1)}});
   }
 }
 

@@ -480,7 +480,8 @@ void TetherManager::onNetEvent(const NetEvent& e) {
     }
     case T::RouteAdded:
     case T::RouteRemoved:
-    case T::Ipv6Changed: break;  // relay's /64 (auto) and its default route
+    case T::Routes6Changed:
+    case T::Addrs6Changed: break;  // relay's /64 (auto) and its default route
     case T::Resync: log::warning("netlink: event overrun, the kernel's state was read again"); break;
   }
   m.reconcile();

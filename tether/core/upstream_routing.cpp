@@ -1,6 +1,7 @@
 #include "tether/core/upstream_routing.h"
 
 #include <algorithm>
+#include <tuple>
 
 #include "tether/base/log.h"
 
@@ -19,44 +20,96 @@ std::optional<uint32_t> upstreamTable(const Intent& intent, const std::string& i
   return static_cast<uint32_t>(table);
 }
 
+namespace {
+
+// A candidate's default routes as mirrored: main's when it has any there (what the system
+// itself uses, whatever else holds a copy), else those of the lowest-numbered table that has
+// one (a DHCP client's or NetworkManager's table of its own).
+template <class Route>
+std::vector<Route> defaultsOf(const std::vector<Route>& routes, int index) {
+  std::optional<uint32_t> table;
+  for (const auto& r : routes) {
+    if (r.index != index) continue;
+    if (!table || r.table == kMainTable || (*table != kMainTable && r.table < *table)) table = r.table;
+  }
+  std::vector<Route> out;
+  for (const auto& r : routes)
+    if (r.index == index && r.table == table) out.push_back(r);
+  return out;
+}
+
+// The candidate's IPv4 defaults and connected subnets into its table, and the rule for
+// sockets bound to it; false when it has no default (then no table).
+bool mirror4(RoutingState& s, const Facts& facts, const RoutingRange& range, const std::string& name, int index,
+             uint32_t table) {
+  bool any = false;
+  for (const auto& r : defaultsOf(facts.kernel.routes, index)) {
+    s.routes.insert(TableRoute{table, 4, Ipv4Prefix{}, r.gateway, name, index, r.metric});
+    any = true;
+  }
+  if (!any) return false;  // nothing to reach the internet by: no table
+  for (const auto& a : facts.kernel.addressesOf(name)) {
+    if (a.prefix.length >= 32 || a.prefix.length == 0) continue;
+    s.routes.insert(TableRoute{table, 4, Ipv4Prefix{a.prefix.network(), a.prefix.length}, Ipv4Address{}, name, index, 0});
+  }
+  s.rules.insert(PolicyRule{range.priorityFirst + 2, 4, "", name, table, false});
+  return true;
+}
+
+// The same for IPv6: its defaults (an RA's link-local router, or a static one) into the same
+// table, one per metric (the kernel would let a second with the same metric replace the
+// first), the lowest gateway first. No connected prefixes: forwarded traffic finds them in
+// main through the suppress_prefixlength rule, and a link-local gateway needs none.
+bool mirror6(RoutingState& s, const Facts& facts, const RoutingRange& range, const std::string& name, int index,
+             uint32_t table) {
+  auto routes = defaultsOf(facts.kernel.routes6, index);
+  std::sort(routes.begin(), routes.end(), [](const DefaultRoute6& a, const DefaultRoute6& b) {
+    return std::tie(a.metric, a.gateway) < std::tie(b.metric, b.gateway);
+  });
+  std::set<uint32_t> metrics;
+  for (const auto& r : routes)
+    if (metrics.insert(r.metric).second)
+      s.routes.insert(TableRoute{table, 6, {}, {}, name, index, r.metric, Ipv6Prefix{}, r.gateway});
+  if (metrics.empty()) return false;
+  s.rules.insert(PolicyRule{range.priorityFirst + 2, 6, "", name, table, false});
+  return true;
+}
+
+// What arrives from the forwarding downstreams (and dnsmasq's queries for their clients) into
+// the selected upstream's table, local subnets first from main.
+void steer(RoutingState& s, const Facts& facts, const RoutingRange& range, int family, uint32_t table,
+           const std::set<std::string>& forwarding) {
+  for (const auto& ds : forwarding) {
+    s.rules.insert(PolicyRule{range.priorityFirst, family, ds, "", kMainTable, true});
+    s.rules.insert(PolicyRule{range.priorityFirst + 1, family, ds, "", table, false});
+  }
+  // The clients' DNS: dnsmasq forwards their queries as its own user; they follow the
+  // clients' traffic, not main's default.
+  if (!forwarding.empty() && facts.dnsmasqUid) {
+    s.rules.insert(PolicyRule{range.priorityFirst, family, "", "", kMainTable, true, facts.dnsmasqUid});
+    s.rules.insert(PolicyRule{range.priorityFirst + 1, family, "", "", table, false, facts.dnsmasqUid});
+  }
+}
+
+}  // namespace
+
 RoutingState planRouting(const Facts& facts, const Intent& intent, const std::optional<std::string>& upstream,
                          const std::set<std::string>& forwarding) {
   RoutingState s;
   if (!intent.config.policyRouting) return s;
   const auto range = routingRange(intent.config);
-  std::set<std::string> withRoutes;
+  const bool v6 = ipv6Mode(facts, intent) != Ipv6Mode::Off;  // IPv6 only while the downstreams have it
+  std::set<std::string> withRoutes, withRoutes6;
   for (const auto& name : intent.priority) {
     auto table = upstreamTable(intent, name);
     const LinkInfo* link = facts.kernel.link(name);
     if (!table || !link || !facts.kernel.up(name)) continue;
-    bool any = false;
-    for (const auto& r : facts.kernel.routes) {
-      if (r.index != link->index) continue;
-      s.routes.insert(TableRoute{*table, 4, Ipv4Prefix{}, r.gateway, name, link->index, r.metric});
-      any = true;
-    }
-    if (!any) continue;  // nothing to reach the internet by: no table
-    for (const auto& a : facts.kernel.addressesOf(name)) {
-      if (a.prefix.length >= 32 || a.prefix.length == 0) continue;
-      s.routes.insert(TableRoute{*table, 4, Ipv4Prefix{a.prefix.network(), a.prefix.length}, Ipv4Address{}, name,
-                                 link->index, 0});
-    }
-    s.rules.insert(PolicyRule{range.priorityFirst + 2, 4, "", name, *table, false});
-    withRoutes.insert(name);
+    if (mirror4(s, facts, range, name, link->index, *table)) withRoutes.insert(name);
+    if (v6 && mirror6(s, facts, range, name, link->index, *table)) withRoutes6.insert(name);
   }
-  if (upstream && withRoutes.count(*upstream)) {
-    const uint32_t table = *upstreamTable(intent, *upstream);
-    for (const auto& ds : forwarding) {
-      s.rules.insert(PolicyRule{range.priorityFirst, 4, ds, "", kMainTable, true});
-      s.rules.insert(PolicyRule{range.priorityFirst + 1, 4, ds, "", table, false});
-    }
-    // The clients' DNS: dnsmasq forwards their queries as its own user; they follow the
-    // clients' traffic, not main's default.
-    if (!forwarding.empty() && facts.dnsmasqUid) {
-      s.rules.insert(PolicyRule{range.priorityFirst, 4, "", "", kMainTable, true, facts.dnsmasqUid});
-      s.rules.insert(PolicyRule{range.priorityFirst + 1, 4, "", "", table, false, facts.dnsmasqUid});
-    }
-  }
+  if (!upstream) return s;
+  if (withRoutes.count(*upstream)) steer(s, facts, range, 4, *upstreamTable(intent, *upstream), forwarding);
+  if (withRoutes6.count(*upstream)) steer(s, facts, range, 6, *upstreamTable(intent, *upstream), forwarding);
   return s;
 }
 

@@ -2,8 +2,9 @@
 //
 // planRouting (pure, part of plan()): each upstream candidate (by its place in the priority
 // list) gets table tableFirst + place, holding a copy of its default routes (from the kernel
-// view) and of its connected subnets. Rules, for each downstream that forwards while an
-// upstream is selected:
+// view: main's when it has one there, else those of the lowest-numbered other table that has
+// one; never tetherd's own, which the view does not learn) and of its connected subnets.
+// Rules, for each downstream that forwards while an upstream is selected:
 //   priorityFirst     iif <downstream> lookup main suppress_prefixlength 0   (local subnets:
 //                     the other downstreams, the upstreams' own; never main's default)
 //   priorityFirst + 1 iif <downstream> lookup <selected upstream's table>
@@ -12,6 +13,10 @@
 // and for each candidate with routes:
 //   priorityFirst + 2 oif <candidate> lookup <its table>   (a socket bound to it, e.g. its
 //                     health probe, leaves through its own gateway, not main's)
+// IPv6, while the downstreams have it (ipv6Mode is not off): each candidate's IPv6 defaults
+// (an RA's via its link-local router, or static; one per metric) go into the same table, and
+// the same rules exist for family 6 (the oif rule for a candidate with an IPv6 default, the
+// downstreams' and dnsmasq's for a selected upstream with one).
 // The appliance's own unbound traffic matches none of them. A switch changes only the table
 // of the priorityFirst + 1 rules; RoutingApplier adds before it removes, so there is no
 // moment without a rule.

@@ -26,13 +26,23 @@ std::vector<ProbeTarget> probeTargets(const Facts& facts, const Intent& intent) 
   const auto url = parseHttpUrl(intent.config.probeUrl);
   if (!intent.config.validation || !url) return out;
   for (const auto& name : intent.priority) {
-    if (!facts.kernel.up(name) || !facts.kernel.hasDefaultRoute(name)) continue;
-    auto addrs = facts.kernel.addressesOf(name);
-    if (addrs.empty()) continue;
+    if (!facts.kernel.up(name)) continue;
     ProbeTarget t;
     t.ifname = name;
-    t.source = addrs.front().prefix.address;
-    t.dns = upstreamServers(facts, intent, name);
+    auto addrs = facts.kernel.addressesOf(name);
+    if (!addrs.empty() && facts.kernel.hasDefaultRoute(name)) {
+      t.source = addrs.front().prefix.address;
+      t.dns = upstreamServers(facts, intent, name);
+    } else if (addrs.empty() && facts.kernel.hasDefaultRoute6(name)) {
+      // No IPv4 at all: over IPv6, from its global address (a unique local one only if it has
+      // nothing else), asking its IPv6 servers.
+      for (const auto& a : facts.kernel.addresses6Of(name))
+        if (!t.source6 || (t.source6->isUla() && !a.prefix.address.isUla())) t.source6 = a.prefix.address;
+      if (!t.source6) continue;
+      if (auto it = facts.upstreamDns6.find(name); it != facts.upstreamDns6.end()) t.dns6 = it->second;
+    } else {
+      continue;
+    }
     t.url = *url;
     if (!intent.config.probeFallbackUrl.empty()) t.fallback = parseHttpUrl(intent.config.probeFallbackUrl);
     t.timeoutMs = intent.config.probeTimeoutMs;
@@ -63,7 +73,7 @@ UpstreamValidator::~UpstreamValidator() { timer_.cancel(); }
 
 namespace {
 bool sameTarget(const ProbeTarget& a, const ProbeTarget& b) {
-  return a.source == b.source && a.dns == b.dns && a.url.str() == b.url.str() &&
+  return a.source == b.source && a.dns == b.dns && a.source6 == b.source6 && a.dns6 == b.dns6 && a.url.str() == b.url.str() &&
          a.fallback.has_value() == b.fallback.has_value() && (!a.fallback || a.fallback->str() == b.fallback->str()) &&
          a.timeoutMs == b.timeoutMs;
 }

@@ -22,7 +22,8 @@ struct Facts;
 struct Intent;
 ValidationSettings validationSettings(const Config& c);
 // What to probe (pure): each candidate that is up with an address and a default route, from
-// its first address, asking its DNS servers (configured or resolv.conf).
+// its first address, asking its DNS servers (configured or resolv.conf); one without any IPv4
+// address but with an IPv6 default, over IPv6 from its global address, asking its IPv6 servers.
 std::vector<ProbeTarget> probeTargets(const Facts& facts, const Intent& intent);
 
 // ProbeReport → outcome: 204 validated; a portal; DNS answered but HTTP failed: partial;

@@ -8,7 +8,7 @@ namespace {
 
 bool sameAddr(const AddrInfo& a, const AddrInfo& b) { return a.index == b.index && a.prefix == b.prefix; }
 bool sameRoute(const DefaultRoute& a, const DefaultRoute& b) {
-  return a.index == b.index && a.gateway == b.gateway && a.metric == b.metric;
+  return a.index == b.index && a.gateway == b.gateway && a.metric == b.metric && a.table == b.table;
 }
 
 }  // namespace
@@ -54,7 +54,8 @@ void KernelView::apply(NetEvent& e) {
     case NetEvent::Type::RouteRemoved:
       std::erase_if(routes, [&](const DefaultRoute& r) { return sameRoute(r, e.route); });
       return;
-    case NetEvent::Type::Ipv6Changed:
+    case NetEvent::Type::Routes6Changed:  // the monitor has updated routes6 itself
+    case NetEvent::Type::Addrs6Changed:  // the monitor has updated addrs6 itself
     case NetEvent::Type::Resync: return;
   }
 }

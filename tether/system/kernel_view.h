@@ -16,11 +16,14 @@ namespace tetherd {
 struct KernelView {
   std::map<int, LinkInfo> links;     // by ifindex
   std::vector<AddrInfo> addrs;       // IPv4, every link
-  std::vector<DefaultRoute> routes;  // IPv4 default routes of the main table
+  std::vector<DefaultRoute> routes;  // IPv4 default routes of the learnt tables (any but tetherd's)
   // IPv6 facts (issue 12), kept current by the monitor without events of their own: nothing
   // planned depends on them yet; status and doctor read them.
   std::vector<Addr6Info> addrs6;        // global IPv6 addresses, every link
-  std::vector<DefaultRoute6> routes6;   // IPv6 default routes of the main table
+  std::vector<DefaultRoute6> routes6;   // IPv6 default routes of the learnt tables
+  // Which tables' default routes the monitor learns (set before it starts: tetherd's own
+  // range is left out).
+  LearntTables tables{};
 
   // Replaces the picture whole (start, resync after an overrun).
   void replace(const std::vector<LinkInfo>& l, std::vector<AddrInfo> a, std::vector<DefaultRoute> r);

@@ -23,20 +23,23 @@ using udp = asio::ip::udp;
 namespace {
 
 template <class Socket>
-bool bindTo(Socket& s, const std::string& ifname, Ipv4Address source, std::string& why) {
+bool bindTo(Socket& s, const std::string& ifname, const asio::ip::address& source, std::string& why) {
   if (::setsockopt(s.native_handle(), SOL_SOCKET, SO_BINDTODEVICE, ifname.c_str(),
                    static_cast<socklen_t>(ifname.size())) != 0) {
     why = std::string("bind to ") + ifname + ": " + std::strerror(errno);
     return false;
   }
   error_code ec;
-  s.bind(typename Socket::endpoint_type(asio::ip::address_v4(source.value), 0), ec);
+  s.bind(typename Socket::endpoint_type(source, 0), ec);
   if (ec) {
-    why = "bind to " + source.str() + ": " + ec.message();
+    why = "bind to " + source.to_string() + ": " + ec.message();
     return false;
   }
   return true;
 }
+
+asio::ip::address v6(const Ipv6Address& a) { return asio::ip::address_v6(a.bytes); }
+asio::ip::address v4(Ipv4Address a) { return asio::ip::address_v4(a.value); }
 
 uint16_t randomId() {
   static std::minstd_rand gen{std::random_device{}()};
@@ -49,7 +52,17 @@ class Session : public std::enable_shared_from_this<Session> {
   Session(asio::io_context& io, ProbeTarget t, std::function<void(ProbeReport)> done, std::weak_ptr<bool> alive)
       : io_(io), t_(std::move(t)), done_(std::move(done)), alive_(std::move(alive)), timer_(io), udp_(io), tcp_(io) {}
 
-  void start() { resolve(t_.url); }
+  void start() {
+    // IPv6 for a candidate without IPv4: its own address, its IPv6 servers, AAAA records.
+    if (t_.source6) {
+      source_ = v6(*t_.source6);
+      for (const auto& a : t_.dns6) servers_.push_back(v6(a));
+    } else {
+      source_ = v4(t_.source);
+      for (const auto& a : t_.dns) servers_.push_back(v4(a));
+    }
+    resolve(t_.url);
+  }
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -88,26 +101,30 @@ class Session : public std::enable_shared_from_this<Session> {
     current_ = url;
     if (auto literal = Ipv4Address::parse(url.host)) {
       report_.dnsOk = true;  // nothing to ask
-      return connect(*literal);
+      if (t_.source6) {
+        report_.http.why = "HTTP " + url.str() + ": an IPv4 address, and " + t_.ifname + " has IPv6 only";
+        return fallbackOrFinish();
+      }
+      return connect(v4(*literal));
     }
-    if (t_.dns.empty()) {
+    if (servers_.empty()) {
       report_.http.why = "no DNS server for " + t_.ifname;
       return finish();
     }
     error_code ec;
     udp_ = udp::socket(io_);
-    udp_.open(udp::v4(), ec);
+    udp_.open(t_.source6 ? udp::v6() : udp::v4(), ec);
     std::string why;
-    if (ec || !bindTo(udp_, t_.ifname, t_.source, why)) {
+    if (ec || !bindTo(udp_, t_.ifname, source_, why)) {
       report_.http.why = ec ? "DNS socket: " + ec.message() : why;
       return finish();
     }
     id_ = randomId();
-    query_ = probe::dnsQuery(id_, url.host);
+    query_ = probe::dnsQuery(id_, url.host, t_.source6 ? probe::kTypeAaaa : probe::kTypeA);
     timedOut_ = false;
     arm();
-    for (size_t i = 0; i < t_.dns.size() && i < 2; ++i)
-      udp_.async_send_to(asio::buffer(query_), udp::endpoint(asio::ip::address_v4(t_.dns[i].value), 53),
+    for (size_t i = 0; i < servers_.size() && i < 2; ++i)
+      udp_.async_send_to(asio::buffer(query_), udp::endpoint(servers_[i], 53),
                          [self = shared_from_this()](error_code, size_t) {});
     receive();
   }
@@ -115,11 +132,12 @@ class Session : public std::enable_shared_from_this<Session> {
   void receive() {
     udp_.async_receive(asio::buffer(datagram_), [self = shared_from_this()](error_code ec, size_t n) {
       if (ec) {
-        self->report_.http.why = self->timedOut_ ? "DNS: no answer from " + self->t_.dns.front().str() + " in time"
-                                                 : "DNS: " + ec.message();
+        self->report_.http.why = self->timedOut_
+                                     ? "DNS: no answer from " + self->servers_.front().to_string() + " in time"
+                                     : "DNS: " + ec.message();
         return self->fallbackOrFinish();
       }
-      auto answer = probe::parseDnsAnswer(self->datagram_.data(), n, self->id_);
+      auto answer = self->addresses(n);
       if (!answer) return self->receive();  // not the answer (or garbage): keep waiting until the deadline
       self->disarm();
       error_code ignored;
@@ -133,14 +151,29 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
+  // The addresses of the answer in the probe's family.
+  std::optional<std::vector<asio::ip::address>> addresses(size_t n) const {
+    std::optional<std::vector<asio::ip::address>> out;
+    if (t_.source6) {
+      if (auto a = probe::parseDnsAnswer6(datagram_.data(), n, id_)) {
+        out.emplace();
+        for (const auto& x : *a) out->push_back(v6(x));
+      }
+    } else if (auto a = probe::parseDnsAnswer(datagram_.data(), n, id_)) {
+      out.emplace();
+      for (const auto& x : *a) out->push_back(v4(x));
+    }
+    return out;
+  }
+
   // ---------------------------------------------------------------- HTTP
-  void connect(Ipv4Address to) {
+  void connect(const asio::ip::address& to) {
     report_.url = current_.str();
     error_code ec;
     tcp_ = tcp::socket(io_);
-    tcp_.open(tcp::v4(), ec);
+    tcp_.open(t_.source6 ? tcp::v6() : tcp::v4(), ec);
     std::string why;
-    if (ec || !bindTo(tcp_, t_.ifname, t_.source, why)) {
+    if (ec || !bindTo(tcp_, t_.ifname, source_, why)) {
       report_.http.why = ec ? "HTTP socket: " + ec.message() : why;
       return finish();
     }
@@ -149,7 +182,7 @@ class Session : public std::enable_shared_from_this<Session> {
     timedOut_ = false;
     started_ = Clock::now();
     arm();
-    tcp_.async_connect(tcp::endpoint(asio::ip::address_v4(to.value), current_.port),
+    tcp_.async_connect(tcp::endpoint(to, current_.port),
                        [self = shared_from_this()](error_code ec) {
                          if (ec) return self->httpFailed(ec);
                          asio::async_write(self->tcp_, asio::buffer(self->request_),
@@ -209,6 +242,8 @@ class Session : public std::enable_shared_from_this<Session> {
   udp::socket udp_;
   tcp::socket tcp_;
   ProbeReport report_;
+  asio::ip::address source_;                 // the candidate's own address, in the probe's family
+  std::vector<asio::ip::address> servers_;  // its DNS servers, in that family
   probe::Url current_;
   bool triedFallback_ = false;
   bool timedOut_ = false;

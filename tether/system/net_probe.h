@@ -1,6 +1,6 @@
 // Health probes out of one upstream: a DNS query to its servers for the probe's host, then an
 // HTTP GET of the probe URL (and of the fallback URL if that fails), each socket bound to the
-// upstream (SO_BINDTODEVICE) and to its own address, so that the kernel routes it through the
+// upstream (SO_BINDTODEVICE) and to its own address (IPv4, or IPv6 for a candidate without IPv4), so that the kernel routes it through the
 // upstream's own table (tetherd's `oif` rule: platform-facts-2 §2). Asynchronous on the loop;
 // every step has a deadline; the answers are read with the bounds of probe_parse.h.
 #pragma once
@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "tether/base/ip.h"
+#include "tether/base/ip6.h"
 #include "tether/system/probe_parse.h"
 
 namespace tetherd {
@@ -21,6 +22,10 @@ struct ProbeTarget {
   std::string ifname;
   Ipv4Address source;             // the upstream's own address
   std::vector<Ipv4Address> dns;   // its servers (at most the first two are asked)
+  // A candidate without IPv4 is probed over IPv6: from this address of its own, asking its
+  // IPv6 servers for AAAA records (source and dns are then unused).
+  std::optional<Ipv6Address> source6{};
+  std::vector<Ipv6Address> dns6{};
   probe::Url url;
   std::optional<probe::Url> fallback;
   int timeoutMs = 3000;           // per step (DNS, connect + answer)

@@ -30,13 +30,25 @@ struct AddrInfo {
   bool operator==(const AddrInfo&) const = default;
 };
 
-// An IPv4 default route (0.0.0.0/0, unicast) in the main table. A multipath route shows as
+// The routing tables whose default routes tetherd learns: an upstream's routes count from
+// whatever table they are in (a DHCP client or NetworkManager may keep a modem's default in a
+// table of its own), except unspec (0), local (255) and tetherd's own range, which holds its
+// copies of the others (learning them would feed its mirror back to itself).
+struct LearntTables {
+  uint32_t ownFirst = 1, ownLast = 0;  // tetherd's range ([upstream] route_tables); empty: none
+  bool learns(uint32_t table) const { return table != 0 && table != 255 && (table < ownFirst || table > ownLast); }
+};
+
+constexpr uint32_t kMainRouteTable = 254;
+
+// An IPv4 default route (0.0.0.0/0, unicast) in a learnt table. A multipath route shows as
 // one DefaultRoute per nexthop. gateway is 0.0.0.0 for a route without a gateway ("dev X").
 struct DefaultRoute {
   int index = 0;
   std::string ifname;
   Ipv4Address gateway;
   uint32_t metric = 0;
+  uint32_t table = kMainRouteTable;
   bool operator==(const DefaultRoute&) const = default;
 };
 
@@ -49,12 +61,13 @@ struct Addr6Info {
   bool operator==(const Addr6Info&) const = default;
 };
 
-// An IPv6 default route (::/0, unicast) in the main table, learnt from RAs or static.
+// An IPv6 default route (::/0, unicast) in a learnt table, from RAs or static.
 struct DefaultRoute6 {
   int index = 0;
   std::string ifname;
   Ipv6Address gateway;  // :: without a gateway
   uint32_t metric = 0;
+  uint32_t table = kMainRouteTable;
   bool operator==(const DefaultRoute6&) const = default;
 };
 
@@ -78,7 +91,8 @@ struct NetEvent {
     AddrRemoved,
     RouteAdded,
     RouteRemoved,
-    Ipv6Changed,  // a global IPv6 address or IPv6 default route came, went or changed flags (view only)
+    Routes6Changed,  // the IPv6 default routes changed: the view's routes6 says how (no payload)
+    Addrs6Changed,   // a global IPv6 address came, went or changed flags: the view's addrs6 says how
     Resync,
   } type = Type::Resync;
   LinkInfo link;      // Link*
@@ -133,7 +147,8 @@ inline const char* netEventTypeName(NetEvent::Type type) {
     case NetEvent::Type::AddrRemoved: return "AddrRemoved";
     case NetEvent::Type::RouteAdded: return "RouteAdded";
     case NetEvent::Type::RouteRemoved: return "RouteRemoved";
-    case NetEvent::Type::Ipv6Changed: return "Ipv6Changed";
+    case NetEvent::Type::Routes6Changed: return "Routes6Changed";
+    case NetEvent::Type::Addrs6Changed: return "Addrs6Changed";
     case NetEvent::Type::Resync: return "Resync";
   }
   return "?";

@@ -48,6 +48,43 @@ Status nlRequest(uint8_t cmd, const std::string& what, const std::function<int(n
   return makeError(Errc::SystemError, what + ": " + reason);
 }
 
+// The attributes of one GET_WIPHY dump message, into `out` (a split dump spreads them over
+// several messages for the same wiphy).
+void takeWiphyAttrs(nlattr** tb, WiphyModes& out) {
+  auto types = [](nlattr* nested, std::set<int>& into) {
+    nlattr* t;
+    int rem;
+    nla_for_each_nested(t, nested, rem) into.insert(nla_type(t));
+  };
+  if (tb[NL80211_ATTR_SUPPORTED_IFTYPES]) types(tb[NL80211_ATTR_SUPPORTED_IFTYPES], out.supported);
+  if (tb[NL80211_ATTR_SOFTWARE_IFTYPES]) types(tb[NL80211_ATTR_SOFTWARE_IFTYPES], out.software);
+  if (!tb[NL80211_ATTR_INTERFACE_COMBINATIONS]) return;
+  nlattr* comb;
+  int rem;
+  nla_for_each_nested(comb, tb[NL80211_ATTR_INTERFACE_COMBINATIONS], rem) {
+    nlattr* tc[NUM_NL80211_IFACE_COMB] = {};
+    if (nla_parse_nested(tc, MAX_NL80211_IFACE_COMB, comb, nullptr) < 0 || !tc[NL80211_IFACE_COMB_LIMITS] ||
+        !tc[NL80211_IFACE_COMB_MAXNUM])
+      continue;
+    IfaceCombination c;
+    c.maxTotal = nla_get_u32(tc[NL80211_IFACE_COMB_MAXNUM]);
+    c.channels = tc[NL80211_IFACE_COMB_NUM_CHANNELS] ? nla_get_u32(tc[NL80211_IFACE_COMB_NUM_CHANNELS]) : 1;
+    nlattr* lim;
+    int lrem;
+    nla_for_each_nested(lim, tc[NL80211_IFACE_COMB_LIMITS], lrem) {
+      nlattr* tl[NUM_NL80211_IFACE_LIMIT] = {};
+      if (nla_parse_nested(tl, MAX_NL80211_IFACE_LIMIT, lim, nullptr) < 0 || !tl[NL80211_IFACE_LIMIT_MAX] ||
+          !tl[NL80211_IFACE_LIMIT_TYPES])
+        continue;
+      IfaceLimit l;
+      l.max = nla_get_u32(tl[NL80211_IFACE_LIMIT_MAX]);
+      types(tl[NL80211_IFACE_LIMIT_TYPES], l.types);
+      c.limits.push_back(std::move(l));
+    }
+    out.combinations.push_back(std::move(c));
+  }
+}
+
 bool parseMac(const std::string& s, unsigned char out[6]) {
   unsigned v[6];
   char tail;
@@ -83,6 +120,40 @@ Status createApInterface(const std::string& stationIf, const std::string& apIf, 
     if (e >= 0) e = nla_put(m, NL80211_ATTR_MAC, 6, addr);
     return e;
   });
+}
+
+Result<WiphyModes> wiphyModes(int wiphy) {
+  const std::string what = "radio phy#" + std::to_string(wiphy) + "'s interface modes";
+  std::unique_ptr<nl_sock, SockDeleter> sk(nl_socket_alloc());
+  if (!sk) return makeError(Errc::SystemError, what + ": out of memory");
+  if (int e = genl_connect(sk.get()); e < 0) return makeError(Errc::SystemError, what + ": genl_connect: " + nl_geterror(e));
+  int family = genl_ctrl_resolve(sk.get(), "nl80211");
+  if (family < 0) return makeError(Errc::Unsupported, what + ": no nl80211 in this kernel (" + nl_geterror(family) + ")");
+  std::unique_ptr<nl_msg, MsgDeleter> msg(nlmsg_alloc());
+  if (!msg || !genlmsg_put(msg.get(), NL_AUTO_PORT, NL_AUTO_SEQ, family, 0, NLM_F_DUMP, NL80211_CMD_GET_WIPHY, 0) ||
+      nla_put_flag(msg.get(), NL80211_ATTR_SPLIT_WIPHY_DUMP) < 0 ||
+      nla_put_u32(msg.get(), NL80211_ATTR_WIPHY, static_cast<uint32_t>(wiphy)) < 0)
+    return makeError(Errc::SystemError, what + ": out of memory");
+  struct State {
+    int wiphy;
+    bool seen = false;
+    WiphyModes modes;
+  } state{wiphy, false, {}};
+  auto onValid = [](nl_msg* m, void* arg) -> int {
+    auto* st = static_cast<State*>(arg);
+    nlattr* tb[NL80211_ATTR_MAX + 1] = {};
+    if (genlmsg_parse(nlmsg_hdr(m), 0, tb, NL80211_ATTR_MAX, nullptr) < 0 || !tb[NL80211_ATTR_WIPHY] ||
+        static_cast<int>(nla_get_u32(tb[NL80211_ATTR_WIPHY])) != st->wiphy)
+      return NL_SKIP;
+    st->seen = true;
+    takeWiphyAttrs(tb, st->modes);
+    return NL_OK;
+  };
+  nl_socket_modify_cb(sk.get(), NL_CB_VALID, NL_CB_CUSTOM, onValid, &state);
+  if (int e = nl_send_auto(sk.get(), msg.get()); e < 0) return makeError(Errc::SystemError, what + ": send: " + nl_geterror(e));
+  if (int e = nl_recvmsgs_default(sk.get()); e < 0) return makeError(Errc::SystemError, what + ": " + nl_geterror(e));
+  if (!state.seen) return makeError(Errc::NotFound, what + ": no such radio");
+  return state.modes;
 }
 
 Status deleteWifiInterface(const std::string& ifname) {

@@ -3,7 +3,10 @@
 // request the kernel answers at once.
 #pragma once
 
+#include <cstdint>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "tether/base/result.h"
 
@@ -18,6 +21,26 @@ Result<int> wiphyOf(const std::string& ifname);
 // hostapd then fails "Name not unique on network"). The kernel's refusal is returned with its
 // reason; EBUSY/EOPNOTSUPP name the radio's interface combinations.
 Status createApInterface(const std::string& stationIf, const std::string& apIf, const std::string& mac);
+
+// What a radio says it can run at once (`iw phy` "valid interface combinations"). Interface
+// types are nl80211's numbers (NL80211_IFTYPE_STATION = 2, NL80211_IFTYPE_AP = 3, ...).
+struct IfaceLimit {
+  uint32_t max = 0;
+  std::set<int> types;
+};
+struct IfaceCombination {
+  std::vector<IfaceLimit> limits;
+  uint32_t maxTotal = 0;
+  uint32_t channels = 0;
+};
+struct WiphyModes {
+  std::set<int> supported;  // NL80211_ATTR_SUPPORTED_IFTYPES
+  std::set<int> software;   // NL80211_ATTR_SOFTWARE_IFTYPES: not counted in combinations
+  std::vector<IfaceCombination> combinations;
+};
+
+// NL80211_CMD_GET_WIPHY (split dump, filtered to `wiphy`): its interface modes and combinations.
+Result<WiphyModes> wiphyModes(int wiphy);
 
 // NL80211_CMD_DEL_INTERFACE. An interface that does not exist is not an error.
 Status deleteWifiInterface(const std::string& ifname);

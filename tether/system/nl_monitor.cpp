@@ -247,6 +247,7 @@ void NetlinkMonitor::Impl::handle(nlmsghdr* h) {
 }
 
 Status NetlinkMonitor::Impl::reseed() {
+  requests.learnTables(view.tables);
   auto l = requests.links();
   if (!l) return l.error();
   auto a = requests.addresses();
@@ -263,6 +264,7 @@ Status NetlinkMonitor::Impl::reseed() {
 
 // Compare the routes we have reported with the kernel's and report the difference.
 void NetlinkMonitor::Impl::reconcileRoutes() {
+  requests.learnTables(view.tables);  // the owner may have moved its own tables since
   auto current = requests.defaultRoutes();
   if (!current) {
     log::warning("netlink monitor: cannot check default routes: ", current.error().message);

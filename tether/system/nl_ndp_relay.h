@@ -7,20 +7,11 @@
 #include <string>
 #include <vector>
 
+#include "tether/base/ndp_wire.h"
 #include "tether/system/ndp_relay.h"
 
 namespace tetherd {
 
-namespace relaynl {
-// The rtnetlink requests, without the sequence number (0): RTM_NEWROUTE / RTM_DELROUTE of
-// <a>/128 dev index (main table, RTPROT_STATIC, metric 1024); RTM_NEWNEIGH / RTM_DELNEIGH of a
-// proxy entry; RTM_NEWNEIGH with NTF_USE (resolve); RTM_NEWADDR with IFA_F_NODAD |
-// IFA_F_NOPREFIXROUTE.
-std::vector<uint8_t> routeRequest(bool add, int index, const Ipv6Address& a);
-std::vector<uint8_t> proxyRequest(bool add, int index, const Ipv6Address& a);
-std::vector<uint8_t> resolveRequest(int index, const Ipv6Address& a);
-std::vector<uint8_t> addressRequest(int index, const Ipv6Prefix& p);
-}  // namespace relaynl
 
 class NlNdpRelay : public NdpRelay {
  public:

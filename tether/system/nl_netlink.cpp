@@ -301,7 +301,7 @@ Result<std::vector<DefaultRoute>> NlNetlink::defaultRoutes() {
       RTM_GETROUTE, &req, sizeof req,
       [&](nlmsghdr* h) {
         if (h->nlmsg_type != RTM_NEWROUTE) return;
-        for (auto& r : parseDefaultRoutes(h)) {
+        for (auto& r : parseDefaultRoutes(h, tables_)) {
           if (auto it = names.find(r.index); it != names.end()) r.ifname = it->second;
           out.push_back(std::move(r));
         }
@@ -404,7 +404,7 @@ Status NlNetlink::readIpv6(std::vector<Addr6Info>& addrs, std::vector<DefaultRou
       RTM_GETROUTE, &rreq, sizeof rreq,
       [&](nlmsghdr* h) {
         if (h->nlmsg_type != RTM_NEWROUTE) return;
-        for (auto& r : rtnl::parseDefaultRoutes6(h)) {
+        for (auto& r : rtnl::parseDefaultRoutes6(h, tables_)) {
           r.ifname = name(r.index);
           routes.push_back(std::move(r));
         }

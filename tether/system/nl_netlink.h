@@ -19,6 +19,8 @@ class NlNetlink : public Netlink {
   NlNetlink& operator=(const NlNetlink&) = delete;
 
   Status open();  // optional: report a socket failure early
+  // The tables defaultRoutes() and readIpv6() learn default routes from (netlink.h).
+  void learnTables(const LearntTables& tables) { tables_ = tables; }
 
   Result<std::vector<LinkInfo>> links() override;
   Result<std::vector<AddrInfo>> addresses() override;
@@ -41,6 +43,7 @@ class NlNetlink : public Netlink {
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
+  LearntTables tables_{};
 };
 
 }  // namespace tetherd

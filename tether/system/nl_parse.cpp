@@ -79,9 +79,9 @@ std::optional<AddrInfo> parseAddr(nlmsghdr* h) {
   return addr;
 }
 
-// RTM_NEWROUTE / RTM_DELROUTE: the IPv4 unicast default routes of the main table in the
+// RTM_NEWROUTE / RTM_DELROUTE: the IPv4 unicast default routes of a learnt table in the
 // message, one per nexthop; empty for any other route. ifname is left empty.
-std::vector<DefaultRoute> parseDefaultRoutes(nlmsghdr* h) {
+std::vector<DefaultRoute> parseDefaultRoutes(nlmsghdr* h, const LearntTables& tables) {
   std::vector<DefaultRoute> out;
   if (!nlmsg_valid_hdr(h, sizeof(rtmsg))) return out;
   const auto* rtm = static_cast<const rtmsg*>(nlmsg_data(h));
@@ -92,7 +92,7 @@ std::vector<DefaultRoute> parseDefaultRoutes(nlmsghdr* h) {
   nlattr* tb[RTA_MAX + 1] = {};
   if (nlmsg_parse(h, sizeof(rtmsg), tb, RTA_MAX, nullptr) < 0) return out;
   uint32_t table = attrU32(tb[RTA_TABLE]).value_or(rtm->rtm_table);
-  if (table != RT_TABLE_MAIN) return out;
+  if (!tables.learns(table)) return out;
   uint32_t metric = attrU32(tb[RTA_PRIORITY]).value_or(0);
 
   if (tb[RTA_MULTIPATH] != nullptr) {
@@ -106,6 +106,7 @@ std::vector<DefaultRoute> parseDefaultRoutes(nlmsghdr* h) {
       DefaultRoute route;
       route.index = nh.rtnh_ifindex;
       route.metric = metric;
+      route.table = table;
       if (nh.rtnh_len > headerLen) {
         nlattr* nhtb[RTA_MAX + 1] = {};
         auto* attrs = reinterpret_cast<nlattr*>(const_cast<char*>(p) + headerLen);
@@ -125,6 +126,7 @@ std::vector<DefaultRoute> parseDefaultRoutes(nlmsghdr* h) {
   route.index = static_cast<int>(attrU32(tb[RTA_OIF]).value_or(0));
   route.gateway = attrV4(tb[RTA_GATEWAY]).value_or(Ipv4Address{});
   route.metric = metric;
+  route.table = table;
   out.push_back(std::move(route));
   return out;
 }
@@ -166,7 +168,7 @@ std::optional<Addr6Info> parseAddr6(nlmsghdr* h) {
   return out;
 }
 
-std::vector<DefaultRoute6> parseDefaultRoutes6(nlmsghdr* h) {
+std::vector<DefaultRoute6> parseDefaultRoutes6(nlmsghdr* h, const LearntTables& tables) {
   std::vector<DefaultRoute6> out;
   if (!nlmsg_valid_hdr(h, sizeof(rtmsg))) return out;
   const auto* rtm = static_cast<const rtmsg*>(nlmsg_data(h));
@@ -176,8 +178,10 @@ std::vector<DefaultRoute6> parseDefaultRoutes6(nlmsghdr* h) {
   }
   nlattr* tb[RTA_MAX + 1] = {};
   if (nlmsg_parse(h, sizeof(rtmsg), tb, RTA_MAX, nullptr) < 0) return out;
-  if (attrU32(tb[RTA_TABLE]).value_or(rtm->rtm_table) != RT_TABLE_MAIN) return out;
+  const uint32_t table = attrU32(tb[RTA_TABLE]).value_or(rtm->rtm_table);
+  if (!tables.learns(table)) return out;
   DefaultRoute6 route;
+  route.table = table;
   route.index = static_cast<int>(attrU32(tb[RTA_OIF]).value_or(0));
   route.metric = attrU32(tb[RTA_PRIORITY]).value_or(0);
   if (tb[RTA_GATEWAY] != nullptr && nla_len(tb[RTA_GATEWAY]) == 16)
@@ -188,7 +192,7 @@ std::vector<DefaultRoute6> parseDefaultRoutes6(nlmsghdr* h) {
 
 // The identity of a default route for the kernel: which route an event talks about.
 bool sameRoute(const DefaultRoute& a, const DefaultRoute& b) {
-  return a.index == b.index && a.gateway == b.gateway && a.metric == b.metric;
+  return a.index == b.index && a.gateway == b.gateway && a.metric == b.metric && a.table == b.table;
 }
 
 namespace {
@@ -233,6 +237,12 @@ bool translateEvent(nlmsghdr* h, KernelView& view, std::vector<NetEvent>& events
           reconcile = true;  // down: the kernel flushes its IPv4 routes without a message
         }
       }
+      // Set down, the kernel flushes the link's IPv6 routes without a message (the
+      // LinkChanged below tells readers).
+      if (before.adminUp && !link->adminUp)
+        std::erase_if(view.routes6, [&](const DefaultRoute6& r) { return r.index == link->index; });
+      for (auto& r : view.routes6)
+        if (r.index == link->index) r.ifname = link->name;
       emit(events, NetEvent::Type::LinkChanged, &*link, nullptr, nullptr);
       events.back().before = before;
       return reconcile;
@@ -264,7 +274,7 @@ bool translateEvent(nlmsghdr* h, KernelView& view, std::vector<NetEvent>& events
                           std::find(view.addrs6.begin(), view.addrs6.end(), *a6) != view.addrs6.end();
         const auto gone = std::erase_if(view.addrs6, [&](const Addr6Info& a) { return a.index == a6->index && a.prefix == a6->prefix; });
         if (h->nlmsg_type == RTM_NEWADDR) view.addrs6.push_back(*a6);
-        if (!same && (h->nlmsg_type == RTM_NEWADDR || gone > 0)) emit(events, NetEvent::Type::Ipv6Changed, nullptr, nullptr, nullptr);
+        if (!same && (h->nlmsg_type == RTM_NEWADDR || gone > 0)) emit(events, NetEvent::Type::Addrs6Changed, nullptr, nullptr, nullptr);
         return reconcile;
       }
       auto addr = parseAddr(h);
@@ -285,15 +295,18 @@ bool translateEvent(nlmsghdr* h, KernelView& view, std::vector<NetEvent>& events
     }
     case RTM_NEWROUTE:
     case RTM_DELROUTE: {
-      for (auto& r6 : parseDefaultRoutes6(h)) {
+      bool changed6 = false;  // an RA refreshing a route it made changes nothing
+      for (auto& r6 : parseDefaultRoutes6(h, view.tables)) {
         r6.ifname = nameOf(links, r6.index);
-        const auto gone = std::erase_if(view.routes6, [&](const DefaultRoute6& r) {
-          return r.index == r6.index && r.gateway == r6.gateway && r.metric == r6.metric;
-        });
+        const bool had = std::erase_if(view.routes6, [&](const DefaultRoute6& r) {
+                           return r.index == r6.index && r.gateway == r6.gateway && r.metric == r6.metric &&
+                                  r.table == r6.table;
+                         }) > 0;
         if (h->nlmsg_type == RTM_NEWROUTE) view.routes6.push_back(r6);
-        if ((h->nlmsg_type == RTM_NEWROUTE) != (gone > 0)) emit(events, NetEvent::Type::Ipv6Changed, nullptr, nullptr, nullptr);
+        changed6 = changed6 || had != (h->nlmsg_type == RTM_NEWROUTE);
       }
-      auto parsed = parseDefaultRoutes(h);
+      if (changed6) emit(events, NetEvent::Type::Routes6Changed, nullptr, nullptr, nullptr);
+      auto parsed = parseDefaultRoutes(h, view.tables);
       if (parsed.empty()) return reconcile;
       // `ip route replace` says only what the new route is: find out what went.
       if (h->nlmsg_type == RTM_NEWROUTE && (h->nlmsg_flags & NLM_F_REPLACE) != 0) reconcile = true;

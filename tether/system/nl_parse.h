@@ -23,12 +23,12 @@ namespace tetherd::rtnl {
 std::optional<LinkInfo> parseLink(nlmsghdr* h);
 // RTM_NEWADDR / RTM_DELADDR, IPv4 only; ifname is the label without an alias suffix.
 std::optional<AddrInfo> parseAddr(nlmsghdr* h);
-// RTM_NEWROUTE / RTM_DELROUTE: the IPv4 unicast default routes of the main table, one per
-// nexthop; empty for any other route. ifname is left empty.
-std::vector<DefaultRoute> parseDefaultRoutes(nlmsghdr* h);
-// The same for IPv6: global addresses (scope universe) and default routes of the main table.
+// RTM_NEWROUTE / RTM_DELROUTE: the IPv4 unicast default routes of a table `tables` learns,
+// one per nexthop, with their table; empty for any other route. ifname is left empty.
+std::vector<DefaultRoute> parseDefaultRoutes(nlmsghdr* h, const LearntTables& tables);
+// The same for IPv6: global addresses (scope universe) and default routes of learnt tables.
 std::optional<Addr6Info> parseAddr6(nlmsghdr* h);
-std::vector<DefaultRoute6> parseDefaultRoutes6(nlmsghdr* h);
+std::vector<DefaultRoute6> parseDefaultRoutes6(nlmsghdr* h, const LearntTables& tables);
 
 // RTM_NEWNEIGH of family AF_INET6 with a 6-byte link-layer address, in a usable state
 // (not FAILED or INCOMPLETE); nullopt otherwise.
@@ -38,7 +38,7 @@ std::optional<Neighbour6> parseNeighbour6(nlmsghdr* h);
 bool sameRoute(const DefaultRoute& a, const DefaultRoute& b);
 
 // NetlinkMonitor's handling of one event message: updates the kernel view (links by index,
-// addresses, the default routes reported so far), appends the NetEvents readers must see to
+// addresses, the default routes of view.tables reported so far), appends the NetEvents readers must see to
 // `events`, and returns true when the default routes must be compared with the kernel's (the
 // kernel may have flushed some without a message).
 bool translateEvent(nlmsghdr* h, KernelView& view, std::vector<NetEvent>& events);

@@ -105,19 +105,26 @@ MsgPtr ruleMessage(int type, int flags, const PolicyRule& r) {
 MsgPtr routeMessage(int type, int flags, const TableRoute& r, int ifindex) {
   MsgPtr m(nlmsg_alloc_simple(type, flags));
   if (!m) return m;
+  const bool v6 = r.family == 6;
   rtmsg rtm{};
-  rtm.rtm_family = AF_INET;
-  rtm.rtm_dst_len = r.dst.length;
+  rtm.rtm_family = v6 ? AF_INET6 : AF_INET;
+  rtm.rtm_dst_len = static_cast<unsigned char>(v6 ? r.dst6.length : r.dst.length);
   rtm.rtm_table = r.table < 256 ? static_cast<uint8_t>(r.table) : static_cast<uint8_t>(RT_TABLE_UNSPEC);
   rtm.rtm_type = RTN_UNICAST;
   if (type == RTM_NEWROUTE) {
     rtm.rtm_protocol = RTPROT_STATIC;
-    rtm.rtm_scope = r.gateway.value != 0 ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
+    rtm.rtm_scope = v6 || r.gateway.value != 0 ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;  // IPv6: always universe
   } else {
     rtm.rtm_scope = RT_SCOPE_NOWHERE;  // any
   }
   bool ok = nlmsg_append(m.get(), &rtm, sizeof rtm, NLMSG_ALIGNTO) >= 0 && nla_put_u32(m.get(), RTA_TABLE, r.table) >= 0 &&
             nla_put_u32(m.get(), RTA_PRIORITY, r.metric) >= 0 && nla_put_u32(m.get(), RTA_OIF, static_cast<uint32_t>(ifindex)) >= 0;
+  if (v6) {
+    if (ok && r.dst6.length > 0) ok = nla_put(m.get(), RTA_DST, 16, r.dst6.address.bytes.data()) >= 0;
+    if (ok && r.gateway6 != Ipv6Address{}) ok = nla_put(m.get(), RTA_GATEWAY, 16, r.gateway6.bytes.data()) >= 0;
+    if (!ok) m.reset();
+    return m;
+  }
   if (ok && r.dst.length > 0) {
     uint32_t dst = be32(r.dst.network());
     ok = nla_put(m.get(), RTA_DST, 4, &dst) >= 0;

@@ -1,6 +1,5 @@
 #include "tether/system/ns_watch.h"
 
-#include <arpa/inet.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <net/if.h>
@@ -14,43 +13,6 @@
 
 namespace tetherd {
 
-namespace {
-
-constexpr uint8_t kIcmpv6 = 58;
-constexpr uint8_t kNeighbourSolicitation = 135;
-constexpr size_t kNsSize = 40 + 24;  // IPv6 header, ICMPv6 header + reserved + target
-
-uint32_t word(const Ipv6Address& a, size_t at) { return ntohl(*reinterpret_cast<const uint32_t*>(&a.bytes[at])); }
-
-}  // namespace
-
-std::vector<sock_filter> nsFilter(const Ipv6Prefix& prefix64) {
-  const Ipv6Address net = prefix64.network();
-  // Each test jumps to the last instruction (drop) on a mismatch: jf counts from the next one.
-  return {
-      BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 6),  // next header
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kIcmpv6, 0, 9),
-      BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 7),  // hop limit
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 255, 0, 7),
-      BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 40),  // ICMPv6 type and code
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, uint32_t{kNeighbourSolicitation} << 8, 0, 5),
-      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 48),  // the target's first 32 bits
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, word(net, 0), 0, 3),
-      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 52),  // and the next 32
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, word(net, 4), 0, 1),
-      BPF_STMT(BPF_RET | BPF_K, kNsSize),  // pass the header and the target only
-      BPF_STMT(BPF_RET | BPF_K, 0),        // drop
-  };
-}
-
-std::optional<Ipv6Address> solicitedTarget(const uint8_t* p, size_t n) {
-  if (n < kNsSize || (p[0] >> 4) != 6 || p[6] != kIcmpv6 || p[7] != 255 || p[40] != kNeighbourSolicitation || p[41] != 0)
-    return std::nullopt;
-  Ipv6Address target;
-  std::memcpy(target.bytes.data(), p + 48, 16);
-  return target;
-}
-
 NsWatch::NsWatch(boost::asio::io_context& io, std::function<void(const Ipv6Address&)> onTarget)
     : fd_(io), onTarget_(std::move(onTarget)) {}
 
@@ -63,7 +25,7 @@ Status NsWatch::watch(const std::string& ifname, const Ipv6Prefix& prefix64) {
   stop();
   const unsigned index = ::if_nametoindex(ifname.c_str());
   if (index == 0) return makeError(Errc::UnknownIface, "neighbour solicitations: no interface " + ifname);
-  const int fd = ::socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_IPV6));
+  const int fd = ::socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ALL));
   if (fd < 0) return systemError("neighbour solicitations on " + ifname + ": packet socket", errno);
   auto fail = [fd, &ifname](const char* what) {
     const int err = errno;
@@ -75,7 +37,7 @@ Status NsWatch::watch(const std::string& ifname, const Ipv6Prefix& prefix64) {
   if (::setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof fprog) < 0) return fail("attach filter");
   sockaddr_ll sll{};
   sll.sll_family = AF_PACKET;
-  sll.sll_protocol = htons(ETH_P_IPV6);
+  sll.sll_protocol = htons(ETH_P_ALL);
   sll.sll_ifindex = static_cast<int>(index);
   if (::bind(fd, reinterpret_cast<sockaddr*>(&sll), sizeof sll) < 0) return fail("bind");
   packet_mreq mreq{};

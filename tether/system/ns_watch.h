@@ -1,12 +1,11 @@
 // NsWatch (IPv6 relay, issue 12): the neighbour solicitations on one link (the relaying
 // upstream), in and out, whose target is in one /64, reported by target (manager_relay.cpp).
 // The upstream router solicits a client's address (to its solicited-node group, not joined
-// for unknown addresses) before forwarding to it: a cooked AF_PACKET socket for IPv6 on that
-// link, in all-multicast mode (PACKET_MR_ALLMULTI, released with the socket), with a classic
+// for unknown addresses) before forwarding to it, and the appliance solicits it there when it
+// answers the client itself (DNS): a cooked AF_PACKET socket on that link (ETH_P_ALL: a socket
+// of one protocol sees no outgoing packets), in all-multicast mode (PACKET_MR_ALLMULTI, released with the socket), with a classic
 // BPF filter passing only ICMPv6 135/0, hop limit 255, target in the /64 (no extension headers).
 #pragma once
-
-#include <linux/filter.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
@@ -17,13 +16,10 @@
 #include <vector>
 
 #include "tether/base/ip6.h"
+#include "tether/base/ndp_wire.h"
 #include "tether/base/result.h"
 
 namespace tetherd {
-
-// The filter (offsets from the IPv6 header), and the target of a solicitation it passed.
-std::vector<sock_filter> nsFilter(const Ipv6Prefix& prefix64);
-std::optional<Ipv6Address> solicitedTarget(const uint8_t* packet, size_t size);
 
 class NsWatch {
  public:

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "tether/base/ip.h"
+#include "tether/base/ip6.h"
 #include "tether/base/result.h"
 
 namespace tetherd {
@@ -31,16 +32,21 @@ struct RoutingRange {
 };
 
 // One route in one of tetherd's tables: "<dst> [via <gateway>] dev <ifname> metric <m>".
-// A route without a gateway is on-link (scope link).
+// A route without a gateway is on-link (scope link). Family 6 uses dst6 and gateway6 (an RA's
+// link-local router, or a static one) instead of dst and gateway.
 struct TableRoute {
   uint32_t table = 0;
-  int family = 4;  // 4 or 6 (only 4 so far)
+  int family = 4;  // 4 or 6
   Ipv4Prefix dst;
   Ipv4Address gateway;  // 0.0.0.0: on-link
   std::string ifname;
   int ifindex = 0;  // the link it was planned for: a re-created link gets its routes again
   uint32_t metric = 0;
-  std::string str() const;  // like `ip route`: "table 9200 default via 203.0.113.1 dev eth0 metric 100"
+  Ipv6Prefix dst6{};        // family 6: ::/0 is default
+  Ipv6Address gateway6{};   // family 6: :: is on-link
+  // Like `ip route`: "table 9200 default via 203.0.113.1 dev eth0 metric 100"; family 6
+  // starts with "-6 ": "-6 table 9200 default via fe80::1 dev eth0 metric 1024".
+  std::string str() const;
   auto operator<=>(const TableRoute&) const = default;
 };
 
@@ -53,7 +59,8 @@ struct PolicyRule {
   uint32_t table = 0;
   bool suppressDefault = false;  // suppress_prefixlength 0: only more specific routes than default
   std::optional<uint32_t> uid{};  // uidrange <uid>-<uid>: the sockets of one user (dnsmasq's)
-  std::string str() const;  // like `ip rule`: "9200: iif usb0 lookup main suppress_prefixlength 0"
+  // Like `ip rule`: "9200: iif usb0 lookup main suppress_prefixlength 0"; family 6 starts with "-6 ".
+  std::string str() const;
   auto operator<=>(const PolicyRule&) const = default;
 };
 

@@ -127,7 +127,7 @@ HttpVerdict judgeHttpAnswer(std::string_view bytes, const Url& probed) {
 
 // ------------------------------------------------------------------------------------ DNS
 
-std::vector<uint8_t> dnsQuery(uint16_t id, std::string_view name) {
+std::vector<uint8_t> dnsQuery(uint16_t id, std::string_view name, uint16_t type) {
   std::vector<uint8_t> q = {static_cast<uint8_t>(id >> 8), static_cast<uint8_t>(id & 0xff), 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0};
   size_t pos = 0;
   while (pos < name.size()) {
@@ -139,7 +139,7 @@ std::vector<uint8_t> dnsQuery(uint16_t id, std::string_view name) {
     q.push_back(static_cast<uint8_t>(label.size()));
     q.insert(q.end(), label.begin(), label.end());
   }
-  q.insert(q.end(), {0, 0, 1, 0, 1});  // root, type A, class IN
+  q.insert(q.end(), {0, static_cast<uint8_t>(type >> 8), static_cast<uint8_t>(type & 0xff), 0, 1});  // root, type, class IN
   return q;
 }
 
@@ -162,7 +162,11 @@ uint16_t u16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]
 
 }  // namespace
 
-std::optional<std::vector<Ipv4Address>> parseDnsAnswer(const uint8_t* d, size_t size, uint16_t id) {
+namespace {
+
+// The data of the answer's records of `type` with `len` bytes (class IN), at most 16.
+std::optional<std::vector<const uint8_t*>> records(const uint8_t* d, size_t size, uint16_t id, uint16_t wantType,
+                                                   uint16_t wantLen) {
   if (size < 12 || u16(d) != id) return std::nullopt;
   const bool response = (d[2] & 0x80) != 0, truncated = (d[2] & 0x02) != 0;
   const int rcode = d[3] & 0x0f;
@@ -172,7 +176,7 @@ std::optional<std::vector<Ipv4Address>> parseDnsAnswer(const uint8_t* d, size_t 
   auto pos = skipName(d, size, 12);
   if (!pos || *pos + 4 > size) return std::nullopt;
   size_t p = *pos + 4;
-  std::vector<Ipv4Address> out;
+  std::vector<const uint8_t*> out;
   for (int i = 0; i < answers && out.size() < 16; ++i) {
     auto after = skipName(d, size, p);
     if (!after || *after + 10 > size) return std::nullopt;
@@ -180,10 +184,31 @@ std::optional<std::vector<Ipv4Address>> parseDnsAnswer(const uint8_t* d, size_t 
     uint16_t type = u16(rr), cls = u16(rr + 2), len = u16(rr + 8);
     size_t dataAt = *after + 10;
     if (dataAt + len > size) return std::nullopt;
-    if (type == 1 && cls == 1 && len == 4)
-      out.push_back(Ipv4Address{(uint32_t{d[dataAt]} << 24) | (uint32_t{d[dataAt + 1]} << 16) |
-                                (uint32_t{d[dataAt + 2]} << 8) | d[dataAt + 3]});
+    if (type == wantType && cls == 1 && len == wantLen) out.push_back(d + dataAt);
     p = dataAt + len;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<std::vector<Ipv4Address>> parseDnsAnswer(const uint8_t* d, size_t size, uint16_t id) {
+  auto found = records(d, size, id, kTypeA, 4);
+  if (!found) return std::nullopt;
+  std::vector<Ipv4Address> out;
+  for (const uint8_t* a : *found)
+    out.push_back(Ipv4Address{(uint32_t{a[0]} << 24) | (uint32_t{a[1]} << 16) | (uint32_t{a[2]} << 8) | a[3]});
+  return out;
+}
+
+std::optional<std::vector<Ipv6Address>> parseDnsAnswer6(const uint8_t* d, size_t size, uint16_t id) {
+  auto found = records(d, size, id, kTypeAaaa, 16);
+  if (!found) return std::nullopt;
+  std::vector<Ipv6Address> out;
+  for (const uint8_t* a : *found) {
+    Ipv6Address v;
+    std::copy(a, a + 16, v.bytes.begin());
+    out.push_back(v);
   }
   return out;
 }

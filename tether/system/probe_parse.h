@@ -12,6 +12,7 @@
 
 #include "tether/base/http_url.h"
 #include "tether/base/ip.h"
+#include "tether/base/ip6.h"
 
 namespace tetherd::probe {
 
@@ -37,10 +38,13 @@ bool httpAnswerComplete(std::string_view bytes);
 // malformed header, a header over kMaxProbeHeader) is a failure.
 HttpVerdict judgeHttpAnswer(std::string_view bytes, const Url& probed);
 
-// DNS: a query for the A records of `name` (recursion desired), and the addresses of a
-// response to it (nullopt: not a valid answer to that query: wrong id, not a response, an
-// error code, truncated or malformed).
-std::vector<uint8_t> dnsQuery(uint16_t id, std::string_view name);
+// DNS: a query for the A records of `name` (recursion desired; AAAA with kTypeAaaa), and the
+// addresses of a response to it (nullopt: not a valid answer to that query: wrong id, not a
+// response, an error code, truncated or malformed).
+constexpr uint16_t kTypeA = 1, kTypeAaaa = 28;
+std::vector<uint8_t> dnsQuery(uint16_t id, std::string_view name, uint16_t type = kTypeA);
 std::optional<std::vector<Ipv4Address>> parseDnsAnswer(const uint8_t* data, size_t size, uint16_t id);
+// The AAAA records of a response (a probe over IPv6).
+std::optional<std::vector<Ipv6Address>> parseDnsAnswer6(const uint8_t* data, size_t size, uint16_t id);
 
 }  // namespace tetherd::probe

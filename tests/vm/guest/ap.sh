@@ -79,13 +79,14 @@ ap_enabled() {
     && is_tethered wlan0
 }
 
-# ap_start <settings lines> [<more [softap] keys>]: tetherd with a fresh state dir and this
-# softap.conf; the AP is up.
+# ap_start <settings lines> [<more [softap] keys>] [<more [tethering] keys>]: tetherd with a
+# fresh state dir and this softap.conf; the AP is up.
 ap_start() {
   step tetherd-start
   rm -rf "/var/lib/tetherd-$SCEN"
   tetherd_config "[tethering]
 auto_tether = wifi
+${3:-}
 
 [softap]
 interface = wlan0
@@ -118,7 +119,7 @@ channel=6
 country=US"
   else ap_start "band=5
 channel=36
-country=US"; fi
+country=US" "" "ipv6 = nat66"; fi
   step hostapd-conf
   grep -q '^hw_mode=a$' /run/tetherd/hostapd-wlan0.conf || broken ap-5ghz || die "hostapd.conf has no hw_mode=a"
   grep -q '^country_code=US$' /run/tetherd/hostapd-wlan0.conf || die "hostapd.conf has no country_code=US"
@@ -135,6 +136,7 @@ country=US"; fi
   step dhcp
   sta_lease sta1 wlan1 >/dev/null
   check_upstream sta1
+  broken ap-5ghz || check_upstream6 sta1 wlan1  # the station gets IPv6 too (issue 12)
 }
 
 sub_hidden() {

@@ -17,6 +17,11 @@ WWW_ADDR=198.51.100.10
 DNS_ADDR=198.51.100.53
 APP_ADDR=203.0.113.2             # the appliance's eth0: what the upstream sees through NAT
 UP_GW=203.0.113.1
+# IPv6: the appliance's eth0 2001:db8:1::2/64 (static, default via ::1); the page also on
+# [2001:db8:ffff::10]:80 (scenarios with `ipv6 = nat66` fetch it: the upstream sees APP_ADDR6).
+APP_ADDR6=2001:db8:1::2
+UP_GW6=2001:db8:1::1
+WWW6_ADDR=2001:db8:ffff::10
 PAGE_MARKER="tetherd VM lab upstream page"
 
 # broken <word>: BREAK (kernel command line, comma separated) names this deliberately broken
@@ -97,6 +102,10 @@ upstream_up() {
   printf '#!/bin/sh\necho "Content-Type: text/plain"\necho\necho "$REMOTE_ADDR"\n' >/srv/www/cgi-bin/whoami
   chmod 0755 /srv/www/cgi-bin/whoami
   nsx "$UP_NS" /usr/libexec/bb/httpd -p "$WWW_ADDR:80" -h /srv/www || return 1
+  ip -6 addr add "$APP_ADDR6/64" dev eth0 nodad && ip -6 route add default via "$UP_GW6" dev eth0 || return 1
+  nsx "$UP_NS" ip -6 addr add "$UP_GW6/64" dev to-app nodad
+  nsx "$UP_NS" ip -6 addr add "$WWW6_ADDR/128" dev lo
+  nsx "$UP_NS" /usr/libexec/bb/httpd -p "[$WWW6_ADDR]:80" -h /srv/www || return 1
   nsx "$UP_NS" /usr/sbin/dnsmasq -C /dev/null --no-resolv --no-hosts --no-poll --user=root \
     --listen-address="$DNS_ADDR" --bind-interfaces --host-record="$WWW_NAME,$WWW_ADDR" --local=/tether.test/ \
     --pid-file=/run/up-dnsmasq.pid --log-queries --log-facility="$OUT/upstream-dns.log" || return 1
@@ -198,6 +207,21 @@ is_tethered() { [ "$(iface_state "$1")" = tethered ]; }
 dhcp() {
   nsx "$1" /usr/libexec/bb/udhcpc -i "$2" -f -q -n -t 10 -T 1 -A 1 -s /vm/udhcpc.script >>"$LOG/udhcpc-$2.log" 2>&1 || return 1
   nsx "$1" ip -4 -o addr show dev "$2" | awk '{ split($4, a, "/"); print a[1]; exit }'
+}
+
+# IPv6 (`ipv6 = nat66`): the client's address by SLAAC from tetherd's RA, the page over IPv6, and
+# the upstream sees the appliance's address (nat66).
+global6() { nsx "$1" ip -6 -o addr show dev "$2" scope global | grep -v tentative | grep -q " inet6 fd"; }
+check_upstream6() {  # <ns> <ifname>
+  step ipv6-slaac
+  wait_for 20 global6 "$1" "$2" || die "no IPv6 address by SLAAC on $2: $(nsx "$1" ip -6 -o addr show dev "$2" 2>&1 | tr '\n' ' ')"
+  step ipv6-http
+  wait_for 10 nsx "$1" /usr/bin/curl -sS -g -m 3 -o "$LOG/page6.html" "http://[$WWW6_ADDR]/" 2>>"$LOG/client.log" \
+    || die "curl http://[$WWW6_ADDR]/ failed: $(nsx "$1" ip -6 route 2>&1 | tr '\n' ' ')"
+  grep -q "$PAGE_MARKER" "$LOG/page6.html" || die "the upstream page did not arrive over IPv6"
+  step ipv6-nat66
+  _who=$(nsx "$1" /usr/bin/curl -sS -g -m 5 "http://[$WWW6_ADDR]/cgi-bin/whoami" 2>>"$LOG/client.log")
+  [ "$_who" = "[$APP_ADDR6]" ] || die "the upstream saw '$_who' over IPv6, not [$APP_ADDR6] (nat66)"  # busybox httpd's REMOTE_ADDR
 }
 
 # The client's view of the upstream: name resolution, the page and what the upstream sees.

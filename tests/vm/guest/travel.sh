@@ -101,6 +101,11 @@ step station-dns
 wait_for 10 grep -qx "nameserver 192.0.2.1" /run/tetherd/udhcpc-wlan0.resolv \
   || die "the lease's DNS server is not in udhcpc-wlan0.resolv: $(cat /run/tetherd/udhcpc-wlan0.resolv 2>&1)"
 
+step combinations-checked
+# Up front, from the radio's advertised interface combinations (nl80211), before joining.
+grep -q "wlan0.s radio can run a station beside an access point (.*managed.*AP" "$LOG/tetherd.log" \
+  || die "no up-front interface-combination check in tetherd.log"
+
 step ap-same-radio
 wait_for 20 test -e /sys/class/net/ap0 || die "tetherd made no ap0"
 [ "$(phy_of ap0)" = "$(phy_of wlan0)" ] || die "ap0 is on $(phy_of ap0), wlan0 on $(phy_of wlan0)"

@@ -51,6 +51,7 @@ plug_client() {
   case "$ADDR" in 192.168.42.*) ;; *) die "lease '$ADDR' is not in tetherd's 192.168.42.0/24" ;; esac
   say "$SCEN: host side $hif (${drv##*/}) leased $ADDR"
   check_upstream "$CLIENT_NS"
+  check_upstream6 "$CLIENT_NS" "$hif"  # the USB host gets IPv6 too (issue 12)
 }
 
 # tetherd's memory, one line (docs/PERFORMANCE.md, "arm64"): measured the same way on every
@@ -88,6 +89,7 @@ run_function() {  # <ncm|rndis|ecm>
   tetherd_config "[tethering]
 auto_tether = usb
 usb_pattern = usb0
+ipv6 = nat66
 
 [usb]
 gadget = $fn
