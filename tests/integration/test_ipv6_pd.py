@@ -260,8 +260,8 @@ class Ipv6PrefixDelegation(unittest.TestCase):
         L.wait_for(lambda: global6(self.client, "eth0", POOL2), timeout=30, what="the client's address")
         self.fetched_from(global6(self.client, "eth0", POOL2)[0])
         # Known gap: the dhcpcd started right after a stale one was stopped sometimes ignores
-        # SIGTERM (then SIGKILL after 7 s leaves its unreachable route on lo); test_4 checks a
-        # clean stop of an instance started normally.
+        # SIGTERM for seconds (then SIGKILL after 7 s; tetherd removes the unreachable route it
+        # leaves); test_4 checks a clean stop of an instance started normally.
         LAB.stop_tetherd()
         LAB.start_tetherd(config())
 
