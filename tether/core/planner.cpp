@@ -254,6 +254,8 @@ Desired plan(const Facts& facts, const Intent& intent) {
     d.sysctls["net/ipv6/conf/all/forwarding"] = "1";
     if (d.upstream) d.sysctls["net/ipv6/conf/" + *d.upstream + "/accept_ra"] = "2";
   }
+  // Flowtable offload (offload.h): offloaded flows are counted from conntrack's accounting.
+  if (intent.config.offload == OffloadMode::Software && facts.ipForwarding) d.sysctls["net/netfilter/nf_conntrack_acct"] = "1";
   if (anyLimits(intent.config, intent.clientLimits)) {
     std::map<std::string, ShapingSite> sites;
     for (const auto& [name, p] : d.configured) {
