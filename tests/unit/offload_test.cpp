@@ -33,7 +33,7 @@ struct Scene {
 
 TEST(Offload, PlansTheTetheredDownstreamsAndTheUpstream) {
   Scene s;
-  EXPECT_EQ(s.want(), (OffloadWant{true, OffloadPlan{{"usb0", "wlan0"}, "eth0", {}, {}}, ""}));
+  EXPECT_EQ(s.want(), (OffloadWant{true, OffloadPlan{{"usb0", "wlan0"}, "eth0", {}}, ""}));
 }
 
 TEST(Offload, SaysWhyNot) {
@@ -71,11 +71,10 @@ TEST(Offload, LeavesOutLimitedQuotaHeldAndBlockedClients) {
   ASSERT_TRUE(w.plan);
   EXPECT_EQ(w.plan->downstreams, (std::set<std::string>{"usb0", "wlan0"}));  // a client's limit is not the link's
   EXPECT_EQ(w.plan->excluded, (std::set<std::string>{"192.168.42.20", "192.168.42.30", "192.168.43.40"}));
-  EXPECT_EQ(w.plan->excluded6, (std::set<std::string>{"fd00:1::40", "fd00::20", "fd00::30"}));
 }
 
 TEST(Offload, RulesetIsOneTransactionReplacingTheTable) {
-  OffloadPlan p{{"usb0", "wlan0"}, "eth0", {"192.168.42.20", "192.168.42.30"}, {"fd00::20"}};
+  OffloadPlan p{{"usb0", "wlan0"}, "eth0", {"192.168.42.20", "192.168.42.30"}};
   EXPECT_EQ(offloadRuleset(p),
             "add table inet tetherd_offload\n"
             "delete table inet tetherd_offload\n"
@@ -89,15 +88,13 @@ TEST(Offload, RulesetIsOneTransactionReplacingTheTable) {
             "\t\ttype filter hook forward priority 100; policy accept;\n"
             "\t\tip saddr { 192.168.42.20, 192.168.42.30 } return\n"
             "\t\tip daddr { 192.168.42.20, 192.168.42.30 } return\n"
-            "\t\tip6 saddr { fd00::20 } return\n"
-            "\t\tip6 daddr { fd00::20 } return\n"
-            "\t\tiifname { \"usb0\", \"wlan0\" } oifname \"eth0\" meta l4proto { tcp, udp } ct state established "
+            "\t\tiifname { \"usb0\", \"wlan0\" } oifname \"eth0\" meta nfproto ipv4 meta l4proto { tcp, udp } ct state established "
             "ct mark set ct mark or 0x40000000 flow add @ft\n"
-            "\t\tiifname \"eth0\" oifname { \"usb0\", \"wlan0\" } meta l4proto { tcp, udp } ct state established "
+            "\t\tiifname \"eth0\" oifname { \"usb0\", \"wlan0\" } meta nfproto ipv4 meta l4proto { tcp, udp } ct state established "
             "ct mark set ct mark or 0x40000000 flow add @ft\n"
             "\t}\n"
             "}\n");
-  EXPECT_EQ(offloadRuleset(OffloadPlan{{"usb0"}, "eth0", {}, {}}),
+  EXPECT_EQ(offloadRuleset(OffloadPlan{{"usb0"}, "eth0", {}}),
             "add table inet tetherd_offload\n"
             "delete table inet tetherd_offload\n"
             "table inet tetherd_offload {\n"
@@ -108,9 +105,9 @@ TEST(Offload, RulesetIsOneTransactionReplacingTheTable) {
             "\t}\n"
             "\tchain forward {\n"
             "\t\ttype filter hook forward priority 100; policy accept;\n"
-            "\t\tiifname \"usb0\" oifname \"eth0\" meta l4proto { tcp, udp } ct state established "
+            "\t\tiifname \"usb0\" oifname \"eth0\" meta nfproto ipv4 meta l4proto { tcp, udp } ct state established "
             "ct mark set ct mark or 0x40000000 flow add @ft\n"
-            "\t\tiifname \"eth0\" oifname \"usb0\" meta l4proto { tcp, udp } ct state established "
+            "\t\tiifname \"eth0\" oifname \"usb0\" meta nfproto ipv4 meta l4proto { tcp, udp } ct state established "
             "ct mark set ct mark or 0x40000000 flow add @ft\n"
             "\t}\n"
             "}\n");
@@ -163,7 +160,7 @@ class OffloadApplierTest : public ::testing::Test {
 };
 
 TEST_F(OffloadApplierTest, AppliesOnceRepointsAndRemoves) {
-  OffloadPlan p{{"usb0"}, "eth0", {}, {}};
+  OffloadPlan p{{"usb0"}, "eth0", {}};
   applier.apply({true, p, ""});
   applier.apply({true, p, ""});  // the same: no transaction
   ASSERT_EQ(nft.runs.size(), 1u);
@@ -185,7 +182,7 @@ TEST_F(OffloadApplierTest, AppliesOnceRepointsAndRemoves) {
 
 TEST_F(OffloadApplierTest, AKernelWithoutFlowtableIsInactiveNotAFailure) {
   nft.fail = "Error: Could not process rule: No such file or directory\ntable inet tetherd_offload {\n\tflowtable ft {\n";
-  OffloadPlan p{{"usb0"}, "eth0", {}, {}};
+  OffloadPlan p{{"usb0"}, "eth0", {}};
   applier.apply({true, p, ""});
   applier.apply({true, p, ""});  // not tried again until the plan changes
   EXPECT_EQ(nft.runs.size(), 1u);
@@ -194,9 +191,9 @@ TEST_F(OffloadApplierTest, AKernelWithoutFlowtableIsInactiveNotAFailure) {
 }
 
 TEST_F(OffloadApplierTest, ANewlyExcludedClientsFlowsAreFlushed) {
-  applier.apply({true, OffloadPlan{{"usb0"}, "eth0", {"192.168.42.20"}, {}}, ""});
+  applier.apply({true, OffloadPlan{{"usb0"}, "eth0", {"192.168.42.20"}}, ""});
   EXPECT_EQ(ct.flushed, (std::vector<std::string>{"192.168.42.20"}));
-  applier.apply({true, OffloadPlan{{"usb0"}, "eth0", {"192.168.42.20", "192.168.42.21"}, {}}, ""});
+  applier.apply({true, OffloadPlan{{"usb0"}, "eth0", {"192.168.42.20", "192.168.42.21"}}, ""});
   EXPECT_EQ(ct.flushed, (std::vector<std::string>{"192.168.42.20", "192.168.42.21"}));
 }
 

@@ -8,10 +8,6 @@ namespace tetherd {
 
 namespace {
 
-void addAddress(OffloadPlan& p, const std::string& a) {
-  (a.find(':') != std::string::npos ? p.excluded6 : p.excluded).insert(a);
-}
-
 std::string joinQuoted(const std::set<std::string>& names) {
   std::string out;
   for (const auto& n : names) out += (out.empty() ? "" : ", ") + ("\"" + n + "\"");
@@ -49,21 +45,13 @@ OffloadWant planOffload(const Facts& facts, const Intent& intent, const Desired&
   }
   if (!any) return {true, std::nullopt, "no tethered downstream"};
   if (p.downstreams.empty()) return {true, std::nullopt, "every tethered downstream has a rate limit or a quota"};
-  for (const auto& [ifname, link] : desired.shaping) {
-    for (const auto& c : link.clients) {
-      p.excluded.insert(c.ip.str());
-      for (const auto& a : c.ip6) p.excluded6.insert(a.str());
-    }
-  }
-  for (const auto& [addr, mac] : fw.quotaOf) addAddress(p, addr);
+  for (const auto& [ifname, link] : desired.shaping)
+    for (const auto& c : link.clients) p.excluded.insert(c.ip.str());
+  for (const auto& [addr, mac] : fw.quotaOf)
+    if (addr.find(':') == std::string::npos) p.excluded.insert(addr);
   for (const auto& [ifname, leases] : facts.clientLeases) {
     for (const auto& l : leases)
       if (!l.mac.empty() && intent.blocked.count(l.mac)) p.excluded.insert(l.ip.str());
-  }
-  for (const auto& [ifname, byMac] : facts.clientAddrs6) {
-    for (const auto& [mac, addrs] : byMac)
-      if (intent.blocked.count(mac))
-        for (const auto& a : addrs) p.excluded6.insert(a.str());
   }
   return {true, std::move(p), {}};
 }
@@ -85,13 +73,9 @@ std::string offloadRuleset(const OffloadPlan& p) {
     t += "\t\tip saddr { " + joinPlain(p.excluded) + " } return\n";
     t += "\t\tip daddr { " + joinPlain(p.excluded) + " } return\n";
   }
-  if (!p.excluded6.empty()) {
-    t += "\t\tip6 saddr { " + joinPlain(p.excluded6) + " } return\n";
-    t += "\t\tip6 daddr { " + joinPlain(p.excluded6) + " } return\n";
-  }
   char mark[16];
   std::snprintf(mark, sizeof mark, "0x%08x", kOffloadMark);
-  const std::string add = std::string(" meta l4proto { tcp, udp } ct state established ct mark set ct mark or ") + mark + " flow add @ft\n";
+  const std::string add = std::string(" meta nfproto ipv4 meta l4proto { tcp, udp } ct state established ct mark set ct mark or ") + mark + " flow add @ft\n";
   t += "\t\tiifname " + downs + " oifname \"" + p.upstream + "\"" + add;
   t += "\t\tiifname \"" + p.upstream + "\" oifname " + downs + add;
   t += "\t}\n";

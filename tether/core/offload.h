@@ -10,7 +10,8 @@
 // not measured with offload yet), clients with a quota (xt_quota would not see the bytes),
 // blocked clients, and downstreams with a limit or a quota of their own. The forward chain runs
 // after iptables' filter FORWARD (priority 100 > 0), so a packet iptables drops never adds its
-// flow.
+// flow. Only IPv4 is offloaded: the accounting of offloaded flows (offload_counts.h) reads
+// IPv4 conntrack entries, so IPv6 flows keep the normal path, counted by ip6tables.
 #pragma once
 
 #include <cstdint>
@@ -31,7 +32,6 @@ struct OffloadPlan {
   std::set<std::string> downstreams;  // offloaded downstreams (forwarding, no limit, no quota)
   std::string upstream;               // the selected upstream
   std::set<std::string> excluded;     // client IPv4 addresses never offloaded ("192.168.42.20")
-  std::set<std::string> excluded6;    // and IPv6 ones
   bool operator==(const OffloadPlan&) const = default;
 };
 
