@@ -53,13 +53,14 @@ HOST_PROGRAMS=(
   /usr/sbin/iw /usr/bin/ip /usr/sbin/tc /usr/sbin/dnsmasq /usr/bin/kmod
   /usr/bin/dbus-daemon /usr/bin/busctl /usr/bin/curl
   /usr/sbin/nft                                                # offload: the checks' view of the ruleset
+  /usr/bin/iperf3                                              # offbench: the forwarding benchmark
 )
 # From the unpacked .debs (path inside the package).
 DEB_PROGRAMS=(
   /usr/libexec/bluetooth/bluetoothd /usr/bin/btvirt /usr/bin/btmgmt /usr/bin/bluetoothctl
 )
 # Host packages whose files end up in the base archive (their versions are part of the stamp).
-HOST_PACKAGES=(hostapd wpasupplicant iw iproute2 dnsmasq-base kmod dbus-daemon systemd curl libc6 nftables)
+HOST_PACKAGES=(hostapd wpasupplicant iw iproute2 dnsmasq-base kmod dbus-daemon systemd curl libc6 nftables iperf3)
 
 # arm64: the USB and Ethernet scenarios' modules, and their programs by path in the unpacked
 # packages (copied to the same path: /bin and /sbin are /usr's in the guest).

@@ -4,7 +4,8 @@
 # mac80211_hwsim, USB gadgets on dummy_hcd, Bluetooth on vhci controllers. See docs/VM-LAB.md.
 #
 # Usage: tests/vm/run.sh [options] [scenario...] [KEY=VALUE...]
-#   scenario      wifi, ap, eth, usb, bt, offload (default: these six), travel; or deb alone: the Debian package
+#   scenario      wifi, ap, eth, usb, bt, offload (default: these six), travel, offbench
+#                 (bench/offload.sh); or deb alone: the Debian package
 #                 installed in a Debian 12 root file system booted with systemd as PID 1
 #                 (tests/vm/build-rootfs.sh, tests/vm/guest/deb.sh)
 #   KEY=VALUE     passed to the guest on the kernel command line, e.g. BREAK=wifi-passphrase
@@ -37,8 +38,8 @@ while [ $# -gt 0 ]; do
     --arch) arch=${2:?--arch amd64|arm64}; shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *=*) params+=("$1"); shift ;;
-    wifi|ap|eth|usb|bt|deb|travel|offload) scenarios+=("$1"); shift ;;
-    *) echo "vm-lab: unknown argument '$1' (scenarios: wifi ap eth usb bt; deb travel offload)" >&2; exit 2 ;;
+    wifi|ap|eth|usb|bt|deb|travel|offload|offbench) scenarios+=("$1"); shift ;;
+    *) echo "vm-lab: unknown argument '$1' (scenarios: wifi ap eth usb bt; deb travel offload offbench)" >&2; exit 2 ;;
   esac
 done
 case "$arch" in
