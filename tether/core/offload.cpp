@@ -87,12 +87,12 @@ std::string offloadRemoval() {
   return std::string("add table inet ") + kOffloadTable + "\ndelete table inet " + kOffloadTable + "\n";
 }
 
-std::string offloadFailure(const std::string& error) {
+std::string offloadFailure(const std::string& error, bool flowtableLoaded) {
   std::string line = error.substr(0, error.find('\n'));
   const std::string l = lower(error);
-  // Without nf_flow_table the kernel has no flowtable type: the flowtable's line fails with
-  // ENOENT (or EOPNOTSUPP), naming the "flowtable".
-  if (l.find("flowtable") != std::string::npos &&
+  // Without nf_flow_table the kernel has no flowtable type: the transaction fails with ENOENT
+  // (or EOPNOTSUPP), and the module is not there after the kernel tried to load it.
+  if (!flowtableLoaded &&
       (l.find("no such file or directory") != std::string::npos || l.find("not supported") != std::string::npos))
     return "kernel without flowtable support (nf_flow_table)";
   if (line.starts_with("Error: ")) line.erase(0, 7);

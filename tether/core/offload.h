@@ -53,8 +53,9 @@ std::string offloadRuleset(const OffloadPlan& p);
 std::string offloadRemoval();
 
 // A failure of the transaction in a few words: "kernel without flowtable support
-// (nf_flow_table)" when the kernel refused the flowtable for want of it, else the error's first line.
-std::string offloadFailure(const std::string& error);
+// (nf_flow_table)" when the kernel refused it with ENOENT (or EOPNOTSUPP) and has no
+// nf_flow_table loaded after trying (flowtableLoaded), else the error's first line.
+std::string offloadFailure(const std::string& error, bool flowtableLoaded);
 
 // Whether offload is in force (`tether status`, doctor).
 struct OffloadStatus {

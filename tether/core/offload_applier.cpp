@@ -35,7 +35,7 @@ void OffloadApplier::apply(const OffloadWant& want) {
       log::warning("offload: ", st.error().message);
   }
   if (auto st = nft_->run(text); !st) {
-    const std::string why = offloadFailure(st.error().message);
+    const std::string why = offloadFailure(st.error().message, nft_->flowtableLoaded());
     log::warning("offload inactive: ", why);
     failed_ = text;
     if (installed_) remove();  // not left on an old plan
@@ -61,7 +61,7 @@ void OffloadApplier::apply(const OffloadWant& want) {
 void OffloadApplier::remove() {
   if (nft_) {
     if (auto st = nft_->run(offloadRemoval()); !st) {
-      log::warning("offload: removing table inet ", kOffloadTable, ": ", offloadFailure(st.error().message));
+      log::warning("offload: removing table inet ", kOffloadTable, ": ", offloadFailure(st.error().message, nft_->flowtableLoaded()));
       return;  // the record stays: the next start tries again
     }
   }

@@ -2,6 +2,8 @@
 
 #include <nftables/libnftables.h>
 
+#include <unistd.h>
+
 #include <memory>
 #include <type_traits>
 
@@ -51,5 +53,7 @@ Status LibNftables::run(const std::string& commands) {
   const char* err = n.errorBuffer(ctx.get());
   return makeError(Errc::SystemError, err != nullptr && *err != '\0' ? err : "the nftables transaction failed");
 }
+
+bool LibNftables::flowtableLoaded() { return ::access("/sys/module/nf_flow_table", F_OK) == 0; }
 
 }  // namespace tetherd
