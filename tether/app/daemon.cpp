@@ -398,7 +398,11 @@ struct Daemon::Impl {
   // The firewall's counters plus the offloaded flows' bytes (offload_counts.h): what the
   // manager and ClientUsage read.
   OffloadCountedFirewall countedFirewall{firewall, conntrack, [this] { return manager && manager->offload().active; },
-                                         [this] { ctEvents.drain(); }};
+                                         [this] {
+                                           // offload turned on by a reload: the destroy events from now on
+                                           if (!ctEvents.running()) (void)ctEvents.start();
+                                           ctEvents.drain();
+                                         }};
   CtDestroyWatch ctEvents{io, kOffloadMark, [this](const CtCounted& f) { countedFirewall.ended(f); }};
   ProcSysctl sysctl;
   PosixProcessRunner processes{io};
