@@ -32,6 +32,10 @@ bool parseIfaceKind(std::string_view text, IfaceKind& out);
 enum class Ipv6Mode { Off, Auto, Nat66, Pd, Relay };
 const char* ipv6ModeName(Ipv6Mode mode);
 
+// Forwarded flows through an nftables flowtable (tether/core/offload.h): off, or software (the
+// kernel's nf_flow_table fast path; rate-limited, quota-held and blocked clients excluded).
+enum class OffloadMode { Off, Software };
+
 struct KindSettings {
   std::string pattern;  // ECMAScript regex matched against the whole interface name; empty = none
   std::regex regex;     // compiled from pattern
@@ -101,6 +105,7 @@ struct Config {
   std::array<bool, kIfaceKindCount> localOnlyKinds{};
   std::vector<std::string> localOnlyNames;
   int pdPrefixHint = 60;          // pd_prefix_length: the delegation asked for (a hint), 48..64
+  OffloadMode offload = OffloadMode::Off;  // [tethering] offload
 
   // [softap]
   std::string softapInterface = "wlan0";  // the interface hostapd runs the soft AP on

@@ -265,6 +265,12 @@ const SectionTable& sectionTable() {
       c.dhcp6Stateful = v == "stateful";
       return "";
     };
+    teth["offload"] = [](Config& c, const std::string& v) -> std::string {
+      if (v == "off") c.offload = OffloadMode::Off;
+      else if (v == "software") c.offload = OffloadMode::Software;
+      else return "'" + v + "' is not one of off, software";
+      return "";
+    };
     teth["pd_prefix_length"] = [](Config& c, const std::string& v) { return setInt(c.pdPrefixHint, v, 48, 64); };
 
     auto& ap = t["softap"];

@@ -16,6 +16,7 @@ keeps its /64. After a stop nothing of dhcpcd's is left.
 dhcpcd keeps its pid file, DUID and lease in compiled-in paths (/run/dhcpcd, /var/lib/dhcpcd):
 tetherd runs here in its own mount namespace with lab directories bound over both."""
 import os
+import random
 import re
 import signal
 import sys
@@ -261,8 +262,8 @@ class Ipv6PrefixDelegation(unittest.TestCase):
         L.wait_for(lambda: global6(self.client, "eth0", POOL2), timeout=30, what="the client's address")
         self.fetched_from(global6(self.client, "eth0", POOL2)[0])
         # Known gap: the dhcpcd started right after a stale one was stopped sometimes ignores
-        # SIGTERM (then SIGKILL after 7 s leaves its unreachable route on lo); test_4 checks a
-        # clean stop of an instance started normally.
+        # SIGTERM for seconds (then SIGKILL after 7 s; tetherd removes the unreachable route it
+        # leaves); test_4 checks a clean stop of an instance started normally.
         LAB.stop_tetherd()
         LAB.start_tetherd(config())
 
@@ -279,6 +280,62 @@ class Ipv6PrefixDelegation(unittest.TestCase):
                          "dhcpcd removed its unreachable route at SIGTERM:\n" + log)
         self.assertEqual([f for f in os.listdir(LAB.run_dir) if not f.endswith(".sock")], [])
         LAB.start_tetherd(config())  # for tearDownClass
+
+
+def dhcpcd_pids():
+    return [p for p in LAB.app.pids() if "dhcpcd" in L._proc_desc(p)]
+
+
+class Ipv6Kill9Converges(unittest.TestCase):
+    """Issue 12's acceptance: kill -9 of tetherd and of the PD client (dhcpcd) at random points,
+    ROUNDS times (20; TETHERD_KILL_ROUNDS to change, TETHERD_KILL_SEED to replay), converges:
+    every fifth round and at the end usb0 has its /64 of the delegation (the same subnet), one
+    dhcpcd runs, no rule is there twice, and the client fetches over IPv6 from its own address;
+    after the last stop nothing of tetherd's IPv6 state or of dhcpcd is left."""
+    ROUNDS = int(os.environ.get("TETHERD_KILL_ROUNDS", "20"))
+
+    def converged(self, client):
+        usb0 = global6(LAB.app, "usb0", POOL1)
+        self.assertTrue(usb0, "usb0 has no /64 of the delegation:\n" + addr_lines(LAB.app, "usb0"))
+        rules = [l for l in LAB.app.run("ip6tables-legacy-save").stdout.splitlines() if "tetherd_" in l]
+        self.assertEqual(len(rules), len(set(rules)), "no rule twice:\n" + "\n".join(rules))
+        L.wait_for(lambda: global6(client, "eth0", POOL1), timeout=30, what="the client's delegated address")
+        addr = global6(client, "eth0", POOL1)[0]
+        L.wait_for(lambda: client.curl("http://[%s]/" % WWW6, check=False, timeout=2, args=["-g"]) == "hello over IPv6\n"
+                   and re.findall(r"^(\S+) - - ", http6_log(), re.M)[-1] in global6(client, "eth0", POOL1),
+                   timeout=20, what="a fetch over IPv6 from the client's own address (%s)" % addr)
+        return usb0
+
+    def test_kill9_of_tetherd_and_dhcpcd_at_random_points_converges(self):
+        seed = int(os.environ.get("TETHERD_KILL_SEED") or int(time.time()))
+        rng = random.Random(seed)
+        client = usb0_client()
+        LAB.start_tetherd(config())
+        L.wait_for(lambda: global6(LAB.app, "usb0", POOL1), timeout=40, what="the first delegation")
+        first = self.converged(client)
+        kills = []
+        for i in range(1, self.ROUNDS + 1):
+            time.sleep(rng.uniform(0.0, 1.5))
+            if rng.random() < 0.5 or not dhcpcd_pids():
+                kills.append("tetherd")
+                LAB.stop_tetherd(signal.SIGKILL)
+                LAB.start_tetherd(config())
+            else:
+                kills.append("dhcpcd")
+                os.kill(min(dhcpcd_pids()), signal.SIGKILL)
+            if i % 5 == 0 or i == self.ROUNDS:
+                L.wait_for(lambda: global6(LAB.app, "usb0", POOL1) and len(set(dhcpcd_pids())) >= 1, timeout=40,
+                           what="usb0's /64 after round %d (seed %d, kills %s)" % (i, seed, kills))
+                L.wait_for(lambda: global6(LAB.app, "usb0", POOL1) == first, timeout=20,
+                           what="the same /64 as before (seed %d)" % seed)
+                self.converged(client)
+        sys.stderr.write("kill -9 rounds: %d (seed %d): %s\n" % (self.ROUNDS, seed, " ".join(kills)))
+        self.assertEqual(LAB.stop_tetherd(), 0)
+        L.wait_for(lambda: not dhcpcd_pids(), timeout=10, what="no dhcpcd after stop")
+        self.assertEqual(global6(LAB.app, "usb0"), [])
+        self.assertNotIn("tetherd_", LAB.app.run("ip6tables-legacy-save").stdout)
+        self.assertEqual(LAB.app.run("ip", "-6", "route", "show", "proto", "dhcp").stdout.strip(), "")
+        self.assertEqual([f for f in os.listdir(LAB.run_dir) if not f.endswith(".sock")], [])
 
 
 if __name__ == "__main__":

@@ -349,6 +349,30 @@ class TetheringTest(unittest.TestCase):
         self.assertEqual(fetch(c), ETH0_ADDR)
         self.assertEqual(downstream_state("usb0"), "tethered")
 
+    def test_offload_on_a_kernel_without_flowtable_is_inactive_not_a_failure(self):
+        """Issue 18: this kernel has no nf_flow_table. offload = software (SIGHUP) makes
+        tetherd try its flowtable through libnftables; the kernel refuses it, offload is
+        reported inactive with the reason, and tethering goes on unharmed."""
+        c, addr = self.plug("usb0", "phone")
+        LAB.write_config(LAB.default_config() + "\n[tethering]\noffload = software\n")
+        LAB.tetherd.send_signal(signal.SIGHUP)
+        want = {"offload": "inactive", "offload_reason": "kernel without flowtable support (nf_flow_table)"}
+        try:
+            L.wait_for(lambda: self._offload_fields() == want, timeout=5, what="offload inactive")
+        except TimeoutError:
+            self.fail("%s\n%s" % (LAB.tetherctl("tether", "status").stdout,
+                                  "\n".join(l for l in LAB.tetherd_log().splitlines() if "dnsmasq" not in l)[-2500:]))
+        doctor = LAB.tetherctl("tether", "doctor").stdout
+        self.assertIn("offload inactive: kernel without flowtable support (nf_flow_table)", doctor)
+        self.assertEqual(fetch(c), ETH0_ADDR)
+        self.assertEqual(downstream_state("usb0"), "tethered")
+        self.assertNotIn("tetherd_offload", LAB.app.run("nft", "list", "tables").stdout)
+
+    def _offload_fields(self):
+        r = LAB.tetherctl("tether", "status", json=True)
+        f = r.json["fields"] if r.returncode == 0 else {}
+        return {k: f.get(k) for k in ("offload", "offload_reason")}
+
     def test_page_settings_and_sighup_take_one_path(self):
         """Issue 11: the Settings page and SIGHUP change the configuration by the one applyConfig:
         the same dnsmasq restart (leases kept), the same log line, the same 610 event; a bad value

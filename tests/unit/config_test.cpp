@@ -151,6 +151,15 @@ TEST(Config, Ipv6Modes) {
             "t.conf:2: key 'ipv6' in [tethering]: 'yes' is not one of auto, pd, relay, nat66, off");
 }
 
+TEST(Config, Offload) {
+  EXPECT_EQ(Config{}.offload, OffloadMode::Off);
+  auto c = parseConfig("[tethering]\noffload = software\n", "t.conf");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->offload, OffloadMode::Software);
+  EXPECT_EQ(errorOf("[tethering]\n\noffload = hardware\n"),
+            "t.conf:3: key 'offload' in [tethering]: 'hardware' is not one of off, software");
+}
+
 TEST(Config, PdPrefixLengthAndDhcpcd) {
   EXPECT_EQ(Config{}.pdPrefixHint, 60);
   EXPECT_EQ(Config{}.dhcpcdPath, "/usr/sbin/dhcpcd");

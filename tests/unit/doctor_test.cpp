@@ -337,6 +337,15 @@ TEST(Doctor, StrictRpFilterOnACandidateIsSaid) {
                                 "net.ipv4.conf.wwan0.rp_filter=2"}));
 }
 
+TEST(Doctor, OffloadActiveOrWhyNotIsSaidNotAsAProblem) {
+  Facts f = tetheringFine();
+  f.offload = "active";
+  EXPECT_EQ(diagnose(f), (Lines{"ok offload active: established tethered flows go through flowtable inet tetherd_offload"}));
+  f.offload = "kernel without flowtable support (nf_flow_table)";
+  EXPECT_EQ(diagnose(f), (Lines{"offload inactive: kernel without flowtable support (nf_flow_table) (forwarded flows take "
+                                "the normal path)"}));
+}
+
 TEST(Doctor, WhatCouldNotBeReadIsSaid) {
   Facts f = tetheringFine();
   f.nftRuleset = makeError(Errc::SystemError, "list ruleset: Operation not permitted");

@@ -45,19 +45,23 @@ MODULES=(
   sch_htb sch_fq_codel sch_ingress cls_u32 act_mirred ifb       # rate limits (ap-isolation: fq_codel leaves)
   9p 9pnet_virtio virtio_pci                                   # the results share (-virtfs)
   virtio_net                                                   # eth: two NICs on one QEMU hub
+  nf_tables nft_ct nf_flow_table_inet nft_flow_offload         # offload: tetherd's flowtable
+  nf_conntrack_netlink                                         # ctnetlink: flows removed, offloaded bytes read
 )
 # Dynamic programs, by their path on this host (copied to the same path, with their libraries).
 HOST_PROGRAMS=(
   /usr/sbin/hostapd /usr/sbin/hostapd_cli /usr/sbin/wpa_supplicant /usr/sbin/wpa_cli
   /usr/sbin/iw /usr/bin/ip /usr/sbin/tc /usr/sbin/dnsmasq /usr/bin/kmod
   /usr/bin/dbus-daemon /usr/bin/busctl /usr/bin/curl
+  /usr/sbin/nft                                                # offload: the checks' view of the ruleset
+  /usr/bin/iperf3                                              # offbench: the forwarding benchmark
 )
 # From the unpacked .debs (path inside the package).
 DEB_PROGRAMS=(
   /usr/libexec/bluetooth/bluetoothd /usr/bin/btvirt /usr/bin/btmgmt /usr/bin/bluetoothctl
 )
 # Host packages whose files end up in the base archive (their versions are part of the stamp).
-HOST_PACKAGES=(hostapd wpasupplicant iw iproute2 dnsmasq-base kmod dbus-daemon systemd curl libc6)
+HOST_PACKAGES=(hostapd wpasupplicant iw iproute2 dnsmasq-base kmod dbus-daemon systemd curl libc6 nftables iperf3)
 
 # arm64: the USB and Ethernet scenarios' modules, and their programs by path in the unpacked
 # packages (copied to the same path: /bin and /sbin are /usr's in the guest).

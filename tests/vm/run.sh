@@ -4,7 +4,8 @@
 # mac80211_hwsim, USB gadgets on dummy_hcd, Bluetooth on vhci controllers. See docs/VM-LAB.md.
 #
 # Usage: tests/vm/run.sh [options] [scenario...] [KEY=VALUE...]
-#   scenario      wifi, ap, eth, usb, bt (default: all five); or deb alone: the Debian package
+#   scenario      wifi, ap, eth, usb, bt, offload (default: these six), travel, offbench
+#                 (bench/offload.sh); or deb alone: the Debian package
 #                 installed in a Debian 12 root file system booted with systemd as PID 1
 #                 (tests/vm/build-rootfs.sh, tests/vm/guest/deb.sh)
 #   KEY=VALUE     passed to the guest on the kernel command line, e.g. BREAK=wifi-passphrase
@@ -37,12 +38,12 @@ while [ $# -gt 0 ]; do
     --arch) arch=${2:?--arch amd64|arm64}; shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *=*) params+=("$1"); shift ;;
-    wifi|ap|eth|usb|bt|deb|travel) scenarios+=("$1"); shift ;;
-    *) echo "vm-lab: unknown argument '$1' (scenarios: wifi ap eth usb bt; deb travel)" >&2; exit 2 ;;
+    wifi|ap|eth|usb|bt|deb|travel|offload|offbench) scenarios+=("$1"); shift ;;
+    *) echo "vm-lab: unknown argument '$1' (scenarios: wifi ap eth usb bt; deb travel offload offbench)" >&2; exit 2 ;;
   esac
 done
 case "$arch" in
-  amd64) [ ${#scenarios[@]} -gt 0 ] || scenarios=(wifi ap eth usb bt) ;;
+  amd64) [ ${#scenarios[@]} -gt 0 ] || scenarios=(wifi ap eth usb bt offload) ;;
   arm64)
     # The arm64 guest carries only what the USB and Ethernet scenarios run (build-initramfs.sh).
     [ ${#scenarios[@]} -gt 0 ] || scenarios=(usb eth)

@@ -36,6 +36,8 @@
 #include "tether/system/nl_monitor.h"
 #include "tether/system/nl_netlink.h"
 #include "tether/system/nl_conntrack.h"
+#include "tether/system/nft_ruleset.h"
+#include "tether/core/offload_counts.h"
 #include "tether/system/nl_routing.h"
 #include "tether/system/nl_shaper.h"
 #include "tether/system/net_probe.h"
@@ -171,9 +173,9 @@ struct Daemon::Impl {
         [] { return std::chrono::steady_clock::now(); },
         [this](const std::string& ifname) { return manager->removeInterface(ifname); }, [this](const Event& e) { event(e); });
     manager = std::make_unique<TetherManager>(
-        ManagerDeps{io, netlink, firewall, sysctl, kernel, &routing, &prober, &shaper, netnsInode(),
+        ManagerDeps{io, netlink, countedFirewall, sysctl, kernel, &routing, &prober, &shaper, netnsInode(),
                     [this](const std::map<std::string, IdleTimer>& t) { if (idle) idle->sync(t); },
-                    pd.get(), &conntrack, true, &ndpRelay,
+                    pd.get(), &conntrack, true, &nft, &ndpRelay,
                     [this](const std::optional<std::pair<std::string, Ipv6Prefix>>& w) { watchSolicits(w); }},
         *dhcp, config, [this](const Event& e) { event(e); });
     registerTetherCommands(commands, *manager);
@@ -231,8 +233,11 @@ struct Daemon::Impl {
     clients = std::make_unique<ClientActions>(*manager, *dhcp, std::move(hooks));
     // Per-client usage (issue 14): counted by the firewall, kept in state_dir; the counter
     // rules follow the lease files (read first: the last bytes of a lease that goes count).
-    usage = std::make_unique<ClientUsage>(io, firewall, *dhcp, config.stateDir + "/client-usage");
+    usage = std::make_unique<ClientUsage>(io, countedFirewall, *dhcp, config.stateDir + "/client-usage");
     usage->start();
+    // Offloaded flows' ends (issue 18): their last bytes, from conntrack's destroy events.
+    if (config.offload != OffloadMode::Off)
+      if (auto st = ctEvents.start(); !st) log::warning("offload: ", st.error().message, " (ended flows' last bytes not counted)");
     // Quotas (issue 14): every plan reads the counters first (today's remaining bytes go to
     // the kernel's quota match); the minute's read sends the alerts and notices midnight.
     manager->setUsageSource([this] {
@@ -403,6 +408,16 @@ struct Daemon::Impl {
   NlShaper shaper;  // rate limits (issue 14)
   AsioNetProber prober{io};
   NlConntrack conntrack;
+  LibNftables nft;  // flowtable offload (issue 18): libnftables loaded when first used
+  // The firewall's counters plus the offloaded flows' bytes (offload_counts.h): what the
+  // manager and ClientUsage read.
+  OffloadCountedFirewall countedFirewall{firewall, conntrack, [this] { return manager && manager->offload().active; },
+                                         [this] {
+                                           // offload turned on by a reload: the destroy events from now on
+                                           if (!ctEvents.running()) (void)ctEvents.start();
+                                           ctEvents.drain();
+                                         }};
+  CtDestroyWatch ctEvents{io, kOffloadMark, [this](const CtCounted& f) { countedFirewall.ended(f); }};
   NlNdpRelay ndpRelay;  // IPv6 relay's routes and proxy entries
   NsWatch nsWatch{io, [this](const Ipv6Address& target) { if (manager) manager->solicited(target); }};
   ProcSysctl sysctl;

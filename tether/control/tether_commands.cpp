@@ -57,6 +57,12 @@ std::string describeUpstream(const UpstreamView& v, int rank, bool selected) {
   return s;
 }
 
+std::string describeOffload(const OffloadStatus& s) {
+  if (!s.configured) return " offload=off";
+  if (s.active) return " offload=active";
+  return " offload=inactive offload_reason=" + control::quoteValue(s.reason);
+}
+
 std::string describeIpv6Status(const TetherManager::Ipv6Upstream& v6,
                                const std::vector<TetherManager::DownstreamStatus>& downstreams) {
   std::string s = std::string(" ipv6=") + ipv6ModeName(v6.configured);
@@ -123,6 +129,7 @@ void registerTetherCommands(CommandTable& table, TetherManager& m) {
                                   " upstream=" + m.upstream().value_or("none") + " dns=" + joinAddrs(m.dnsForwarders()) +
                                   " shaping=" + m.shapingQueue();
                 msg += describeIpv6Status(m.ipv6Upstream(), m.downstreams());
+                msg += describeOffload(m.offload());
                 if (m.masterError().code != Errc::Ok)
                   msg += std::string(" error=") + errcName(m.masterError().code) + " cause=\"" + m.masterError().message + "\"";
                 return r.finish(code::TetherStatus, msg);

@@ -23,6 +23,9 @@ std::string describeUpstream(const UpstreamView& v, int rank, bool selected);
 // `pd` resolved to; preferred/valid: the lifetimes left, "infinite" for 4294967295;
 // ipv6_left: the downstreams the delegation had no /64 for; one ipv6.<if>= per configured
 // downstream: its mode and /64, or none).
+// The offload part of `tether status`: " offload=off", " offload=active", or
+// " offload=inactive offload_reason=\"kernel without flowtable support (nf_flow_table)\"".
+std::string describeOffload(const OffloadStatus& s);
 std::string describeIpv6Status(const TetherManager::Ipv6Upstream& v6,
                                const std::vector<TetherManager::DownstreamStatus>& downstreams);
 // A `client list` line: "mac=02:de:ad:be:ef:01 ip=192.168.42.10 hostname=phone downstream=usb0

@@ -215,6 +215,8 @@ std::vector<std::string> diagnose(const Facts& f) {
   for (const auto& n : f.strictRpFilter) out.push_back(strictRpFilterProblem(n));
   for (const auto& d : f.dnsmasqStopped)
     out.push_back("problem dnsmasq is not running for tethered downstream " + d + ": its clients get no address and no DNS");
+  if (f.offload == "active") out.push_back("ok offload active: established tethered flows go through flowtable inet tetherd_offload");
+  else if (!f.offload.empty()) out.push_back("offload inactive: " + f.offload + " (forwarded flows take the normal path)");
   out.insert(out.end(), unchecked.begin(), unchecked.end());
   return out;
 }

@@ -76,6 +76,8 @@ struct Facts {
   Result<LegacyFilter> legacyFilter = LegacyFilter{{"FORWARD", LegacyChain{"ACCEPT", {}}}};
   Result<std::string> nftRuleset = std::string{};        // `nft -j list ruleset` (JSON)
   std::string nftText;                                   // `nft -a list ruleset` (text; "" if unread)
+  // Flowtable offload (issue 18): "" while offload = off, "active", or why it is not.
+  std::string offload;
 };
 
 // One line per problem, "problem <what, naming table/chain/rule or interface>: <effect>",

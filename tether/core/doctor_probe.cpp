@@ -178,6 +178,7 @@ Facts gatherFacts(TetherManager& m) {
   f.upstreamIpv6Address = v6.address;
   f.upstreamIpv6Route = v6.route;
   f.ipForward = m.ipfwdKernelOn();
+  if (const auto o = m.offload(); o.configured) f.offload = o.active ? "active" : o.reason;
   ProcSysctl sysctl;
   for (const auto& n : f.upstreamPriority)
     if (effectiveRpFilter(sysctl, n) == 1) f.strictRpFilter.push_back(n);

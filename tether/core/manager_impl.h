@@ -11,6 +11,7 @@
 #include <string>
 
 #include "tether/core/applier.h"
+#include "tether/core/offload_applier.h"
 #include "tether/core/planner.h"
 #include "tether/core/tether_manager.h"
 #include "tether/core/upstream_dns.h"
@@ -48,6 +49,7 @@ struct TetherManager::Impl : MasterActions, InterfaceActions {
   SysctlOverrides sysctls;
   ApplierPorts ports;
   Applier applier;
+  OffloadApplier offload;  // the flowtable, after each apply (issue 18)
   Intent intent;
   boost::asio::steady_timer masterTimer;
   boost::asio::steady_timer firewallRetry;

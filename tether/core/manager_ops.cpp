@@ -95,6 +95,7 @@ Status TetherManager::start() {
     log::warning("removing a previous run's policy rules and routes: ", st.error().message);
   m.applier.resetShaping();
   m.applier.resetRelay();
+  m.offload.reset();
   m.loadBlocked();
   m.loadPins();
   m.loadLimits();
@@ -112,6 +113,7 @@ void TetherManager::stop(std::function<void()> done) {
   m.firewallRetry.cancel();
   m.masterTimer.cancel();
   m.reconcile();  // nothing is wanted: downstreams taken down, rules removed, forwarding restored
+  m.offload.reset();
   if (m.deps.pd)  // dhcpcd too has exited when done() is called
     done = [pd = m.deps.pd, done = std::move(done)]() mutable { pd->stop(std::move(done)); };
   if (auto st = m.applier.resetRouting(routingRange(m.intent.config)); !st)

@@ -11,6 +11,7 @@
 #include "tether/base/files.h"
 #include "tether/base/log.h"
 #include "tether/system/dhcpcd.h"
+#include "tether/system/dhcpcd_route.h"
 #include "tether/system/process_record.h"
 
 namespace tetherd {
@@ -18,16 +19,37 @@ namespace tetherd {
 namespace asio = boost::asio;
 
 DhcpcdPdClient::DhcpcdPdClient(asio::io_context& io, ProcessRunner& runner, const Config& config)
-    : io_(io), runner_(runner), config_(config), expiry_(io) {}
+    : io_(io), runner_(runner), config_(config), cleanRoute_(removeDhcpUnreachable6), expiry_(io) {}
+
+namespace {
+// The interface a hook file names (its `interface=` line), to parse a previous run's file.
+std::string hookInterface(const std::string& text) {
+  for (size_t at = 0; at < text.size();) {
+    size_t end = text.find('\n', at);
+    std::string_view line(text.data() + at, (end == std::string::npos ? text.size() : end) - at);
+    if (line.starts_with("interface=")) return std::string(line.substr(10));
+    if (end == std::string::npos) break;
+    at = end + 1;
+  }
+  return {};
+}
+}  // namespace
 
 DhcpcdPdClient::~DhcpcdPdClient() = default;
 
 std::string DhcpcdPdClient::recordPath() const { return config_.runDir + "/dhcpcd-pd.pid"; }
 
 void DhcpcdPdClient::cleanupStale() {
-  // A clean stop (its route removed, its helpers and files gone) before a new one starts.
+  // A clean stop (its route removed, its helpers and files gone) before a new one starts; when
+  // it had to be SIGKILLed, or was killed with the previous run, its route goes here.
+  std::set<Ipv6Prefix> prefixes;
+  if (auto text = readFile(dhcpcdEnvPath(config_.runDir), 64 * 1024 + 1))
+    if (auto update = parseDhcpcdHookEnv(*text, hookInterface(*text)))
+      for (const auto& p : update->prefixes) prefixes.insert(p.prefix);
   if (auto st = killRecordedChild(recordPath(), config_.dhcpcdPath, 6000); !st) log::warning("stale dhcpcd: ", st.error().message);
   ::unlink(dhcpcdEnvPath(config_.runDir).c_str());
+  for (const auto& p : prefixes)
+    if (auto st = cleanRoute_(p); !st) log::warning("stale dhcpcd: ", st.error().message);
 }
 
 Status DhcpcdPdClient::watch() {
@@ -51,6 +73,7 @@ Status DhcpcdPdClient::take(const std::string& text, PdLease::Clock::time_point 
   auto update = parseDhcpcdHookEnv(text, *upstream_);
   if (!update) return update.error();
   for (const auto& why : update->ignored) log::warning("dhcpcd ", *upstream_, " (", update->reason, "): ignored ", why);
+  for (const auto& p : update->prefixes) reported_.insert(p.prefix);
   if (update->kind == PdUpdate::Kind::Lost) {
     setLease(std::nullopt);
     return {};
@@ -110,9 +133,13 @@ Status DhcpcdPdClient::startFor(const std::string& upstream) {
   // own session): when the main process was SIGKILLed (deaf to SIGTERM for 3 s, seen) they
   // outlive it, so the group goes too. No new process can take that group id while a helper
   // still holds it.
-  dhcpcd_->onExited([group](int, bool) {
+  dhcpcd_->onExited([this, group, alive = std::weak_ptr<char>(alive_)](int, bool) {
     if (*group > 1) ::kill(-*group, SIGKILL);
     *group = 0;
+    if (alive.expired()) return;
+    for (const auto& p : reported_)  // left behind when it was SIGKILLed (no-op otherwise)
+      if (auto st = cleanRoute_(p); !st) log::warning("dhcpcd: ", st.error().message);
+    reported_.clear();
   });
   return dhcpcd_->start();
 }

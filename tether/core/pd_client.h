@@ -16,6 +16,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,10 @@ class DhcpcdPdClient : public PrefixDelegation {
   // What the hook file says, applied (public for the unit tests): a parse failure keeps the
   // last delegation and returns the error.
   Status take(const std::string& text, PdLease::Clock::time_point now);
+  // Removes dhcpcd's `unreachable <prefix> proto dhcp` route (default: removeDhcpUnreachable6,
+  // tether/system/dhcpcd_route.h): called for each prefix a dhcpcd reported, once it has
+  // exited (a no-op after a clean stop, which removes it itself; after SIGKILL it is left).
+  void setRouteCleaner(std::function<Status(const Ipv6Prefix&)> clean) { cleanRoute_ = std::move(clean); }
 
  private:
   std::string recordPath() const;
@@ -75,6 +80,8 @@ class DhcpcdPdClient : public PrefixDelegation {
   std::vector<std::shared_ptr<Supervisor>> stopping_;  // SIGTERMed, not yet reaped
   std::vector<std::function<void()>> waiters_;        // stop()'s done, called once none is left
   std::optional<PdLease> lease_;
+  std::set<Ipv6Prefix> reported_;  // every prefix the running dhcpcd reported (its routes)
+  std::function<Status(const Ipv6Prefix&)> cleanRoute_;
   std::function<void()> changed_;
   std::unique_ptr<FileWatch> watch_;  // the hook's file (tether/base/file_watch.h)
   boost::asio::steady_timer expiry_;

@@ -308,6 +308,8 @@ Desired plan(const Facts& facts, const Intent& intent) {
   // first IPv6 fetch with DAD, 3.1 s without). tetherd owns the link the downstream serves.
   for (const auto& [name, p] : d.configured)
     if (p.address6) d.sysctls["net/ipv6/conf/" + name + "/accept_dad"] = "0";
+  // Flowtable offload (offload.h): offloaded flows are counted from conntrack's accounting.
+  if (intent.config.offload == OffloadMode::Software && facts.ipForwarding) d.sysctls["net/netfilter/nf_conntrack_acct"] = "1";
   if (anyLimits(intent.config, intent.clientLimits)) {
     std::map<std::string, ShapingSite> sites;
     for (const auto& [name, p] : d.configured) {

@@ -25,6 +25,7 @@ using MState = TetherMasterMachine::State;
 TetherManager::Impl::Impl(ManagerDeps d, DhcpService& dh, const Config& c, EventSink ev)
     : deps(d), dhcp(dh), events(std::move(ev)), ipfwd(d.sysctl, c.runDir + "/ip_forward.orig"),
       sysctls(d.sysctl, c.runDir + "/sysctl.orig"), ports{d.netlink, d.firewall, dh, ipfwd, nullptr, &sysctls, d.routing, d.shaper, d.relay}, applier(ports, c.runDir + "/downstream-addresses"),
+      offload(d.nft, d.conntrack, c.runDir + "/offload-table"),
       masterTimer(d.io), firewallRetry(d.io), master(*this, c.startTimeoutMs), dnsSources(d.io, [this] { reconcile(); }, d.watchFiles) {
   intent.config = c;
   intent.priority = c.upstreamPriority;
@@ -144,6 +145,7 @@ void TetherManager::Impl::reconcile(bool retryFailed) {
     retryFailed = retryFailedAgain = false;
     if (!queue.empty()) continue;  // the machines decided something: take it in first
     last = applier.apply(d, deps.kernel);
+    offload.apply(planOffload(f, intent, d));
     syncPd(d);
     syncRelay();
     flushOldNat(d.upstream);

@@ -28,6 +28,8 @@
 #include "tether/system/netlink.h"
 #include "tether/system/ndp_relay.h"
 #include "tether/system/nl_conntrack.h"
+#include "tether/system/nft_ruleset.h"
+#include "tether/core/offload.h"
 #include "tether/system/net_probe.h"
 #include "tether/system/policy_routing.h"
 #include "tether/system/sysctl.h"
@@ -53,6 +55,7 @@ struct ManagerDeps {
   // The DNS servers' files (upstream_dns.h) watched with inotify (the daemon); else read again
   // at every reconcile (the tests: a pending watch would keep their io.run() from returning).
   bool watchFiles = false;
+  NftRuleset* nft = nullptr;  // flowtable offload's transactions (offload.h); none: never offloaded
   NdpRelay* relay = nullptr;         // IPv6 relay's kernel state (ipv6 = relay or auto); none: never relay
   // IPv6 relay: told the upstream and /64 relayed after each reconcile that changed them
   // (nullopt: none), so that the daemon watches that upstream's neighbour solicitations for
@@ -143,6 +146,8 @@ class TetherManager {
   // The leaves' queue while any limit is applied ("fq_codel" or "pfifo"), else "none".
   std::string shapingQueue() const;
   const ShapingState& shaping() const;  // what is applied, by downstream
+  // Flowtable offload (issue 18): whether it is in force, and why not (manager_offload.cpp).
+  OffloadStatus offload() const;
 
   // Views.
   struct DownstreamStatus {

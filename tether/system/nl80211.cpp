@@ -26,18 +26,30 @@ struct MsgDeleter {
   void operator()(nl_msg* m) const { nlmsg_free(m); }
 };
 
+// A generic netlink socket and one nl80211 message with `cmd` (and `flags`) to fill.
+struct Request {
+  std::unique_ptr<nl_sock, SockDeleter> sk;
+  std::unique_ptr<nl_msg, MsgDeleter> msg;
+};
+Result<Request> nl80211Message(uint8_t cmd, int flags, const std::string& what) {
+  Request r{std::unique_ptr<nl_sock, SockDeleter>(nl_socket_alloc()), nullptr};
+  if (!r.sk) return makeError(Errc::SystemError, what + ": out of memory");
+  if (int e = genl_connect(r.sk.get()); e < 0) return makeError(Errc::SystemError, what + ": genl_connect: " + nl_geterror(e));
+  int family = genl_ctrl_resolve(r.sk.get(), "nl80211");
+  if (family < 0) return makeError(Errc::Unsupported, what + ": no nl80211 in this kernel (" + nl_geterror(family) + ")");
+  r.msg.reset(nlmsg_alloc());
+  if (!r.msg || !genlmsg_put(r.msg.get(), NL_AUTO_PORT, NL_AUTO_SEQ, family, 0, flags, cmd, 0))
+    return makeError(Errc::SystemError, what + ": out of memory");
+  return r;
+}
+
 // One request, acknowledged: 0 or a negative libnl error.
 Status nlRequest(uint8_t cmd, const std::string& what, const std::function<int(nl_msg*)>& fill) {
-  std::unique_ptr<nl_sock, SockDeleter> sk(nl_socket_alloc());
-  if (!sk) return makeError(Errc::SystemError, what + ": out of memory");
-  if (int e = genl_connect(sk.get()); e < 0) return makeError(Errc::SystemError, what + ": genl_connect: " + nl_geterror(e));
-  int family = genl_ctrl_resolve(sk.get(), "nl80211");
-  if (family < 0) return makeError(Errc::Unsupported, what + ": no nl80211 in this kernel (" + nl_geterror(family) + ")");
-  std::unique_ptr<nl_msg, MsgDeleter> msg(nlmsg_alloc());
-  if (!msg || !genlmsg_put(msg.get(), NL_AUTO_PORT, NL_AUTO_SEQ, family, 0, 0, cmd, 0))
-    return makeError(Errc::SystemError, what + ": out of memory");
-  if (fill(msg.get()) < 0) return makeError(Errc::SystemError, what + ": message too large");
-  if (int e = nl_send_auto(sk.get(), msg.get()); e < 0) return makeError(Errc::SystemError, what + ": send: " + nl_geterror(e));
+  auto r = nl80211Message(cmd, 0, what);
+  if (!r) return r.error();
+  auto& sk = r->sk;
+  if (fill(r->msg.get()) < 0) return makeError(Errc::SystemError, what + ": message too large");
+  if (int e = nl_send_auto(sk.get(), r->msg.get()); e < 0) return makeError(Errc::SystemError, what + ": send: " + nl_geterror(e));
   int e = nl_wait_for_ack(sk.get());
   if (e >= 0) return {};
   std::string reason = nl_geterror(e);
@@ -124,14 +136,11 @@ Status createApInterface(const std::string& stationIf, const std::string& apIf, 
 
 Result<WiphyModes> wiphyModes(int wiphy) {
   const std::string what = "radio phy#" + std::to_string(wiphy) + "'s interface modes";
-  std::unique_ptr<nl_sock, SockDeleter> sk(nl_socket_alloc());
-  if (!sk) return makeError(Errc::SystemError, what + ": out of memory");
-  if (int e = genl_connect(sk.get()); e < 0) return makeError(Errc::SystemError, what + ": genl_connect: " + nl_geterror(e));
-  int family = genl_ctrl_resolve(sk.get(), "nl80211");
-  if (family < 0) return makeError(Errc::Unsupported, what + ": no nl80211 in this kernel (" + nl_geterror(family) + ")");
-  std::unique_ptr<nl_msg, MsgDeleter> msg(nlmsg_alloc());
-  if (!msg || !genlmsg_put(msg.get(), NL_AUTO_PORT, NL_AUTO_SEQ, family, 0, NLM_F_DUMP, NL80211_CMD_GET_WIPHY, 0) ||
-      nla_put_flag(msg.get(), NL80211_ATTR_SPLIT_WIPHY_DUMP) < 0 ||
+  auto r = nl80211Message(NL80211_CMD_GET_WIPHY, NLM_F_DUMP, what);
+  if (!r) return r.error();
+  auto& sk = r->sk;
+  auto& msg = r->msg;
+  if (nla_put_flag(msg.get(), NL80211_ATTR_SPLIT_WIPHY_DUMP) < 0 ||
       nla_put_u32(msg.get(), NL80211_ATTR_WIPHY, static_cast<uint32_t>(wiphy)) < 0)
     return makeError(Errc::SystemError, what + ": out of memory");
   struct State {

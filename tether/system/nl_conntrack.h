@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "tether/base/ip.h"
 #include "tether/base/result.h"
@@ -20,6 +21,15 @@ struct CtEntry {
   CtTuple original, reply;
   bool operator==(const CtEntry&) const = default;
 };
+// An entry with its accounting (ct_accounting.h).
+struct CtCounted {
+  uint32_t id = 0;  // conntrack's id of the entry
+  CtEntry entry;
+  uint32_t mark = 0;
+  uint64_t origBytes = 0, origPackets = 0;    // original direction (from who opened it)
+  uint64_t replyBytes = 0, replyPackets = 0;  // reply direction
+  bool operator==(const CtCounted&) const = default;
+};
 
 // A flow source-NATed to `address`: its answers go to `address` while it did not come from
 // there (the appliance's own flows from `address` are left alone).
@@ -30,7 +40,15 @@ class Conntrack {
   virtual ~Conntrack() = default;
   // Removes every IPv4 entry natedTo(address); the number removed.
   virtual Result<int> removeNatedTo(Ipv4Address address) = 0;
+  // Removes every IPv4 entry of a client's flows (flowOf); the number removed.
+  virtual Result<int> removeFlowsOf(Ipv4Address /*client*/) { return 0; }
+  // The IPv4 entries whose mark has all bits of `mark`, with their counters (ct_accounting.h;
+  // the dump is filtered by the kernel).
+  virtual Result<std::vector<CtCounted>> markedFlows(uint32_t /*mark*/) { return std::vector<CtCounted>{}; }
 };
+
+// A flow of `client`: it sent the first packet, or answers one (the reply comes from it).
+bool flowOf(const CtEntry& entry, Ipv4Address client);
 
 // A ctnetlink dump, then a delete by original tuple per match; synchronous (once per switch).
 class NlConntrack : public Conntrack {
@@ -38,8 +56,12 @@ class NlConntrack : public Conntrack {
   NlConntrack();
   ~NlConntrack() override;
   Result<int> removeNatedTo(Ipv4Address address) override;
+  Result<int> removeFlowsOf(Ipv4Address client) override;
+  Result<std::vector<CtCounted>> markedFlows(uint32_t mark) override;
 
  private:
+  template <class Pred>
+  Result<int> removeIf(Pred pred);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -1,0 +1,31 @@
+// nftables transactions through libnftables, loaded with dlopen() on first use (as `tether
+// doctor` does: a daemon with offload off never maps libnftables and the libraries behind it).
+// One call is one nft_run_cmd_from_buffer: one netlink batch, committed whole or not at all.
+// No nft process is spawned.
+#pragma once
+
+#include <string>
+
+#include "tether/base/result.h"
+
+namespace tetherd {
+
+class NftRuleset {
+ public:
+  virtual ~NftRuleset() = default;
+  // Runs `commands` (nft's syntax) as one transaction. The error is libnftables' own text.
+  virtual Status run(const std::string& commands) = 0;
+  // Whether the kernel has the flowtable (nf_flow_table is loaded: a transaction with a
+  // flowtable has the kernel load it when it can). libnftables' error for a refused
+  // transaction names only the first line of the buffer, so this tells a kernel without
+  // flowtable support from other ENOENTs.
+  virtual bool flowtableLoaded() { return false; }
+};
+
+class LibNftables : public NftRuleset {
+ public:
+  Status run(const std::string& commands) override;
+  bool flowtableLoaded() override;  // /sys/module/nf_flow_table exists
+};
+
+}  // namespace tetherd
