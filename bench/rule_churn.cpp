@@ -28,8 +28,8 @@
 #include <string>
 #include <vector>
 
-#include "tether/system/firewall.h"
-#include "tether/system/iptc_firewall.h"
+#include "tether/system/netfilter/firewall.h"
+#include "tether/system/netfilter/iptc_firewall.h"
 
 extern char** environ;
 

@@ -16,7 +16,7 @@
 #include "softap/service/softap_service.h"
 #include "tether/core/events.h"
 #include "tether/system/dnsmasq.h"
-#include "tether/system/firewall.h"
+#include "tether/system/netfilter/firewall.h"
 #include "tether/core/tether_manager.h"
 #include "tether/core/usage_history.h"
 

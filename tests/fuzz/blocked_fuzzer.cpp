@@ -13,7 +13,7 @@
 #include "tests/fuzz/fuzz_check.h"
 #include "tether/base/ip.h"
 #include "tether/core/blocked_clients.h"
-#include "tether/system/firewall.h"
+#include "tether/system/netfilter/firewall.h"
 
 using namespace tetherd;
 

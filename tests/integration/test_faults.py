@@ -72,7 +72,7 @@ def own_rules(forwarding_only=False):
 
 def expected_rules(pairs):
     """What tetherd installs for these (downstream, upstream) pairs (every downstream in
-    them tethered), in `iptables-legacy -S` order (tether/system/firewall_rules.cpp)."""
+    them tethered), in `iptables-legacy -S` order (tether/system/netfilter/firewall_rules.cpp)."""
     pairs = sorted(pairs)
     downstreams = sorted({d for d, _ in pairs})
     upstreams = sorted({u for _, u in pairs if u})

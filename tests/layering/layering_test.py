@@ -15,19 +15,20 @@ import sys
 LAYERS = [
     ("base",       ["tether/base"],                      []),
     ("config",     ["config"],                           ["base"]),
+    ("netfilter",  ["tether/system/netfilter"],          ["base", "config"]),
     ("system",     ["tether/system"],                    ["base", "config"]),
     ("hostapd",    ["softap/hostapd"],                   ["base", "config"]),
     ("machines",   ["statemachines"],                    ["base"]),
-    ("core",       ["tether/core"],                      ["base", "config", "system", "machines"]),
+    ("core",       ["tether/core"],                      ["base", "config", "netfilter", "system", "machines"]),
     ("usb",        ["tether/radios/usb"],                ["base", "config", "system"]),
     ("bluetooth",  ["tether/radios/bluetooth"],          ["base", "config", "system"]),
     ("softap",     ["softap/service"],                   ["base", "config", "system", "hostapd", "core"]),
     ("control",    ["tether/control", "softap/control"], ["base", "config", "system", "core", "usb", "bluetooth",
                                                           "hostapd", "softap"]),
     ("webhttp",    ["web/http"],                         ["base"]),
-    ("web",        ["web", "web/routes"],                ["base", "config", "system", "hostapd", "core", "softap",
+    ("web",        ["web", "web/routes"],                ["base", "config", "netfilter", "system", "hostapd", "core", "softap",
                                                           "webhttp"]),
-    ("app",        ["tether/app"],                       ["base", "config", "system", "hostapd", "machines", "core",
+    ("app",        ["tether/app"],                       ["base", "config", "netfilter", "system", "hostapd", "machines", "core",
                                                           "usb", "bluetooth", "softap", "control", "webhttp", "web"]),
 ]
 ROOTS = ["tether", "config", "softap", "statemachines", "web"]

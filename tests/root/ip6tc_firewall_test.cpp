@@ -11,7 +11,7 @@
 
 #include <gtest/gtest.h>
 
-#include "tether/system/iptc_firewall.h"
+#include "tether/system/netfilter/iptc_firewall.h"
 
 using namespace tetherd;
 

@@ -1,7 +1,7 @@
 // IptcFirewall against the real legacy x_tables of the test's private network namespace
 // (root_tests' main unshares one), checked with iptables-legacy, the tool an administrator
 // would use to look at them.
-#include "tether/system/iptc_firewall.h"
+#include "tether/system/netfilter/iptc_firewall.h"
 
 #include <fcntl.h>
 #include <signal.h>

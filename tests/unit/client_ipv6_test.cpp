@@ -9,7 +9,7 @@
 #include <cstring>
 
 #include <algorithm>
-#include "tether/system/firewall.h"
+#include "tether/system/netfilter/firewall.h"
 #include "tether/system/neighbour_watch.h"
 
 using namespace tetherd;

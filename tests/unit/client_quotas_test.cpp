@@ -7,7 +7,7 @@
 #include "tether/control/event_text.h"
 #include "tether/core/client_quotas.h"
 #include "tether/core/usage_history.h"
-#include "tether/system/firewall.h"
+#include "tether/system/netfilter/firewall.h"
 
 using namespace tetherd;
 

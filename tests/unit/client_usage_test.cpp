@@ -13,7 +13,7 @@
 #include "tether/base/files.h"
 #include "tether/core/client_usage.h"
 #include "tether/core/usage_history.h"
-#include "tether/system/firewall.h"
+#include "tether/system/netfilter/firewall.h"
 
 using namespace tetherd;
 

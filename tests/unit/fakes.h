@@ -14,7 +14,7 @@
 
 #include "tether/core/dhcp_service.h"
 #include "tether/system/dnsmasq.h"
-#include "tether/system/firewall.h"
+#include "tether/system/netfilter/firewall.h"
 #include "tether/system/kernel_view.h"
 #include "tether/system/netlink.h"
 #include "tether/system/sysctl.h"

@@ -3,7 +3,7 @@
 // the kernel's tables with renderFirewallRules6()).
 #include <gtest/gtest.h>
 
-#include "tether/system/firewall.h"
+#include "tether/system/netfilter/firewall.h"
 
 using namespace tetherd;
 

@@ -1,7 +1,7 @@
 // The exact rule text tetherd installs. The expected lines are what `iptables-legacy -S`
 // prints for these rules (checked against the real tool; tests/root/iptc_firewall_test.cpp
 // compares the kernel's tables with renderFirewallRules()).
-#include "tether/system/firewall.h"
+#include "tether/system/netfilter/firewall.h"
 
 #include <gtest/gtest.h>
 

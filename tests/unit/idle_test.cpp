@@ -10,7 +10,7 @@
 #include "tether/core/idle.h"
 #include "tether/core/planner.h"
 #include "tether/system/dnsmasq.h"
-#include "tether/system/firewall.h"
+#include "tether/system/netfilter/firewall.h"
 
 using namespace tetherd;
 using namespace std::chrono_literals;

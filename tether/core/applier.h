@@ -16,7 +16,7 @@
 #include "tether/core/relay_applier.h"
 #include "tether/core/shaping_applier.h"
 #include "tether/core/upstream_routing.h"
-#include "tether/system/firewall.h"
+#include "tether/system/netfilter/firewall.h"
 #include "tether/system/netlink.h"
 #include "tether/system/sysctl.h"
 #include "tether/system/sysctl_overrides.h"

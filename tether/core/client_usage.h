@@ -21,7 +21,7 @@
 
 #include "tether/core/ports.h"
 #include "tether/core/usage_history.h"
-#include "tether/system/firewall.h"
+#include "tether/system/netfilter/firewall.h"
 
 namespace tetherd {
 

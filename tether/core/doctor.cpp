@@ -2,7 +2,7 @@
 
 #include "tether/core/doctor_walk.h"
 #include "tether/core/rp_filter.h"
-#include "tether/system/firewall.h"
+#include "tether/system/netfilter/firewall.h"
 
 namespace tetherd::doctor {
 

@@ -22,7 +22,7 @@
 #include <libiptc/libiptc.h>
 
 #include "tether/core/doctor.h"
-#include "tether/system/firewall.h"
+#include "tether/system/netfilter/firewall.h"
 #include "tether/base/lazy_library.h"
 #include "tether/core/rp_filter.h"
 #include "tether/core/tether_manager.h"

@@ -23,7 +23,7 @@
 #include "config/config.h"
 #include "tether/base/result.h"
 #include "tether/core/events.h"
-#include "tether/system/firewall.h"
+#include "tether/system/netfilter/firewall.h"
 
 namespace tetherd {
 

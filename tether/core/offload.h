@@ -3,7 +3,7 @@
 // flowtable of tetherd's own, so their packets skip the netfilter hooks (the iptables chains
 // included) after the first few. Pure: which flows may be offloaded (planOffload) and the
 // nftables text that makes it so (offloadRuleset), tested by exact text; the manager hands the
-// text to the NftRuleset port (tether/system/nft_ruleset.h) through OffloadApplier.
+// text to the NftRuleset port (tether/system/netfilter/nft_ruleset.h) through OffloadApplier.
 //
 // What must hold is decided in the iptables chains, so whatever they must see is never
 // offloaded: clients with a rate limit (their limit must hold whatever path the packets take;

@@ -13,7 +13,7 @@
 #include <string>
 
 #include "tether/core/offload.h"
-#include "tether/system/nft_ruleset.h"
+#include "tether/system/netfilter/nft_ruleset.h"
 #include "tether/system/nl_conntrack.h"
 
 namespace tetherd {

@@ -28,7 +28,7 @@
 #include <vector>
 
 #include "tether/system/ct_accounting.h"
-#include "tether/system/firewall.h"
+#include "tether/system/netfilter/firewall.h"
 
 namespace tetherd {
 

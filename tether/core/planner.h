@@ -21,7 +21,7 @@
 #include "tether/core/relay_plan.h"
 #include "tether/core/upstream.h"
 #include "tether/system/dhcpcd.h"
-#include "tether/system/firewall.h"
+#include "tether/system/netfilter/firewall.h"
 #include "tether/system/kernel_view.h"
 #include "tether/system/policy_routing.h"
 

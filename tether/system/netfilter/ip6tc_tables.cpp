@@ -11,7 +11,7 @@ extern "C" {
 }
 #include <linux/netfilter/nf_nat.h>
 
-#include "tether/system/iptc_tables_impl.h"
+#include "tether/system/netfilter/iptc_tables_impl.h"
 
 namespace tetherd::iptc {
 

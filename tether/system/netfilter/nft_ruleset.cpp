@@ -1,4 +1,4 @@
-#include "tether/system/nft_ruleset.h"
+#include "tether/system/netfilter/nft_ruleset.h"
 
 #include <nftables/libnftables.h>
 

@@ -1,7 +1,7 @@
 // IptcFirewall: fw::buildTables() written into the kernel's legacy x_tables with libiptc.
 // The table content itself (entries built byte for byte, rules recognised by key) is
 // iptc_tables.cpp; here are the xtables lock, the transaction per table and the counters.
-#include "tether/system/iptc_firewall.h"
+#include "tether/system/netfilter/iptc_firewall.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -22,7 +22,7 @@
 
 #include "tether/base/files.h"
 #include "tether/base/log.h"
-#include "tether/system/iptc_tables.h"
+#include "tether/system/netfilter/iptc_tables.h"
 
 namespace tetherd {
 namespace {

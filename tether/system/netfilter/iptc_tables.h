@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "tether/base/result.h"
-#include "tether/system/firewall.h"
+#include "tether/system/netfilter/firewall.h"
 
 struct xtc_handle;
 

@@ -24,7 +24,7 @@
 #include <string>
 #include <string_view>
 
-#include "tether/system/firewall.h"
+#include "tether/system/netfilter/firewall.h"
 
 namespace tetherd {
 

@@ -27,7 +27,7 @@
 #include <linux/netfilter/xt_tcpudp.h>
 
 #include "tether/base/log.h"
-#include "tether/system/iptc_tables.h"
+#include "tether/system/netfilter/iptc_tables.h"
 
 namespace tetherd::iptc::impl {
 

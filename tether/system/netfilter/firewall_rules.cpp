@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <utility>
 
-#include "tether/system/firewall.h"
+#include "tether/system/netfilter/firewall.h"
 #include "tether/base/ip.h"
 #include "tether/base/ip6.h"
 
