@@ -89,6 +89,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           FUZZ_CHECK(e.addr.prefix.length >= 0 && e.addr.prefix.length <= 32);
           break;
         case NetEvent::Type::Routes6Changed:
+        case NetEvent::Type::Addrs6Changed:
           break;
         case NetEvent::Type::Resync:
           FUZZ_CHECK(false);  // only the monitor's overrun handling emits it
