@@ -23,7 +23,7 @@
 
 #include "tether/core/doctor.h"
 #include "tether/system/netfilter/firewall.h"
-#include "tether/base/lazy_library.h"
+#include "tether/system/netfilter/nft_ruleset.h"
 #include "tether/core/rp_filter.h"
 #include "tether/core/tether_manager.h"
 
@@ -37,42 +37,10 @@ std::string trim(std::string s) {
   return nl == std::string::npos ? s : s.substr(0, nl);  // the first line says what failed
 }
 
-// The libnftables functions doctor uses, resolved once from libnftables.so.1.
-struct Nft {
-  decltype(&nft_ctx_new) ctxNew = nullptr;
-  decltype(&nft_ctx_free) ctxFree = nullptr;
-  decltype(&nft_ctx_output_set_flags) outputSetFlags = nullptr;
-  decltype(&nft_ctx_buffer_output) bufferOutput = nullptr;
-  decltype(&nft_ctx_buffer_error) bufferError = nullptr;
-  decltype(&nft_run_cmd_from_buffer) runCmd = nullptr;
-  decltype(&nft_ctx_get_output_buffer) outputBuffer = nullptr;
-  decltype(&nft_ctx_get_error_buffer) errorBuffer = nullptr;
-  std::string error;  // "" when loaded
-};
-
-const Nft& nft() {
-  static const Nft loaded = [] {
-    static LazyLibrary lib("libnftables.so.1");
-    Nft n;
-    auto sym = [](auto& fn, const char* name) { fn = lib.function<std::remove_reference_t<decltype(fn)>>(name); };
-    sym(n.ctxNew, "nft_ctx_new");
-    sym(n.ctxFree, "nft_ctx_free");
-    sym(n.outputSetFlags, "nft_ctx_output_set_flags");
-    sym(n.bufferOutput, "nft_ctx_buffer_output");
-    sym(n.bufferError, "nft_ctx_buffer_error");
-    sym(n.runCmd, "nft_run_cmd_from_buffer");
-    sym(n.outputBuffer, "nft_ctx_get_output_buffer");
-    sym(n.errorBuffer, "nft_ctx_get_error_buffer");
-    n.error = lib.error();
-    return n;
-  }();
-  return loaded;
-}
-
 // `list ruleset` through libnftables, in tetherd's network namespace: JSON, or text with the
 // rules' handles.
 Result<std::string> readNftRuleset(bool asJson) {
-  const Nft& n = nft();
+  const NftLib& n = nftLib();
   if (!n.error.empty()) return makeError(Errc::SystemError, "libnftables: " + n.error);
   std::unique_ptr<nft_ctx, void (*)(nft_ctx*)> ctx(n.ctxNew(NFT_CTX_DEFAULT), n.ctxFree);
   if (!ctx) return makeError(Errc::SystemError, "nft_ctx_new failed");

@@ -4,11 +4,28 @@
 // No nft process is spawned.
 #pragma once
 
+#include <nftables/libnftables.h>
+
 #include <string>
 
 #include "tether/base/result.h"
 
 namespace tetherd {
+
+// The libnftables functions tetherd uses (offload's transactions, doctor's ruleset listing),
+// resolved once from libnftables.so.1 on the first call; `error` is "" when it loaded.
+struct NftLib {
+  decltype(&nft_ctx_new) ctxNew = nullptr;
+  decltype(&nft_ctx_free) ctxFree = nullptr;
+  decltype(&nft_ctx_output_set_flags) outputSetFlags = nullptr;
+  decltype(&nft_ctx_buffer_output) bufferOutput = nullptr;
+  decltype(&nft_ctx_buffer_error) bufferError = nullptr;
+  decltype(&nft_run_cmd_from_buffer) runCmd = nullptr;
+  decltype(&nft_ctx_get_output_buffer) outputBuffer = nullptr;
+  decltype(&nft_ctx_get_error_buffer) errorBuffer = nullptr;
+  std::string error;
+};
+const NftLib& nftLib();
 
 class NftRuleset {
  public:
