@@ -17,7 +17,17 @@ namespace tetherd {
 
 namespace {
 
-std::optional<CtTuple> tupleOf(nlattr* attr) {
+void countersOf(nlattr* attr, uint64_t& bytes, uint64_t& packets) {
+  nlattr* tb[CTA_COUNTERS_MAX + 1] = {};
+  if (!attr || nla_parse_nested(tb, CTA_COUNTERS_MAX, attr, nullptr) < 0) return;
+  if (tb[CTA_COUNTERS_BYTES] && nla_len(tb[CTA_COUNTERS_BYTES]) == 8) bytes = be64toh(nla_get_u64(tb[CTA_COUNTERS_BYTES]));
+  if (tb[CTA_COUNTERS_PACKETS] && nla_len(tb[CTA_COUNTERS_PACKETS]) == 8)
+    packets = be64toh(nla_get_u64(tb[CTA_COUNTERS_PACKETS]));
+}
+
+}  // namespace
+
+std::optional<CtTuple> parseCtTuple(nlattr* attr) {
   nlattr* tb[CTA_TUPLE_MAX + 1] = {};
   if (!attr || nla_parse_nested(tb, CTA_TUPLE_MAX, attr, nullptr) < 0 || !tb[CTA_TUPLE_IP]) return std::nullopt;
   nlattr* ip[CTA_IP_MAX + 1] = {};
@@ -36,16 +46,6 @@ std::optional<CtTuple> tupleOf(nlattr* attr) {
   return t;
 }
 
-void countersOf(nlattr* attr, uint64_t& bytes, uint64_t& packets) {
-  nlattr* tb[CTA_COUNTERS_MAX + 1] = {};
-  if (!attr || nla_parse_nested(tb, CTA_COUNTERS_MAX, attr, nullptr) < 0) return;
-  if (tb[CTA_COUNTERS_BYTES] && nla_len(tb[CTA_COUNTERS_BYTES]) == 8) bytes = be64toh(nla_get_u64(tb[CTA_COUNTERS_BYTES]));
-  if (tb[CTA_COUNTERS_PACKETS] && nla_len(tb[CTA_COUNTERS_PACKETS]) == 8)
-    packets = be64toh(nla_get_u64(tb[CTA_COUNTERS_PACKETS]));
-}
-
-}  // namespace
-
 std::optional<CtCounted> parseCtCounted(const nlmsghdr* hc) {
   auto* h = const_cast<nlmsghdr*>(hc);
   const int type = h->nlmsg_type & 0xff;
@@ -56,8 +56,8 @@ std::optional<CtCounted> parseCtCounted(const nlmsghdr* hc) {
   if (g->nfgen_family != AF_INET) return std::nullopt;
   nlattr* tb[CTA_MAX + 1] = {};
   if (nlmsg_parse(h, sizeof(nfgenmsg), tb, CTA_MAX, nullptr) < 0) return std::nullopt;
-  auto orig = tupleOf(tb[CTA_TUPLE_ORIG]);
-  auto reply = tupleOf(tb[CTA_TUPLE_REPLY]);
+  auto orig = parseCtTuple(tb[CTA_TUPLE_ORIG]);
+  auto reply = parseCtTuple(tb[CTA_TUPLE_REPLY]);
   if (!orig || !reply) return std::nullopt;
   CtCounted c;
   c.entry = CtEntry{*orig, *reply};

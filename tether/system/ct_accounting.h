@@ -17,7 +17,13 @@
 #include "tether/base/result.h"
 #include "tether/system/nl_conntrack.h"
 
+struct nlattr;
+
 namespace tetherd {
+
+// A CTA_TUPLE_ORIG/REPLY attribute of an IPv4 entry: addresses, protocol, ports; nullopt for
+// anything else (also used by NlConntrack's deletes).
+std::optional<CtTuple> parseCtTuple(nlattr* attr);
 
 // An IPCTNL_MSG_CT_NEW or _DELETE message of an IPv4 entry (a dump's reply or an event);
 // nullopt for anything else.

@@ -36,25 +36,6 @@ int collect(nl_msg* msg, void* arg) {
   return NL_OK;
 }
 
-std::optional<CtTuple> parseTuple(nlattr* attr) {
-  nlattr* tb[CTA_TUPLE_MAX + 1] = {};
-  if (!attr || nla_parse_nested(tb, CTA_TUPLE_MAX, attr, nullptr) < 0 || !tb[CTA_TUPLE_IP]) return std::nullopt;
-  nlattr* ip[CTA_IP_MAX + 1] = {};
-  if (nla_parse_nested(ip, CTA_IP_MAX, tb[CTA_TUPLE_IP], nullptr) < 0 || !ip[CTA_IP_V4_SRC] || !ip[CTA_IP_V4_DST] ||
-      nla_len(ip[CTA_IP_V4_SRC]) != 4 || nla_len(ip[CTA_IP_V4_DST]) != 4)
-    return std::nullopt;
-  CtTuple t;
-  t.src = Ipv4Address{ntohl(nla_get_u32(ip[CTA_IP_V4_SRC]))};
-  t.dst = Ipv4Address{ntohl(nla_get_u32(ip[CTA_IP_V4_DST]))};
-  nlattr* proto[CTA_PROTO_MAX + 1] = {};
-  if (tb[CTA_TUPLE_PROTO] && nla_parse_nested(proto, CTA_PROTO_MAX, tb[CTA_TUPLE_PROTO], nullptr) >= 0) {
-    if (proto[CTA_PROTO_NUM]) t.proto = nla_get_u8(proto[CTA_PROTO_NUM]);
-    if (proto[CTA_PROTO_SRC_PORT]) t.srcPort = ntohs(nla_get_u16(proto[CTA_PROTO_SRC_PORT]));
-    if (proto[CTA_PROTO_DST_PORT]) t.dstPort = ntohs(nla_get_u16(proto[CTA_PROTO_DST_PORT]));
-  }
-  return t;
-}
-
 }  // namespace
 
 struct NlConntrack::Impl {
@@ -124,8 +105,8 @@ Result<int> NlConntrack::removeIf(Pred pred) {
     if (!nlmsg_valid_hdr(h, sizeof(nfgenmsg))) continue;
     nlattr* tb[CTA_MAX + 1] = {};
     if (nlmsg_parse(h, sizeof(nfgenmsg), tb, CTA_MAX, nullptr) < 0) continue;
-    auto orig = parseTuple(tb[CTA_TUPLE_ORIG]);
-    auto reply = parseTuple(tb[CTA_TUPLE_REPLY]);
+    auto orig = parseCtTuple(tb[CTA_TUPLE_ORIG]);
+    auto reply = parseCtTuple(tb[CTA_TUPLE_REPLY]);
     if (!orig || !reply || !pred(CtEntry{*orig, *reply})) continue;
     nl_msg* m = nlmsg_alloc_simple(kCtType(IPCTNL_MSG_CT_DELETE), NLM_F_ACK);
     if (!m) return makeError(Errc::IfaceCfgError, "conntrack delete: out of memory");
