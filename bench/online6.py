@@ -19,47 +19,17 @@ eth0 after a random delay of up to `rtr_solicit_delay`; no router can shorten th
 import logging
 import os
 import statistics
-import sys
 import threading
 import time
 
 log = logging.getLogger("bench")
 
-WWW6 = "2001:db8:ffff::10"
-URL6 = "http://[%s]/" % WWW6
 BODY6 = "hello over IPv6"
-RADVD_CONF = """interface to-app {
-  AdvSendAdvert on;
-  MinRtrAdvInterval 3;
-  MaxRtrAdvInterval 4;
-  AdvDefaultLifetime 600;
-  prefix 2001:db8:1::/64 { AdvOnLink on; AdvAutonomous on; };
-};
-"""
 
 
 def global6(ns, ifname, prefix=""):
     return [a.split("/")[0] for a in ns.addresses(ifname, family=6, settled=True)
             if not a.startswith("fe80") and a.startswith(prefix)]
-
-
-def setup_inet6(lab, L):
-    inet = lab.inet
-    inet.ip("-6", "addr", "add", "2001:db8:1::1/64", "dev", "to-app", "nodad")
-    inet.ip("-6", "addr", "add", WWW6 + "/128", "dev", "lo")
-    conf = os.path.join(lab.dir, "radvd.conf")
-    with open(conf, "w") as f:
-        f.write(RADVD_CONF)
-    inet.popen("radvd", "-n", "-m", "stderr", "-C", conf, "-p", os.path.join(lab.dir, "radvd.pid"),
-               log_name="inet-radvd.log")
-    www = os.path.join(lab.dir, "www6")
-    os.makedirs(www, exist_ok=True)
-    with open(os.path.join(www, "index.html"), "w") as f:
-        f.write(BODY6 + "\n")
-    inet.popen(sys.executable, "-m", "http.server", "--bind", WWW6, "--directory", www, "80",
-               log_name="inet-http6.log")
-    L.wait_for(lambda: global6(lab.app, "eth0", "2001:db8:1:") and lab.app.routes("default", family=6),
-               timeout=20, what="eth0's SLAAC address and IPv6 default route")
 
 
 def one_run(lab, c, L, h, mode, i):
@@ -88,7 +58,7 @@ def one_run(lab, c, L, h, mode, i):
     def wrapped(cmd, **kw):
         return orig_popen(["python3", h["probe"], "client", "--ready", files["cready"], "--out", files["cout"],
                            "--lease", c.lease_file, "--url", L.WHOAMI_URL, "--expect", L.APP_ETH0,
-                           "--url6", URL6, "--expect6", BODY6, "--"] + list(cmd), **kw)
+                           "--url6", "http://[%s]/" % L.Lab.INET6_WWW, "--expect6", BODY6, "--"] + list(cmd), **kw)
 
     c.popen = wrapped
     outcome = {}
@@ -130,7 +100,7 @@ def section_online6(b, res, L, h):
     try:
         lab.start()
         lab.private_dhcpcd_dirs()
-        setup_inet6(lab, L)
+        lab.inet_ipv6()
         c = lab.add_downstream("usb0", client="phone")
         dad = int(c.sysctl("net.ipv6.neigh.eth0.retrans_time_ms")) * int(c.sysctl("net.ipv6.conf.eth0.dad_transmits"))
         delay = 1000 * int(c.sysctl("net.ipv6.conf.eth0.router_solicitation_delay"))  # seconds

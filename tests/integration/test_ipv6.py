@@ -27,20 +27,12 @@ import support
 from support import lab as L
 
 LAB = None
-WWW6 = "2001:db8:ffff::10"
+WWW6 = L.Lab.INET6_WWW
 WWW6_NAME = "www6.tether.test"
 DNS6_SERVER = "198.51.100.54"  # inet, answering WWW6_NAME with AAAA only
 DNS6_SERVER6 = "2001:db8:ffff::53"  # the same server over IPv6 (tetherd's resolv_file names both)
 WAN_PREFIX = "2001:db8:1:"
 WEB_PORT = 18086
-RADVD_CONF = """interface to-app {
-  AdvSendAdvert on;
-  MinRtrAdvInterval 3;
-  MaxRtrAdvInterval 4;
-  AdvDefaultLifetime 600;
-  prefix 2001:db8:1::/64 { AdvOnLink on; AdvAutonomous on; };
-};
-"""
 SYSCTLS = ("net.ipv6.conf.all.forwarding", "net.ipv6.conf.eth0.accept_ra", "net.ipv6.conf.eth0.proxy_ndp")
 
 
@@ -61,31 +53,18 @@ def setUpModule():
     LAB = L.Lab().start()
     LAB.private_dhcpcd_dirs()  # ipv6 = auto runs dhcpcd: never with the host's DUID and leases
     inet = LAB.inet
-    inet.ip("-6", "addr", "add", "2001:db8:1::1/64", "dev", "to-app", "nodad")
-    inet.ip("-6", "addr", "add", WWW6 + "/128", "dev", "lo")
     inet.ip("addr", "add", DNS6_SERVER + "/32", "dev", "lo")
     inet.ip("-6", "addr", "add", DNS6_SERVER6 + "/128", "dev", "lo")
     with open(os.path.join(LAB.dir, "resolv6.conf"), "w") as f:
         f.write("nameserver %s\nnameserver %s\nnameserver fe80::1%%eth0\n" % (DNS6_SERVER, DNS6_SERVER6))
-    conf = os.path.join(LAB.dir, "radvd.conf")
-    with open(conf, "w") as f:
-        f.write(RADVD_CONF)
-    inet.popen("radvd", "-n", "-m", "stderr", "-C", conf, "-p", os.path.join(LAB.dir, "radvd.pid"),
-               log_name="inet-radvd.log")
     inet.popen("dnsmasq", "-C", "/dev/null", "--keep-in-foreground", "--no-resolv", "--no-hosts", "--no-poll",
                "--bind-interfaces", "--listen-address=%s" % DNS6_SERVER, "--listen-address=%s" % DNS6_SERVER6,
                "--pid-file=%s" % os.path.join(LAB.dir, "inet-dns6.pid"),
                "--local=/tether.test/", "--host-record=%s,%s" % (WWW6_NAME, WWW6),
                "--log-facility=-", "--log-queries", log_name="inet-dns6.log")
-    www = os.path.join(LAB.dir, "www6")
-    os.makedirs(www, exist_ok=True)
-    with open(os.path.join(www, "index.html"), "w") as f:
-        f.write("hello over IPv6\n")
-    inet.popen(sys.executable, "-m", "http.server", "--bind", WWW6, "--directory", www, "80",
-               log_name="inet-http6.log")
-    # The appliance learns its own address and default route from radvd (before tetherd runs).
-    L.wait_for(lambda: global6(LAB.app, "eth0", WAN_PREFIX) and LAB.app.routes("default", family=6),
-               timeout=20, what="eth0's SLAAC address and IPv6 default route")
+    # radvd and the web server; the appliance learns its own address and default route from
+    # radvd (before tetherd runs).
+    LAB.inet_ipv6()
     L.wait_for(lambda: LAB.inet.curl("http://[%s]/" % WWW6, check=False, args=["-g"]) == "hello over IPv6\n",
                timeout=10, what="the IPv6 web server")
 

@@ -27,18 +27,10 @@ import support
 from support import lab as L
 
 LAB = None
-WWW6 = "2001:db8:ffff::10"
+WWW6 = L.Lab.INET6_WWW
 WAN_PREFIX = "2001:db8:1:"
 POOL1, POOL2 = "2001:db8:100:", "2001:db8:200:"
 KEA = None
-RADVD_CONF = """interface to-app {
-  AdvSendAdvert on;
-  MinRtrAdvInterval 3;
-  MaxRtrAdvInterval 4;
-  AdvDefaultLifetime 600;
-  prefix 2001:db8:1::/64 { AdvOnLink on; AdvAutonomous on; };
-};
-"""
 KEA_CONF = """{"Dhcp6": {
   "interfaces-config": {"interfaces": ["to-app"]},
   "lease-database": {"type": "memfile", "name": "%(dir)s/kea-leases6.csv", "lfc-interval": 0},
@@ -86,21 +78,7 @@ def setUpModule():
     support.require_binaries()
     LAB = L.Lab().start()
     inet = LAB.inet
-    inet.ip("-6", "addr", "add", "2001:db8:1::1/64", "dev", "to-app", "nodad")
-    inet.ip("-6", "addr", "add", WWW6 + "/128", "dev", "lo")
-    conf = os.path.join(LAB.dir, "radvd.conf")
-    with open(conf, "w") as f:
-        f.write(RADVD_CONF)
-    inet.popen("radvd", "-n", "-m", "stderr", "-C", conf, "-p", os.path.join(LAB.dir, "radvd.pid"),
-               log_name="inet-radvd.log")
-    www = os.path.join(LAB.dir, "www6")
-    os.makedirs(www, exist_ok=True)
-    with open(os.path.join(www, "index.html"), "w") as f:
-        f.write("hello over IPv6\n")
-    inet.popen(sys.executable, "-m", "http.server", "--bind", WWW6, "--directory", www, "80",
-               log_name="inet-http6.log")
-    L.wait_for(lambda: global6(LAB.app, "eth0", WAN_PREFIX) and LAB.app.routes("default", family=6),
-               timeout=20, what="eth0's SLAAC address and IPv6 default route")
+    LAB.inet_ipv6()
     wan = global6(LAB.app, "eth0", WAN_PREFIX)[0]
     for pool in (POOL1, POOL2):  # kea does not route what it delegates
         inet.ip("-6", "route", "add", pool + ":/48", "via", wan, "dev", "to-app")

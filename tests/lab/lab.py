@@ -1271,6 +1271,39 @@ class Lab:
             cmd += ["--control-socket", self.socket_path]
         return cmd + list(extra_args)
 
+    INET6_WWW = "2001:db8:ffff::10"      # inet's IPv6 web server (inet_ipv6)
+    INET6_PAGE = "hello over IPv6\n"      # what it serves at /
+    INET6_RADVD = """interface to-app {
+  AdvSendAdvert on;
+  MinRtrAdvInterval 3;
+  MaxRtrAdvInterval 4;
+  AdvDefaultLifetime 600;
+  prefix 2001:db8:1::/64 { AdvOnLink on; AdvAutonomous on; };
+};
+"""
+
+    def inet_ipv6(self) -> None:
+        """IPv6 upstream: inet announces 2001:db8:1::/64 on the appliance's eth0 link (radvd; inet
+        is 2001:db8:1::1) and serves INET6_PAGE on [INET6_WWW]:80 (log inet-http6.log); returns
+        once the appliance's eth0 has its SLAAC address and IPv6 default route."""
+        inet = self.inet
+        inet.ip("-6", "addr", "add", "2001:db8:1::1/64", "dev", "to-app", "nodad")
+        inet.ip("-6", "addr", "add", self.INET6_WWW + "/128", "dev", "lo")
+        conf = os.path.join(self.dir, "radvd.conf")
+        with open(conf, "w") as f:
+            f.write(self.INET6_RADVD)
+        inet.popen("radvd", "-n", "-m", "stderr", "-C", conf, "-p", os.path.join(self.dir, "radvd.pid"),
+                   log_name="inet-radvd.log")
+        www = os.path.join(self.dir, "www6")
+        os.makedirs(www, exist_ok=True)
+        with open(os.path.join(www, "index.html"), "w") as f:
+            f.write(self.INET6_PAGE)
+        inet.popen(sys.executable, "-m", "http.server", "--bind", self.INET6_WWW, "--directory", www, "80",
+                   log_name="inet-http6.log")
+        wait_for(lambda: [a for a in self.app.addresses("eth0", family=6, settled=True) if a.startswith("2001:db8:1:")]
+                 and self.app.routes("default", family=6),
+                 timeout=20, what="eth0's SLAAC address and IPv6 default route")
+
     def private_dhcpcd_dirs(self) -> None:
         """From now on tetherd runs in a mount namespace of its own where dhcpcd's compiled-in
         directories (/run/dhcpcd: pid file; /var/lib/dhcpcd: DUID, leases) are the lab's, so
