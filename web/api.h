@@ -18,7 +18,7 @@
 #include "tether/system/dnsmasq.h"
 #include "tether/system/netfilter/firewall.h"
 #include "tether/core/tether_manager.h"
-#include "tether/core/usage_history.h"
+#include "tether/core/clients/usage_history.h"
 
 namespace tetherd::web {
 

@@ -4,8 +4,8 @@
 #include <ctime>
 
 #include "config/rate_values.h"
-#include "tether/core/client_quotas.h"
-#include "tether/core/usage_history.h"
+#include "tether/core/clients/client_quotas.h"
+#include "tether/core/clients/usage_history.h"
 #include "web/api.h"
 
 namespace tetherd::web {

@@ -1,5 +1,5 @@
 // The blocked-clients file (state_dir/blocked-clients) as the manager loads it at start
-// (tether/core/blocked_clients.h: parseBlockedClients on the bytes of the file, at most 64 KiB,
+// (tether/core/clients/blocked_clients.h: parseBlockedClients on the bytes of the file, at most 64 KiB,
 // with the manager's limit of 256; and with a limit of 2, to reach the limit with short inputs).
 // Properties: every MAC loaded is one blockClient would accept (normalised, unicast) and the
 // firewall takes (fw::validate); never more than the limit; each refused line is named once,
@@ -12,7 +12,7 @@
 
 #include "tests/fuzz/fuzz_check.h"
 #include "tether/base/ip.h"
-#include "tether/core/blocked_clients.h"
+#include "tether/core/clients/blocked_clients.h"
 #include "tether/system/netfilter/firewall.h"
 
 using namespace tetherd;

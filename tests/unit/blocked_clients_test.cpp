@@ -1,4 +1,4 @@
-#include "tether/core/blocked_clients.h"
+#include "tether/core/clients/blocked_clients.h"
 
 #include <gtest/gtest.h>
 

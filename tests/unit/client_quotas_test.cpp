@@ -5,8 +5,8 @@
 #include "config/config.h"
 #include "config/rate_values.h"
 #include "tether/control/event_text.h"
-#include "tether/core/client_quotas.h"
-#include "tether/core/usage_history.h"
+#include "tether/core/clients/client_quotas.h"
+#include "tether/core/clients/usage_history.h"
 #include "tether/system/netfilter/firewall.h"
 
 using namespace tetherd;

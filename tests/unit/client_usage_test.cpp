@@ -12,7 +12,7 @@
 #include "fakes.h"
 #include "tether/base/files.h"
 #include "tether/core/client_usage.h"
-#include "tether/core/usage_history.h"
+#include "tether/core/clients/usage_history.h"
 #include "tether/system/netfilter/firewall.h"
 
 using namespace tetherd;

@@ -1,5 +1,5 @@
 // Issue 14 point 5: static leases. The pinned-clients file and the check a pin passes.
-#include "tether/core/pinned_clients.h"
+#include "tether/core/clients/pinned_clients.h"
 
 #include <gtest/gtest.h>
 

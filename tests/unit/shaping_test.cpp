@@ -3,9 +3,9 @@
 #include <gtest/gtest.h>
 
 #include "config/rate_values.h"
-#include "tether/core/rate_limits.h"
+#include "tether/core/clients/rate_limits.h"
 #include "tether/core/shaping_applier.h"
-#include "tether/core/tc_plan.h"
+#include "tether/core/clients/tc_plan.h"
 
 using namespace tetherd;
 

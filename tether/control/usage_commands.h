@@ -11,7 +11,7 @@
 
 #include "tether/control/command_table.h"
 #include "tether/core/client_usage.h"
-#include "tether/core/client_quotas.h"
+#include "tether/core/clients/client_quotas.h"
 
 namespace tetherd {
 

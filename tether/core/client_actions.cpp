@@ -6,7 +6,7 @@
 #include "config/rate_values.h"
 #include "tether/base/ip.h"
 #include "tether/base/log.h"
-#include "tether/core/pinned_clients.h"
+#include "tether/core/clients/pinned_clients.h"
 
 namespace tetherd {
 

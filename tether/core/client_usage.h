@@ -20,7 +20,7 @@
 #include <utility>
 
 #include "tether/core/ports.h"
-#include "tether/core/usage_history.h"
+#include "tether/core/clients/usage_history.h"
 #include "tether/system/netfilter/firewall.h"
 
 namespace tetherd {

@@ -4,8 +4,8 @@
 
 #include "tether/base/files.h"
 #include "tether/base/log.h"
-#include "tether/core/blocked_clients.h"
-#include "tether/core/pinned_clients.h"
+#include "tether/core/clients/blocked_clients.h"
+#include "tether/core/clients/pinned_clients.h"
 #include "tether/core/manager_impl.h"
 #include "tether/core/upstream_routing.h"
 

@@ -8,7 +8,7 @@
 
 #include <string>
 
-#include "tether/core/tc_plan.h"
+#include "tether/core/clients/tc_plan.h"
 
 namespace tetherd {
 

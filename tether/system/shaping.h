@@ -1,6 +1,6 @@
 // Rate limits (issue 14): the tc operations and the narrow port that puts them in the kernel
 // (NlShaper: libnl-route, never the tc program). The plain values, the pure plan that makes
-// the operations and their text are in the core (tether/core/tc_plan.h).
+// the operations and their text are in the core (tether/core/clients/tc_plan.h).
 #pragma once
 
 #include <cstdint>
@@ -20,7 +20,7 @@ constexpr uint32_t kLeafPfifoLimit = 128;               // packets
 
 constexpr const char* kIfbPrefix = "tifb-";  // tetherd's ifb devices: tifb-<ifname> (tc_plan.h)
 
-// One step (tcText in tether/core/tc_plan.h gives it in tc's words).
+// One step (tcText in tether/core/clients/tc_plan.h gives it in tc's words).
 struct TcOp {
   enum class Kind { Ifb, Ingress, Htb, Leaf, Class, Filter, Redirect } kind = Kind::Htb;
   std::string dev{};

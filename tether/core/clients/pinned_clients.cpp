@@ -1,4 +1,4 @@
-#include "tether/core/pinned_clients.h"
+#include "tether/core/clients/pinned_clients.h"
 
 #include <set>
 

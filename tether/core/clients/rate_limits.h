@@ -18,7 +18,7 @@
 #include "config/config.h"
 #include "tether/base/result.h"
 #include "tether/system/dnsmasq.h"
-#include "tether/core/tc_plan.h"
+#include "tether/core/clients/tc_plan.h"
 
 namespace tetherd {
 

@@ -1,5 +1,5 @@
 // UsageHistory: the bounded per-client per-day byte counts and their file.
-#include "tether/core/usage_history.h"
+#include "tether/core/clients/usage_history.h"
 
 #include <cerrno>
 #include <charconv>

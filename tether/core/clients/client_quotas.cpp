@@ -1,4 +1,4 @@
-#include "tether/core/client_quotas.h"
+#include "tether/core/clients/client_quotas.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -6,7 +6,7 @@
 
 #include "config/rate_values.h"
 #include "tether/base/ip.h"
-#include "tether/core/usage_history.h"
+#include "tether/core/clients/usage_history.h"
 
 namespace tetherd {
 

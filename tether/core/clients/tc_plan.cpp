@@ -1,4 +1,4 @@
-#include "tether/core/tc_plan.h"
+#include "tether/core/clients/tc_plan.h"
 
 #include <algorithm>
 #include <cstdio>

@@ -1,4 +1,4 @@
-#include "tether/core/rate_limits.h"
+#include "tether/core/clients/rate_limits.h"
 
 #include <algorithm>
 #include <sstream>
