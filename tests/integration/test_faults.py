@@ -306,6 +306,7 @@ class FaultTest(unittest.TestCase):
         rc = stop() if stop else LAB.stop_tetherd(signal.SIGTERM)
         self.assertEqual(rc, 0, log_tail())
         self.assertEqual(own_rules(), [])
+        self.assertNotIn("tetherd_offload", LAB.app.run("nft", "list", "tables").stdout)
         self.assertEqual(app_procs(), [], [(p, cmdline(p)) for p in app_procs()])
         self.assertEqual(LAB.app.sysctl("net.ipv4.ip_forward"), "0")
         for d in downstreams:
@@ -322,7 +323,9 @@ class KillTest(FaultTest):
         """usb0 (phone) and wlan0 (a soft AP, hostapd driver=wired), both online."""
         self.phone = self.plug("usb0", "phone")
         self.sta = self.plug("wlan0", "sta")
-        self.start(self.softap_config())
+        # Offload configured (issue 18): inactive on this kernel (no flowtable), tried at every
+        # start of the kill rounds; the VM's offload scenario kills tetherd with it active.
+        self.start(self.softap_config("\n[tethering]\noffload = software\n"))
         LAB.tetherctl("softap", "set", "ssid", "FaultLab", check=True)
         self.converged(["usb0", "wlan0"], hostapd=1)
         self.phone.dhcp("udhcpc")
@@ -441,7 +444,9 @@ class KillTest(FaultTest):
 
     def test_kill9_hostapd_at_random_points_of_start_and_stop(self):
         sta = self.plug("wlan0", "sta")
-        self.start(self.softap_config())
+        # Offload configured (issue 18): inactive on this kernel (no flowtable), tried at every
+        # start of the kill rounds; the VM's offload scenario kills tetherd with it active.
+        self.start(self.softap_config("\n[tethering]\noffload = software\n"))
         LAB.tetherctl("softap", "set", "ssid", "FaultLab", check=True)
         self.converged(["wlan0"], hostapd=1)
         sta.dhcp("udhcpc")
