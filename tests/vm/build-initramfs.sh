@@ -42,6 +42,7 @@ MODULES=(
   xt_conntrack xt_MASQUERADE xt_TCPMSS xt_tcpudp xt_tcpmss xt_mac nf_conntrack nf_nat
   ip6_tables ip6table_filter ip6table_nat ip6table_mangle      # IPv6 (nat66: libip6tc)
   xt_IDLETIMER                                                 # the soft AP's idle timeout (ap-idle)
+  xt_quota                                                     # quotas (offload: a quota client's cut-off)
   sch_htb sch_fq_codel sch_ingress cls_u32 act_mirred ifb       # rate limits (ap-isolation: fq_codel leaves)
   9p 9pnet_virtio virtio_pci                                   # the results share (-virtfs)
   virtio_net                                                   # eth: two NICs on one QEMU hub
