@@ -6,8 +6,8 @@
 // text to the NftRuleset port (tether/system/netfilter/nft_ruleset.h) through OffloadApplier.
 //
 // What must hold is decided in the iptables chains, so whatever they must see is never
-// offloaded: clients with a rate limit (their limit must hold whatever path the packets take;
-// not measured with offload yet), clients with a quota (xt_quota would not see the bytes),
+// offloaded: clients with a rate limit (their HTB class must see every packet; the VM's offload
+// scenario measures the limit holding with offload on), clients with a quota (xt_quota would not see the bytes),
 // blocked clients, and downstreams with a limit or a quota of their own. The forward chain runs
 // after iptables' filter FORWARD (priority 100 > 0), so a packet iptables drops never adds its
 // flow. Only IPv4 is offloaded: the accounting of offloaded flows (offload_counts.h) reads

@@ -11,6 +11,8 @@
 #   - a quota takes the client out of the flowtable at once (its running flow leaves it) and
 #     the quota's cut-off holds (a longer download stops at 5 MB +5 %); `quota off` offloads
 #     it again;
+#   - a rate limit takes the client out of the flowtable at once, and its limit holds;
+#     `limit off` offloads it again;
 #   - failover: eth0 loses its default route, tethered traffic leaves by the second upstream
 #     wan1 with the flowtable re-pointed to wan1 and the flow offloaded there; back on eth0
 #     when its route returns, the flowtable with it;
@@ -172,6 +174,29 @@ awk -v u="${used:-0}" 'BEGIN { exit !(u >= 4750000 && u <= 5250000) }' || die "c
 tctl client quota "$CMAC" off >>"$LOG/tetherctl.log" 2>&1 || die "client quota off refused"
 download 4M 30
 wait_for 5 client_offloaded || die "not offloaded again after quota off"
+stop_download
+
+step limit
+# A client with a rate limit is not offloaded (its HTB class must see every packet): its
+# offloaded flow leaves the flowtable at once, and a new download keeps to the limit.
+download 6M 30
+wait_for 5 client_offloaded || die "the download before the limit was not offloaded"
+tctl client limit "$CMAC" 8Mbit 8Mbit >>"$LOG/tetherctl.log" 2>&1 || die "client limit refused: $(tail -1 "$LOG/tetherctl.log")"
+wait_for 1 no_client_offloaded || die "the limited client's flow is still offloaded 1 s after the limit"
+stop_download
+download 12M 30
+sleep 1
+l0=$(ip_octets)
+sleep 2
+l1=$(ip_octets)
+stop_download
+say "offload: limited to 8 Mbit/s, the client moved $((l1 - l0)) bytes in 2 s"
+! client_offloaded || die "a flow of the limited client was offloaded"
+[ $((l1 - l0)) -le 2300000 ] || die "the limit did not hold: $((l1 - l0)) bytes in 2 s (8 Mbit/s: 2 000 000)"
+[ $((l1 - l0)) -ge 1000000 ] || die "the limited download hardly moved: $((l1 - l0)) bytes in 2 s"
+tctl client limit "$CMAC" off >>"$LOG/tetherctl.log" 2>&1 || die "client limit off refused"
+download 6M 30
+wait_for 5 client_offloaded || die "not offloaded again after limit off"
 stop_download
 
 step failover
