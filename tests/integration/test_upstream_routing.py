@@ -1,6 +1,7 @@
 """Per-upstream routing (issue 13, point 1) in the namespace lab: tethered traffic follows the
 priority list whatever the main table prefers, through tables and rules of tetherd's own that
 are gone after a stop and after a kill -9 and restart."""
+import pwd
 import re
 import signal
 import unittest
@@ -116,9 +117,13 @@ class UpstreamRoutingTest(unittest.TestCase):
         L.wait_for(lambda: fetch_or_none(c) == ETH0_ADDR, timeout=3, what="via eth0 after wwan0 went down")
         LAB.set_uplink("wwan0", True)
         L.wait_for(lambda: fetch_or_none(c) == UP2_ADDR, timeout=3, what="back via wwan0")
-        # The downstream's traffic and dnsmasq's (the clients' DNS, as nobody) follow the upstream.
+        # The downstream's traffic and dnsmasq's (the clients' DNS, as Debian's dnsmasq user:
+        # nothing else of the appliance's) follow the upstream.
+        uid = pwd.getpwnam("dnsmasq").pw_uid
         self.assertEqual(sorted(r for r in own_rules() if r.startswith("9201:")),
-                         ["9201:\tfrom all iif usb0 lookup 9200", "9201:\tfrom all uidrange 65534-65534 lookup 9200"])
+                         ["9201:\tfrom all iif usb0 lookup 9200", "9201:\tfrom all uidrange %d-%d lookup 9200" % (uid, uid)])
+        users = {l.split()[0] for l in LAB.app.run("ps", "-o", "user=", "-C", "dnsmasq").stdout.splitlines()}
+        self.assertIn("dnsmasq", users)  # tetherd's dnsmasq (inet's runs as root)
 
     def test_kill9_leftovers_are_removed_by_the_next_run_and_by_stop(self):
         c = self.plug(LAB.default_config(("wwan0", "eth0")))

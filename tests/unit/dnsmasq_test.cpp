@@ -4,11 +4,13 @@
 // downstream veth (192.168.42.1/24) and a second interface (10.9.0.1/24): `ss -lunp` showed
 // DNS on 192.168.42.1:53 and the downstream's link-local address only (not 0.0.0.0, not
 // 127.0.0.1, not 10.9.0.1), DHCP on 0.0.0.0%<if>:67; udhcpc and dhclient in a peer namespace
-// got leases in < 0.1 s and they appeared in the lease file, with dnsmasq running as nobody.
+// got leases in < 0.1 s and they appeared in the lease file, with dnsmasq running as nobody (now as Debian's dnsmasq user: dnsmasqUser()).
 #include "tether/system/dnsmasq.h"
 
+#include <pwd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -424,4 +426,36 @@ TEST(DnsmasqHostsFile, HostLabels) {
   EXPECT_FALSE(validHostLabel("a.b"));
   EXPECT_FALSE(validHostLabel("a,b"));
   EXPECT_FALSE(validHostLabel("a b"));
+}
+
+// Debian's dnsmasq user (issue 13: the uidrange rule that steers dnsmasq's upstream queries
+// must match nothing else of the appliance's, as nobody would): --user last; a name that is
+// not a plain user name is refused, naming the field.
+TEST(DnsmasqArgv, User) {
+  DnsmasqDownstream d = usb0();
+  auto argv = dnsmasqArgv("/usr/sbin/dnsmasq", d, "/run/tetherd", "/var/lib/tetherd");
+  ASSERT_TRUE(argv);
+  EXPECT_EQ(std::count_if(argv->begin(), argv->end(), [](const std::string& a) { return a.starts_with("--user"); }), 0);
+  d.user = "dnsmasq";
+  argv = dnsmasqArgv("/usr/sbin/dnsmasq", d, "/run/tetherd", "/var/lib/tetherd");
+  ASSERT_TRUE(argv);
+  EXPECT_EQ(std::count(argv->begin(), argv->end(), "--user=dnsmasq"), 1);
+  for (const char* bad : {"root,x", "Dnsmasq", "-u", "a b", "", "dnsmasq\n--conf-file=/x"}) {
+    d.user = bad;
+    if (d.user.empty()) continue;
+    auto r = dnsmasqArgv("/usr/sbin/dnsmasq", d, "/run/tetherd", "/var/lib/tetherd");
+    ASSERT_FALSE(r) << bad;
+    EXPECT_NE(r.error().message.find("user '"), std::string::npos) << r.error().message;
+  }
+}
+
+TEST(DnsmasqUser, DebiansDnsmasqUserWhenThereIsOne) {
+  const DnsmasqUser& u = dnsmasqUser();
+  if (const passwd* pw = ::getpwnam("dnsmasq")) {
+    EXPECT_EQ(u.name, "dnsmasq");
+    EXPECT_EQ(u.uid, pw->pw_uid);
+  } else {
+    EXPECT_EQ(u.name, "");
+    EXPECT_EQ(u.uid, ::getpwnam("nobody") ? std::optional<uint32_t>(::getpwnam("nobody")->pw_uid) : std::nullopt);
+  }
 }

@@ -75,7 +75,7 @@ void DnsmasqService::cleanupStale() {
 Result<std::vector<std::string>> DnsmasqService::argvFor(const Downstream& d) const {
   DnsmasqDownstream dd{d.ifname, d.subnet, d.address, config_.rangeFirstHost, config_.rangeLastHost,
                        config_.leaseTimeSec, d.address6, d.localOnly, config_.localDomain, config_.dhcp6Stateful,
-                       d.offLink};
+                       d.offLink, dnsmasqUser().name};
   return dnsmasqArgv(config_.dnsmasqPath, dd, config_.runDir, config_.stateDir);
 }
 

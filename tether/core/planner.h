@@ -56,7 +56,7 @@ struct Facts {
   std::map<std::string, Stage> stages;         // per downstream, from its machine
   std::map<std::string, Ipv4Prefix> assigned;  // the downstream addresses in place now
   std::set<std::string> accessPoints;          // downstreams that are the soft AP
-  std::optional<uint32_t> dnsmasqUid;          // the user dnsmasq forwards DNS as (nobody)
+  std::optional<uint32_t> dnsmasqUid;          // the user dnsmasq forwards DNS as (dnsmasqUser())
   bool chains = false;        // the master has asked for tetherd's chains (tethering set up)
   bool dns = false;           // the master has asked for the DNS forwarders
   bool ipForwarding = false;  // the master has asked for IP forwarding

@@ -3,7 +3,6 @@
 // intent, lets the machines decide on the plan (what to tether, what moved), applies the plan
 // and answers the commands that waited for it. Level-triggered: it converges on the current
 // facts whatever happened before, and does nothing when nothing changed.
-#include <pwd.h>
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
@@ -15,6 +14,7 @@
 #include "tether/base/log.h"
 #include "tether/core/manager_impl.h"
 #include "tether/core/ula_store.h"
+#include "tether/system/dnsmasq.h"
 
 namespace tetherd {
 
@@ -113,14 +113,8 @@ Facts TetherManager::Impl::facts() const {
   return f;
 }
 
-// dnsmasq runs as nobody (it drops to that user; tetherd gives it no --user).
-std::optional<uint32_t> TetherManager::Impl::dnsmasqUid() {
-  static const std::optional<uint32_t> uid = []() -> std::optional<uint32_t> {
-    if (const passwd* pw = ::getpwnam("nobody")) return pw->pw_uid;
-    return std::nullopt;
-  }();
-  return uid;
-}
+// dnsmasq runs as Debian's `dnsmasq` user when there is one, else as nobody (dnsmasqUser()).
+std::optional<uint32_t> TetherManager::Impl::dnsmasqUid() { return dnsmasqUser().uid; }
 
 // ---------------------------------------------------------------------------- reconcile
 

@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <optional>
 
+#include <pwd.h>
+
 namespace tetherd {
 namespace {
 
@@ -16,6 +18,11 @@ constexpr int kMaxLeaseSec = 7 * 24 * 3600;
 constexpr size_t kMaxPathBytes = 200;
 
 Error invalid(std::string message) { return makeError(Errc::InvalidArgument, std::move(message)); }
+
+bool plainUserName(const std::string& u) {
+  if (u.empty() || u.size() > 32 || !(std::islower(static_cast<unsigned char>(u[0])) || u[0] == '_')) return false;
+  return u.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") == std::string::npos;
+}
 
 // An absolute path without control characters, trailing '/' removed.
 Result<std::string> cleanPath(const std::string& path, const char* what) {
@@ -122,6 +129,15 @@ std::string dnsmasqHostsFile(const std::vector<StaticLease>& leases, const Ipv4P
   return out;
 }
 
+const DnsmasqUser& dnsmasqUser() {
+  static const DnsmasqUser user = []() -> DnsmasqUser {
+    if (const passwd* pw = ::getpwnam("dnsmasq")) return {"dnsmasq", pw->pw_uid};
+    if (const passwd* pw = ::getpwnam("nobody")) return {"", pw->pw_uid};
+    return {};
+  }();
+  return user;
+}
+
 Result<std::vector<std::string>> dnsmasqArgv(const std::string& binary, const DnsmasqDownstream& d,
                                              const std::string& runDir, const std::string& stateDir) {
   if (!plainIfname(d.ifname))
@@ -155,6 +171,7 @@ Result<std::vector<std::string>> dnsmasqArgv(const std::string& binary, const Dn
 
   if (d.address6 && (d.address6->length != 64 || d.address6->address == d.address6->network()))
     return invalid(where + "IPv6 address " + d.address6->str() + " must be a host of a /64");
+  if (!d.user.empty() && !plainUserName(d.user)) return invalid(where + "user '" + d.user + "' is not a plain user name");
 
   const std::string& ifn = d.ifname;
   const std::string addr = d.address.str();
@@ -183,6 +200,7 @@ Result<std::vector<std::string>> dnsmasqArgv(const std::string& binary, const Dn
       "--no-ping",
   };
   if (!d.localOnly) argv.push_back("--servers-file=" + dnsmasqServersPath(*run));
+  if (!d.user.empty()) argv.push_back("--user=" + d.user);
   const std::string domain = d.domain.empty() && d.localOnly ? "lan" : d.domain;
   if (!domain.empty()) {
     if (domain.size() > 253 || domain.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-.") != std::string::npos)

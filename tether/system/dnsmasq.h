@@ -53,14 +53,28 @@ struct DnsmasqDownstream {
   // clients send everything to the router, which routes each address back by a /128), and
   // always stateless (addresses of the upstream's link are not handed out by DHCPv6).
   bool offLink = false;
+  // The user dnsmasq drops to (--user; "" = its built-in default, nobody). tetherd gives it
+  // Debian's own `dnsmasq` user when there is one (dnsmasqUser()), so that the policy rule that
+  // sends dnsmasq's upstream queries through the selected upstream (uidrange) matches nothing
+  // else of the appliance's. A plain user name ([a-z_][a-z0-9_-]*, at most 32).
+  std::string user{};
 };
+
+// The user tetherd's dnsmasq instances run as: Debian's `dnsmasq` (made by dnsmasq-base's
+// postinst) when the system has it, else `nobody` (what dnsmasq drops to without --user), with
+// its uid; no uid when neither exists. Looked up once.
+struct DnsmasqUser {
+  std::string name;                 // "" = no --user (nobody)
+  std::optional<uint32_t> uid;
+};
+const DnsmasqUser& dnsmasqUser();
 
 // The files an instance uses.
 std::string dnsmasqServersPath(const std::string& runDir);                          // shared by all instances
 std::string dnsmasqPidPath(const std::string& runDir, const std::string& ifname);
 std::string dnsmasqLeasePath(const std::string& stateDir, const std::string& ifname);
 // The instance's --dhcp-hostsfile (static leases): in run_dir, 0644, as dnsmasq re-reads it
-// as nobody on every SIGHUP (dnsmasq 2.90's man page: --dhcp-hostsfile is re-read on SIGHUP).
+// as its user on every SIGHUP (dnsmasq 2.90's man page: --dhcp-hostsfile is re-read on SIGHUP).
 std::string dnsmasqHostsPath(const std::string& runDir, const std::string& ifname);
 
 // The full argv (argv[0] = binary). Refused (InvalidArgument, naming the field) when the
