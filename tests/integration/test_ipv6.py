@@ -503,18 +503,29 @@ class Ipv6Relay(unittest.TestCase):
         # How the client's address was found (the NsWatch trigger, or the client's own solicitation).
         print("\n".join(l for l in LAB.tetherd_log().splitlines() if "IPv6 relay" in l)[-1500:], file=sys.stderr)
 
+    def proxied(self, addr):
+        """eth0 answers NDP for addr (a proxy entry) and a /128 leads back to usb0."""
+        return (addr in LAB.app.run("ip", "-6", "neigh", "show", "proxy", "dev", "eth0").stdout,
+                "dev usb0" in LAB.app.run("ip", "-6", "route", "show", addr + "/128").stdout)
+
     def test_2_blocked_mac_reaches_nothing_over_ipv6_in_relay(self):
-        self.client_address()
+        addr = self.client_address()
         L.wait_for(lambda: self.fetch() == "hello over IPv6\n", timeout=15, what="a fetch")
+        self.assertEqual(self.proxied(addr), (True, True))
         LAB.tetherctl("client", "block", self.client.mac, check=True)
         try:
+            # At once: eth0 no longer answers the router for the blocked client, no route back.
+            L.wait_for(lambda: self.proxied(addr) == (False, False), timeout=2,
+                       what="the blocked client's proxy entry and /128 removed")
             self.assertEqual(self.fetch(), "")
+            self.assertEqual(self.proxied(addr), (False, False), "not relayed again while blocked")
             router = global6(LAB.app, "usb0", WAN_PREFIX)[0]
             answer = self.client.dig(WWW6_NAME, server=router, rtype="AAAA", check=False, timeout=1, tries=1)
             self.assertNotIn(WWW6, answer)
         finally:
             LAB.tetherctl("client", "unblock", self.client.mac, check=True)
         L.wait_for(lambda: self.fetch() == "hello over IPv6\n", timeout=10, what="a fetch once unblocked")
+        self.assertEqual(self.proxied(addr), (True, True), "relayed again once unblocked")
 
     def test_3_a_second_downstream_is_relayed_too(self):
         laptop = LAB.add_downstream("wlan0", client="laptop6")
