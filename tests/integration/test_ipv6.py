@@ -500,6 +500,10 @@ class Ipv6Relay(unittest.TestCase):
         status = LAB.tetherctl("tether", "status", check=True).stdout
         self.assertIn(" ipv6=auto ipv6_mode=relay delegated=none ipv6_left=none ipv6.usb0=relay,2001:db8:1::/64", status)
         self.assertIn("ipv6=relay", LAB.tetherctl("tether", "interface", "list", check=True).stdout)
+        # `tether doctor` says relay is in force, with the /64 and the proxied addresses.
+        self.assertRegex(LAB.tetherctl("tether", "doctor", check=True).stdout,
+                         r"ok relay active: upstream eth0's /64 2001:db8:1::/64 shared with usb0, [1-9][0-9]* client "
+                         r"address(es)? proxied")
         # How the client's address was found (the NsWatch trigger, or the client's own solicitation).
         print("\n".join(l for l in LAB.tetherd_log().splitlines() if "IPv6 relay" in l)[-1500:], file=sys.stderr)
 
