@@ -15,12 +15,14 @@ client gets an address in 2001:db8:1::/64 by SLAAC (announced off-link by usb0's
 resolves the AAAA through tetherd and fetches; the server sees the client's own address; a
 blocked MAC reaches nothing; a second downstream (wlan0) is relayed too; after kill -9 (the next
 run cleans up) and after a stop no proxy entry, /128 route, address or sysctl of tetherd's is
-left (about 20 s)."""
+left (about 20 s), nor after kill -9 at random points, six rounds (about 20 s more)."""
 import ipaddress
 import os
+import random
 import re
 import signal
 import sys
+import time
 import unittest
 
 import support
@@ -567,6 +569,40 @@ class Ipv6Relay(unittest.TestCase):
         for k, v in self.before.items():
             self.assertEqual(LAB.app.sysctl(k), v, k)
         self.assertEqual([f for f in os.listdir(LAB.run_dir) if not f.endswith(".sock")], [])
+
+    def test_5_kill9_at_random_points_converges_and_stop_leaves_nothing(self):
+        """kill -9 of tetherd at random points while relaying, RELAY_KILL_ROUNDS times
+        (TETHERD_KILL_SEED replays a run): each next run removes what the killed one left
+        (run_dir/relay-hosts) and relays again; then the client fetches from its own address,
+        relayed once; after the last stop nothing of relay's is left."""
+        seed = int(os.environ.get("TETHERD_KILL_SEED") or int(time.time()))
+        rng = random.Random(seed)
+        LAB.start_tetherd(config(ipv6="auto"))
+        addr = self.client_address()
+        for _ in range(RELAY_KILL_ROUNDS):
+            time.sleep(rng.uniform(0.0, 1.5))
+            LAB.stop_tetherd(signal.SIGKILL)
+            LAB.start_tetherd(config(ipv6="auto"))
+        L.wait_for(lambda: self.fetch() == "hello over IPv6\n" and re.findall(r"^(\S+) - - ", http6_log(), re.M)[-1] == addr,
+                   timeout=20, what="a fetch from the client's own address after %d kill -9 (seed %d)" % (RELAY_KILL_ROUNDS, seed))
+        proxies = LAB.app.run("ip", "-6", "neigh", "show", "proxy").stdout.split()
+        self.assertEqual(proxies.count(addr), 1, "one proxy entry (seed %d)" % seed)
+        self.assertEqual(len(LAB.app.run("ip", "-6", "route", "show", addr + "/128").stdout.strip().splitlines()), 1)
+        with open(os.path.join(LAB.run_dir, "relay-hosts")) as f:
+            self.assertIn("usb0 eth0 %s\n" % addr, f.read())
+        self.assertEqual(LAB.app.sysctl("net.ipv6.conf.eth0.proxy_ndp"), "1")
+        self.assertEqual(LAB.stop_tetherd(), 0)
+        self.assertEqual(LAB.app.run("ip", "-6", "neigh", "show", "proxy").stdout.strip(), "")
+        self.assertEqual([r for r in LAB.app.run("ip", "-6", "route", "show").stdout.splitlines()
+                          if r.startswith(WAN_PREFIX) and not re.search(r" dev eth0\b", r)], [],
+                         "no route into the /64 left but eth0's own")
+        for k, v in self.before.items():
+            self.assertEqual(LAB.app.sysctl(k), v, k)
+        self.assertEqual([f for f in os.listdir(LAB.run_dir) if not f.endswith(".sock")], [])
+        sys.stderr.write("relay kill -9 rounds: %d (seed %d)\n" % (RELAY_KILL_ROUNDS, seed))
+
+
+RELAY_KILL_ROUNDS = int(os.environ.get("TETHERD_KILL_ROUNDS", "6"))
 
 
 if __name__ == "__main__":
