@@ -9,7 +9,9 @@ only) on eth0, reads its hook's file, gives usb0 a /64 of the delegation and ann
 client takes a global address by SLAAC and fetches from inet over IPv6 without NAT: the server
 logs the client's own address. Then kea delegates from another pool (restarted with a new
 config and no lease file): at the next renewal the client gets the new prefix at once, the old
-one deprecated (preferred lifetime 0, RFC 9096). After kill -9 of tetherd the next run stops
+one deprecated (preferred lifetime 0, RFC 9096); so it is after a clean restart given another
+prefix, and when `auto` leaves pd for relay (state_dir/pd-announced: a restarted dnsmasq would
+forget it). After kill -9 of tetherd the next run stops
 the dhcpcd it left (by the recorded pid and start time: dhcpcd rewrites its argv) and usb0
 keeps its /64. After a stop nothing of dhcpcd's is left.
 
@@ -250,7 +252,7 @@ class Ipv6PrefixDelegation(unittest.TestCase):
         stopped = time.monotonic()
         self.assertEqual(LAB.stop_tetherd(), 0)
         with open(os.path.join(LAB.state_dir, "pd-announced")) as f:
-            self.assertRegex(f.read(), r"^usb0 2001:db8:200:[0-9a-f:]*:1/64 \d+$")
+            self.assertRegex(f.read(), r"(?m)^usb0 2001:db8:200:[0-9a-f:]*:1/64 \d+$")
         start_kea(POOL1 + ":")
         LAB.start_tetherd(config())
         L.wait_for(lambda: global6(LAB.app, "usb0", POOL1), timeout=40, what="usb0's /64 of the new delegation")
