@@ -15,12 +15,14 @@ client gets an address in 2001:db8:1::/64 by SLAAC (announced off-link by usb0's
 resolves the AAAA through tetherd and fetches; the server sees the client's own address; a
 blocked MAC reaches nothing; a second downstream (wlan0) is relayed too; after kill -9 (the next
 run cleans up) and after a stop no proxy entry, /128 route, address or sysctl of tetherd's is
-left (about 20 s)."""
+left (about 20 s), nor after kill -9 at random points, six rounds (about 20 s more)."""
 import ipaddress
 import os
+import random
 import re
 import signal
 import sys
+import time
 import unittest
 
 import support
@@ -500,21 +502,36 @@ class Ipv6Relay(unittest.TestCase):
         status = LAB.tetherctl("tether", "status", check=True).stdout
         self.assertIn(" ipv6=auto ipv6_mode=relay delegated=none ipv6_left=none ipv6.usb0=relay,2001:db8:1::/64", status)
         self.assertIn("ipv6=relay", LAB.tetherctl("tether", "interface", "list", check=True).stdout)
+        # `tether doctor` says relay is in force, with the /64 and the proxied addresses.
+        self.assertRegex(LAB.tetherctl("tether", "doctor", check=True).stdout,
+                         r"ok relay active: upstream eth0's /64 2001:db8:1::/64 shared with usb0, [1-9][0-9]* client "
+                         r"address(es)? proxied")
         # How the client's address was found (the NsWatch trigger, or the client's own solicitation).
         print("\n".join(l for l in LAB.tetherd_log().splitlines() if "IPv6 relay" in l)[-1500:], file=sys.stderr)
 
+    def proxied(self, addr):
+        """eth0 answers NDP for addr (a proxy entry) and a /128 leads back to usb0."""
+        return (addr in LAB.app.run("ip", "-6", "neigh", "show", "proxy", "dev", "eth0").stdout,
+                "dev usb0" in LAB.app.run("ip", "-6", "route", "show", addr + "/128").stdout)
+
     def test_2_blocked_mac_reaches_nothing_over_ipv6_in_relay(self):
-        self.client_address()
+        addr = self.client_address()
         L.wait_for(lambda: self.fetch() == "hello over IPv6\n", timeout=15, what="a fetch")
+        self.assertEqual(self.proxied(addr), (True, True))
         LAB.tetherctl("client", "block", self.client.mac, check=True)
         try:
+            # At once: eth0 no longer answers the router for the blocked client, no route back.
+            L.wait_for(lambda: self.proxied(addr) == (False, False), timeout=2,
+                       what="the blocked client's proxy entry and /128 removed")
             self.assertEqual(self.fetch(), "")
+            self.assertEqual(self.proxied(addr), (False, False), "not relayed again while blocked")
             router = global6(LAB.app, "usb0", WAN_PREFIX)[0]
             answer = self.client.dig(WWW6_NAME, server=router, rtype="AAAA", check=False, timeout=1, tries=1)
             self.assertNotIn(WWW6, answer)
         finally:
             LAB.tetherctl("client", "unblock", self.client.mac, check=True)
         L.wait_for(lambda: self.fetch() == "hello over IPv6\n", timeout=10, what="a fetch once unblocked")
+        self.assertEqual(self.proxied(addr), (True, True), "relayed again once unblocked")
 
     def test_3_a_second_downstream_is_relayed_too(self):
         laptop = LAB.add_downstream("wlan0", client="laptop6")
@@ -552,6 +569,40 @@ class Ipv6Relay(unittest.TestCase):
         for k, v in self.before.items():
             self.assertEqual(LAB.app.sysctl(k), v, k)
         self.assertEqual([f for f in os.listdir(LAB.run_dir) if not f.endswith(".sock")], [])
+
+    def test_5_kill9_at_random_points_converges_and_stop_leaves_nothing(self):
+        """kill -9 of tetherd at random points while relaying, RELAY_KILL_ROUNDS times
+        (TETHERD_KILL_SEED replays a run): each next run removes what the killed one left
+        (run_dir/relay-hosts) and relays again; then the client fetches from its own address,
+        relayed once; after the last stop nothing of relay's is left."""
+        seed = int(os.environ.get("TETHERD_KILL_SEED") or int(time.time()))
+        rng = random.Random(seed)
+        LAB.start_tetherd(config(ipv6="auto"))
+        addr = self.client_address()
+        for _ in range(RELAY_KILL_ROUNDS):
+            time.sleep(rng.uniform(0.0, 1.5))
+            LAB.stop_tetherd(signal.SIGKILL)
+            LAB.start_tetherd(config(ipv6="auto"))
+        L.wait_for(lambda: self.fetch() == "hello over IPv6\n" and re.findall(r"^(\S+) - - ", http6_log(), re.M)[-1] == addr,
+                   timeout=20, what="a fetch from the client's own address after %d kill -9 (seed %d)" % (RELAY_KILL_ROUNDS, seed))
+        proxies = LAB.app.run("ip", "-6", "neigh", "show", "proxy").stdout.split()
+        self.assertEqual(proxies.count(addr), 1, "one proxy entry (seed %d)" % seed)
+        self.assertEqual(len(LAB.app.run("ip", "-6", "route", "show", addr + "/128").stdout.strip().splitlines()), 1)
+        with open(os.path.join(LAB.run_dir, "relay-hosts")) as f:
+            self.assertIn("usb0 eth0 %s\n" % addr, f.read())
+        self.assertEqual(LAB.app.sysctl("net.ipv6.conf.eth0.proxy_ndp"), "1")
+        self.assertEqual(LAB.stop_tetherd(), 0)
+        self.assertEqual(LAB.app.run("ip", "-6", "neigh", "show", "proxy").stdout.strip(), "")
+        self.assertEqual([r for r in LAB.app.run("ip", "-6", "route", "show").stdout.splitlines()
+                          if r.startswith(WAN_PREFIX) and not re.search(r" dev eth0\b", r)], [],
+                         "no route into the /64 left but eth0's own")
+        for k, v in self.before.items():
+            self.assertEqual(LAB.app.sysctl(k), v, k)
+        self.assertEqual([f for f in os.listdir(LAB.run_dir) if not f.endswith(".sock")], [])
+        sys.stderr.write("relay kill -9 rounds: %d (seed %d)\n" % (RELAY_KILL_ROUNDS, seed))
+
+
+RELAY_KILL_ROUNDS = int(os.environ.get("TETHERD_KILL_ROUNDS", "6"))
 
 
 if __name__ == "__main__":

@@ -412,3 +412,37 @@ TEST(Doctor, PrefixDelegationProblemsAreSaidPlainly) {
   f.upstreamIpv6Address = false;
   EXPECT_EQ(diagnose(f), Lines{});
 }
+
+// Relay (issue 12): doctor says it is in force, with the /64 and how many client addresses are
+// proxied, or, with ipv6 = relay, the one reason it is not (instead of the general IPv6 lines).
+TEST(Doctor, RelayInForceOrWhyNot) {
+  Facts f = tetheringFine();
+  f.ipv6Configured = "relay";
+  f.ipv6Mode = "off";
+  EXPECT_EQ(diagnose(f), (Lines{"problem relay not in force (ipv6 = relay): upstream eth0 has no global IPv6 address; clients "
+                                "get no IPv6; they use IPv4"}));
+  f.upstreamIpv6Address = true;  // a static one (or deprecated, or not /64)
+  EXPECT_EQ(diagnose(f), (Lines{"problem relay not in force (ipv6 = relay): upstream eth0 has no /64 from router "
+                                "advertisements (its global addresses are static, deprecated or not /64: nothing on-link "
+                                "to share); clients get no IPv6; they use IPv4"}));
+  f.upstreamSlaac64 = true;
+  EXPECT_EQ(diagnose(f), (Lines{"problem relay not in force (ipv6 = relay): upstream eth0 sends no router advertisement (no "
+                                "IPv6 default route learnt); clients get no IPv6; they use IPv4"}));
+  f.upstreamIpv6Route = true;
+  f.ipv6Mode = "relay";
+  f.relayed = "2001:db8:1::/64";
+  EXPECT_EQ(diagnose(f), (Lines{"ok relay active: upstream eth0's /64 2001:db8:1::/64 shared with no forwarding downstream "
+                                "yet, 0 client addresses proxied (a /128 route and a proxy neighbour entry each)"}));
+  f.relayDownstreams = {"usb0", "wlan0"};
+  f.relayHosts = 1;
+  EXPECT_EQ(diagnose(f), (Lines{"ok relay active: upstream eth0's /64 2001:db8:1::/64 shared with usb0 wlan0, 1 client "
+                                "address proxied (a /128 route and a proxy neighbour entry each)"}));
+  f.ipv6Configured = "auto";  // auto relaying says the same
+  f.relayHosts = 3;
+  EXPECT_EQ(diagnose(f), (Lines{"ok relay active: upstream eth0's /64 2001:db8:1::/64 shared with usb0 wlan0, 3 client "
+                                "addresses proxied (a /128 route and a proxy neighbour entry each)"}));
+  f.ipv6Mode = "nat66";  // auto without relay: no relay line
+  EXPECT_EQ(diagnose(f), Lines{});
+  f.tethering = false;
+  EXPECT_EQ(diagnose(f), Lines{});
+}

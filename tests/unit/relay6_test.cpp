@@ -245,6 +245,36 @@ std::string tempDir() {
 
 }  // namespace
 
+// A blocked client's addresses are neither routed back nor proxied: the upstream router is not
+// answered for them (the firewall's drop alone would leave the appliance claiming them). Its
+// block lifted, the next plan relays them again; other clients are untouched meanwhile.
+TEST(RelayPlan, ABlockedClientsAddressesAreNotProxiedUntilItIsUnblocked) {
+  Intent i = tethering(Ipv6Mode::Relay);
+  i.blocked = {"02:00:00:00:00:01"};
+  const Desired blocked = plan(mobile(), i);
+  EXPECT_EQ(blocked.relay.hosts, (std::set<RelayHost>{{"wlan0", A6("2001:db8:1::b1")}})) << show(blocked);
+  EXPECT_EQ(blocked.relay.downstreams, (std::set<std::string>{"usb0", "wlan0"}));
+  EXPECT_EQ(blocked.configured.at("usb0").ipv6, Ipv6Mode::Relay) << "usb0 still relays (its other clients)";
+  ASSERT_TRUE(blocked.firewall);
+  EXPECT_EQ(blocked.firewall->blockedMacs, i.blocked);
+
+  // Through the applier: the block takes the proxy entries and routes away at once, the
+  // unblock puts them back.
+  FakeRelay port;
+  RelayApplier applier(&port, "");
+  const Desired open = plan(mobile(), tethering(Ipv6Mode::Relay));
+  ASSERT_TRUE(applier.apply(open.relay));
+  port.ops.clear();
+  ASSERT_TRUE(applier.apply(blocked.relay));
+  EXPECT_EQ(port.ops, (std::vector<std::string>{"proxy- wwan0 2001:db8:1::a1", "route- usb0 2001:db8:1::a1",
+                                                 "proxy- wwan0 2001:db8:1::a2", "route- usb0 2001:db8:1::a2"}));
+  port.ops.clear();
+  ASSERT_TRUE(applier.apply(plan(mobile(), tethering(Ipv6Mode::Relay)).relay));
+  EXPECT_EQ(port.ops, (std::vector<std::string>{"route+ usb0 2001:db8:1::a1", "proxy+ wwan0 2001:db8:1::a1",
+                                                 "route+ usb0 2001:db8:1::a2", "proxy+ wwan0 2001:db8:1::a2"}));
+  EXPECT_TRUE(applier.applied() == open.relay);
+}
+
 TEST(RelayApplier, RoutesFirstThenProxiesOnlyTheDifferenceRecordedForACrash) {
   const std::string dir = tempDir(), record = dir + "/relay-hosts";
   FakeRelay port;

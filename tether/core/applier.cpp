@@ -83,6 +83,7 @@ Applier::Outcome Applier::apply(const Desired& want, const KernelView& kernel) {
       d.address6 = p.address6;
       d.lease6 = p.lease6;
       recordChanged = true;
+      revive6(name, d, want.configured);
     }
     fresh.push_back(name);
   }
@@ -131,6 +132,7 @@ Applier::Outcome Applier::apply(const Desired& want, const KernelView& kernel) {
   for (const auto& r : ports_.ipfwd.requesters())
     if (!want.ipfwdRequesters.count(r)) out.ipfwd[r] = ports_.ipfwd.disable(r);
   if (auto st = applySysctls(want.sysctls, true); !st && out.sysctls) out.sysctls = st;
+  saveAnnounced();
   return out;
 }
 
@@ -167,8 +169,9 @@ void Applier::takeDown(const std::string& ifname, Downstream& d, const KernelVie
   if (d.dhcp) ports_.dhcp.stop(ifname);
   d.dhcp = false;
   d.complete = false;
-  for (const auto& [old, validUntil] : d.deprecated6)
-    if (kernel.exists(ifname)) (void)ports_.netlink.removeAddress6(ifname, old);
+  carry6(ifname, d);
+  for (const auto& old : d.deprecated6)
+    if (kernel.exists(ifname)) (void)ports_.netlink.removeAddress6(ifname, old.address);
   d.deprecated6.clear();
   d.lease6.reset();
   if (d.address6 && kernel.exists(ifname)) {
@@ -206,17 +209,93 @@ Status Applier::renumber6(const std::string& ifname, Downstream& d, const Downst
                            : ports_.netlink.addAddress6(ifname, *plan.address6);  // nat66's ULA
   if (!added) return added;  // naming the address and the interface
   const auto now = PdLease::Clock::now();
-  std::erase_if(d.deprecated6, [&](const auto& e) { return e.first == *plan.address6 || e.second <= now; });
+  std::erase_if(d.deprecated6, [&](const auto& e) { return e.address == *plan.address6 || e.validUntil <= now; });
   const uint32_t left = pdSecondsLeft(d.lease6->validUntil, now);
   Status st = left > 0 ? ports_.netlink.setAddress6Lifetimes(ifname, *d.address6, 0, std::min(left, 0xfffffffeU))
                        : ports_.netlink.removeAddress6(ifname, *d.address6);
   if (!st) log::warning(ifname, ": deprecate ", d.address6->str(), ": ", st.error().message);
-  else if (left > 0) d.deprecated6.emplace_back(*d.address6, std::min(d.lease6->validUntil, now + std::chrono::hours(24 * 365)));
+  else if (left > 0) d.deprecated6.push_back(AnnouncedPrefix{*d.address6, std::min(d.lease6->validUntil, now + kMaxAnnouncedValid)});
   log::notice(ifname, ": IPv6 now ", plan.address6->str(), "; ", d.address6->str(),
               left > 0 ? " deprecated until its valid lifetime ends (" + std::to_string(left) + " s)" : " removed");
   d.address6 = plan.address6;
   d.lease6 = plan.lease6;
   return {};
+}
+
+// pd: what the clients may still hold comes back deprecated when IPv6 does (revive6).
+void Applier::carry6(const std::string& ifname, const Downstream& d) {
+  auto& carry = carried_[ifname];
+  for (const auto& old : d.deprecated6) addAnnounced(carry, old);
+  if (d.address6 && d.lease6) addAnnounced(carry, AnnouncedPrefix{*d.address6, d.lease6->validUntil});
+  if (carry.empty()) carried_.erase(ifname);
+}
+
+// pd: the /64s this downstream announced before (carried_: before its dnsmasq restarted, or in
+// an earlier run) come back beside its new address while valid, unless one is some
+// downstream's own /64 now: preferred kRevivedPreferredSec, so that the dnsmasq started next
+// announces them, and the kernel deprecates them then (pd_announced.h).
+void Applier::revive6(const std::string& ifname, Downstream& d, const std::map<std::string, DownstreamPlan>& planned) {
+  auto it = carried_.find(ifname);
+  if (it == carried_.end()) return;
+  const auto now = PdLease::Clock::now();
+  const auto maxLeft = static_cast<uint32_t>(std::chrono::seconds(kMaxAnnouncedValid).count());
+  std::vector<AnnouncedPrefix> kept;
+  for (const auto& p : it->second) {
+    bool own = false;
+    for (const auto& [n, q] : planned) own = own || (q.address6 && q.address6->network() == p.address.network());
+    if (own || p.validUntil <= now) continue;
+    const uint32_t left = std::min(pdSecondsLeft(p.validUntil, now), maxLeft);
+    if (auto st = ports_.netlink.setAddress6Lifetimes(ifname, p.address, std::min(kRevivedPreferredSec, left), left); !st) {
+      log::warning(ifname, ": announce ", p.address.str(), " deprecated: ", st.error().message);
+      kept.push_back(p);  // tried again when the downstream next gets IPv6
+      continue;
+    }
+    d.deprecated6.push_back(p);
+    log::notice(ifname, ": ", p.address.str(), " announced again, deprecated until its valid lifetime ends (", left, " s)");
+  }
+  if (kept.empty()) carried_.erase(it);
+  else it->second = std::move(kept);
+}
+
+void Applier::loadAnnounced(std::string file) {
+  announcedFile_ = std::move(file);
+  auto text = readFile(announcedFile_, 64 * 1024);
+  if (!text) return;  // none yet
+  const auto now = PdLease::Clock::now();
+  for (const auto& [name, list] : parseAnnounced(*text, now, std::chrono::system_clock::now()))
+    for (const auto& p : list) addAnnounced(carried_[name], p);
+  announcedSaved_ = announced(now);
+}
+
+// Every downstream's announced /64s: its pd address (valid as its lease), its deprecated ones,
+// and those carried; ended ones left out.
+AnnouncedPrefixes Applier::announced(PdLease::Clock::time_point now) const {
+  AnnouncedPrefixes all = carried_;
+  for (const auto& [n, d] : downstreams_) {
+    if (d.address6 && d.lease6) addAnnounced(all[n], AnnouncedPrefix{*d.address6, d.lease6->validUntil});
+    for (const auto& old : d.deprecated6) addAnnounced(all[n], old);
+  }
+  for (auto it = all.begin(); it != all.end();) {
+    std::erase_if(it->second, [&](const AnnouncedPrefix& p) { return p.validUntil <= now; });
+    it = it->second.empty() ? all.erase(it) : std::next(it);
+  }
+  return all;
+}
+
+// The state file follows what is announced (written only when that changed: a renewal, a new
+// prefix, one ended).
+void Applier::saveAnnounced() {
+  if (announcedFile_.empty()) return;
+  const auto now = PdLease::Clock::now();
+  auto all = announced(now);
+  if (all == announcedSaved_) return;
+  announcedSaved_ = all;
+  const auto text = formatAnnounced(all, now, std::chrono::system_clock::now());
+  if (text.empty()) {
+    ::unlink(announcedFile_.c_str());
+    return;
+  }
+  if (auto st = writeFileAtomic(announcedFile_, text, 0644); !st) log::warning(st.error().message);
 }
 
 Status Applier::bringUp(const std::string& ifname, const DownstreamPlan& plan, Downstream& d) {
@@ -265,7 +344,7 @@ void Applier::saveRecord() {
     if (d.address) text += n + " " + d.address->str() + "\n";
   for (const auto& [n, d] : downstreams_) {
     if (d.address6) text += n + " " + d.address6->str() + "\n";
-    for (const auto& [old, validUntil] : d.deprecated6) text += n + " " + old.str() + "\n";
+    for (const auto& old : d.deprecated6) text += n + " " + old.address.str() + "\n";
   }
   if (text.empty()) {  // nothing to undo after a crash: no record left in run_dir
     ::unlink(record_.c_str());
@@ -293,7 +372,10 @@ void Applier::removeLeftovers() {
   ::unlink(record_.c_str());
 }
 
-void Applier::forgetDownstream(const std::string& ifname) { downstreams_.erase(ifname); }
+void Applier::forgetDownstream(const std::string& ifname) {
+  if (auto it = downstreams_.find(ifname); it != downstreams_.end()) carry6(ifname, it->second);
+  downstreams_.erase(ifname);
+}
 
 std::optional<Ipv4Prefix> Applier::address(const std::string& ifname) const {
   auto it = downstreams_.find(ifname);

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "tether/core/pd_announced.h"
 #include "tether/core/planner.h"
 #include "tether/core/ports.h"
 #include "tether/core/relay_applier.h"
@@ -64,6 +65,10 @@ class Applier {
   void resetShaping() { shaping_.reset(); }  // at start: a crash's qdiscs and ifbs
   const ShapingState& shaping() const { return shaping_.applied(); }
   void resetRelay() { relay_.reset(); }  // at start: a crash's relay routes and proxy entries
+  // At start: the delegated /64s an earlier run announced (pd_announced.h), kept in `file`
+  // from now on. Each comes back deprecated when its downstream next gets IPv6 (in any mode)
+  // while it is still valid and not the downstream's own /64 then.
+  void loadAnnounced(std::string file);
   const RelayState& relay() const { return relay_.applied(); }
   // The link is gone, and its address with it.
   void forgetDownstream(const std::string& ifname);
@@ -82,7 +87,7 @@ class Applier {
     std::optional<Ipv6Prefix> address6;
     std::optional<PdLease> lease6;  // pd: the lifetimes address6 was given
     // pd: old routers' addresses left deprecated (preferred 0) until their valid end
-    std::vector<std::pair<Ipv6Prefix, PdLease::Clock::time_point>> deprecated6;
+    std::vector<AnnouncedPrefix> deprecated6;
     bool dhcp = false;
     bool ap = false;
     bool complete = false;  // every step done: link up, DHCP, AP
@@ -90,6 +95,10 @@ class Applier {
   void takeDown(const std::string& ifname, Downstream& d, const KernelView& kernel, bool keepIpv4 = false);
   Status setLease6(const std::string& ifname, const Ipv6Prefix& address, const PdLease& lease);
   Status renumber6(const std::string& ifname, Downstream& d, const DownstreamPlan& plan);
+  void carry6(const std::string& ifname, const Downstream& d);
+  void revive6(const std::string& ifname, Downstream& d, const std::map<std::string, DownstreamPlan>& planned);
+  AnnouncedPrefixes announced(PdLease::Clock::time_point now) const;
+  void saveAnnounced();
   Status bringUp(const std::string& ifname, const DownstreamPlan& plan, Downstream& d);
   Status applyFirewall(const std::optional<FirewallState>& want);
   void saveRecord();
@@ -106,6 +115,11 @@ class Applier {
   RoutingApplier routing_;
   ShapingApplier shaping_;
   RelayApplier relay_;
+  // pd: announced /64s of downstreams taken down (or of an earlier run), until revived
+  // (revive6) or ended; and what the state file holds (none: not kept).
+  AnnouncedPrefixes carried_;
+  std::string announcedFile_;
+  AnnouncedPrefixes announcedSaved_;
 };
 
 }  // namespace tetherd

@@ -148,9 +148,36 @@ std::string lineOf(const Blocker& b) {
 
 namespace {
 
+std::string joinNames(const std::vector<std::string>& names) {
+  std::string s;
+  for (const auto& n : names) s += (s.empty() ? "" : " ") + n;
+  return s;
+}
+
+// ipv6 = relay (or auto relaying): in force with what, or (relay configured) why not, the
+// first reason of relayPrefix's: a global address, one of /64 from router advertisements, an
+// IPv6 default route.
+std::string relayLine(const Facts& f) {
+  const std::string& up = *f.upstream;
+  if (f.ipv6Mode == "relay")
+    return "ok relay active: upstream " + up + "'s /64 " + (f.relayed.empty() ? "" : f.relayed + " ") + "shared with " +
+           (f.relayDownstreams.empty() ? std::string("no forwarding downstream yet") : joinNames(f.relayDownstreams)) + ", " +
+           std::to_string(f.relayHosts) + " client address" + (f.relayHosts == 1 ? "" : "es") +
+           " proxied (a /128 route and a proxy neighbour entry each)";
+  const std::string why = !f.upstreamIpv6Address ? "has no global IPv6 address"
+                          : !f.upstreamSlaac64   ? "has no /64 from router advertisements (its global addresses are static, "
+                                                   "deprecated or not /64: nothing on-link to share)"
+                                                 : "sends no router advertisement (no IPv6 default route learnt)";
+  return "problem relay not in force (ipv6 = relay): upstream " + up + " " + why + "; clients get no IPv6; they use IPv4";
+}
+
 // IPv6 is on and there is an upstream: what keeps clients from IPv6 destinations, one line each.
 void ipv6Problems(const Facts& f, std::vector<std::string>& out) {
   const std::string& up = *f.upstream;
+  if (f.ipv6Configured == "relay" && f.ipv6Mode != "relay") {  // one line says why
+    out.push_back(relayLine(f));
+    return;
+  }
   const std::string clients = f.ipv6Mode == "off" ? std::string("clients get no IPv6; they use IPv4")
                                                   : "clients get IPv6 addresses (" + f.ipv6Mode +
                                                         ") but reach no IPv6 destination; they use IPv4";
@@ -168,6 +195,7 @@ void ipv6Problems(const Facts& f, std::vector<std::string>& out) {
     for (const auto& n : f.pdLeft) names += (names.empty() ? "" : " ") + n;
     out.push_back("problem delegated prefix " + f.delegated + " has no /64 left for " + names + ": they get nat66");
   }
+  if (f.ipv6Mode == "relay") out.push_back(relayLine(f));
 }
 
 }  // namespace

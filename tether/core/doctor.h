@@ -62,8 +62,8 @@ struct Facts {
   std::vector<std::string> dnsmasqStopped;  // tethered downstreams whose dnsmasq is not running
   std::optional<std::string> upstream;
   std::vector<std::string> upstreamPriority;
-  // IPv6 (issue 12): the mode configured ("off", "auto", "pd", "nat66"), the one the
-  // downstreams get ("off", "pd", "nat66") and what the upstream has; whether dhcpcd asks it for
+  // IPv6 (issue 12): the mode configured ("off", "auto", "pd", "relay", "nat66"), the one the
+  // downstreams get ("off", "pd", "relay", "nat66") and what the upstream has; whether dhcpcd asks it for
   // a prefix and the prefix held ("" none), and the downstreams that had no /64 of it.
   std::string ipv6Configured = "off";
   std::string ipv6Mode = "off";
@@ -71,6 +71,12 @@ struct Facts {
   bool pdAsked = false;
   std::string delegated;
   std::vector<std::string> pdLeft;
+  // Relay: whether the upstream has a /64 from router advertisements; while relaying, the /64
+  // shared ("" none), the downstreams sharing it and how many client addresses are proxied.
+  bool upstreamSlaac64 = false;
+  std::string relayed;
+  std::vector<std::string> relayDownstreams;
+  size_t relayHosts = 0;
   Result<bool> ipForward = false;                        // net.ipv4.ip_forward
   std::vector<std::string> strictRpFilter;               // candidates with rp_filter 1 (rp_filter.h)
   Result<LegacyFilter> legacyFilter = LegacyFilter{{"FORWARD", LegacyChain{"ACCEPT", {}}}};

@@ -145,6 +145,10 @@ Facts gatherFacts(TetherManager& m) {
   f.pdLeft = v6.pdLeft;
   f.upstreamIpv6Address = v6.address;
   f.upstreamIpv6Route = v6.route;
+  f.upstreamSlaac64 = v6.slaac64;
+  if (v6.relayed) f.relayed = v6.relayed->str();
+  f.relayDownstreams.assign(v6.relayDownstreams.begin(), v6.relayDownstreams.end());
+  f.relayHosts = v6.relayHosts;
   f.ipForward = m.ipfwdKernelOn();
   if (const auto o = m.offload(); o.configured) f.offload = o.active ? "active" : o.reason;
   ProcSysctl sysctl;

@@ -91,6 +91,7 @@ Status TetherManager::start() {
   if (auto st = m.ipfwd.recoverFromPreviousRun(); !st) log::warning(st.error().message);
   m.sysctls.recoverFromPreviousRun();
   m.applier.removeLeftovers();
+  m.applier.loadAnnounced(m.intent.config.stateDir + "/pd-announced");  // announced deprecated again
   if (auto st = m.applier.resetRouting(routingRange(m.intent.config)); !st)
     log::warning("removing a previous run's policy rules and routes: ", st.error().message);
   m.applier.resetShaping();

@@ -34,7 +34,12 @@ TetherManager::Ipv6Upstream TetherManager::ipv6Upstream() const {
   if (impl_->upstream) {
     out.address = !impl_->deps.kernel.addresses6Of(*impl_->upstream).empty();
     out.route = impl_->deps.kernel.hasDefaultRoute6(*impl_->upstream);
+    out.slaac64 = hasSlaac64(impl_->deps.kernel, *impl_->upstream);
   }
+  const RelayState& relay = impl_->applier.relay();
+  out.relayed = relay.prefix;
+  out.relayDownstreams = relay.downstreams;
+  out.relayHosts = relay.hosts.size();
   out.pdAsked = impl_->pdAsked;
   if (facts.delegated) {
     const auto now = PdLease::Clock::now();

@@ -143,9 +143,11 @@ void placeRelay(const Ipv6Prefix& prefix, std::map<std::string, DownstreamPlan>&
 }
 
 // relay: each forwarding downstream's clients' addresses in the /64 (any MAC the neighbour
-// table knows there, with or without a DHCPv4 lease), routed back and proxied.
+// table knows there, with or without a DHCPv4 lease), routed back and proxied; a blocked MAC's
+// never: the upstream router would be answered for it (the firewall drops its traffic anyway).
 RelayState planRelay(const Facts& facts, const std::string& upstream, const Ipv6Prefix& prefix,
-                     const std::map<std::string, DownstreamPlan>& configured, const std::set<std::string>& routed) {
+                     const std::map<std::string, DownstreamPlan>& configured, const std::set<std::string>& routed,
+                     const std::set<std::string>& blocked) {
   RelayState r;
   std::set<Ipv6Address> seen;  // an address moved to another downstream: the first one keeps it
   r.upstream = upstream;
@@ -156,13 +158,15 @@ RelayState planRelay(const Facts& facts, const std::string& upstream, const Ipv6
     r.downstreams.insert(name);
     auto clients = facts.clientAddrs6.find(name);
     if (clients == facts.clientAddrs6.end()) continue;
-    for (const auto& [mac, addresses] : clients->second)
+    for (const auto& [mac, addresses] : clients->second) {
+      if (blocked.count(mac)) continue;
       for (const auto& a : addresses) {
         bool own = false;
         for (const auto& [n, q] : configured) own = own || (q.address6 && q.address6->address == a);
         if (!prefix.contains(a) || own || r.hosts.size() >= kMaxRelayHosts || !seen.insert(a).second) continue;
         r.hosts.insert(RelayHost{name, a});
       }
+    }
   }
   return r;
 }
@@ -281,7 +285,7 @@ Desired plan(const Facts& facts, const Intent& intent) {
   std::set_difference(fw.downstreams.begin(), fw.downstreams.end(), fw.localOnly.begin(), fw.localOnly.end(),
                       std::inserter(routed, routed.end()));
   d.routing = planRouting(facts, intent, d.upstream, routed);
-  if (relayed && facts.ipForwarding) d.relay = planRelay(facts, *d.upstream, *relayed, d.configured, routed);
+  if (relayed && facts.ipForwarding) d.relay = planRelay(facts, *d.upstream, *relayed, d.configured, routed, intent.blocked);
   if (facts.chains || !fw.pairs.empty() || !fw.downstreams.empty() || !intent.adminPorts.empty() || blocking)
     d.firewall = fw;
 

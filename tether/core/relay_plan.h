@@ -50,6 +50,9 @@ constexpr size_t kMaxRelayHosts = 1024;
 std::optional<Ipv6Prefix> relayPrefix(const KernelView& kernel, const std::string& upstream,
                                       const std::optional<Ipv6Prefix>& held = std::nullopt);
 
+// Whether the upstream has such an address (route or not): doctor's reason why not relayed.
+bool hasSlaac64(const KernelView& kernel, const std::string& upstream);
+
 // A downstream's own address in the relayed /64: <prefix>::ffff:<id>/64.
 Ipv6Prefix relayRouterAddress(const Ipv6Prefix& prefix, uint16_t id);
 

@@ -175,6 +175,10 @@ class TetherManager {
     std::optional<Ipv6Prefix> delegated;      // the prefix held, with its lifetimes left (s)
     uint32_t preferredSec = 0, validSec = 0;  // 4294967295: infinite
     std::vector<std::string> pdLeft;          // downstreams the delegation has no /64 for (nat66)
+    bool slaac64 = false;                     // the upstream has a /64 from RAs (relay needs one)
+    std::optional<Ipv6Prefix> relayed;        // relay: the upstream's /64 shared now,
+    std::set<std::string> relayDownstreams;   // with these forwarding downstreams,
+    size_t relayHosts = 0;                    // and this many client addresses proxied
   };
   Ipv6Upstream ipv6Upstream() const;
   std::optional<std::string> upstream() const;
