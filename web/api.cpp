@@ -139,7 +139,12 @@ json statusImpl(const StatusView& v) {
     const bool selected = v.upstream && *v.upstream == u.ifname;
     auto addr = v.upstreamAddresses.find(u.ifname);
     json a = addr == v.upstreamAddresses.end() ? json(nullptr) : json(addr->second);
-    const char* state = !u.exists ? "absent" : !u.up ? "down" : !u.defaultRoute ? "no-route" : u.dns.empty() ? "no-dns" : "ready";
+    const bool only6 = usable6Only(u);  // an IPv6-only candidate is usable (upstream.h)
+    const char* state = !u.exists                      ? "absent"
+                        : !u.up                        ? "down"
+                        : !u.defaultRoute && !only6    ? "no-route"
+                        : u.dns.empty() && !only6      ? "no-dns"
+                                                       : "ready";
     // The health probes' verdict (null while validation is off) and a captive portal's URL.
     json validation = u.lastProbeAgoMs ? json(validationName(u.validation)) : json(nullptr);
     json portal = u.portalUrl.empty() ? json(nullptr) : json(u.portalUrl);

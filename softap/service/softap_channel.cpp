@@ -44,6 +44,7 @@ void SoftApService::followStation(int freq, std::function<void(Status)> done) {
     log::warning("soft AP: CHAN_SWITCH to ", f, " MHz failed (", why, "): restarting hostapd there");
     if (!hostapd_) return makeError(Errc::ServiceUnavail, "hostapd is not running");
     if (auto st = writeConf(); !st) return st;
+    followRestartAt_ = std::chrono::steady_clock::now();  // the downtime runs until enabledAgain()
     hostapd_->restart();
     return {};
   };
@@ -58,8 +59,22 @@ void SoftApService::followStation(int freq, std::function<void(Status)> done) {
       if (auto st = writeConf(); !st) log::warning("soft AP: ", st.error().message);
       return finish({});
     }
-    finish(restart(freq, r ? "hostapd answered " + r->substr(0, 40) : r.error().message));
+    std::string answer = r ? r->substr(0, 40) : "";
+    while (!answer.empty() && (answer.back() == '\n' || answer.back() == ' ')) answer.pop_back();
+    finish(restart(freq, r ? "hostapd answered " + answer : r.error().message));
   });
+}
+
+// The AP is enabled again: after a restart for a channel change, the clients were without
+// it from the restart until now.
+void SoftApService::enabledAgain() {
+  if (!followRestartAt_) return;
+  using std::chrono::milliseconds;
+  followDowntimeMs_ =
+      std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - *followRestartAt_).count();
+  followRestartAt_.reset();
+  log::notice("soft AP: on ", apFreq_, " MHz after a restart for the station's channel switch: down ",
+              *followDowntimeMs_, " ms");
 }
 
 }  // namespace tetherd::softap

@@ -228,6 +228,7 @@ void SoftApService::connectCtrl(int attempt) {
       auto s = parseStatus(*r);
       if (s && s->state == "ENABLED" && !enabled_) {
         enabled_ = true;
+        enabledAgain();
         ready_(config_.softapInterface);
       }
     });
@@ -267,6 +268,7 @@ void SoftApService::onCtrlEvent(std::string_view datagram) {
       if (!enabled_) {
         enabled_ = true;
         log::info("soft AP: enabled on ", ifname);
+        enabledAgain();
         ready_(ifname);
       }
       break;

@@ -101,6 +101,10 @@ class SoftApService : public AccessPoint {
   // hostapd refuses). done(ok) when the AP is on freqMhz (or will start there).
   void followStation(int freqMhz, std::function<void(Status)> done);
   int apFreq() const { return apFreq_; }  // the frequency tetherd last put the AP on (0: none)
+  // The last restart for a channel change (CHAN_SWITCH refused or not sendable): how long from
+  // the restart until the AP was enabled again on the new channel (also logged); nullopt
+  // before the first such restart has come back.
+  std::optional<long long> followDowntimeMs() const { return followDowntimeMs_; }
 
  private:
   std::string settingsPath() const;
@@ -117,6 +121,7 @@ class SoftApService : public AccessPoint {
   void onHostapdExit(int status, bool willRestart);
   void apply();  // settings changed while running: SIGHUP (re-reads conf and deny list)
   Result<Settings> confSettings();  // settings_, on the station's channel when sharing its radio
+  void enabledAgain();  // AP-ENABLED (or STATUS ENABLED): ends a channel follow's restart
 
   boost::asio::io_context& io_;
   ProcessRunner& runner_;
@@ -137,6 +142,8 @@ class SoftApService : public AccessPoint {
   int pendingStops_ = 0;
   bool sharedRadio_ = false;
   int stationFreq_ = 0, apFreq_ = 0;
+  std::optional<std::chrono::steady_clock::time_point> followRestartAt_;
+  std::optional<long long> followDowntimeMs_;
   std::vector<std::function<void()>> stopWaiters_;
   std::shared_ptr<char> alive_ = std::make_shared<char>();
 };

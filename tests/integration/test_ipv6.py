@@ -451,6 +451,127 @@ class Ipv6Nat66(unittest.TestCase):
             LAB.configure_uplink("wwan0")
             LAB.start_tetherd(config())  # for tearDownClass
 
+    def test_9c_an_ipv6_only_upstream_is_selected_and_the_client_fetches_through_it(self):
+        """Issue 13: the only candidate, wwan0, has IPv6 only (no IPv4 address or default; an
+        IPv6 address and default via up2, which routes 2001:db8:2::/64 to inet). It is selected
+        (before, the choice looked at IPv4 default routes only and nothing was), the client's
+        IPv6 leaves by it through nat66 (the server sees wwan0's address) by tetherd's table,
+        and `upstream list` says why. About 5 s."""
+        self.wait_client_address()
+        LAB.stop_tetherd()
+        app, up2, inet = LAB.app, LAB.up2, LAB.inet
+        setup = [(up2, ("-6", "addr", "add", "2001:db8:2::1/64", "dev", "to-app", "nodad")),
+                 (up2, ("-6", "addr", "add", "2001:db8:3::2/64", "dev", "to-inet", "nodad")),
+                 (up2, ("-6", "route", "add", "default", "via", "2001:db8:3::1")),
+                 (inet, ("-6", "addr", "add", "2001:db8:3::1/64", "dev", "to-up2", "nodad")),
+                 (inet, ("-6", "route", "add", "2001:db8:2::/64", "via", "2001:db8:3::2")),
+                 (app, ("-4", "addr", "flush", "dev", "wwan0")),
+                 (app, ("-6", "addr", "add", "2001:db8:2::2/64", "dev", "wwan0", "nodad")),
+                 (app, ("-6", "route", "add", "default", "via", "2001:db8:2::1", "dev", "wwan0", "metric", "2048"))]
+        forwarding = up2.sysctl("net.ipv6.conf.all.forwarding")
+        try:
+            up2.sysctl("net.ipv6.conf.all.forwarding", "1")
+            for ns, args in setup:
+                ns.ip(*args)
+            self.assertEqual(app.run("ip", "-4", "route", "show", "dev", "wwan0").stdout.strip(), "")
+            LAB.start_tetherd(config(priority="wwan0"))
+            L.wait_for(lambda: self.fetch(check=False, timeout=2) == "hello over IPv6\n", timeout=20,
+                       what="a fetch over IPv6 through wwan0 (log:\n%s)" % LAB.tetherd_log()[-3000:])
+            seen = re.findall(r"^(\S+) - - ", http6_log(), re.M)
+            self.assertEqual(seen[-1], "2001:db8:2::2", "the server saw %s, not wwan0's address" % seen[-1])
+            listing = LAB.tetherctl("upstream", "list", check=True).stdout
+            self.assertRegex(listing, r"(?m)^wwan0 priority=1 .*route=no .*selected=yes .*route6=yes dns6=%s .*"
+                             r"reason=\"IPv6 only, no candidate usable with IPv4: first usable by priority; "
+                             r"validation off\"" % re.escape(DNS6_SERVER6))
+            rules, routes = own_policy6()
+            self.assertIn("9201:\tfrom all iif usb0 lookup 9200", rules)
+            self.assertTrue([r for r in routes if r.startswith("default via 2001:db8:2::1 dev wwan0 table 9200 ")],
+                            routes)
+            # dnsmasq forwards to wwan0's IPv6 server only: its IPv4 one is out of reach through it.
+            with open(os.path.join(LAB.run_dir, "dnsmasq-servers.conf")) as f:
+                self.assertEqual(f.read(), "server=%s\n" % DNS6_SERVER6)
+        finally:
+            if LAB.tetherd is not None and LAB.tetherd.poll() is None:
+                LAB.stop_tetherd()
+            for ns, args in reversed(setup):
+                if args[2] == "add":
+                    ns.ip(*(args[:2] + ("del",) + args[3:]), check=False)
+            up2.sysctl("net.ipv6.conf.all.forwarding", forwarding)
+            LAB.configure_uplink("wwan0")
+            LAB.start_tetherd(config())  # for tearDownClass
+
+
+
+    def test_9d_a_switch_removes_the_ipv6_flows_nated_to_the_old_upstream(self):
+        """Issue 13: the conntrack flush at a switch covers nat66. A client's long-lived UDP
+        flow over IPv6 is masqueraded to eth0's address; a new priority list moves tethering to
+        wwan0 while eth0 stays up (the kernel's masquerade notifiers remove nothing then): the
+        flow's entry with eth0's address is gone and its next packets are NATed to wwan0's
+        IPv6 address. About 6 s."""
+        self.wait_client_address()
+        LAB.stop_tetherd()
+        app, up2, inet = LAB.app, LAB.up2, LAB.inet
+        setup = [(up2, ("-6", "addr", "add", "2001:db8:2::1/64", "dev", "to-app", "nodad")),
+                 (up2, ("-6", "addr", "add", "2001:db8:3::2/64", "dev", "to-inet", "nodad")),
+                 (up2, ("-6", "route", "add", "default", "via", "2001:db8:3::1")),
+                 (inet, ("-6", "addr", "add", "2001:db8:3::1/64", "dev", "to-up2", "nodad")),
+                 (inet, ("-6", "route", "add", "2001:db8:2::/64", "via", "2001:db8:3::2")),
+                 (app, ("-6", "addr", "add", "2001:db8:2::2/64", "dev", "wwan0", "nodad")),
+                 (app, ("-6", "route", "add", "default", "via", "2001:db8:2::1", "dev", "wwan0", "metric", "2048"))]
+        forwarding = up2.sysctl("net.ipv6.conf.all.forwarding")
+        port = 40124
+        sender = ("import socket, time\n"
+                  "s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)\n"
+                  "s.bind(('::', %d))\n"
+                  "for _ in range(1200):\n"
+                  "    try:\n"
+                  "        s.sendto(b'ping', ('%s', 9999))\n"
+                  "    except OSError:\n"
+                  "        pass\n"
+                  "    time.sleep(0.05)\n" % (port, WWW6))
+
+        def nated_to():
+            """The address each IPv6 conntrack entry of the flow is NATed to (its reply's dst)."""
+            out = []
+            for line in app.run("cat", "/proc/net/nf_conntrack").stdout.splitlines():
+                if not line.startswith("ipv6") or " udp " not in line or "sport=%d " % port not in line:
+                    continue
+                dsts = re.findall(r"\bdst=(\S+)", line)
+                if len(dsts) == 2:
+                    out.append(ipaddress.ip_address(dsts[1]).compressed)
+            return sorted(out)
+        proc = None
+        try:
+            up2.sysctl("net.ipv6.conf.all.forwarding", "1")
+            for ns, args in setup:
+                ns.ip(*args)
+            LAB.start_tetherd(config(priority="eth0 wwan0"))
+            L.wait_for(lambda: self.fetch(check=False, timeout=2) == "hello over IPv6\n", timeout=20,
+                       what="a fetch over IPv6 (log:\n%s)" % LAB.tetherd_log()[-3000:])
+            wan = global6(app, "eth0", WAN_PREFIX)
+            proc = self.client.popen("python3", "-c", sender, log_name="udp6-sender.log")
+            L.wait_for(lambda: nated_to() and set(nated_to()) <= set(wan), timeout=5,
+                       what="the UDP flow NATed to eth0's address %s: %s" % (wan, nated_to()))
+            old = nated_to()[0]
+            LAB.tetherctl("upstream", "set-priority", "wwan0", "eth0", check=True)
+            L.wait_for(lambda: nated_to() == ["2001:db8:2::2"], timeout=3,
+                       what="the flow NATed to wwan0's address only: %s (log:\n%s)" % (
+                           nated_to(), LAB.tetherd_log()[-2000:]))
+            # The flow (and the fetch's TCP connection if its entry is still there).
+            self.assertRegex(LAB.tetherd_log(), r"removed [1-9]\d* flow\(s\) NATed to %s \(eth0\)" % re.escape(old))
+            # wwan0's static default (a global gateway) went into the table eth0 had: its
+            # on-link prefix with it, else the kernel refuses it.
+            self.assertNotIn("policy routing:", LAB.tetherd_log())
+        finally:
+            if proc is not None:
+                proc.terminate()
+                proc.wait(5)
+            if LAB.tetherd is not None and LAB.tetherd.poll() is None:
+                LAB.stop_tetherd()
+            for ns, args in reversed(setup):
+                ns.ip(*(args[:2] + ("del",) + args[3:]), check=False)
+            up2.sysctl("net.ipv6.conf.all.forwarding", forwarding)
+            LAB.start_tetherd(config())  # for tearDownClass
 
 
 class Ipv6Relay(unittest.TestCase):

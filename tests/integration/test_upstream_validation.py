@@ -112,7 +112,7 @@ class UpstreamValidationTest(unittest.TestCase):
         self.assertEqual(L.wait_for(lambda: fetch_or_none(c), timeout=5, what="online"), ETH0_ADDR)
         lines = upstream_lines()
         self.assertRegex(lines, r"eth0 priority=1 .*selected=yes validation=validated last_probe=\d+s rtt=\d+ms "
-                                r"portal=none detail=none reason=\"first validated by priority\"")
+                                r"portal=none detail=none route6=no dns6=none reason=\"first validated by priority\"")
         t0 = time.monotonic()
         LAB.blackhole_uplink("eth0", True)
         L.wait_for(lambda: fetch_or_none(c) == UP2_ADDR, timeout=5, interval=0.1,

@@ -179,4 +179,65 @@ TEST(NlParseTranslateEvent, Ipv6DefaultRouteChangesAreTold) {
   EXPECT_TRUE(view.routes6.empty());
 }
 
+// `ip -6 route add default nexthop via fe80::1 dev d0 nexthop via fe80::2 dev d0` (d0 is
+// index 3) as the kernel 6.18 dumps it, byte for byte: one RTM_NEWROUTE with RTA_TABLE,
+// RTA_PRIORITY, RTA_MULTIPATH (two rtnexthop, each with its RTA_GATEWAY), RTA_CACHEINFO and
+// RTA_PREF, and no RTA_OIF or RTA_GATEWAY of its own.
+const char kMultipath6[] =
+    "940000001800020001000000541b00000a000000fe0300010000000008000f00fe00000008000600000400003c000900"
+    "1c0000000300000014000500fe8000000000000000000000000000011c0000000300000014000500fe80000000000000"
+    "000000000000000224000c0000000000000000000000000000000000000000000000000000000000000000000500"
+    "140000000000";
+
+// The message in a 4-byte aligned buffer, with its type and the table byte as asked.
+std::vector<uint32_t> kernelMessage(const char* hex, uint16_t type = RTM_NEWROUTE) {
+  std::string text(hex);
+  std::vector<uint32_t> buf((text.size() / 2 + 3) / 4);
+  auto* bytes = reinterpret_cast<unsigned char*>(buf.data());
+  for (size_t i = 0; i + 1 < text.size(); i += 2) bytes[i / 2] = static_cast<unsigned char>(std::stoi(text.substr(i, 2), nullptr, 16));
+  reinterpret_cast<nlmsghdr*>(buf.data())->nlmsg_type = type;
+  return buf;
+}
+
+std::vector<std::string> v6Lines(nlmsghdr* h, const LearntTables& tables = kTables) {
+  std::vector<std::string> out;
+  for (const auto& d : rtnl::parseDefaultRoutes6(h, tables))
+    out.push_back(d.gateway.str() + " dev " + std::to_string(d.index) + " metric " + std::to_string(d.metric) +
+                  " table " + std::to_string(d.table) + (d.multipath ? " multipath" : ""));
+  return out;
+}
+
+TEST(NlParseDefaultRoutes, Ipv6MultipathIsOneRoutePerNexthop) {
+  auto buf = kernelMessage(kMultipath6);
+  auto* h = reinterpret_cast<nlmsghdr*>(buf.data());
+  ASSERT_EQ(h->nlmsg_len, 0x94u);
+  EXPECT_EQ(v6Lines(h), (Lines{"fe80::1 dev 3 metric 1024 table 254 multipath", "fe80::2 dev 3 metric 1024 table 254 multipath"}));
+  EXPECT_EQ(v6Lines(h, LearntTables{250, 254}), Lines{});  // still only learnt tables
+  // A nexthop cut short (its rtnh_len past the attribute's end) ends the list, not the parse.
+  auto cut = kernelMessage(kMultipath6);
+  reinterpret_cast<unsigned char*>(cut.data())[16 + 12 + 8 + 8 + 4 + 28] = 0x40;  // the second rtnh_len
+  EXPECT_EQ(v6Lines(reinterpret_cast<nlmsghdr*>(cut.data())), (Lines{"fe80::1 dev 3 metric 1024 table 254 multipath"}));
+  // A plain route is not multipath.
+  auto plain = message({.family = AF_INET6, .gateway = "fe80::1", .metric = 1024});
+  EXPECT_EQ(v6Lines(nlmsg_hdr(plain.get())), (Lines{"fe80::1 dev 3 metric 1024 table 254"}));
+}
+
+TEST(NlParseTranslateEvent, Ipv6MultipathGivesTheCandidateItsDefaults) {
+  KernelView view;
+  view.tables = kTables;
+  view.links[kWwan0] = {kWwan0, "wwan0", true, true};
+  std::vector<NetEvent> events;
+  auto added = kernelMessage(kMultipath6);
+  (void)rtnl::translateEvent(reinterpret_cast<nlmsghdr*>(added.data()), view, events);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].type, NetEvent::Type::Routes6Changed);
+  ASSERT_EQ(view.routes6.size(), 2u);
+  EXPECT_TRUE(view.hasDefaultRoute6("wwan0"));
+  EXPECT_EQ(view.routes6[1].ifname, "wwan0");
+  auto removed = kernelMessage(kMultipath6, RTM_DELROUTE);  // `ip -6 route del default`: all of it
+  (void)rtnl::translateEvent(reinterpret_cast<nlmsghdr*>(removed.data()), view, events);
+  EXPECT_EQ(events.size(), 2u);
+  EXPECT_TRUE(view.routes6.empty());
+}
+
 }  // namespace

@@ -647,4 +647,37 @@ TEST(Planner, LeasedClientsIpv6AddressesAreCountedAndHeldToTheirQuota) {
   EXPECT_EQ(d.firewall->clients.at("usb0"), (std::set<std::string>{"192.168.42.10", "192.168.42.11"}));
 }
 
+// Issue 13: an IPv6-only upstream (no IPv4 default, an IPv6 default, address and servers) is
+// selected when no candidate has IPv4, and the whole plan follows it: nat66 out of it, the
+// downstreams' IPv6 rules into its table, dnsmasq forwarding to its IPv6 servers; no IPv4
+// rule into a table it does not have. With IPv6 off it is no use and nothing is selected.
+TEST(Planner, AnIpv6OnlyUpstreamIsSelectedWhenNoCandidateHasIpv4) {
+  Facts f = usb0Tethered();
+  f.ula48 = Ipv6Prefix::parse(kUla48);
+  removeRoute(f, kEth0);
+  removeRoute(f, kWwan0);
+  f.kernel.addrs6 = {{kWwan0, "wwan0", *Ipv6Prefix::parse("2001:db8:2::2/64")}};
+  f.kernel.routes6 = {{kWwan0, "wwan0", *Ipv6Address::parse("fe80::1"), 1024}};
+  f.upstreamDns6 = {{"wwan0", {*Ipv6Address::parse("2001:db8:ffff::53")}}};
+  Intent i = tethering();
+  i.config.ipv6 = Ipv6Mode::Nat66;
+  i.config.policyRouting = true;
+  auto d = plan(f, i);
+  ASSERT_EQ(d.upstream, "wwan0");
+  ASSERT_TRUE(d.firewall);
+  EXPECT_EQ(d.firewall->nat66, (std::set<std::string>{"wwan0"}));
+  EXPECT_EQ(d.dns6, f.upstreamDns6["wwan0"]);
+  EXPECT_EQ(d.dns, Servers{});
+  std::vector<std::string> rules;
+  for (const auto& r : d.routing.rules) rules.push_back(r.str());
+  EXPECT_EQ(rules, (std::vector<std::string>{"-6 9200: iif usb0 lookup main suppress_prefixlength 0",
+                                             "-6 9201: iif usb0 lookup 9201", "-6 9202: oif wwan0 lookup 9201"}));
+  // eth0 gets its IPv4 default back: IPv4 first again.
+  f.kernel.routes = {{kEth0, "eth0", A("10.0.1.254"), 100}};
+  EXPECT_EQ(plan(f, i).upstream, "eth0");
+  f.kernel.routes.clear();
+  i.config.ipv6 = Ipv6Mode::Off;
+  EXPECT_EQ(plan(f, i).upstream, std::nullopt);
+}
+
 }  // namespace

@@ -515,6 +515,44 @@ TEST_F(TetherManagerTest, NoOpEventsAfterConvergingDoNothing) {
   EXPECT_EQ(fw.rules(), kUsbViaEth0);
 }
 
+// Issue 13: at a switch, the flows NATed to the old upstream's addresses are removed, its IPv6
+// ones (nat66) with its IPv4 ones; nothing at a change that keeps the upstream, nor for an
+// address the new upstream has too.
+TEST_F(TetherManagerTest, ASwitchRemovesTheFlowsNatedToTheOldUpstreamsIpv4AndIpv6Addresses) {
+  struct FakeConntrack : Conntrack {
+    Lines calls;
+    Result<int> removeNatedTo(Ipv4Address a) override {
+      calls.push_back("nated to " + a.str());
+      return 1;
+    }
+    Result<int> removeNatedTo6(const Ipv6Address& a) override {
+      calls.push_back("nated to " + a.str());
+      return 2;
+    }
+  } ct;
+  nl.syncView();
+  nl.view.addrs6 = {{nl.indexOf("eth0"), "eth0", *Ipv6Prefix::parse("2001:db8:1::2/64")},
+                    {nl.indexOf("eth0"), "eth0", *Ipv6Prefix::parse("fd00:1::2/64")},
+                    {nl.indexOf("wwan0"), "wwan0", *Ipv6Prefix::parse("2001:db8:2::2/64")}};
+  ManagerDeps deps{io, nl, fw, sysctl, nl.view};
+  deps.conntrack = &ct;
+  mgr = std::make_unique<TetherManager>(deps, dhcp, config, [](const Event&) {});
+  ASSERT_TRUE(mgr->start());
+  ASSERT_TRUE(mgr->startTethering());
+  ASSERT_EQ(mgr->upstream(), "eth0");
+  EXPECT_EQ(ct.calls, Lines{});  // the first upstream: nothing before it
+  routeEvent(NetEvent::Type::RouteAdded, "eth0", "10.0.1.253", 300);  // no switch
+  EXPECT_EQ(ct.calls, Lines{});
+  routeEvent(NetEvent::Type::RouteRemoved, "eth0", "10.0.1.254", 100);
+  routeEvent(NetEvent::Type::RouteRemoved, "eth0", "10.0.1.253", 300);
+  ASSERT_EQ(mgr->upstream(), "wwan0");
+  EXPECT_EQ(ct.calls, (Lines{"nated to 10.0.1.2", "nated to 2001:db8:1::2", "nated to fd00:1::2"}));
+  ct.calls.clear();
+  routeEvent(NetEvent::Type::RouteAdded, "eth0", "10.0.1.254", 100);  // back to eth0: wwan0's go
+  ASSERT_EQ(mgr->upstream(), "eth0");
+  EXPECT_EQ(ct.calls, (Lines{"nated to 2001:db8:2::2"}));  // wwan0 has no IPv4 address here
+}
+
 }  // namespace
 
 // Strict rp_filter on a candidate (issue 13): said as an event (and a log line) once each time

@@ -213,6 +213,45 @@ TEST(UpstreamRoutingPlan, Ipv6ASwitchChangesOnlyTheDownstreamsTableAndOneRoutePe
   EXPECT_EQ(added, (Lines{"9201: iif usb0 lookup 9201", "-6 9201: iif usb0 lookup 9201"}));
 }
 
+// A multipath default (issue 13: read as none before): every nexthop on the candidate goes
+// into its table (the kernel makes the copies one multipath route again), whatever else the
+// route has at that metric; a nexthop on another link stays out.
+TEST(UpstreamRoutingPlan, Ipv6MultipathDefaultsAreMirroredNexthopByNexthop) {
+  Facts f = world6();
+  f.kernel.routes6 = {{kEth0, "eth0", *Ipv6Address::parse("fe80::2"), 1024, kMainTable, true},
+                      {kEth0, "eth0", *Ipv6Address::parse("fe80::1"), 1024, kMainTable, true},
+                      {kWwan0, "wwan0", *Ipv6Address::parse("fe80::9"), 1024, kMainTable, true},
+                      {kEth0, "eth0", *Ipv6Address::parse("fe80::0"), 1024},  // a separate RA route: not copied
+                      {kEth0, "eth0", *Ipv6Address::parse("fe80::3"), 2048}};
+  Lines six;
+  auto s = planRouting(f, intent6(), "eth0", {"usb0"});
+  for (const auto& r : s.routes)
+    if (r.family == 6) six.push_back(r.str());
+  EXPECT_EQ(six, (Lines{"-6 table 9200 default via fe80::1 dev eth0 metric 1024",
+                        "-6 table 9200 default via fe80::2 dev eth0 metric 1024",
+                        "-6 table 9200 default via fe80::3 dev eth0 metric 2048",
+                        "-6 table 9201 default via fe80::9 dev wwan0 metric 1024"}));
+  EXPECT_TRUE(s.rules.count(PolicyRule{9201, 6, "usb0", "", 9200, false}));
+}
+
+// A candidate's on-link IPv6 prefixes go into its table before its defaults: the kernel
+// refuses a default via a global gateway (static, 2001:db8:2::1) in a table where the gateway
+// is reached by another route with a gateway (the lab's test_9d: a new priority list moved
+// wwan0 into eth0's old table and the route was refused). /128s (DHCPv6) and candidates
+// without an IPv6 default add none.
+TEST(UpstreamRoutingPlan, Ipv6OnLinkPrefixesComeWithTheDefaults) {
+  Facts f = world6();
+  f.kernel.addrs6 = {{kWwan0, "wwan0", *Ipv6Prefix::parse("2001:db8:2::2/64")},
+                     {kWwan0, "wwan0", *Ipv6Prefix::parse("2001:db8:9::7/128")},
+                     {kUsb0, "usb0", *Ipv6Prefix::parse("fd00:42::1/64")}};
+  Lines six;
+  for (const auto& r : planRouting(f, intent6(), "wwan0", {"usb0"}).routes)
+    if (r.family == 6) six.push_back(r.str());
+  EXPECT_EQ(six, (Lines{"-6 table 9200 default via fe80::1 dev eth0 metric 1024",
+                        "-6 table 9201 2001:db8:2::/64 dev wwan0",
+                        "-6 table 9201 default via 2001:db8:2::1 dev wwan0 metric 100"}));
+}
+
 TEST(UpstreamRoutingPlan, Ipv6AnUpstreamWithoutAnIpv6DefaultGetsNoIpv6Rules) {
   Facts f = world6();
   f.kernel.routes6.erase(f.kernel.routes6.begin());  // eth0 has IPv4 only

@@ -201,6 +201,42 @@ TEST(Selection, BestValidatedByPriorityElseBestUsable) {
   EXPECT_EQ(chooseUpstream({"eth0", "wwan0"}, views), "eth0");  // not yet probed: not passed over
 }
 
+// An IPv6-only candidate (issue 13; upstream.h has the order): selectable while the
+// downstreams have IPv6; IPv4 first at the same standing; a validated IPv6-only one before an
+// IPv4 one that fails validation.
+TEST(Selection, AnIpv6OnlyCandidateIsSelectedWhenNoIpv4OneDoes) {
+  const auto dns6 = std::vector<Ipv6Address>{*Ipv6Address::parse("2001:db8:ffff::53")};
+  std::map<std::string, UpstreamView> views;
+  views["eth0"] = UpstreamView{"eth0", true, true, true, {Ipv4Address{1}}, Validation::Validated};
+  UpstreamView only6{"wwan0", true, true, false, {}, Validation::Validated};
+  only6.defaultRoute6 = only6.address6 = true;
+  only6.dns6 = dns6;
+  views["wwan0"] = only6;
+  const std::vector<std::string> wwanFirst{"wwan0", "eth0"};
+  EXPECT_EQ(chooseUpstream(wwanFirst, views, true), "eth0");  // IPv4 keeps precedence over priority
+  views["eth0"].up = false;
+  EXPECT_EQ(chooseUpstream(wwanFirst, views, true), "wwan0");    // no IPv4 one: the IPv6-only one
+  EXPECT_EQ(chooseUpstream(wwanFirst, views, false), std::nullopt);  // downstreams without IPv6: no use
+  EXPECT_EQ(selectionReason(wwanFirst, views, std::string("wwan0"), true),
+            "IPv6 only, no candidate usable with IPv4: first validated by priority");
+  views["eth0"].up = true;
+  views["eth0"].validation = Validation::CaptivePortal;
+  EXPECT_EQ(chooseUpstream(wwanFirst, views, true), "wwan0");  // validated IPv6 beats a portal's IPv4
+  EXPECT_EQ(selectionReason(wwanFirst, views, std::string("wwan0"), true),
+            "IPv6 only, no candidate with IPv4 validates: first validated by priority");
+  views["wwan0"].validation = Validation::NoInternet;
+  EXPECT_EQ(chooseUpstream(wwanFirst, views, true), "eth0");  // neither validates: IPv4 first
+  // Not usable over IPv6: no address, no IPv6 servers, no IPv6 default.
+  views["eth0"].up = false;
+  for (auto spoil : {+[](UpstreamView& v) { v.address6 = false; }, +[](UpstreamView& v) { v.dns6.clear(); },
+                     +[](UpstreamView& v) { v.defaultRoute6 = false; }}) {
+    UpstreamView v = only6;
+    spoil(v);
+    views["wwan0"] = v;
+    EXPECT_EQ(chooseUpstream(wwanFirst, views, true), std::nullopt);
+  }
+}
+
 // ---------------------------------------------------------------------------- the validator
 
 class FakeProber : public NetProber {
@@ -300,6 +336,24 @@ TEST(ProbeTargets, ACandidateWithoutIpv4IsProbedOverIpv6) {
   EXPECT_TRUE(t[1].dns.empty());
   f.kernel.routes6.erase(f.kernel.routes6.begin());  // no IPv6 default either: not probed
   EXPECT_EQ(probeTargets(f, i).size(), 1u);
+}
+
+// An IPv4 address but no IPv4 default route (a link-local or stale DHCP address beside an
+// IPv6 network): probed over IPv6 too, as the selection treats it as IPv6-only.
+TEST(ProbeTargets, AnIpv4AddressWithoutAnIpv4DefaultIsProbedOverIpv6) {
+  Facts f;
+  f.kernel.links[3] = {3, "wwan0", true, true};
+  f.kernel.addrs = {{3, "wwan0", *Ipv4Prefix::parse("169.254.7.7/16")}};
+  f.kernel.addrs6 = {{3, "wwan0", *Ipv6Prefix::parse("2001:db8:2::2/64")}};
+  f.kernel.routes6 = {{3, "wwan0", *Ipv6Address::parse("fe80::1"), 1024}};
+  Intent i;
+  i.config = defaultConfig();
+  i.config.validation = true;
+  i.priority = {"wwan0"};
+  auto t = probeTargets(f, i);
+  ASSERT_EQ(t.size(), 1u);
+  ASSERT_TRUE(t[0].source6);
+  EXPECT_EQ(t[0].source6->str(), "2001:db8:2::2");
 }
 
 TEST(ValidationConfig, KeysAreValidatedWithFileAndLine) {

@@ -17,7 +17,8 @@ namespace code = control::code;
 
 namespace {
 
-std::string joinAddrs(const std::vector<Ipv4Address>& v, char sep = ',') {
+template <class Address>
+std::string joinAddrs(const std::vector<Address>& v, char sep = ',') {
   std::string out;
   for (const auto& a : v) {
     if (!out.empty()) out += sep;
@@ -54,6 +55,8 @@ std::string describeUpstream(const UpstreamView& v, int rank, bool selected) {
        " rtt=" + (v.lastProbeAgoMs ? std::to_string(v.rttMs) + "ms" : std::string("none")) +
        " portal=" + (v.portalUrl.empty() ? std::string("none") : control::quoteValue(v.portalUrl)) +
        " detail=" + (v.detail.empty() ? std::string("none") : control::quoteValue(v.detail));
+  // IPv6: its default route and servers (an IPv6-only candidate is selectable, upstream.h).
+  s += std::string(" route6=") + (v.defaultRoute6 ? "yes" : "no") + " dns6=" + joinAddrs(v.dns6);
   return s;
 }
 

@@ -63,6 +63,7 @@ struct TetherManager::Impl : MasterActions, InterfaceActions {
   std::unique_ptr<UpstreamValidator> validator;  // with a prober
   std::optional<std::string> natUpstream;  // the upstream whose address flows were NATed to
   std::vector<Ipv4Address> natAddresses;   // its addresses, as last seen
+  std::vector<Ipv6Address> natAddresses6;  // its global IPv6 ones (nat66), as last seen
   void flushOldNat(const std::optional<std::string>& chosen);
   std::set<std::string> rpChecked;  // candidates whose rp_filter was checked since they appeared
   void checkRpFilter();

@@ -13,24 +13,34 @@ namespace tetherd {
 // NATed afresh: else they leave by the new upstream with the old source address and hang until
 // their entry times out (a UDP stream refreshes it forever). The kernel does it only when the
 // old interface goes down or loses the address (nf_nat_masquerade's notifiers), not after a
-// failed validation, a better candidate's return or a new priority list. The address is the
-// last one the previous upstream was seen with.
+// failed validation, a better candidate's return or a new priority list. The addresses are the
+// last ones the previous upstream was seen with: IPv4, and IPv6 for nat66's flows (a
+// candidate's global addresses; with pd or relay nothing is NATed to them, nothing matches).
 void TetherManager::Impl::flushOldNat(const std::optional<std::string>& chosen) {
   std::vector<Ipv4Address> now;
-  if (chosen)
+  std::vector<Ipv6Address> now6;
+  if (chosen) {
     for (const auto& a : deps.kernel.addressesOf(*chosen)) now.push_back(a.prefix.address);
+    for (const auto& a : deps.kernel.addresses6Of(*chosen)) now6.push_back(a.prefix.address);
+  }
   if (chosen == natUpstream) {
     if (!now.empty()) natAddresses = now;
+    if (!now6.empty()) natAddresses6 = now6;
     return;
   }
-  for (const auto& a : natAddresses) {
-    if (!deps.conntrack || std::find(now.begin(), now.end(), a) != now.end()) continue;
-    auto n = deps.conntrack->removeNatedTo(a);
-    if (!n) log::warning("upstream switch: cannot remove the flows NATed to ", a.str(), ": ", n.error().message);
-    else log::info("upstream switch: removed ", *n, " flow(s) NATed to ", a.str(), " (", natUpstream.value_or("?"), ")");
-  }
+  auto flush = [&](const auto& old, const auto& current, auto remove) {
+    for (const auto& a : old) {
+      if (!deps.conntrack || std::find(current.begin(), current.end(), a) != current.end()) continue;
+      auto n = remove(a);
+      if (!n) log::warning("upstream switch: cannot remove the flows NATed to ", a.str(), ": ", n.error().message);
+      else log::info("upstream switch: removed ", *n, " flow(s) NATed to ", a.str(), " (", natUpstream.value_or("?"), ")");
+    }
+  };
+  flush(natAddresses, now, [this](const Ipv4Address& a) { return deps.conntrack->removeNatedTo(a); });
+  flush(natAddresses6, now6, [this](const Ipv6Address& a) { return deps.conntrack->removeNatedTo6(a); });
   natUpstream = chosen;
   natAddresses = std::move(now);
+  natAddresses6 = std::move(now6);
 }
 
 // Strict rp_filter on a candidate drops its probe replies (rp_filter.h): said once each time

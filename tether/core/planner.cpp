@@ -66,6 +66,10 @@ std::vector<Ipv4Address> upstreamServers(const Facts& facts, const Intent& inten
   return it == facts.upstreamDns.end() ? std::vector<Ipv4Address>{} : it->second;
 }
 
+std::optional<std::string> selectUpstream(const Facts& facts, const Intent& intent) {
+  return chooseUpstream(intent.priority, upstreamViews(facts, intent), intent.config.ipv6 != Ipv6Mode::Off);
+}
+
 std::map<std::string, UpstreamView> upstreamViews(const Facts& facts, const Intent& intent) {
   std::map<std::string, UpstreamView> views;
   for (const auto& name : intent.priority) {
@@ -75,6 +79,9 @@ std::map<std::string, UpstreamView> upstreamViews(const Facts& facts, const Inte
     v.up = facts.kernel.up(name);
     v.defaultRoute = facts.kernel.hasDefaultRoute(name);
     v.dns = upstreamServers(facts, intent, name);
+    v.defaultRoute6 = facts.kernel.hasDefaultRoute6(name);
+    v.address6 = !facts.kernel.addresses6Of(name).empty();
+    if (auto it = facts.upstreamDns6.find(name); it != facts.upstreamDns6.end()) v.dns6 = it->second;
     if (auto it = facts.validation.find(name); it != facts.validation.end()) v.validation = it->second;
     views[name] = v;
   }
@@ -87,7 +94,7 @@ Ipv6Mode ipv6Mode(const Facts& facts, const Intent& intent) {
   if (configured == Ipv6Mode::Pd) return facts.delegated ? Ipv6Mode::Pd : Ipv6Mode::Off;
   if (configured == Ipv6Mode::Auto && facts.delegated) return Ipv6Mode::Pd;
   if (configured == Ipv6Mode::Auto || configured == Ipv6Mode::Relay) {
-    auto up = chooseUpstream(intent.priority, upstreamViews(facts, intent));
+    auto up = selectUpstream(facts, intent);
     if (up && relayPrefix(facts.kernel, *up, facts.relaying)) return Ipv6Mode::Relay;
     if (configured == Ipv6Mode::Relay) return Ipv6Mode::Off;
   }
@@ -176,7 +183,7 @@ RelayState planRelay(const Facts& facts, const std::string& upstream, const Ipv6
 Desired plan(const Facts& facts, const Intent& intent) {
   Desired d;
   if (intent.stopping) return d;  // nothing of tetherd's at all
-  d.upstream = chooseUpstream(intent.priority, upstreamViews(facts, intent));
+  d.upstream = selectUpstream(facts, intent);
 
   // Which interfaces are downstreams, and which of them should be tethered.
   for (const auto& name : facts.kernel.names()) {
@@ -291,7 +298,9 @@ Desired plan(const Facts& facts, const Intent& intent) {
 
   if (facts.dns) {
     if (!intent.dnsOverride.empty()) d.dns = intent.dnsOverride;
-    else d.dns = d.upstream ? upstreamServers(facts, intent, *d.upstream) : std::vector<Ipv4Address>{};
+    // An IPv6-only upstream (selected without an IPv4 default) reaches no IPv4 server.
+    else if (d.upstream && facts.kernel.hasDefaultRoute(*d.upstream)) d.dns = upstreamServers(facts, intent, *d.upstream);
+    else d.dns = std::vector<Ipv4Address>{};
     if (auto it = d.upstream ? facts.upstreamDns6.find(*d.upstream) : facts.upstreamDns6.end();
         v6 != Ipv6Mode::Off && intent.dnsOverride.empty() && it != facts.upstreamDns6.end())
       d.dns6 = it->second;

@@ -136,6 +136,8 @@ Ipv6Mode ipv6Mode(const Facts& facts, const Intent& intent);
 // Parts of the plan, for the manager's views and the tests.
 std::vector<Ipv4Address> upstreamServers(const Facts& facts, const Intent& intent, const std::string& ifname);
 std::map<std::string, UpstreamView> upstreamViews(const Facts& facts, const Intent& intent);
+// chooseUpstream over upstreamViews, IPv6-only candidates included while the config's ipv6 is on.
+std::optional<std::string> selectUpstream(const Facts& facts, const Intent& intent);
 bool isTracked(const Intent& intent, const std::string& ifname, IfaceKind* kind = nullptr);
 
 }  // namespace tetherd

@@ -2,15 +2,23 @@
 
 namespace tetherd {
 
+bool usable4(const UpstreamView& v) { return v.exists && v.up && v.defaultRoute && !v.dns.empty(); }
+
+bool usable6Only(const UpstreamView& v) {
+  return v.exists && v.up && !v.defaultRoute && v.defaultRoute6 && v.address6 && !v.dns6.empty();
+}
+
 std::optional<std::string> chooseUpstream(const std::vector<std::string>& priority,
-                                          const std::map<std::string, UpstreamView>& views) {
-  auto usable = [](const UpstreamView& v) { return v.exists && v.up && v.defaultRoute && !v.dns.empty(); };
+                                          const std::map<std::string, UpstreamView>& views, bool ipv6) {
   for (bool anyState : {false, true}) {
-    for (const auto& name : priority) {
-      auto it = views.find(name);
-      if (it == views.end() || !usable(it->second)) continue;
-      const auto state = it->second.validation;
-      if (anyState || state == Validation::Validated || state == Validation::Probing) return name;
+    for (bool only6 : {false, true}) {
+      if (only6 && !ipv6) continue;
+      for (const auto& name : priority) {
+        auto it = views.find(name);
+        if (it == views.end() || !(only6 ? usable6Only(it->second) : usable4(it->second))) continue;
+        const auto state = it->second.validation;
+        if (anyState || state == Validation::Validated || state == Validation::Probing) return name;
+      }
     }
   }
   return std::nullopt;
@@ -21,6 +29,11 @@ std::string selectionReason(const std::vector<std::string>& priority, const std:
   if (!chosen) return "no candidate is up with a default route and DNS servers";
   auto it = views.find(*chosen);
   if (it == views.end()) return "";
+  bool any4 = false;
+  for (const auto& [n, v] : views) any4 = any4 || usable4(v);
+  const std::string only6 = !usable6Only(it->second) ? ""
+                            : any4                   ? "IPv6 only, no candidate with IPv4 validates: "
+                                                     : "IPv6 only, no candidate usable with IPv4: ";
   const auto state = it->second.validation;
   std::string before;
   for (const auto& n : priority) {
@@ -28,10 +41,10 @@ std::string selectionReason(const std::vector<std::string>& priority, const std:
     before += (before.empty() ? "" : ", ") + n;
   }
   std::string skipped = before.empty() ? "" : " (" + before + " before it not usable" + (validating ? " or not validated)" : ")");
-  if (!validating) return "first usable by priority" + skipped + "; validation off";
-  if (state == Validation::Validated) return "first validated by priority" + skipped;
-  if (state == Validation::Probing) return "first usable by priority, being probed" + skipped;
-  return std::string("no candidate validates: first usable by priority, ") + validationName(state);
+  if (!validating) return only6 + "first usable by priority" + skipped + "; validation off";
+  if (state == Validation::Validated) return only6 + "first validated by priority" + skipped;
+  if (state == Validation::Probing) return only6 + "first usable by priority, being probed" + skipped;
+  return only6 + "no candidate validates: first usable by priority, " + validationName(state);
 }
 
 std::vector<Ipv4Address> parseResolvConf(std::string_view text) {

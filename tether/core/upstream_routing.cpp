@@ -1,6 +1,7 @@
 #include "tether/core/upstream_routing.h"
 
 #include <algorithm>
+#include <map>
 #include <tuple>
 
 #include "tether/base/log.h"
@@ -57,20 +58,35 @@ bool mirror4(RoutingState& s, const Facts& facts, const RoutingRange& range, con
 }
 
 // The same for IPv6: its defaults (an RA's link-local router, or a static one) into the same
-// table, one per metric (the kernel would let a second with the same metric replace the
-// first), the lowest gateway first. No connected prefixes: forwarded traffic finds them in
-// main through the suppress_prefixlength rule, and a link-local gateway needs none.
+// table. Separate routes at one metric (two routers' RAs) give one copy, the lowest gateway
+// (the kernel keeps such routes apart and picks a reachable router; two static copies would
+// be merged into a multipath route instead). A multipath route's nexthops on this candidate
+// are all copied: the kernel merges copies of the same metric into one multipath route again
+// (NlRouting adds IPv6 routes with NLM_F_APPEND). Its on-link prefixes (those of its global
+// and unique local addresses) go in too, before the defaults (metric 0 sorts first): the kernel
+// checks a global gateway (a static default via 2001:db8:2::1) by a lookup in the table the
+// route goes into and, failing that, through the rules, where the candidate's own oif rule
+// finds its old table's default route; either answer with a gateway refuses the route
+// (EHOSTUNREACH), as it was when a new priority list moved a candidate to another table.
+// Forwarded traffic still finds on-link destinations in main (the suppress_prefixlength rule).
 bool mirror6(RoutingState& s, const Facts& facts, const RoutingRange& range, const std::string& name, int index,
              uint32_t table) {
   auto routes = defaultsOf(facts.kernel.routes6, index);
+  // Multipath nexthops first at each metric, then by gateway.
   std::sort(routes.begin(), routes.end(), [](const DefaultRoute6& a, const DefaultRoute6& b) {
-    return std::tie(a.metric, a.gateway) < std::tie(b.metric, b.gateway);
+    return std::tuple(a.metric, !a.multipath, a.gateway) < std::tuple(b.metric, !b.multipath, b.gateway);
   });
-  std::set<uint32_t> metrics;
-  for (const auto& r : routes)
-    if (metrics.insert(r.metric).second)
-      s.routes.insert(TableRoute{table, 6, {}, {}, name, index, r.metric, Ipv6Prefix{}, r.gateway});
+  std::map<uint32_t, bool> metrics;  // metric -> mirrored from a multipath route
+  for (const auto& r : routes) {
+    auto [it, fresh] = metrics.emplace(r.metric, r.multipath);
+    if (!fresh && !(it->second && r.multipath)) continue;
+    s.routes.insert(TableRoute{table, 6, {}, {}, name, index, r.metric, Ipv6Prefix{}, r.gateway});
+  }
   if (metrics.empty()) return false;
+  for (const auto& a : facts.kernel.addresses6Of(name)) {
+    if (a.prefix.length == 0 || a.prefix.length >= 128) continue;
+    s.routes.insert(TableRoute{table, 6, {}, {}, name, index, 0, Ipv6Prefix{a.prefix.network(), a.prefix.length}, {}});
+  }
   s.rules.insert(PolicyRule{range.priorityFirst + 2, 6, "", name, table, false});
   return true;
 }

@@ -14,7 +14,8 @@
 //   priorityFirst + 2 oif <candidate> lookup <its table>   (a socket bound to it, e.g. its
 //                     health probe, leaves through its own gateway, not main's)
 // IPv6, while the downstreams have it (ipv6Mode is not off): each candidate's IPv6 defaults
-// (an RA's via its link-local router, or static; one per metric) go into the same table, and
+// (an RA's via its link-local router, or static; one per metric, but every nexthop of a
+// multipath route) go into the same table, and
 // the same rules exist for family 6 (the oif rule for a candidate with an IPv6 default, the
 // downstreams' and dnsmasq's for a selected upstream with one).
 // The appliance's own unbound traffic matches none of them. A switch changes only the table

@@ -33,9 +33,10 @@ std::vector<ProbeTarget> probeTargets(const Facts& facts, const Intent& intent) 
     if (!addrs.empty() && facts.kernel.hasDefaultRoute(name)) {
       t.source = addrs.front().prefix.address;
       t.dns = upstreamServers(facts, intent, name);
-    } else if (addrs.empty() && facts.kernel.hasDefaultRoute6(name)) {
-      // No IPv4 at all: over IPv6, from its global address (a unique local one only if it has
-      // nothing else), asking its IPv6 servers.
+    } else if (facts.kernel.hasDefaultRoute6(name)) {
+      // No IPv4 to reach the internet by (no address or no default route: an IPv6-only
+      // network, upstream.h): over IPv6, from its global address (a unique local one only if
+      // it has nothing else), asking its IPv6 servers.
       for (const auto& a : facts.kernel.addresses6Of(name))
         if (!t.source6 || (t.source6->isUla() && !a.prefix.address.isUla())) t.source6 = a.prefix.address;
       if (!t.source6) continue;

@@ -61,13 +61,16 @@ struct Addr6Info {
   bool operator==(const Addr6Info&) const = default;
 };
 
-// An IPv6 default route (::/0, unicast) in a learnt table, from RAs or static.
+// An IPv6 default route (::/0, unicast) in a learnt table, from RAs or static. A multipath
+// route (the kernel's siblings: same metric, each its gateway) shows as one DefaultRoute6 per
+// nexthop, each with multipath set.
 struct DefaultRoute6 {
   int index = 0;
   std::string ifname;
   Ipv6Address gateway;  // :: without a gateway
   uint32_t metric = 0;
   uint32_t table = kMainRouteTable;
+  bool multipath = false;  // a nexthop of an RTA_MULTIPATH route
   bool operator==(const DefaultRoute6&) const = default;
 };
 

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "tether/system/ct_accounting.h"
+#include "tether/system/ct_requests.h"
 #include "tether/system/nl_socket.h"
 
 namespace tetherd {
@@ -47,8 +48,32 @@ struct NlConntrack::Impl {
 NlConntrack::NlConntrack() : impl_(std::make_unique<Impl>()) {}
 NlConntrack::~NlConntrack() = default;
 
+namespace {
+
+// An IPv4 entry of a dump that matches pred (on its two tuples).
+template <class Pred>
+auto entry4(Pred pred) {
+  return [pred](nlmsghdr* h) {
+    if (!nlmsg_valid_hdr(h, sizeof(nfgenmsg))) return false;
+    nlattr* tb[CTA_MAX + 1] = {};
+    if (nlmsg_parse(h, sizeof(nfgenmsg), tb, CTA_MAX, nullptr) < 0) return false;
+    auto orig = parseCtTuple(tb[CTA_TUPLE_ORIG]);
+    auto reply = parseCtTuple(tb[CTA_TUPLE_REPLY]);
+    return orig && reply && pred(CtEntry{*orig, *reply});
+  };
+}
+
+}  // namespace
+
 Result<int> NlConntrack::removeNatedTo(Ipv4Address address) {
-  return removeIf([address](const CtEntry& e) { return natedTo(e, address); });
+  return removeIf(AF_INET, entry4([address](const CtEntry& e) { return natedTo(e, address); }));
+}
+
+Result<int> NlConntrack::removeNatedTo6(const Ipv6Address& address) {
+  return removeIf(AF_INET6, [&address](nlmsghdr* h) {
+    auto e = ctnl::parseEntry6(h);
+    return e && natedTo6(*e, address);
+  });
 }
 
 Result<std::vector<CtCounted>> NlConntrack::markedFlows(uint32_t mark) {
@@ -80,19 +105,18 @@ Result<std::vector<CtCounted>> NlConntrack::markedFlows(uint32_t mark) {
 }
 
 Result<int> NlConntrack::removeFlowsOf(Ipv4Address client) {
-  return removeIf([client](const CtEntry& e) { return flowOf(e, client); });
+  return removeIf(AF_INET, entry4([client](const CtEntry& e) { return flowOf(e, client); }));
 }
 
 template <class Pred>
-Result<int> NlConntrack::removeIf(Pred pred) {
+Result<int> NlConntrack::removeIf(uint8_t family, Pred pred) {
   if (auto st = impl_->open(); !st) return st.error();
   nl_sock* sock = impl_->socket.get();
   std::vector<Raw> entries;
+  auto dump = ctnl::dumpRequest(family);
+  if (!dump) return makeError(Errc::IfaceCfgError, "conntrack dump: out of memory");
   nl_socket_modify_cb(sock, NL_CB_VALID, NL_CB_CUSTOM, collect, &entries);
-  nfgenmsg hdr{};
-  hdr.nfgen_family = AF_INET;
-  hdr.version = NFNETLINK_V0;
-  int err = nl_send_simple(sock, kCtType(IPCTNL_MSG_CT_GET), NLM_F_DUMP, &hdr, sizeof hdr);
+  int err = nl_send_auto(sock, dump.get());
   if (err >= 0) err = nl_recvmsgs_default(sock);
   nl_socket_modify_cb(sock, NL_CB_VALID, NL_CB_DEFAULT, nullptr, nullptr);
   if (err < 0) {
@@ -102,23 +126,11 @@ Result<int> NlConntrack::removeIf(Pred pred) {
   int removed = 0;
   for (auto& raw : entries) {
     auto* h = reinterpret_cast<nlmsghdr*>(raw.data());
-    if (!nlmsg_valid_hdr(h, sizeof(nfgenmsg))) continue;
-    nlattr* tb[CTA_MAX + 1] = {};
-    if (nlmsg_parse(h, sizeof(nfgenmsg), tb, CTA_MAX, nullptr) < 0) continue;
-    auto orig = parseCtTuple(tb[CTA_TUPLE_ORIG]);
-    auto reply = parseCtTuple(tb[CTA_TUPLE_REPLY]);
-    if (!orig || !reply || !pred(CtEntry{*orig, *reply})) continue;
-    nl_msg* m = nlmsg_alloc_simple(kCtType(IPCTNL_MSG_CT_DELETE), NLM_F_ACK);
+    if (!pred(h)) continue;
+    auto m = ctnl::deleteRequest(h);
     if (!m) return makeError(Errc::IfaceCfgError, "conntrack delete: out of memory");
-    bool ok = nlmsg_append(m, &hdr, sizeof hdr, NLMSG_ALIGNTO) >= 0 &&
-              nla_put(m, CTA_TUPLE_ORIG | NLA_F_NESTED, nla_len(tb[CTA_TUPLE_ORIG]), nla_data(tb[CTA_TUPLE_ORIG])) >= 0 &&
-              (!tb[CTA_ZONE] || nla_put(m, CTA_ZONE, nla_len(tb[CTA_ZONE]), nla_data(tb[CTA_ZONE])) >= 0);
-    if (ok) {
-      err = nl_send_auto(sock, m);
-      if (err >= 0) err = nl_wait_for_ack(sock);
-    }
-    nlmsg_free(m);
-    if (!ok) return makeError(Errc::IfaceCfgError, "conntrack delete: out of memory");
+    err = nl_send_auto(sock, m.get());
+    if (err >= 0) err = nl_wait_for_ack(sock);
     if (err >= 0) ++removed;
     else if (std::abs(err) != NLE_OBJ_NOTFOUND) {  // gone meanwhile: fine
       impl_->close();

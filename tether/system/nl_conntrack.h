@@ -1,4 +1,4 @@
-// Conntrack entries of flows NATed to an address, removed over ctnetlink (NETLINK_NETFILTER,
+// Conntrack entries of flows NATed to an address (IPv4, and IPv6 for nat66), removed over ctnetlink (NETLINK_NETFILTER,
 // libnl-3's plain messages: no conntrack(8), no new library). Why: TetherManager's flushOldNat.
 #pragma once
 
@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "tether/base/ip.h"
+#include "tether/base/ip6.h"
 #include "tether/base/result.h"
 
 namespace tetherd {
@@ -40,6 +41,8 @@ class Conntrack {
   virtual ~Conntrack() = default;
   // Removes every IPv4 entry natedTo(address); the number removed.
   virtual Result<int> removeNatedTo(Ipv4Address address) = 0;
+  // Removes every IPv6 entry natedTo6(address) (nat66, ct_requests.h); the number removed.
+  virtual Result<int> removeNatedTo6(const Ipv6Address& /*address*/) { return 0; }
   // Removes every IPv4 entry of a client's flows (flowOf); the number removed.
   virtual Result<int> removeFlowsOf(Ipv4Address /*client*/) { return 0; }
   // The IPv4 entries whose mark has all bits of `mark`, with their counters (ct_accounting.h;
@@ -56,12 +59,14 @@ class NlConntrack : public Conntrack {
   NlConntrack();
   ~NlConntrack() override;
   Result<int> removeNatedTo(Ipv4Address address) override;
+  Result<int> removeNatedTo6(const Ipv6Address& address) override;
   Result<int> removeFlowsOf(Ipv4Address client) override;
   Result<std::vector<CtCounted>> markedFlows(uint32_t mark) override;
 
  private:
+  // Dumps one family's entries and deletes those pred(message) holds for.
   template <class Pred>
-  Result<int> removeIf(Pred pred);
+  Result<int> removeIf(uint8_t family, Pred pred);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -35,6 +35,32 @@ std::optional<Ipv4Address> attrV4(const nlattr* a) {
   return Ipv4Address{ntohl(be)};
 }
 
+// Calls f(ifindex, attributes or nullptr) for each nexthop of an RTA_MULTIPATH attribute (a
+// run of rtnexthop headers, each followed by its own attributes: RTA_GATEWAY, ...); stops at
+// the first malformed one.
+template <class F>
+void forEachNexthop(const nlattr* multipath, F&& f) {
+  const char* p = static_cast<const char*>(nla_data(multipath));
+  int remaining = nla_len(multipath);
+  const int headerLen = static_cast<int>(RTNH_ALIGN(sizeof(rtnexthop)));
+  while (remaining >= static_cast<int>(sizeof(rtnexthop))) {
+    rtnexthop nh;
+    std::memcpy(&nh, p, sizeof nh);
+    if (nh.rtnh_len < sizeof(rtnexthop) || nh.rtnh_len > remaining) break;
+    nlattr* nhtb[RTA_MAX + 1] = {};
+    bool attrs = false;
+    if (nh.rtnh_len > headerLen) {
+      auto* first = reinterpret_cast<nlattr*>(const_cast<char*>(p) + headerLen);
+      attrs = nla_parse(nhtb, RTA_MAX, first, nh.rtnh_len - headerLen, nullptr) >= 0;
+    }
+    f(nh.rtnh_ifindex, attrs ? nhtb : nullptr);
+    const int step = static_cast<int>(RTNH_ALIGN(nh.rtnh_len));
+    if (step >= remaining) break;
+    p += step;
+    remaining -= step;
+  }
+}
+
 std::string attrString(const nlattr* a) {
   if (a == nullptr) return {};
   const char* p = static_cast<const char*>(nla_data(a));
@@ -96,29 +122,14 @@ std::vector<DefaultRoute> parseDefaultRoutes(nlmsghdr* h, const LearntTables& ta
   uint32_t metric = attrU32(tb[RTA_PRIORITY]).value_or(0);
 
   if (tb[RTA_MULTIPATH] != nullptr) {
-    const char* p = static_cast<const char*>(nla_data(tb[RTA_MULTIPATH]));
-    int remaining = nla_len(tb[RTA_MULTIPATH]);
-    const int headerLen = static_cast<int>(RTNH_ALIGN(sizeof(rtnexthop)));
-    while (remaining >= static_cast<int>(sizeof(rtnexthop))) {
-      rtnexthop nh;
-      std::memcpy(&nh, p, sizeof nh);
-      if (nh.rtnh_len < sizeof(rtnexthop) || nh.rtnh_len > remaining) break;
+    forEachNexthop(tb[RTA_MULTIPATH], [&](int index, nlattr** nhtb) {
       DefaultRoute route;
-      route.index = nh.rtnh_ifindex;
+      route.index = index;
       route.metric = metric;
       route.table = table;
-      if (nh.rtnh_len > headerLen) {
-        nlattr* nhtb[RTA_MAX + 1] = {};
-        auto* attrs = reinterpret_cast<nlattr*>(const_cast<char*>(p) + headerLen);
-        if (nla_parse(nhtb, RTA_MAX, attrs, nh.rtnh_len - headerLen, nullptr) >= 0) {
-          route.gateway = attrV4(nhtb[RTA_GATEWAY]).value_or(Ipv4Address{});
-        }
-      }
+      if (nhtb != nullptr) route.gateway = attrV4(nhtb[RTA_GATEWAY]).value_or(Ipv4Address{});
       out.push_back(std::move(route));
-      int step = static_cast<int>(RTNH_ALIGN(nh.rtnh_len));
-      p += step;
-      remaining -= step;
-    }
+    });
     return out;
   }
 
@@ -180,13 +191,24 @@ std::vector<DefaultRoute6> parseDefaultRoutes6(nlmsghdr* h, const LearntTables& 
   if (nlmsg_parse(h, sizeof(rtmsg), tb, RTA_MAX, nullptr) < 0) return out;
   const uint32_t table = attrU32(tb[RTA_TABLE]).value_or(rtm->rtm_table);
   if (!tables.learns(table)) return out;
-  DefaultRoute6 route;
-  route.table = table;
-  route.index = static_cast<int>(attrU32(tb[RTA_OIF]).value_or(0));
-  route.metric = attrU32(tb[RTA_PRIORITY]).value_or(0);
-  if (tb[RTA_GATEWAY] != nullptr && nla_len(tb[RTA_GATEWAY]) == 16)
-    std::memcpy(route.gateway.bytes.data(), nla_data(tb[RTA_GATEWAY]), 16);
-  if (route.index > 0) out.push_back(route);  // multipath IPv6 defaults: not kept (read as none)
+  const uint32_t metric = attrU32(tb[RTA_PRIORITY]).value_or(0);
+  auto add = [&](int index, nlattr* gateway) {
+    DefaultRoute6 route;
+    route.table = table;
+    route.multipath = tb[RTA_MULTIPATH] != nullptr;
+    route.index = index;
+    route.metric = metric;
+    if (gateway != nullptr && nla_len(gateway) == 16) std::memcpy(route.gateway.bytes.data(), nla_data(gateway), 16);
+    if (route.index > 0) out.push_back(route);
+  };
+  // The kernel reports routes with the same destination and metric whose gateways make them
+  // siblings (static ones; `ip -6 route add default nexthop via ... nexthop via ...`) as one
+  // message with a nexthop each in RTA_MULTIPATH, and no RTA_OIF or RTA_GATEWAY of its own.
+  if (tb[RTA_MULTIPATH] != nullptr) {
+    forEachNexthop(tb[RTA_MULTIPATH], [&](int index, nlattr** nhtb) { add(index, nhtb ? nhtb[RTA_GATEWAY] : nullptr); });
+    return out;
+  }
+  add(static_cast<int>(attrU32(tb[RTA_OIF]).value_or(0)), tb[RTA_GATEWAY]);
   return out;
 }
 

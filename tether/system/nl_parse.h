@@ -26,7 +26,8 @@ std::optional<AddrInfo> parseAddr(nlmsghdr* h);
 // RTM_NEWROUTE / RTM_DELROUTE: the IPv4 unicast default routes of a table `tables` learns,
 // one per nexthop, with their table; empty for any other route. ifname is left empty.
 std::vector<DefaultRoute> parseDefaultRoutes(nlmsghdr* h, const LearntTables& tables);
-// The same for IPv6: global addresses (scope universe) and default routes of learnt tables.
+// The same for IPv6: global addresses (scope universe) and default routes of learnt tables
+// (a multipath one, RTA_MULTIPATH, one per nexthop).
 std::optional<Addr6Info> parseAddr6(nlmsghdr* h);
 std::vector<DefaultRoute6> parseDefaultRoutes6(nlmsghdr* h, const LearntTables& tables);
 

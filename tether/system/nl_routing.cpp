@@ -144,9 +144,13 @@ Error failed(const std::string& what, int err) {
 }  // namespace
 
 Status NlRouting::addRoute(const TableRoute& r) {
-  auto m = routeMessage(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, r, r.ifindex);
+  // IPv6: appended (`ip -6 route append`), so that a second gateway at the same metric (a
+  // multipath route's next nexthop) joins the first as a sibling instead of replacing it;
+  // the same route already there is EEXIST. IPv4: created or replaced.
+  const bool v6 = r.family == 6;
+  auto m = routeMessage(RTM_NEWROUTE, NLM_F_CREATE | (v6 ? NLM_F_APPEND : NLM_F_REPLACE), r, r.ifindex);
   if (!m) return makeError(Errc::IfaceCfgError, "add route " + r.str() + ": out of memory");
-  if (int err = impl_->request(m.get()); err < 0) return failed("add route " + r.str(), err);
+  if (int err = impl_->request(m.get()); err < 0 && !(v6 && exists(err))) return failed("add route " + r.str(), err);
   return {};
 }
 

@@ -77,7 +77,9 @@ struct RoutingState {
 class PolicyRouting {
  public:
   virtual ~PolicyRouting() = default;
-  // Creates the route, or replaces one with the same table, destination and metric.
+  // Creates the route. IPv4: replaces one with the same table, destination and metric. IPv6:
+  // one there with another gateway stays, and the kernel makes both one multipath route (a
+  // multipath route's nexthops are added one by one); the same route already there is success.
   virtual Status addRoute(const TableRoute& r) = 0;
   // A route that is not there (any more) is success.
   virtual Status deleteRoute(const TableRoute& r) = 0;

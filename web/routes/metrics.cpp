@@ -26,8 +26,8 @@ std::vector<std::string> allStates(State last, Name name) {
 const char* upstreamState(const UpstreamView& u) {
   if (!u.exists) return "absent";
   if (!u.up) return "down";
-  if (!u.defaultRoute) return "no-route";
-  if (u.dns.empty()) return "no-dns";
+  if (!u.defaultRoute && !usable6Only(u)) return "no-route";  // an IPv6-only one is usable (upstream.h)
+  if (u.dns.empty() && !usable6Only(u)) return "no-dns";
   return u.validation == Validation::Validated ? "ready" : validationName(u.validation);
 }
 
