@@ -134,6 +134,22 @@ TEST(UpstreamRoutingPlan, ADefaultOnlyInAnotherTableIsMirroredAndMainWinsOverOth
                            "table 9201 100.64.0.0/24 dev wwan0 scope link"}));
 }
 
+// An IPv4 multipath default (or two defaults at one metric) on a candidate: one copy, the
+// lowest gateway (NlRouting adds IPv4 routes with replace: a second copy at the same metric
+// would replace the first in the kernel while the plan held both).
+TEST(UpstreamRoutingPlan, Ipv4OneDefaultPerMetricTheLowestGateway) {
+  Facts f = world();
+  f.kernel.routes = {{kEth0, "eth0", A("203.0.113.9"), 200}, {kEth0, "eth0", A("203.0.113.1"), 200},
+                     {kEth0, "eth0", A("203.0.113.5"), 300}, {kWwan0, "wwan0", A("100.64.0.1"), 100}};
+  Lines routes;
+  for (const auto& r : planRouting(f, intent(), "eth0", {"usb0"}).routes) routes.push_back(r.str());
+  EXPECT_EQ(routes, (Lines{"table 9200 default via 203.0.113.1 dev eth0 metric 200",
+                           "table 9200 default via 203.0.113.5 dev eth0 metric 300",
+                           "table 9200 203.0.113.0/24 dev eth0 scope link",
+                           "table 9201 default via 100.64.0.1 dev wwan0 metric 100",
+                           "table 9201 100.64.0.0/24 dev wwan0 scope link"}));
+}
+
 // IPv6 (issue 13 point 1 for both families): eth0 has an RA's default via its link-local
 // router, wwan0 a static one at a better metric; the priority list says eth0.
 Facts world6() {

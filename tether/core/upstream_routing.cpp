@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <tuple>
 
 #include "tether/base/log.h"
@@ -40,11 +41,19 @@ std::vector<Route> defaultsOf(const std::vector<Route>& routes, int index) {
 }
 
 // The candidate's IPv4 defaults and connected subnets into its table, and the rule for
-// sockets bound to it; false when it has no default (then no table).
+// sockets bound to it; false when it has no default (then no table). One default per metric,
+// the lowest gateway: IPv4 routes are added with NLM_F_REPLACE, so a second nexthop of a
+// multipath default (or a second default at one metric) would silently replace the first in
+// the kernel while the plan still held both; the copy uses one of its gateways instead.
 bool mirror4(RoutingState& s, const Facts& facts, const RoutingRange& range, const std::string& name, int index,
              uint32_t table) {
+  auto routes = defaultsOf(facts.kernel.routes, index);
+  std::sort(routes.begin(), routes.end(),
+            [](const DefaultRoute& a, const DefaultRoute& b) { return std::pair(a.metric, a.gateway.value) < std::pair(b.metric, b.gateway.value); });
   bool any = false;
-  for (const auto& r : defaultsOf(facts.kernel.routes, index)) {
+  std::set<uint32_t> metrics;
+  for (const auto& r : routes) {
+    if (!metrics.insert(r.metric).second) continue;
     s.routes.insert(TableRoute{table, 4, Ipv4Prefix{}, r.gateway, name, index, r.metric});
     any = true;
   }
