@@ -16,6 +16,7 @@ resolves the AAAA through tetherd and fetches; the server sees the client's own 
 blocked MAC reaches nothing; a second downstream (wlan0) is relayed too; after kill -9 (the next
 run cleans up) and after a stop no proxy entry, /128 route, address or sysctl of tetherd's is
 left (about 20 s), nor after kill -9 at random points, six rounds (about 20 s more)."""
+import contextlib
 import ipaddress
 import os
 import random
@@ -113,6 +114,38 @@ def http6_log():
 
 def ip6tables_save():
     return LAB.app.run("ip6tables-legacy-save").stdout
+
+
+@contextlib.contextmanager
+def wwan0_ipv6_via_up2(ipv4=True):
+    """wwan0 gets 2001:db8:2::2/64 and an IPv6 default via up2 (2001:db8:2::1, metric 2048),
+    which routes to inet (2001:db8:3::/64); without ipv4, wwan0's IPv4 address goes (an
+    IPv6-only upstream). Leaving stops tetherd and undoes it all (wwan0's IPv4 back)."""
+    app, up2, inet = LAB.app, LAB.up2, LAB.inet
+    setup = [(up2, ("-6", "addr", "add", "2001:db8:2::1/64", "dev", "to-app", "nodad")),
+             (up2, ("-6", "addr", "add", "2001:db8:3::2/64", "dev", "to-inet", "nodad")),
+             (up2, ("-6", "route", "add", "default", "via", "2001:db8:3::1")),
+             (inet, ("-6", "addr", "add", "2001:db8:3::1/64", "dev", "to-up2", "nodad")),
+             (inet, ("-6", "route", "add", "2001:db8:2::/64", "via", "2001:db8:3::2")),
+             (app, ("-6", "addr", "add", "2001:db8:2::2/64", "dev", "wwan0", "nodad")),
+             (app, ("-6", "route", "add", "default", "via", "2001:db8:2::1", "dev", "wwan0", "metric", "2048"))]
+    if not ipv4:
+        setup.insert(5, (app, ("-4", "addr", "flush", "dev", "wwan0")))
+    forwarding = up2.sysctl("net.ipv6.conf.all.forwarding")
+    try:
+        up2.sysctl("net.ipv6.conf.all.forwarding", "1")
+        for ns, args in setup:
+            ns.ip(*args)
+        yield
+    finally:
+        if LAB.tetherd is not None and LAB.tetherd.poll() is None:
+            LAB.stop_tetherd()
+        for ns, args in reversed(setup):
+            if args[2] == "add":
+                ns.ip(*(args[:2] + ("del",) + args[3:]), check=False)
+        up2.sysctl("net.ipv6.conf.all.forwarding", forwarding)
+        if not ipv4:
+            LAB.configure_uplink("wwan0")
 
 
 class Ipv6Nat66(unittest.TestCase):
@@ -406,49 +439,30 @@ class Ipv6Nat66(unittest.TestCase):
         own address: `upstream list` shows it validated, and the DNS server and the web
         server saw wwan0's address. About 1 s."""
         LAB.stop_tetherd()
-        app, up2, inet = LAB.app, LAB.up2, LAB.inet
-        http = inet.popen(sys.executable, "-u", os.path.join(os.path.dirname(L.__file__), "inet_http.py"),
-                          "--bind", WWW6, "--port", "8080", log_name="inet-http6-204.log")
-        setup = [(up2, ("-6", "addr", "add", "2001:db8:2::1/64", "dev", "to-app", "nodad")),
-                 (up2, ("-6", "addr", "add", "2001:db8:3::2/64", "dev", "to-inet", "nodad")),
-                 (up2, ("-6", "route", "add", "default", "via", "2001:db8:3::1")),
-                 (inet, ("-6", "addr", "add", "2001:db8:3::1/64", "dev", "to-up2", "nodad")),
-                 (inet, ("-6", "route", "add", "2001:db8:2::/64", "via", "2001:db8:3::2")),
-                 (app, ("-4", "addr", "flush", "dev", "wwan0")),
-                 (app, ("-6", "addr", "add", "2001:db8:2::2/64", "dev", "wwan0", "nodad")),
-                 (app, ("-6", "route", "add", "default", "via", "2001:db8:2::1", "dev", "wwan0", "metric", "2048"))]
-        forwarding = up2.sysctl("net.ipv6.conf.all.forwarding")
+        http = LAB.inet.popen(sys.executable, "-u", os.path.join(os.path.dirname(L.__file__), "inet_http.py"),
+                              "--bind", WWW6, "--port", "8080", log_name="inet-http6-204.log")
         try:
-            up2.sysctl("net.ipv6.conf.all.forwarding", "1")
-            for ns, args in setup:
-                ns.ip(*args)
-            LAB.start_tetherd(config(priority="eth0 wwan0", upstream=(
-                "validation = on\nprobe_url = http://%s:8080/status/204\nprobe_fallback_url =\n" % WWW6_NAME)))
+            with wwan0_ipv6_via_up2(ipv4=False):
+                LAB.start_tetherd(config(priority="eth0 wwan0", upstream=(
+                    "validation = on\nprobe_url = http://%s:8080/status/204\nprobe_fallback_url =\n" % WWW6_NAME)))
 
-            def probed():
-                with open(os.path.join(LAB.dir, "inet-http6-204.log"), errors="replace") as f:
-                    return "inet-http: 2001:db8:2::2 " in f.read()
+                def probed():
+                    with open(os.path.join(LAB.dir, "inet-http6-204.log"), errors="replace") as f:
+                        return "inet-http: 2001:db8:2::2 " in f.read()
 
-            def wwan0():  # validation=<state> last_probe=<when or none>
-                m = re.search(r"^wwan0 priority=.*(validation=\S+ last_probe=\S+)",
-                              LAB.tetherctl("upstream", "list").stdout, re.M)
-                return m.group(1) if m else None
-            L.wait_for(probed, timeout=10, what="wwan0's probe at the IPv6 web server (log:\n%s)"
-                       % LAB.tetherd_log()[-2000:])
-            L.wait_for(lambda: re.match(r"validation=validated last_probe=\d", wwan0() or ""), timeout=5,
-                       what="wwan0 validated by its probe (now %s)" % wwan0())
-            with open(os.path.join(LAB.dir, "inet-dns6.log"), errors="replace") as f:
-                self.assertIn("query[AAAA] %s from 2001:db8:2::2" % WWW6_NAME, f.read())
+                def wwan0():  # validation=<state> last_probe=<when or none>
+                    m = re.search(r"^wwan0 priority=.*(validation=\S+ last_probe=\S+)",
+                                  LAB.tetherctl("upstream", "list").stdout, re.M)
+                    return m.group(1) if m else None
+                L.wait_for(probed, timeout=10, what="wwan0's probe at the IPv6 web server (log:\n%s)"
+                           % LAB.tetherd_log()[-2000:])
+                L.wait_for(lambda: re.match(r"validation=validated last_probe=\d", wwan0() or ""), timeout=5,
+                           what="wwan0 validated by its probe (now %s)" % wwan0())
+                with open(os.path.join(LAB.dir, "inet-dns6.log"), errors="replace") as f:
+                    self.assertIn("query[AAAA] %s from 2001:db8:2::2" % WWW6_NAME, f.read())
         finally:
-            if LAB.tetherd is not None and LAB.tetherd.poll() is None:
-                LAB.stop_tetherd()
             http.terminate()
             http.wait(5)
-            for ns, args in reversed(setup):
-                if args[2] == "add":
-                    ns.ip(*(args[:2] + ("del",) + args[3:]), check=False)
-            up2.sysctl("net.ipv6.conf.all.forwarding", forwarding)
-            LAB.configure_uplink("wwan0")
             LAB.start_tetherd(config())  # for tearDownClass
 
     def test_9c_an_ipv6_only_upstream_is_selected_and_the_client_fetches_through_it(self):
@@ -459,45 +473,27 @@ class Ipv6Nat66(unittest.TestCase):
         and `upstream list` says why. About 5 s."""
         self.wait_client_address()
         LAB.stop_tetherd()
-        app, up2, inet = LAB.app, LAB.up2, LAB.inet
-        setup = [(up2, ("-6", "addr", "add", "2001:db8:2::1/64", "dev", "to-app", "nodad")),
-                 (up2, ("-6", "addr", "add", "2001:db8:3::2/64", "dev", "to-inet", "nodad")),
-                 (up2, ("-6", "route", "add", "default", "via", "2001:db8:3::1")),
-                 (inet, ("-6", "addr", "add", "2001:db8:3::1/64", "dev", "to-up2", "nodad")),
-                 (inet, ("-6", "route", "add", "2001:db8:2::/64", "via", "2001:db8:3::2")),
-                 (app, ("-4", "addr", "flush", "dev", "wwan0")),
-                 (app, ("-6", "addr", "add", "2001:db8:2::2/64", "dev", "wwan0", "nodad")),
-                 (app, ("-6", "route", "add", "default", "via", "2001:db8:2::1", "dev", "wwan0", "metric", "2048"))]
-        forwarding = up2.sysctl("net.ipv6.conf.all.forwarding")
+        app = LAB.app
         try:
-            up2.sysctl("net.ipv6.conf.all.forwarding", "1")
-            for ns, args in setup:
-                ns.ip(*args)
-            self.assertEqual(app.run("ip", "-4", "route", "show", "dev", "wwan0").stdout.strip(), "")
-            LAB.start_tetherd(config(priority="wwan0"))
-            L.wait_for(lambda: self.fetch(check=False, timeout=2) == "hello over IPv6\n", timeout=20,
-                       what="a fetch over IPv6 through wwan0 (log:\n%s)" % LAB.tetherd_log()[-3000:])
-            seen = re.findall(r"^(\S+) - - ", http6_log(), re.M)
-            self.assertEqual(seen[-1], "2001:db8:2::2", "the server saw %s, not wwan0's address" % seen[-1])
-            listing = LAB.tetherctl("upstream", "list", check=True).stdout
-            self.assertRegex(listing, r"(?m)^wwan0 priority=1 .*route=no .*selected=yes .*route6=yes dns6=%s .*"
-                             r"reason=\"IPv6 only, no candidate usable with IPv4: first usable by priority; "
-                             r"validation off\"" % re.escape(DNS6_SERVER6))
-            rules, routes = own_policy6()
-            self.assertIn("9201:\tfrom all iif usb0 lookup 9200", rules)
-            self.assertTrue([r for r in routes if r.startswith("default via 2001:db8:2::1 dev wwan0 table 9200 ")],
-                            routes)
-            # dnsmasq forwards to wwan0's IPv6 server only: its IPv4 one is out of reach through it.
-            with open(os.path.join(LAB.run_dir, "dnsmasq-servers.conf")) as f:
-                self.assertEqual(f.read(), "server=%s\n" % DNS6_SERVER6)
+            with wwan0_ipv6_via_up2(ipv4=False):
+                self.assertEqual(app.run("ip", "-4", "route", "show", "dev", "wwan0").stdout.strip(), "")
+                LAB.start_tetherd(config(priority="wwan0"))
+                L.wait_for(lambda: self.fetch(check=False, timeout=2) == "hello over IPv6\n", timeout=20,
+                           what="a fetch over IPv6 through wwan0 (log:\n%s)" % LAB.tetherd_log()[-3000:])
+                seen = re.findall(r"^(\S+) - - ", http6_log(), re.M)
+                self.assertEqual(seen[-1], "2001:db8:2::2", "the server saw %s, not wwan0's address" % seen[-1])
+                listing = LAB.tetherctl("upstream", "list", check=True).stdout
+                self.assertRegex(listing, r"(?m)^wwan0 priority=1 .*route=no .*selected=yes .*route6=yes dns6=%s .*"
+                                 r"reason=\"IPv6 only, no candidate usable with IPv4: first usable by priority; "
+                                 r"validation off\"" % re.escape(DNS6_SERVER6))
+                rules, routes = own_policy6()
+                self.assertIn("9201:\tfrom all iif usb0 lookup 9200", rules)
+                self.assertTrue([r for r in routes if r.startswith("default via 2001:db8:2::1 dev wwan0 table 9200 ")],
+                                routes)
+                # dnsmasq forwards to wwan0's IPv6 server only: its IPv4 one is out of reach through it.
+                with open(os.path.join(LAB.run_dir, "dnsmasq-servers.conf")) as f:
+                    self.assertEqual(f.read(), "server=%s\n" % DNS6_SERVER6)
         finally:
-            if LAB.tetherd is not None and LAB.tetherd.poll() is None:
-                LAB.stop_tetherd()
-            for ns, args in reversed(setup):
-                if args[2] == "add":
-                    ns.ip(*(args[:2] + ("del",) + args[3:]), check=False)
-            up2.sysctl("net.ipv6.conf.all.forwarding", forwarding)
-            LAB.configure_uplink("wwan0")
             LAB.start_tetherd(config())  # for tearDownClass
 
 
@@ -510,15 +506,7 @@ class Ipv6Nat66(unittest.TestCase):
         IPv6 address. About 6 s."""
         self.wait_client_address()
         LAB.stop_tetherd()
-        app, up2, inet = LAB.app, LAB.up2, LAB.inet
-        setup = [(up2, ("-6", "addr", "add", "2001:db8:2::1/64", "dev", "to-app", "nodad")),
-                 (up2, ("-6", "addr", "add", "2001:db8:3::2/64", "dev", "to-inet", "nodad")),
-                 (up2, ("-6", "route", "add", "default", "via", "2001:db8:3::1")),
-                 (inet, ("-6", "addr", "add", "2001:db8:3::1/64", "dev", "to-up2", "nodad")),
-                 (inet, ("-6", "route", "add", "2001:db8:2::/64", "via", "2001:db8:3::2")),
-                 (app, ("-6", "addr", "add", "2001:db8:2::2/64", "dev", "wwan0", "nodad")),
-                 (app, ("-6", "route", "add", "default", "via", "2001:db8:2::1", "dev", "wwan0", "metric", "2048"))]
-        forwarding = up2.sysctl("net.ipv6.conf.all.forwarding")
+        app = LAB.app
         port = 40124
         sender = ("import socket, time\n"
                   "s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)\n"
@@ -542,35 +530,28 @@ class Ipv6Nat66(unittest.TestCase):
             return sorted(out)
         proc = None
         try:
-            up2.sysctl("net.ipv6.conf.all.forwarding", "1")
-            for ns, args in setup:
-                ns.ip(*args)
-            LAB.start_tetherd(config(priority="eth0 wwan0"))
-            L.wait_for(lambda: self.fetch(check=False, timeout=2) == "hello over IPv6\n", timeout=20,
-                       what="a fetch over IPv6 (log:\n%s)" % LAB.tetherd_log()[-3000:])
-            wan = global6(app, "eth0", WAN_PREFIX)
-            proc = self.client.popen("python3", "-c", sender, log_name="udp6-sender.log")
-            L.wait_for(lambda: nated_to() and set(nated_to()) <= set(wan), timeout=5,
-                       what="the UDP flow NATed to eth0's address %s: %s" % (wan, nated_to()))
-            old = nated_to()[0]
-            LAB.tetherctl("upstream", "set-priority", "wwan0", "eth0", check=True)
-            L.wait_for(lambda: nated_to() == ["2001:db8:2::2"], timeout=3,
-                       what="the flow NATed to wwan0's address only: %s (log:\n%s)" % (
-                           nated_to(), LAB.tetherd_log()[-2000:]))
-            # The flow (and the fetch's TCP connection if its entry is still there).
-            self.assertRegex(LAB.tetherd_log(), r"removed [1-9]\d* flow\(s\) NATed to %s \(eth0\)" % re.escape(old))
-            # wwan0's static default (a global gateway) went into the table eth0 had: its
-            # on-link prefix with it, else the kernel refuses it.
-            self.assertNotIn("policy routing:", LAB.tetherd_log())
+            with wwan0_ipv6_via_up2(ipv4=True):
+                LAB.start_tetherd(config(priority="eth0 wwan0"))
+                L.wait_for(lambda: self.fetch(check=False, timeout=2) == "hello over IPv6\n", timeout=20,
+                           what="a fetch over IPv6 (log:\n%s)" % LAB.tetherd_log()[-3000:])
+                wan = global6(app, "eth0", WAN_PREFIX)
+                proc = self.client.popen("python3", "-c", sender, log_name="udp6-sender.log")
+                L.wait_for(lambda: nated_to() and set(nated_to()) <= set(wan), timeout=5,
+                           what="the UDP flow NATed to eth0's address %s: %s" % (wan, nated_to()))
+                old = nated_to()[0]
+                LAB.tetherctl("upstream", "set-priority", "wwan0", "eth0", check=True)
+                L.wait_for(lambda: nated_to() == ["2001:db8:2::2"], timeout=3,
+                           what="the flow NATed to wwan0's address only: %s (log:\n%s)" % (
+                               nated_to(), LAB.tetherd_log()[-2000:]))
+                # The flow (and the fetch's TCP connection if its entry is still there).
+                self.assertRegex(LAB.tetherd_log(), r"removed [1-9]\d* flow\(s\) NATed to %s \(eth0\)" % re.escape(old))
+                # wwan0's static default (a global gateway) went into the table eth0 had: its
+                # on-link prefix with it, else the kernel refuses it.
+                self.assertNotIn("policy routing:", LAB.tetherd_log())
         finally:
             if proc is not None:
                 proc.terminate()
                 proc.wait(5)
-            if LAB.tetherd is not None and LAB.tetherd.poll() is None:
-                LAB.stop_tetherd()
-            for ns, args in reversed(setup):
-                ns.ip(*(args[:2] + ("del",) + args[3:]), check=False)
-            up2.sysctl("net.ipv6.conf.all.forwarding", forwarding)
             LAB.start_tetherd(config())  # for tearDownClass
 
 
