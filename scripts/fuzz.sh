@@ -7,8 +7,11 @@
 # hostapd softap_settings lease netlink web_api resolv blocked bluez doctor http_connection; default all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# ccache keys on paths relative to the checkout, so a clone elsewhere (CI) reuses the cache.
-export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}"
+# ccache keys on paths relative to the checkout, so a clone elsewhere (CI) reuses the cache:
+# with -g, ccache also keys on the working directory unless told not to (hash_dir), and every
+# clean clone at a new path then rebuilt everything (about 20 minutes of the test command).
+# The objects' debug info then names the directory of the build that made them first.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}" CCACHE_NOHASHDIR=1
 seconds=${1:-20}
 shift || true
 fuzzers=("$@")
