@@ -42,6 +42,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/root/shell.h"
+
 using namespace tetherd;
 using tetherd::softap::HostapdControl;
 using namespace std::chrono_literals;
@@ -49,10 +51,10 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
+using roottest::sh;
+
 constexpr const char* kApIf = "hcap0";     // hostapd's side of the veth
 constexpr const char* kPeerIf = "hcsta0";  // the stations' side
-
-int sh(const std::string& command) { return std::system(command.c_str()); }
 
 std::string readText(const std::string& path) {
   std::ifstream in(path);

@@ -10,21 +10,14 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/root/shell.h"
+
 using namespace tetherd;
 
 namespace {
 
-int sh(const std::string& command) { return std::system(command.c_str()); }
-
-std::string capture(const std::string& command) {
-  std::string out;
-  FILE* p = ::popen(command.c_str(), "r");
-  if (p == nullptr) return out;
-  char buf[4096];
-  for (size_t n = 0; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
-  ::pclose(p);
-  return out;
-}
+using roottest::capture;
+using roottest::sh;
 
 struct Veth {
   Veth() { EXPECT_EQ(sh("ip link add nrA type veth peer name nrB && ip link set nrA up && ip link set nrB up"), 0); }

@@ -22,23 +22,15 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/root/shell.h"
+
 using namespace tetherd;
 using namespace std::chrono_literals;
 
 namespace {
 
-int sh(const std::string& command) { return std::system(command.c_str()); }
-
-std::string capture(const std::string& command) {
-  std::string out;
-  FILE* p = ::popen(command.c_str(), "r");
-  if (p == nullptr) return out;
-  char buf[4096];
-  size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  ::pclose(p);
-  return out;
-}
+using roottest::capture;
+using roottest::sh;
 
 // "5: nlA@nlB: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu ..." → index and flag words.
 int ipIndex(const std::string& ifname) {

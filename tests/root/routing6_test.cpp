@@ -17,6 +17,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/root/shell.h"
+
 #include "tether/system/nl_conntrack.h"
 #include "tether/system/nl_netlink.h"
 #include "tether/system/nl_routing.h"
@@ -25,18 +27,8 @@ using namespace tetherd;
 
 namespace {
 
-int sh(const std::string& command) { return std::system(command.c_str()); }
-
-std::string capture(const std::string& command) {
-  std::string out;
-  FILE* p = ::popen(command.c_str(), "r");
-  if (p == nullptr) return out;
-  char buf[4096];
-  size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  ::pclose(p);
-  return out;
-}
+using roottest::capture;
+using roottest::sh;
 
 int indexOf(const std::string& ifname) { return static_cast<int>(::if_nametoindex(ifname.c_str())); }
 
