@@ -131,6 +131,19 @@ def fresh_ra(client, prefix):
     return addr, int(line.group(1))
 
 
+def assert_old_deprecated(test, client, old, since, preferred, router_net):
+    """The client's old address `old` deprecated by the announcement (RFC 9096), well before its
+    own preferred lifetime (`preferred` s from `since`) would end; and the appliance's old router
+    address in `router_net` (a /48's first groups, "2001:db8:100:") deprecated by the kernel once
+    its 5 s preferred lifetime ran out (flagged at its next address check, about a second later)."""
+    L.wait_for(lambda: re.search(r"inet6 %s/64 [^\n]*deprecated" % re.escape(old), addr_lines(client, "eth0")),
+               timeout=30, what="the client's old address deprecated:\n" + addr_lines(client, "eth0"))
+    test.assertLess(time.monotonic() - since, preferred - 10, "deprecated by the announcement, not by its own lifetime")
+    L.wait_for(lambda: re.search(r"inet6 %s[0-9a-f:]*:1/64 [^\n]*deprecated[^\n]*\n\s+valid_lft \d+sec "
+                                 r"preferred_lft 0sec" % re.escape(router_net), addr_lines(LAB.app, "usb0")),
+               timeout=10, what="usb0's old router address deprecated")
+
+
 class Ipv6AutoFallsBackToRelay(unittest.TestCase):
     """ipv6 = auto: pd while kea delegates; kea gone, dhcpcd's EXPIRE6 (about T2 + 10 s after the
     last reply) turns usb0 to relay (eth0 still has radvd's SLAAC /64): the client gets an
@@ -162,14 +175,7 @@ class Ipv6AutoFallsBackToRelay(unittest.TestCase):
         # restarted for relay (the /64 is announced off-link now): the client stops choosing its
         # old address seconds after the switch (about 42 s after kea stopped), not when the
         # preferred lifetime it was given (kea's 120 s) ends.
-        L.wait_for(lambda: re.search(r"inet6 %s/64 [^\n]*deprecated" % re.escape(old), addr_lines(self.client, "eth0")),
-                   timeout=30, what="the client's old address deprecated:\n" + addr_lines(self.client, "eth0"))
-        self.assertLess(time.monotonic() - killed, preferred - 10, "deprecated by the announcement, not by its own lifetime")
-        # The appliance's old router address: deprecated by the kernel once its 5 s preferred
-        # lifetime ran out (flagged at the kernel's next address check, about a second later).
-        L.wait_for(lambda: re.search(r"inet6 2001:db8:100:[0-9a-f:]*:1/64 [^\n]*deprecated[^\n]*\n\s+valid_lft \d+sec "
-                                     r"preferred_lft 0sec", addr_lines(LAB.app, "usb0")),
-                   timeout=10, what="usb0's old router address deprecated")
+        assert_old_deprecated(self, self.client, old, killed, preferred, "2001:db8:100:")
         L.wait_for(lambda: self.client.curl("http://[%s]/" % WWW6, check=False, timeout=2, args=["-g"])
                    == "hello over IPv6\n" and re.findall(r"^(\S+) - - ", http6_log(), re.M)[-1] == addr,
                    timeout=20, what="a fetch through relay (the server sees the client)")
@@ -259,14 +265,7 @@ class Ipv6PrefixDelegation(unittest.TestCase):
         start_kea(POOL1 + ":")
         LAB.start_tetherd(config())
         L.wait_for(lambda: global6(LAB.app, "usb0", POOL1), timeout=40, what="usb0's /64 of the new delegation")
-        L.wait_for(lambda: re.search(r"inet6 %s/64 [^\n]*deprecated" % re.escape(old), addr_lines(self.client, "eth0")),
-                   timeout=30, what="the client's old address deprecated:\n" + addr_lines(self.client, "eth0"))
-        self.assertLess(time.monotonic() - stopped, preferred - 10, "deprecated by the announcement, not by its own lifetime")
-        # The appliance's old router address: deprecated by the kernel once its 5 s preferred
-        # lifetime ran out (flagged at the kernel's next address check, about a second later).
-        L.wait_for(lambda: re.search(r"inet6 2001:db8:200:[0-9a-f:]*:1/64 [^\n]*deprecated[^\n]*\n\s+valid_lft \d+sec "
-                                     r"preferred_lft 0sec", addr_lines(LAB.app, "usb0")),
-                   timeout=10, what="usb0's old router address deprecated")
+        assert_old_deprecated(self, self.client, old, stopped, preferred, "2001:db8:200:")
         L.wait_for(lambda: global6(self.client, "eth0", POOL1), timeout=30, what="the client's new address")
         self.fetched_from(global6(self.client, "eth0", POOL1)[0])
 
